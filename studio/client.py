@@ -1,0 +1,333 @@
+"""The async client for the Runway API (and anything that speaks it: the proxy, the simulator).
+
+One shared ``httpx.AsyncClient``; ``transport=`` is the seam (the network, the simulator in-process through
+``httpx.ASGITransport``, or ``httpx.MockTransport`` in tests). The API key is passed to every call and only
+ever lands in that request's ``Authorization`` header: never on the shared client, never in a message.
+
+Retries: reads (GET, DELETE) retry with exponential backoff and jitter on connection errors, 429 (honouring
+``Retry-After``) and 502/503/504. A create call is retried only when it certainly did not reach the server
+(the connection was never made) or was refused by a short rate limit; once the request may have arrived
+(timeouts, resets after sending, 5xx) it is never re-sent, because the provider sends no idempotency key and a
+second call would bill a second task.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator, Awaitable, Callable
+
+import httpx
+
+from studio import __version__
+from studio.capabilities import API_PREFIX, API_VERSION, ProviderSpec
+from studio.errors import (
+    ApiError,
+    AuthError,
+    DownloadError,
+    FieldIssue,
+    ProviderUnavailable,
+    RateLimited,
+    TaskMayExist,
+    TaskNotFound,
+    TaskTimedOut,
+)
+from studio.requests import LABELS, Request
+from studio.tasks import Task, TaskEvent, Throttled, event_for
+from studio.uris import human_bytes
+
+USER_AGENT = f"runway-studio/{__version__} (+https://github.com/runway-studio)"
+RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+DAILY_CAP_HINT = "daily"
+
+Sleep = Callable[[float], Awaitable[None]]
+Clock = Callable[[], float]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Exponential backoff with jitter: ``min(cap, base * 2**n) * (1 + jitter * random())``."""
+
+    attempts: int = 6
+    base_s: float = 0.5
+    cap_s: float = 8.0
+    jitter: float = 0.5
+    max_retry_after_s: float = 60.0
+    create_rate_limit_retries: int = 2  # a 429 on create that is not the daily cap, with a short Retry-After
+
+    def delay(self, attempt: int, rng: Callable[[], float]) -> float:
+        return min(self.cap_s, self.base_s * 2**attempt) * (1 + self.jitter * rng())
+
+
+@dataclass(frozen=True)
+class Created:
+    task_id: str
+    estimated_credits: float | None = None
+
+
+class RunwayClient:
+    """Create, poll, cancel and download Runway tasks. Safe to share between visitors: it holds no key."""
+
+    def __init__(
+        self,
+        *,
+        provider: ProviderSpec,
+        base_url: str | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Sleep = asyncio.sleep,
+        clock: Clock = time.monotonic,
+        rng: Callable[[], float] = random.random,
+        retry: RetryPolicy = RetryPolicy(),
+        poll_interval_s: float | None = None,
+        poll_jitter: float = 0.2,
+        fresh_task_grace_s: float = 15.0,
+        timeout: httpx.Timeout = httpx.Timeout(60.0, connect=5.0),
+        max_connections: int = 200,
+    ) -> None:
+        self.provider = provider
+        self._sleep, self._clock, self._rng = sleep, clock, rng
+        self._retry = retry
+        self.poll_interval_s = provider.poll_interval_s if poll_interval_s is None else poll_interval_s
+        self._poll_jitter = poll_jitter
+        self._grace_s = fresh_task_grace_s
+        root = (base_url or provider.base_url).rstrip("/")
+        self._http = httpx.AsyncClient(
+            base_url=root + API_PREFIX,
+            transport=transport,
+            timeout=timeout,
+            headers={"User-Agent": USER_AGENT, "X-Runway-Version": API_VERSION},
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
+            follow_redirects=False,
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # --- create --------------------------------------------------------------------------------------------
+
+    async def create(self, request: Request, *, key: str) -> Created:
+        """Send a validated request. Never re-sent once it may have reached the server (see module doc)."""
+        body = request.to_wire()
+        rate_limit_retries = 0
+        for attempt in range(self._retry.attempts):
+            try:
+                response = await self._http.post(f"/{request.endpoint}", json=body, headers=_auth(key))
+            except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
+                if attempt + 1 == self._retry.attempts:
+                    raise ProviderUnavailable(
+                        f"Could not connect to {self.provider.label}. No task was created; try again in a moment.", status=0
+                    ) from None
+                await self._sleep(self._retry.delay(attempt, self._rng))
+                continue
+            except httpx.TransportError as err:
+                raise TaskMayExist(_may_exist(f"the connection failed after the request was sent ({type(err).__name__})")) from None
+            if response.status_code == 429 and rate_limit_retries < self._retry.create_rate_limit_retries:
+                wait = self._short_retry_after(response)
+                if wait is not None:
+                    rate_limit_retries += 1
+                    await self._sleep(wait)
+                    continue
+            return self._created(response)
+        raise ProviderUnavailable(f"{self.provider.label} kept refusing the request. No task was created.", status=0)
+
+    def _short_retry_after(self, response: httpx.Response) -> float | None:
+        """The Retry-After of a rate limit worth waiting for; None for the daily cap or a long wait."""
+        if DAILY_CAP_HINT in _error_text(response).lower():
+            return None
+        wait = _retry_after(response)
+        return wait if wait is not None and wait <= 10 else None
+
+    def _created(self, response: httpx.Response) -> Created:
+        if response.status_code >= 500:
+            raise TaskMayExist(_may_exist(f"{self.provider.label} answered with error {response.status_code}"))
+        if response.status_code >= 400:
+            raise self._api_error(response)
+        try:
+            data = response.json()
+            task_id = str(data["id"])
+        except (ValueError, KeyError, TypeError):
+            raise TaskMayExist(_may_exist("the provider's answer could not be read")) from None
+        cost = data.get("estimatedCost") if isinstance(data, dict) else None
+        credits = cost.get("credits") if isinstance(cost, dict) else None
+        return Created(task_id, float(credits) if isinstance(credits, (int, float)) else None)
+
+    # --- read, cancel ----------------------------------------------------------------------------------------
+
+    async def get_task(self, task_id: str, *, key: str) -> Task:
+        """The task now. Raises TaskNotFound on 404 (``wait`` allows fresh ids a grace period)."""
+        response = await self._with_retries("GET", f"/tasks/{task_id}", key=key)
+        if response.status_code == 404:
+            raise TaskNotFound(f"The provider does not know task {task_id}.")
+        if response.status_code >= 400:
+            raise self._api_error(response)
+        try:
+            return Task.model_validate(response.json())
+        except ValueError:
+            raise ProviderUnavailable(f"{self.provider.label} sent an unreadable task status.", status=response.status_code) from None
+
+    async def cancel_task(self, task_id: str, *, key: str) -> None:
+        """Cancel a running task (or delete a finished one). A 404 means it is already gone: fine."""
+        response = await self._with_retries("DELETE", f"/tasks/{task_id}", key=key)
+        if response.status_code >= 400 and response.status_code != 404:
+            raise self._api_error(response)
+
+    async def _with_retries(self, method: str, path: str, *, key: str) -> httpx.Response:
+        """An idempotent request, retried on connection errors, 429, 502/503/504."""
+        last_problem = ""
+        for attempt in range(self._retry.attempts):
+            final = attempt + 1 == self._retry.attempts  # no point waiting after the last try
+            try:
+                response = await self._http.request(method, path, headers=_auth(key))
+            except httpx.TransportError as err:
+                last_problem = f"the connection failed ({type(err).__name__})"
+                if not final:
+                    await self._sleep(self._retry.delay(attempt, self._rng))
+                continue
+            if response.status_code not in RETRYABLE_STATUS:
+                return response
+            last_problem = f"it answered {response.status_code}"
+            wait = _retry_after(response)
+            wait = min(wait, self._retry.max_retry_after_s) if wait is not None else self._retry.delay(attempt, self._rng)
+            if not final:
+                await self._sleep(wait)
+        raise ProviderUnavailable(
+            f"{self.provider.label} is not answering properly ({last_problem}). Your task is kept; the studio will check it again.",
+            status=0,
+        )
+
+    # --- wait ----------------------------------------------------------------------------------------------
+
+    async def wait(self, task_id: str, *, key: str, timeout_s: float = 1800.0) -> AsyncIterator[TaskEvent]:
+        """Poll until the task ends, yielding an event per poll. THROTTLED time does not count to the timeout."""
+        start = last = self._clock()
+        active_s = 0.0
+        seen = False
+        while True:
+            try:
+                task = await self.get_task(task_id, key=key)
+            except TaskNotFound:
+                if seen or self._clock() - start > self._grace_s:
+                    raise
+                await self._sleep(self._next_poll())
+                continue
+            seen = True
+            now = self._clock()
+            event = event_for(task, elapsed_s=now - start)
+            if not isinstance(event, Throttled):
+                active_s += now - last
+            last = now
+            yield event
+            if task.terminal:
+                return
+            if active_s > timeout_s:
+                raise TaskTimedOut(
+                    f"Task {task_id} is still running after {timeout_s / 60:.0f} minutes. It may still finish; "
+                    "it stays in your history."
+                )
+            await self._sleep(self._next_poll())
+
+    def _next_poll(self) -> float:
+        return self.poll_interval_s * (1 + self._poll_jitter * (2 * self._rng() - 1))
+
+    # --- download ----------------------------------------------------------------------------------------------
+
+    async def download(self, url: str, dest: str | os.PathLike[str], *, max_bytes: int) -> Path:
+        """Stream an output to ``dest`` (atomically), refusing more than ``max_bytes``. Sends no key."""
+        dest = Path(dest)
+        partial = dest.with_name(dest.name + ".part")
+        try:
+            async with self._http.stream("GET", url) as response:
+                if response.status_code in (401, 403, 404, 410):
+                    raise DownloadError(
+                        f"The output link was refused ({response.status_code}); it has probably expired."
+                    )
+                if response.status_code >= 400:
+                    raise DownloadError(f"The output could not be downloaded (error {response.status_code}).")
+                await _stream_to(response, partial, max_bytes=max_bytes)
+        except httpx.TransportError as err:
+            partial.unlink(missing_ok=True)
+            raise DownloadError(f"The output download was interrupted ({type(err).__name__}).") from None
+        except DownloadError:
+            partial.unlink(missing_ok=True)
+            raise
+        partial.replace(dest)
+        return dest
+
+    def _api_error(self, response: httpx.Response) -> ApiError:
+        text = _error_text(response)
+        status = response.status_code
+        if status == 401:
+            return AuthError(f"{self.provider.label} refused the API key (401). Check the key in Settings.", status=401)
+        if status == 429:
+            if DAILY_CAP_HINT in text.lower():
+                return RateLimited(f"{self.provider.label}: {text} No task was created; the cap resets within 24 hours.")
+            return RateLimited(
+                f"{self.provider.label} is rate limiting requests ({text}). No task was created; wait a moment and try again.",
+                retry_after=_retry_after(response),
+            )
+        issues = _issues(response)
+        detail = " ".join(i.message for i in issues) or text
+        return ApiError(f"{self.provider.label} rejected the request ({status}): {detail}", status=status, issues=issues)
+
+
+async def _stream_to(response: httpx.Response, path: Path, *, max_bytes: int) -> None:
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise DownloadError(f"The output is {human_bytes(int(declared))}; the studio keeps at most {human_bytes(max_bytes)}.")
+    written = 0
+    with path.open("wb") as out:
+        async for chunk in response.aiter_bytes():
+            written += len(chunk)
+            if written > max_bytes:
+                raise DownloadError(f"The output is larger than {human_bytes(max_bytes)}; the download was stopped.")
+            out.write(chunk)
+
+
+def _auth(key: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {key}"}
+
+
+def _may_exist(why: str) -> str:
+    return (
+        f"The request may have reached the provider, but {why}. The task may exist and be billed, so it was not sent "
+        "again. Check your history (or the provider's dashboard) before trying again."
+    )
+
+
+def _json(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+def _error_text(response: httpx.Response) -> str:
+    data = _json(response)
+    if isinstance(data, dict) and isinstance(data.get("error"), str):
+        return data["error"]
+    return f"HTTP {response.status_code}"
+
+
+def _issues(response: httpx.Response) -> list[FieldIssue]:
+    data = _json(response)
+    raw = data.get("issues") if isinstance(data, dict) else None
+    issues: list[FieldIssue] = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        path = tuple(item.get("path") or ())
+        label = LABELS.get(str(path[0]), str(path[0])) if path else "Request"
+        issues.append(FieldIssue(label, str(item.get("message", "invalid")), path))
+    return issues
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        return None

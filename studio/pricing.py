@@ -1,0 +1,40 @@
+"""Cost estimates from the capability table: credits per second of output, 1 credit = $0.01."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from studio.capabilities import USD_PER_CREDIT, ModelSpec
+
+
+@dataclass(frozen=True)
+class Estimate:
+    credits: int
+    seconds: float
+
+    @property
+    def usd(self) -> float:
+        return self.credits * USD_PER_CREDIT
+
+    def describe(self) -> str:
+        return f"about {self.credits} credits, ${self.usd:.2f} for {self.seconds:g} s"
+
+
+def estimate(spec: ModelSpec, *, seconds: float) -> Estimate:
+    """The cost of ``seconds`` of output from ``spec`` (billed per started second)."""
+    billed = math.ceil(seconds - 1e-9) if seconds > 0 else 0
+    return Estimate(credits=billed * spec.credits_per_second, seconds=round(seconds, 2))
+
+
+def output_seconds(spec: ModelSpec, *, duration: int | None = None, input_seconds: float | None = None) -> float | None:
+    """How long the output will be: the chosen duration, or the part of the input video that is used.
+
+    None when it depends on a video not given yet (act_two follows its reference's length).
+    """
+    if spec.durations:
+        return float(duration or spec.default_duration or min(spec.durations))
+    rule = spec.video_inputs.get("videoUri")
+    if rule and rule.use_first_seconds:  # at most this much of the input is used
+        return min(input_seconds, rule.use_first_seconds) if input_seconds is not None else rule.use_first_seconds
+    return input_seconds

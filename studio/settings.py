@@ -1,0 +1,98 @@
+"""Settings, read once from the environment at the edge and passed down. The only module that reads os.environ.
+
+Tests build ``Settings.from_env({...})`` from a plain dict.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+from studio.capabilities import PROVIDERS
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: its name, default (as text) and what it does. The README table is made from these."""
+
+    name: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("STUDIO_PROVIDER", "openai-hk with a key, else simulator", "Which API to use: simulator, openai-hk or runway."),
+    Setting("STUDIO_API_KEY", "(none)", "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator."),
+    Setting("RUNWAYML_API_SECRET", "(none)", "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable)."),
+    Setting("STUDIO_BASE_URL", "the provider's", "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787)."),
+    Setting("STUDIO_DATA_DIR", "./data", "Where outputs and inputs are kept."),
+    Setting("STUDIO_SIM_PENDING_S", "1.0", "Simulator: seconds a task stays PENDING."),
+    Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
+    Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
+    Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
+    Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
+)
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot be used; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: str = "simulator"
+    api_key: str = field(default="", repr=False)  # never printed
+    base_url: str = ""
+    data_dir: Path = Path("data")
+    sim_pending_s: float = 1.0
+    sim_running_s: float = 4.0
+    sim_max_concurrent: int | None = None
+    max_upload_mb: int = 100
+
+    @property
+    def uses_simulator(self) -> bool:
+        return self.provider == "simulator"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+        env = os.environ if environ is None else environ
+        key = env.get("STUDIO_API_KEY", "").strip()
+        provider = env.get("STUDIO_PROVIDER", "").strip() or ("openai-hk" if key else "simulator")
+        if provider not in PROVIDERS:
+            raise SettingsError(f"STUDIO_PROVIDER={provider!r} is not known. Use one of: {', '.join(PROVIDERS)}.")
+        if provider == "runway" and not key:
+            key = env.get("RUNWAYML_API_SECRET", "").strip()
+        return cls(
+            provider=provider,
+            api_key=key,
+            base_url=env.get("STUDIO_BASE_URL", "").strip(),
+            data_dir=Path(env.get("STUDIO_DATA_DIR", "").strip() or "data"),
+            sim_pending_s=_number(env, "STUDIO_SIM_PENDING_S", 1.0),
+            sim_running_s=_number(env, "STUDIO_SIM_RUNNING_S", 4.0),
+            sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
+            max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
+        )
+
+
+def _number(env: Mapping[str, str], name: str, default: float) -> float:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name}={raw!r} is not a number.") from None
+    if value < 0:
+        raise SettingsError(f"{name} must not be negative.")
+    return value
+
+
+def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise SettingsError(f"{name}={raw!r} must be a whole number of at least 1.")
+    return int(raw)

@@ -1,0 +1,120 @@
+"""The simulator's HTTP API: a Runway-compatible ASGI app built by a factory.
+
+Routes (each also under ``/runwayml``, the proxy's prefix):
+``POST /v1/image_to_video``, ``POST /v1/video_to_video``, ``POST /v1/character_performance``,
+``GET /v1/tasks/{id}``, ``DELETE /v1/tasks/{id}``; and ``GET /_simulator/outputs/{id}.mp4`` serving the clips
+behind signed links that expire like the real ones.
+
+Bodies are validated by ``studio.requests`` against the same capability table the studio uses, so a 400 here
+carries the same message the studio would have shown before sending.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from typing import Callable
+
+from starlette.applications import Starlette
+from starlette.requests import Request as HttpRequest
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+
+from studio.capabilities import ENDPOINTS
+from studio.errors import InvalidInput
+from studio.requests import parse_request
+from studio.simulator.config import SimulatorConfig
+from studio.simulator.engine import SimTask, TaskEngine
+
+OUTPUT_PATH = "/_simulator/outputs"
+
+
+def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.monotonic) -> Starlette:
+    """A new simulator. ``app.state.engine`` is its task engine (tests read its counters)."""
+    config = config or SimulatorConfig()
+    engine = TaskEngine(config, clock=clock)
+    secret = (config.url_secret or secrets.token_hex(16)).encode()
+
+    def sign(task_id: str, expires: int) -> str:
+        return hmac.new(secret, f"{task_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def output_url(request: HttpRequest) -> Callable[[SimTask], str]:
+        def build(task: SimTask) -> str:
+            expires = int(engine.expires_at(task))
+            root = str(request.base_url).rstrip("/")
+            return f"{root}{OUTPUT_PATH}/{task.id}.mp4?expires={expires}&sig={sign(task.id, expires)}"
+
+        return build
+
+    async def create(request: HttpRequest) -> Response:
+        endpoint = request.url.path.rsplit("/", 1)[-1]
+        authorization = _bearer(request)
+        if authorization is None:
+            return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "The request body is not valid JSON.")
+        try:
+            validated = parse_request(endpoint, body, provider=engine.provider)
+        except InvalidInput as err:
+            return _invalid(err)
+        task = engine.create(validated, authorization=authorization)
+        return JSONResponse({"id": task.id})
+
+    async def get_task(request: HttpRequest) -> Response:
+        if _bearer(request) is None:
+            return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        task = engine.tasks.get(request.path_params["task_id"])
+        if task is None:
+            return _error(404, "Task not found.")
+        return JSONResponse(engine.snapshot(task, output_url=output_url(request)))
+
+    async def delete_task(request: HttpRequest) -> Response:
+        if _bearer(request) is None:
+            return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if not engine.cancel(request.path_params["task_id"]):
+            return _error(404, "Task not found.")
+        return Response(status_code=204)
+
+    async def output(request: HttpRequest) -> Response:
+        task = engine.tasks.get(request.path_params["task_id"])
+        try:
+            expires = int(request.query_params.get("expires", ""))
+        except ValueError:
+            expires = 0
+        good_sig = task is not None and hmac.compare_digest(request.query_params.get("sig", ""), sign(task.id, expires))
+        path = engine.output_path(task) if task is not None and good_sig else None
+        if path is None or engine.clock() > expires:
+            return Response("Request has expired or the signature is invalid.", status_code=403, media_type="text/plain")
+        return FileResponse(path, media_type="video/mp4")
+
+    routes: list[Route] = []
+    for prefix in ("", "/runwayml"):
+        routes += [Route(f"{prefix}/v1/{endpoint}", create, methods=["POST"]) for endpoint in ENDPOINTS]
+        routes += [
+            Route(f"{prefix}/v1/tasks/{{task_id}}", get_task, methods=["GET"]),
+            Route(f"{prefix}/v1/tasks/{{task_id}}", delete_task, methods=["DELETE"]),
+        ]
+    routes.append(Route(f"{OUTPUT_PATH}/{{task_id}}.mp4", output, methods=["GET"]))
+    app = Starlette(routes=routes)
+    app.state.engine = engine
+    return app
+
+
+def _bearer(request: HttpRequest) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return header if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _error(status: int, message: str) -> JSONResponse:
+    return JSONResponse({"error": message}, status_code=status)
+
+
+def _invalid(err: InvalidInput) -> JSONResponse:
+    issues = [{"code": "invalid", "path": list(i.path), "message": i.message} for i in err.issues]
+    return JSONResponse({"error": "Invalid input", "issues": issues}, status_code=400)

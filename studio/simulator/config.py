@@ -1,0 +1,23 @@
+"""How the simulator behaves: timings, failure triggers, output expiry, concurrency."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Settings of one simulator instance. Defaults make a demo feel alive: a clip in about five seconds."""
+
+    provider: str = "simulator"  # whose capability table it serves (the simulator's is openai-hk's)
+    pending_s: float = 1.0  # PENDING before it starts running
+    running_s: float = 4.0  # RUNNING from 0 to 1
+    max_concurrent: int | None = None  # tasks beyond this wait as THROTTLED, like an account's tier limit
+    output_ttl_s: float = 24 * 3600.0  # output links expire this long after the task succeeds
+    moderation_trigger: str = "simulate moderation"  # a prompt containing this fails as moderated text
+    moderation_failure_at: float = 0.3  # fraction of the running time after which the moderated task fails
+    output_dir: Path | None = None  # where rendered clips go (a temporary folder when None)
+    allow_private_urls: bool = False  # fetch URL inputs from loopback/private hosts (tests only)
+    render_workers: int = 2  # clips rendered at once; more wait (the machine has 2 cores)
+    url_secret: str = ""  # signs output links; random per instance when empty

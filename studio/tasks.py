@@ -1,0 +1,139 @@
+"""The task as the API returns it, and the typed events the client's ``wait`` yields.
+
+Parsing is lenient (unknown fields are kept, newer responses add ``cost``/``estimatedCost``) so a provider that
+adds fields never breaks the studio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Status = Literal["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
+TERMINAL: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
+
+
+class Task(BaseModel):
+    """``GET /v1/tasks/{id}`` as documented; extra fields are accepted and kept."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: str
+    status: Status
+    created_at: str | None = Field(None, alias="createdAt")
+    progress: float | None = None
+    output: list[str] | None = None
+    failure: str | None = None
+    failure_code: str | None = Field(None, alias="failureCode")
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def credits(self) -> float | None:
+        """Credits charged (``cost``) or estimated (``estimatedCost``), when the provider says."""
+        for key in ("cost", "estimatedCost"):
+            value: Any = (self.model_extra or {}).get(key)
+            if isinstance(value, dict) and isinstance(value.get("credits"), (int, float)):
+                return float(value["credits"])
+        return None
+
+
+FailureFamily = Literal["moderation", "invalid_input", "transient", "unknown"]
+
+_MODERATION_INPUTS = {"TEXT": "your prompt", "IMAGE": "an input image", "VIDEO": "the input video"}
+
+
+@dataclass(frozen=True)
+class FailureReason:
+    family: FailureFamily
+    message: str  # plain words for the visitor: what happened and what to do
+    retryable: bool
+
+
+def explain_failure(code: str | None, failure: str | None) -> FailureReason:
+    """Turn a failure code into a plain reason (runway-api.md, "Failure codes")."""
+    given = (code or "").strip()
+    code = given.upper()
+    detail = f" (provider said: {failure})" if failure else ""
+    if code.startswith(("SAFETY.", "INPUT_PREPROCESSING.SAFETY")):
+        what = next((name for key, name in _MODERATION_INPUTS.items() if key in code.split(".")), "an input")
+        where = "the generated video" if code.startswith("SAFETY.OUTPUT") else what
+        return FailureReason(
+            "moderation",
+            f"Blocked by content moderation: {where} did not pass{detail}. Credits are charged for moderated tasks; "
+            "change the input before trying again.",
+            retryable=False,
+        )
+    if code.startswith(("ASSET.INVALID", "THIRD_PARTY.INPUT_VALIDATION")):
+        return FailureReason("invalid_input", f"An input could not be used{detail}. Check the image or video and try again.", False)
+    if code.startswith(("INTERNAL", "INPUT_PREPROCESSING.INTERNAL", "THIRD_PARTY.UNAVAILABLE")):
+        return FailureReason("transient", f"The provider had a temporary problem{detail}. It is safe to try again.", True)
+    shown = given or "none given"  # verbatim, so it matches the provider's dashboard and docs
+    return FailureReason("unknown", f"The task failed (code {shown}){detail}.", False)
+
+
+@dataclass(frozen=True)
+class Pending:
+    task_id: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Throttled:
+    """Over the account's concurrency: queued by the provider, not rejected."""
+
+    task_id: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Running:
+    task_id: str
+    elapsed_s: float
+    progress: float | None  # 0..1 as the provider reports it; None when it gives none
+
+
+@dataclass(frozen=True)
+class Succeeded:
+    task_id: str
+    elapsed_s: float
+    outputs: tuple[str, ...]
+    credits: float | None = None
+
+
+@dataclass(frozen=True)
+class Failed:
+    task_id: str
+    elapsed_s: float
+    code: str | None
+    reason: FailureReason
+    provider_message: str | None = None
+
+
+@dataclass(frozen=True)
+class Cancelled:
+    task_id: str
+    elapsed_s: float
+
+
+TaskEvent = Union[Pending, Throttled, Running, Succeeded, Failed, Cancelled]
+
+
+def event_for(task: Task, *, elapsed_s: float) -> TaskEvent:
+    """The event a task snapshot stands for."""
+    if task.status == "PENDING":
+        return Pending(task.id, elapsed_s)
+    if task.status == "THROTTLED":
+        return Throttled(task.id, elapsed_s)
+    if task.status == "RUNNING":
+        return Running(task.id, elapsed_s, task.progress)
+    if task.status == "SUCCEEDED":
+        return Succeeded(task.id, elapsed_s, tuple(task.output or ()), task.credits)
+    if task.status == "FAILED":
+        reason = explain_failure(task.failure_code, task.failure)
+        return Failed(task.id, elapsed_s, task.failure_code, reason, task.failure)
+    return Cancelled(task.id, elapsed_s)

@@ -1,0 +1,151 @@
+"""The page: settings, a tab per generation kind, and the actions that chain one result into the next tab."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import gradio as gr
+
+from studio import __version__
+from studio.capabilities import PROVIDERS, provider as provider_spec
+from studio.errors import StudioError
+from studio.service import Studio
+from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
+
+TAB_IDS = {"image_to_video": "i2v", "video_to_video": "v2v", "character_performance": "cp"}
+
+CSS = """
+.rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
+.rs-banner p {margin: 0}
+.rs-status {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; min-height: 64px}
+.rs-status progress {width: 100%; height: 14px; margin: 6px 0}
+.rs-status.rs-succeeded {border-color: #3aa55d; background: #f1faf3}
+.rs-status.rs-failed {border-color: #d9534f; background: #fdf2f2}
+.rs-status.rs-cancelled {border-color: #999; background: #f6f6f6}
+.rs-status .rs-percent {font-variant-numeric: tabular-nums; font-weight: 600}
+.rs-status ul {margin: 4px 0 0 18px}
+.rs-counter {text-align: right; font-size: 12px; color: var(--body-text-color-subdued); margin-top: -6px}
+.rs-counter.rs-over {color: #d9534f; font-weight: 600}
+.rs-note p, .rs-warning p {font-size: 13px; margin: 2px 0}
+.rs-warning p {color: #b35c00}
+.rs-cost p {font-weight: 600; margin: 4px 0}
+"""
+
+KEY_HELP = "Never stored or shown: used for your requests in this tab only."
+
+
+def _key_line(studio: Studio, provider: str, key: str | None) -> str:
+    source = studio.key_source(provider, key)
+    if source == "none":
+        return f"**Key in use:** none. {provider_spec(provider).label} needs a key: enter yours above."
+    return f"**Key in use:** {source}"
+
+
+def _banner(provider: str) -> Any:
+    return gr.update(visible=provider == "simulator")
+
+
+def build_app(studio: Studio, *, default_provider: str) -> gr.Blocks:
+    """The whole page. Importing this module builds nothing; calling this does."""
+    with gr.Blocks(title="Runway Studio", analytics_enabled=False) as demo:
+        gr.Markdown(f"# Runway Studio\nGenerate video with Runway's API. <small>v{__version__}</small>")
+        banner = gr.Markdown(
+            "**Simulator:** clips here are simulated placeholders made from your inputs, and cost nothing. "
+            "To generate for real, choose openai-hk or Runway in Settings and enter your key.",
+            elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
+        )
+        with gr.Accordion("Settings", open=False, elem_id="settings"):
+            with gr.Row():
+                provider = gr.Radio(
+                    [(p.label, p.name) for p in PROVIDERS.values()], value=default_provider, label="Provider", elem_id="provider"
+                )
+                key_box = gr.Textbox(label="Your API key (optional)", type="password", info=KEY_HELP, elem_id="api_key")
+            key_line = gr.Markdown(_key_line(studio, default_provider, None), elem_id="key_in_use")
+        key_state = gr.State("")
+        shared = Shared(provider=provider, key_state=key_state)
+        tabs: list[GenerationTab] = []
+        with gr.Tabs(selected="i2v") as tab_set:
+            for title, cls in (("Image to Video", ImageToVideoTab), ("Video to Video", VideoToVideoTab), ("Character Performance", CharacterTab)):
+                with gr.Tab(title, id=TAB_IDS[cls.endpoint], elem_id=f"tab_{TAB_IDS[cls.endpoint]}"):
+                    tab = cls(studio, shared, default_provider=default_provider)
+                    tab.build()
+                    tab.wire()
+                    tabs.append(tab)
+        i2v, v2v, cp = tabs
+        _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
+        _wire_chaining(studio, tab_set, tabs, i2v, v2v, cp)  # type: ignore[arg-type]
+        demo.load(lambda p: _refresh_all(p, tabs), provider, _refresh_outputs(tabs), queue=False)
+    return demo
+
+
+def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, key_line: Any, banner: Any, tabs: list[GenerationTab]) -> None:
+    # The key goes into server-side session state at once; the box is not an input of any generate event.
+    key_box.change(lambda k, p: (k or "", _key_line(studio, p, k)), [key_box, provider], [key_state, key_line], queue=False, show_progress="hidden")
+    provider.change(lambda p, k: (_key_line(studio, p, k), _banner(p)), [provider, key_state], [key_line, banner], queue=False, show_progress="hidden")
+    provider.change(lambda p: _refresh_all(p, tabs), provider, _refresh_outputs(tabs), queue=False, show_progress="hidden")
+
+
+def _refresh_outputs(tabs: list[GenerationTab]) -> list[Any]:
+    return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button)]
+
+
+def _refresh_all(provider: str, tabs: list[GenerationTab]) -> dict[Any, Any]:
+    """Model choices and availability for every tab after a provider change."""
+    from studio.ui import controls  # noqa: PLC0415
+
+    updates: dict[Any, Any] = {}
+    for tab in tabs:
+        note = controls.unavailable_note(provider_spec(provider), tab.endpoint)
+        updates[tab.model] = controls.model_update(provider, tab.endpoint, tab.model.value)
+        updates[tab.unavailable] = note
+        updates[tab.generate_button] = gr.update(interactive=not note)
+    return updates
+
+
+def _wire_chaining(studio: Studio, tab_set: Any, tabs: list[GenerationTab], i2v: ImageToVideoTab, v2v: VideoToVideoTab, cp: CharacterTab) -> None:
+    async def to_first(clip: str | None) -> dict[Any, Any]:
+        if not clip:
+            raise gr.Error("No clip yet: generate one first.")
+        try:
+            frame = await studio.last_frame(Path(clip))
+        except StudioError as err:
+            raise gr.Error(str(err)) from None
+        return {i2v.first: str(frame), i2v.first_url: "", tab_set: gr.Tabs(selected="i2v")}
+
+    def to_v2v(clip: str | None) -> dict[Any, Any]:
+        if not clip:
+            raise gr.Error("No clip yet: generate one first.")
+        return {v2v.video: clip, v2v.video_url: "", tab_set: gr.Tabs(selected="v2v")}
+
+    def to_character(clip: str | None) -> dict[Any, Any]:
+        if not clip:
+            raise gr.Error("No clip yet: generate one first.")
+        return {cp.character_type: "video", cp.character_video: gr.update(value=clip, visible=True), cp.character_image: gr.update(visible=False), cp.character_url: "", tab_set: gr.Tabs(selected="cp")}
+
+    for tab in tabs:
+        panel = tab.panel
+        panel.to_first.click(to_first, panel.clip, [i2v.first, i2v.first_url, tab_set])
+        panel.to_v2v.click(to_v2v, panel.clip, [v2v.video, v2v.video_url, tab_set], queue=False)
+        panel.to_character.click(to_character, panel.clip, [cp.character_type, cp.character_video, cp.character_image, cp.character_url, tab_set], queue=False)
+
+
+def launch_options(*, max_upload_mb: int, allowed: list[str]) -> dict[str, Any]:
+    """How to launch: concurrency high enough for 100 visitors at once, no run history (it would keep the
+    key box in the visitor's localStorage), no SSR (Spaces), and only our output folder served."""
+    return {
+        "max_threads": 256,
+        "run_history": False,
+        "ssr_mode": False,
+        "max_file_size": f"{max_upload_mb}mb",
+        "allowed_paths": allowed,
+        "css": CSS,
+        "footer_links": ["api"],
+        "show_error": True,
+    }
+
+
+def queue(demo: gr.Blocks) -> gr.Blocks:
+    """Every visitor's generation runs at once: Gradio's default of one at a time per event would make each
+    visitor wait behind another's minutes-long task."""
+    return demo.queue(default_concurrency_limit=None)

@@ -1,0 +1,75 @@
+"""What each form control offers, computed from the capability table for a provider and model.
+
+Pure functions returning Gradio updates: switching the provider or model changes the ratio and duration choices
+at once and keeps the current value when it is still allowed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import gradio as gr
+
+from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, ProviderSpec, provider as provider_spec
+from studio.requests import ENDPOINT_LABELS
+
+
+def models_of(provider: str, endpoint: Endpoint) -> list[ModelSpec]:
+    return list(provider_spec(provider).models_for(endpoint))
+
+
+def model_choices(provider: str, endpoint: Endpoint) -> list[tuple[str, str]]:
+    return [(f"{m.name} · {m.label}", m.name) for m in models_of(provider, endpoint)]
+
+
+def first_spec(provider: str, endpoint: Endpoint) -> ModelSpec | None:
+    """The model a tab starts with on ``provider`` (None when the provider offers no model there)."""
+    return next(iter(models_of(provider, endpoint)), None)
+
+
+def spec_of(provider: str, model: str | None) -> ModelSpec | None:
+    return provider_spec(provider).model(model or "")
+
+
+def keep(value: Any, allowed: list[Any] | tuple[Any, ...], default: Any) -> Any:
+    """``value`` when it is still allowed, else ``default``."""
+    return value if value in allowed else default
+
+
+def model_update(provider: str, endpoint: Endpoint, current: str | None) -> Any:
+    names = [m.name for m in models_of(provider, endpoint)]
+    return gr.update(choices=model_choices(provider, endpoint), value=keep(current, names, names[0] if names else None))
+
+
+def ratio_update(spec: ModelSpec | None, current: str | None) -> Any:
+    if spec is None:
+        return gr.update(choices=[], value=None, interactive=False)
+    return gr.update(choices=list(spec.ratios), value=keep(current, spec.ratios, spec.default_ratio), interactive=True)
+
+
+def duration_update(spec: ModelSpec | None, current: int | None) -> Any:
+    if spec is None or not spec.durations:
+        return gr.update(choices=[], value=None, interactive=False)
+    value = keep(int(current) if current else None, spec.durations, spec.default_duration)
+    return gr.update(choices=list(spec.durations), value=value, interactive=True)
+
+
+def last_frame_note(provider: str, spec: ModelSpec | None) -> str:
+    if spec is not None and spec.supports_last_frame:
+        return "Optional: the clip ends on this image."
+    able = [m.name for m in provider_spec(provider).models_for("image_to_video") if m.supports_last_frame]
+    model = spec.name if spec else "this model"
+    others = f" Choose {' or '.join(able)} to use one." if able else ""
+    return f"⚠ {model} does not take a last frame.{others}"
+
+
+def unavailable_note(provider: ProviderSpec, endpoint: Endpoint) -> str:
+    """Why a tab cannot generate on ``provider`` ('' when it can)."""
+    if provider.models_for(endpoint):
+        return ""
+    able = [p.label for p in _providers_serving(endpoint)]
+    return f"⚠ {provider.label} does not offer {ENDPOINT_LABELS[endpoint]}. Choose {' or '.join(able)} in Settings."
+
+
+def _providers_serving(endpoint: Endpoint) -> list[ProviderSpec]:
+    return [p for p in PROVIDERS.values() if p.models_for(endpoint)]

@@ -1,0 +1,491 @@
+"""The three generation tabs. Each builds its controls from the capability table, turns the page's values into a
+``Form`` for the service layer, and streams the job's status back. No HTTP, SQL or Pillow here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+import gradio as gr
+
+from studio.capabilities import Endpoint, provider as provider_spec
+from studio.codegen import as_curl, as_python
+from studio.errors import FieldIssue, InvalidInput
+from studio.requests import utf16_len
+from studio.service import (
+    CharacterForm,
+    Form,
+    ImageToVideoForm,
+    JobStatus,
+    MediaInput,
+    Studio,
+    VideoToVideoForm,
+)
+from studio.ui import controls
+from studio.ui.components import RawImage
+from studio.ui.status import error_html, status_html
+
+ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "examples"
+FIT_CHOICES = [("Crop to fill (centred)", "crop"), ("Pad to fit", "pad"), ("As is", "as-is")]
+THRESHOLD_CHOICES = [("Auto", "auto"), ("Low (stricter)", "low")]
+
+
+@dataclass
+class Shared:
+    """Controls every tab reads: the provider and the visitor's key (kept in server-side session state)."""
+
+    provider: gr.Radio
+    key_state: gr.State
+
+
+class ResultPanel:
+    """Status, the clip, its download, the chaining actions and copy-as-code, for one tab."""
+
+    def __init__(self, prefix: str) -> None:
+        self.status = gr.HTML(status_html(None), elem_id=f"{prefix}_status")
+        self.video = gr.Video(label="Result", elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True)
+        self.download = gr.DownloadButton("Download MP4", visible=False, elem_id=f"{prefix}_download", size="sm")
+        with gr.Row():
+            self.to_first = gr.Button("Use last frame as first frame", size="sm", interactive=False)
+            self.to_v2v = gr.Button("Send to Video to Video", size="sm", interactive=False)
+            self.to_character = gr.Button("Use as character", size="sm", interactive=False)
+        self.clip = gr.State(None)  # path of this tab's latest clip
+        with gr.Accordion("Copy as code", open=False):
+            gr.Markdown("The exact request sent. The key is read from `$STUDIO_API_KEY`; uploaded files are elided.")
+            self.curl = gr.Code(label="curl", language="shell", interactive=False, elem_id=f"{prefix}_curl")
+            self.python = gr.Code(label="Python (httpx)", language="python", interactive=False, elem_id=f"{prefix}_python")
+
+    @property
+    def outputs(self) -> list[Any]:
+        return [self.status, self.video, self.download, self.to_first, self.to_v2v, self.to_character, self.clip, self.curl, self.python]
+
+    def show(self, status: JobStatus) -> dict[Any, Any]:
+        updates: dict[Any, Any] = {self.status: status_html(status)}
+        if status.phase == "succeeded" and status.video is not None:
+            clip = str(status.video)
+            updates |= {self.video: clip, self.clip: clip, self.download: gr.update(value=clip, visible=True)}
+            updates |= {b: gr.update(interactive=True) for b in (self.to_first, self.to_v2v, self.to_character)}
+        return updates
+
+    def reset(self) -> dict[Any, Any]:
+        updates: dict[Any, Any] = {self.video: None, self.download: gr.update(visible=False), self.clip: None}
+        return updates | {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
+
+
+class GenerationTab:
+    """What the three tabs share: the model/ratio/seed controls, cost line, generate and cancel."""
+
+    endpoint: Endpoint
+    prefix: str
+
+    def __init__(self, studio: Studio, shared: Shared, *, default_provider: str) -> None:
+        self.studio = studio
+        self.shared = shared
+        self.default_provider = default_provider
+        self.start_spec = controls.first_spec(default_provider, self.endpoint)
+
+    # --- shared controls ------------------------------------------------------------------------------------
+
+    def _model_controls(self) -> None:
+        first = self.start_spec
+        self.unavailable = gr.Markdown(
+            controls.unavailable_note(provider_spec(self.default_provider), self.endpoint), elem_classes="rs-warning"
+        )
+        with gr.Row():
+            self.model = gr.Dropdown(
+                controls.model_choices(self.default_provider, self.endpoint),
+                value=first.name if first else None,
+                label="Model",
+                elem_id=f"{self.prefix}_model",
+            )
+            self.ratio = gr.Dropdown(
+                list(first.ratios) if first else [], value=first.default_ratio if first else None, label="Ratio",
+                elem_id=f"{self.prefix}_ratio",
+            )
+
+    def _seed_controls(self) -> None:
+        limits = provider_spec(self.default_provider).limits
+        with gr.Row():
+            self.random_seed = gr.Checkbox(True, label="Random seed", elem_id=f"{self.prefix}_random_seed")
+            self.seed = gr.Number(
+                None, label=f"Seed ({limits.seed_min}–{limits.seed_max})", precision=0, visible=False, elem_id=f"{self.prefix}_seed"
+            )
+        self.random_seed.change(lambda r: gr.update(visible=not r), self.random_seed, self.seed, queue=False, show_progress="hidden")
+
+    def _prompt(self, *, placeholder: str) -> None:
+        cap = provider_spec(self.default_provider).limits.prompt_max_utf16
+        self.prompt = gr.Textbox(label="Prompt", placeholder=placeholder, lines=3, elem_id=f"{self.prefix}_prompt")
+        self.counter = gr.HTML(f'<div class="rs-counter">0 / {cap}</div>', elem_id=f"{self.prefix}_counter")
+        # JavaScript's string length counts UTF-16 code units, exactly as the API does: no round trip needed.
+        self.prompt.input(
+            None, self.prompt, self.counter,
+            js=f"(t) => `<div class=\"rs-counter${{t.length > {cap} ? ' rs-over' : ''}}\">${{t.length}} / {cap}</div>`",
+        )
+
+    def _actions(self) -> None:
+        spec = self.start_spec
+        initial = self.cost_text(self.default_provider, spec.name if spec else None, spec.default_duration if spec else None, None)
+        self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
+        with gr.Row():
+            self.generate_button = gr.Button("Generate", variant="primary", elem_id=f"{self.prefix}_generate", scale=3)
+            self.cancel_button = gr.Button("Cancel", variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
+
+    def _seed(self, data: dict[Any, Any]) -> int | None:
+        if data[self.random_seed]:
+            return None
+        value = data[self.seed]
+        if value is None:
+            raise InvalidInput(FieldIssue("Seed", "Seed is empty. Enter a whole number, or tick Random seed."))
+        return int(value)
+
+    # --- events -------------------------------------------------------------------------------------------
+
+    def inputs(self) -> set[Any]:
+        raise NotImplementedError
+
+    def form(self, data: dict[Any, Any]) -> Form:
+        raise NotImplementedError
+
+    def cost_text(self, provider: str, model: str | None, duration: int | None, seconds: float | None) -> str:
+        estimate = self.studio.cost(provider=provider, model=model or "", duration=duration, input_seconds=seconds)
+        spec = controls.spec_of(provider, model)
+        if spec is None:
+            return ""
+        if estimate is None:
+            return f"Cost: {spec.credits_per_second} credits (${spec.credits_per_second / 100:.2f}) per second of output."
+        free = " (free on the simulator)" if provider == "simulator" else ""
+        return f"Cost: {estimate.describe()}{free}."
+
+    async def generate(self, data: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        """Prepare, submit, and stream the job's status until it ends. The form is never cleared."""
+        panel: ResultPanel = self.panel
+        provider = data[self.shared.provider]
+        yield panel.reset() | {panel.status: status_html(JobStatus("preparing", "Checking the form and preparing your inputs…"))}
+        try:
+            form = self.form(data)
+            key, _source = self.studio.key_for(provider, data[self.shared.key_state])
+            prepared = await self.studio.prepare(form, provider=provider)
+        except InvalidInput as err:
+            yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
+            return
+        job = self.studio.start(prepared, key=key, session=_session(request))
+        base = self.studio.code_base_url(provider)
+        body = prepared.request.to_wire()
+        yield {
+            panel.curl: as_curl(base_url=base, endpoint=self.endpoint, body=body),
+            panel.python: as_python(base_url=base, endpoint=self.endpoint, body=body),
+        }
+        async for status in job.follow():
+            yield panel.show(status)
+
+    async def cancel(self, request: gr.Request) -> dict[Any, Any]:
+        status = await self.studio.cancel(session=_session(request), endpoint=self.endpoint)
+        if status is None:
+            return {self.panel.status: status_html(JobStatus("cancelled", "Nothing to cancel: no generation is running."))}
+        return {self.panel.status: status_html(status)}
+
+    def wire(self) -> None:
+        """Connect generate and cancel (the provider/model events are wired by each tab)."""
+        self.generate_button.click(
+            self.generate, inputs=self.inputs(), outputs=self.panel.outputs, api_name=f"generate_{self.endpoint}",
+            show_progress="hidden",
+        )
+        self.cancel_button.click(self.cancel, None, self.panel.outputs, api_name=f"cancel_{self.endpoint}", show_progress="hidden")
+
+
+def _session(request: gr.Request) -> str:
+    return request.session_hash or "anonymous"
+
+
+def _media(path: Any, url: Any) -> MediaInput:
+    return MediaInput(path=str(path) if path else None, url=(url or "").strip() or None)
+
+
+def _url_box(label: str, prefix: str, *, interactive: bool = True) -> gr.Textbox:
+    return gr.Textbox(label=label, placeholder="…or an https:// link", max_lines=1, elem_id=prefix, interactive=interactive)
+
+
+def asset(name: str) -> str:
+    """A bundled example file (made by assets/make_assets.py)."""
+    return str(ASSETS / name)
+
+
+# --- Image to Video ---------------------------------------------------------------------------------------------
+
+
+class ImageToVideoTab(GenerationTab):
+    endpoint: Endpoint = "image_to_video"
+    prefix = "i2v"
+
+    def build(self) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Row():
+                    with gr.Column():
+                        self.first = RawImage(label="First frame", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_first", height=220)
+                        self.first_url = _url_box("First frame link", "i2v_first_url")
+                    with gr.Column():
+                        spec = self.start_spec
+                        last_ok = spec is not None and spec.supports_last_frame
+                        self.last = RawImage(label="Last frame", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_last", height=220, interactive=last_ok)
+                        self.last_url = _url_box("Last frame link", "i2v_last_url", interactive=last_ok)
+                        self.last_note = gr.Markdown(controls.last_frame_note(self.default_provider, spec), elem_id="i2v_last_note", elem_classes="rs-note")
+                self._prompt(placeholder="Describe the motion: “the camera drifts toward the lighthouse as waves roll in”")
+                self._model_controls()
+                with gr.Row():
+                    self.duration = gr.Dropdown(
+                        list(spec.durations or []) if spec else [], value=spec.default_duration if spec else None,
+                        label="Duration (s)", elem_id="i2v_duration",
+                    )
+                    self.fit = gr.Radio(FIT_CHOICES, value="crop", label="Fit the image to the ratio", elem_id="i2v_fit")
+                self._seed_controls()
+                with gr.Accordion("openai-hk options", open=False, visible=self.default_provider == "openai-hk") as self.extras:
+                    self.watermark = gr.Checkbox(False, label="Watermark")
+                    self.notify_hook = gr.Textbox(label="Notify hook (https URL called when the task ends)", max_lines=1)
+                self._actions()
+                gr.Examples(
+                    label="Examples (one click, then Generate)",
+                    examples=[
+                        [asset("lighthouse_dawn.jpg"), None, "The camera drifts slowly toward the lighthouse as waves roll in", "gen4_turbo", "1280:720", 5],
+                        [asset("lighthouse_dawn.jpg"), asset("lighthouse_dusk.jpg"), "Time passes from dawn to dusk and the lamp lights up", "gen3a_turbo", None, 5],
+                        [asset("paper_boats.png"), None, "Paper boats drift across the pond in a light breeze", "gen4_turbo", "960:960", 5],
+                    ],
+                    inputs=[self.first, self.last, self.prompt, self.model, self.ratio, self.duration],
+                )
+            with gr.Column(scale=2):
+                self.panel = ResultPanel(self.prefix)
+                with gr.Accordion("What will be sent", open=False):
+                    self.preview = gr.Image(label="First frame as sent", interactive=False, elem_id="i2v_preview", height=200)
+                    self.preview_note = gr.Markdown(elem_id="i2v_preview_note")
+
+    def inputs(self) -> set[Any]:
+        return {
+            self.shared.provider, self.shared.key_state, self.first, self.first_url, self.last, self.last_url, self.prompt,
+            self.model, self.ratio, self.duration, self.fit, self.random_seed, self.seed, self.watermark, self.notify_hook,
+        }
+
+    def form(self, data: dict[Any, Any]) -> ImageToVideoForm:
+        extras = data[self.shared.provider] == "openai-hk"
+        return ImageToVideoForm(
+            model=data[self.model],
+            ratio=data[self.ratio],
+            first=_media(data[self.first], data[self.first_url]),
+            last=_media(data[self.last], data[self.last_url]),
+            prompt=data[self.prompt] or "",
+            duration=int(data[self.duration]) if data[self.duration] else None,
+            seed=self._seed(data),
+            fit=data[self.fit],
+            watermark=bool(data[self.watermark]) if extras else None,
+            notify_hook=(data[self.notify_hook] or None) if extras else None,
+        )
+
+    def on_model(self, provider: str, model: str | None, ratio: str | None, duration: int | None) -> dict[Any, Any]:
+        spec = controls.spec_of(provider, model)
+        last_ok = spec is not None and spec.supports_last_frame
+        new_duration = int(duration) if duration else None
+        if spec and spec.durations and new_duration not in spec.durations:
+            new_duration = spec.default_duration
+        return {
+            self.ratio: controls.ratio_update(spec, ratio),
+            self.duration: controls.duration_update(spec, duration),
+            self.last: gr.update(interactive=last_ok),
+            self.last_url: gr.update(interactive=last_ok),
+            self.last_note: controls.last_frame_note(provider, spec),
+            self.extras: gr.update(visible=spec is not None and "watermark" in spec.extra_fields),
+            self.cost: self.cost_text(provider, model, new_duration, None),
+        }
+
+    async def on_preview(self, provider: str, path: str | None, ratio: str | None, fit: str) -> dict[Any, Any]:
+        if not path or not ratio:
+            return {self.preview: None, self.preview_note: ""}
+        try:
+            image = await self.studio.preview_image(path, label="First frame", ratio=ratio, fit=fit, provider=provider)  # type: ignore[arg-type]
+        except InvalidInput as err:
+            return {self.preview: None, self.preview_note: f"⚠ {err}"}
+        return {self.preview: image, self.preview_note: f"{image.width}×{image.height}, fitted by {fit}."}
+
+    def wire(self) -> None:
+        super().wire()
+        model_inputs = [self.shared.provider, self.model, self.ratio, self.duration]
+        model_outputs = [self.ratio, self.duration, self.last, self.last_url, self.last_note, self.extras, self.cost]
+        self.model.change(self.on_model, model_inputs, model_outputs, queue=False, show_progress="hidden")
+        self.duration.change(lambda p, m, d: self.cost_text(p, m, d, None), [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
+        preview_inputs = [self.shared.provider, self.first, self.ratio, self.fit]
+        for trigger in (self.first.change, self.ratio.change, self.fit.change):
+            trigger(self.on_preview, preview_inputs, [self.preview, self.preview_note], show_progress="hidden")
+
+
+# --- Video to Video -------------------------------------------------------------------------------------------
+
+
+class VideoToVideoTab(GenerationTab):
+    endpoint: Endpoint = "video_to_video"
+    prefix = "v2v"
+
+    def build(self) -> None:
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Row():
+                    with gr.Column():
+                        self.video = gr.Video(label="Input video", sources=["upload"], elem_id="v2v_video_in", height=220)
+                        self.video_url = _url_box("Input video link", "v2v_video_url")
+                        self.video_note = gr.Markdown(self._use_note(None), elem_id="v2v_video_note", elem_classes="rs-note")
+                    with gr.Column():
+                        self.reference = RawImage(label="Reference image (style)", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="v2v_reference", height=220)
+                        self.reference_url = _url_box("Reference image link", "v2v_reference_url")
+                self._prompt(placeholder="What to change: “turn it into a watercolour painting at golden hour”")
+                self._model_controls()
+                with gr.Row():
+                    self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label="Public-figure threshold", elem_id="v2v_threshold")
+                self._seed_controls()
+                self._actions()
+                gr.Examples(
+                    label="Examples (one click, then Generate)",
+                    examples=[[asset("city_drive.mp4"), asset("watercolor_reference.jpg"), "Repaint the city as a teal and gold watercolour", "1280:720"]],
+                    inputs=[self.video, self.reference, self.prompt, self.ratio],
+                )
+            with gr.Column(scale=2):
+                self.panel = ResultPanel(self.prefix)
+        self.seconds = gr.State(None)
+
+    def _use_note(self, seconds: float | None, provider: str | None = None) -> str:
+        spec = controls.first_spec(provider or self.default_provider, self.endpoint)
+        rule = spec.video_inputs.get("videoUri") if spec else None
+        limit = f"Only the first {rule.use_first_seconds:g} s are used." if rule and rule.use_first_seconds else ""
+        length = f"This video is {seconds:.1f} s long. " if seconds else ""
+        return f"{length}{limit}"
+
+    def inputs(self) -> set[Any]:
+        return {
+            self.shared.provider, self.shared.key_state, self.video, self.video_url, self.reference, self.reference_url,
+            self.prompt, self.model, self.ratio, self.threshold, self.random_seed, self.seed,
+        }
+
+    def form(self, data: dict[Any, Any]) -> VideoToVideoForm:
+        return VideoToVideoForm(
+            model=data[self.model] or "",
+            ratio=data[self.ratio] or "",
+            video=_media(data[self.video], data[self.video_url]),
+            reference=_media(data[self.reference], data[self.reference_url]),
+            prompt=data[self.prompt] or "",
+            seed=self._seed(data),
+            threshold=data[self.threshold],
+        )
+
+    async def on_video(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
+        seconds = None
+        note = self._use_note(None, provider)
+        if path:
+            try:
+                seconds = await self.studio.video_seconds(path, label="Input video")
+                note = self._use_note(seconds, provider)
+            except InvalidInput as err:
+                note = f"⚠ {err}"
+        return {self.seconds: seconds, self.video_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
+
+    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
+        spec = controls.spec_of(provider, model)
+        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
+
+    def wire(self) -> None:
+        super().wire()
+        self.model.change(self.on_model, [self.shared.provider, self.model, self.ratio, self.seconds], [self.ratio, self.cost], queue=False, show_progress="hidden")
+        self.video.change(self.on_video, [self.shared.provider, self.model, self.video], [self.seconds, self.video_note, self.cost], show_progress="hidden")
+
+
+# --- Character Performance ----------------------------------------------------------------------------------
+
+
+class CharacterTab(GenerationTab):
+    endpoint: Endpoint = "character_performance"
+    prefix = "cp"
+
+    def build(self) -> None:
+        spec = self.start_spec
+        low, high, default = spec.expression_intensity if spec and spec.expression_intensity else (1, 5, 3)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                with gr.Row():
+                    with gr.Column():
+                        self.character_type = gr.Radio([("Image", "image"), ("Video", "video")], value="image", label="Character as", elem_id="cp_character_type")
+                        self.character_image = RawImage(label="Character image", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="cp_character_image", height=220)
+                        self.character_video = gr.Video(label="Character video", sources=["upload"], visible=False, elem_id="cp_character_video", height=220)
+                        self.character_url = _url_box("Character link", "cp_character_url")
+                        gr.Markdown("The character should show a recognisable face that stays in frame.", elem_classes="rs-note")
+                    with gr.Column():
+                        self.reference = gr.Video(label="Reference performance video", sources=["upload"], elem_id="cp_reference", height=220)
+                        self.reference_url = _url_box("Reference performance link", "cp_reference_url")
+                        self.reference_note = gr.Markdown(self._length_note(None), elem_id="cp_reference_note", elem_classes="rs-note")
+                self._model_controls()
+                with gr.Row():
+                    self.body_control = gr.Checkbox(True, label="Body control (follow body motion, not only the face)", elem_id="cp_body_control")
+                    self.intensity = gr.Slider(low, high, value=default, step=1, label="Expression intensity", elem_id="cp_intensity")
+                self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label="Public-figure threshold", elem_id="cp_threshold")
+                self._seed_controls()
+                self._actions()
+                gr.Examples(
+                    label="Examples (one click, then Generate)",
+                    examples=[[asset("robot_character.png"), asset("nodding_performance.mp4"), "832:1104"]],
+                    inputs=[self.character_image, self.reference, self.ratio],
+                )
+            with gr.Column(scale=2):
+                self.panel = ResultPanel(self.prefix)
+        self.seconds = gr.State(None)
+
+    def _length_note(self, seconds: float | None, provider: str | None = None) -> str:
+        spec = controls.first_spec(provider or self.default_provider, self.endpoint)
+        rule = spec.video_inputs.get("reference") if spec else None
+        allowed = f"{rule.min_seconds:g}–{rule.max_seconds:g} s allowed" if rule and rule.min_seconds and rule.max_seconds else ""
+        if seconds is None:
+            return f"The output follows the reference's length ({allowed})."
+        ok = rule is None or ((rule.min_seconds or 0) <= seconds <= (rule.max_seconds or seconds))
+        return f"{'' if ok else '⚠ '}Reference length: {seconds:.1f} s ({allowed})."
+
+    def inputs(self) -> set[Any]:
+        return {
+            self.shared.provider, self.shared.key_state, self.character_type, self.character_image, self.character_video,
+            self.character_url, self.reference, self.reference_url, self.model, self.ratio, self.body_control,
+            self.intensity, self.threshold, self.random_seed, self.seed,
+        }
+
+    def form(self, data: dict[Any, Any]) -> CharacterForm:
+        kind = data[self.character_type]
+        upload = data[self.character_image] if kind == "image" else data[self.character_video]
+        return CharacterForm(
+            model=data[self.model] or "",
+            ratio=data[self.ratio] or "",
+            character=_media(upload, data[self.character_url]),
+            character_type=kind,
+            reference=_media(data[self.reference], data[self.reference_url]),
+            body_control=bool(data[self.body_control]),
+            intensity=int(data[self.intensity]),
+            seed=self._seed(data),
+            threshold=data[self.threshold],
+        )
+
+    async def on_reference(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
+        seconds = None
+        note = self._length_note(None, provider)
+        if path:
+            try:
+                seconds = await self.studio.video_seconds(path, label="Reference performance video")
+                note = self._length_note(seconds, provider)
+            except InvalidInput as err:
+                note = f"⚠ {err}"
+        return {self.seconds: seconds, self.reference_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
+
+    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
+        spec = controls.spec_of(provider, model)
+        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
+
+    def wire(self) -> None:
+        super().wire()
+        self.character_type.change(
+            lambda kind: {self.character_image: gr.update(visible=kind == "image"), self.character_video: gr.update(visible=kind == "video")},
+            self.character_type, [self.character_image, self.character_video], queue=False, show_progress="hidden",
+        )
+        self.model.change(self.on_model, [self.shared.provider, self.model, self.ratio, self.seconds], [self.ratio, self.cost], queue=False, show_progress="hidden")
+        self.reference.change(self.on_reference, [self.shared.provider, self.model, self.reference], [self.seconds, self.reference_note, self.cost], show_progress="hidden")
+

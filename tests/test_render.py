@@ -1,0 +1,414 @@
+"""The simulator's renders: real, browser-playable H.264 clips of the right size and length, made from the inputs.
+
+Inputs are built here with Pillow, numpy and PyAV; nothing touches the network. Sizes are small and clips short
+except where the test is about size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from studio.capabilities import ratio_size
+from studio.simulator import render
+from studio.simulator.render import (
+    FPS,
+    render_character_performance,
+    render_image_to_video,
+    render_video_to_video,
+)
+
+SMALL = (160, 96)
+
+
+# --- building inputs and reading outputs ------------------------------------------------------------------------
+
+
+def _picture(size: tuple[int, int], base: tuple[int, int, int], spot: tuple[int, int, int]) -> Image.Image:
+    """A picture with structure (a gradient and two shapes) so that camera moves show up in the pixels."""
+    width, height = size
+    ramp = np.linspace(0.6, 1.0, width, dtype=np.float32)[None, :, None]
+    image = Image.fromarray((np.array(base, np.float32) * ramp * np.ones((height, 1, 1))).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((width * 0.2, height * 0.2, width * 0.55, height * 0.7), fill=spot)
+    draw.rectangle((width * 0.65, height * 0.3, width * 0.85, height * 0.8), fill=(255, 255, 255))
+    return image
+
+
+def _write_video(
+    path: Path, *, size: tuple[int, int] = (64, 64), seconds: float = 2.0, fps: int = 24, moving: bool = True
+) -> Path:
+    """A test clip: a yellow square on green that slides sideways (or stays put)."""
+    container = av.open(str(path), "w")
+    stream = container.add_stream("libx264", rate=fps)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    side = size[1] // 3
+    for index in range(round(seconds * fps)):
+        pixels = np.full((size[1], size[0], 3), (60, 110, 60), np.uint8)
+        left = (index * 3) % (size[0] - side) if moving else size[0] // 3
+        pixels[side : 2 * side, left : left + side] = (230, 220, 40)
+        container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
+    container.mux(stream.encode(None))
+    container.close()
+    return path
+
+
+def _probe(path: Path) -> dict:
+    """What a player learns from the file: codec, pixel format, size, duration and frame count."""
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        return {
+            "codec": stream.codec_context.name,
+            "pix_fmt": stream.codec_context.pix_fmt,
+            "size": (stream.width, stream.height),
+            "seconds": float(stream.duration * stream.time_base),
+            "frames": frames,
+        }
+
+
+def _frames(path: Path) -> list[np.ndarray]:
+    """Every frame as RGB floats. The clips are tagged BT.709, but PyAV's plain ``to_ndarray("rgb24")`` decodes
+    with BT.601 unless a colourspace is named, so it is named."""
+    with av.open(str(path)) as container:
+        return [
+            f.reformat(format="rgb24", src_colorspace="ITU709", dst_colorspace="ITU709").to_ndarray().astype(np.float32)
+            for f in container.decode(video=0)
+        ]
+
+
+def _difference(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.abs(a - b).mean())
+
+
+def _fitted(image: Image.Image, size: tuple[int, int]) -> np.ndarray:
+    return np.asarray(ImageOps.fit(image.convert("RGB"), size), np.float32)
+
+
+def _assert_duration(path: Path, seconds: float) -> None:
+    info = _probe(path)
+    assert info["frames"] == round(seconds * FPS)
+    assert info["seconds"] == pytest.approx(seconds, abs=1 / FPS)
+
+
+# --- common to every clip ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hd_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A 5 s 1280x720 image_to_video clip, the default a visitor gets."""
+    dest = tmp_path_factory.mktemp("hd") / "clip.mp4"
+    first = _picture((1600, 1000), (90, 120, 200), (220, 60, 40))
+    return render_image_to_video(
+        first=first, last=None, size=ratio_size("1280:720"), seconds=5, seed=7, dest=dest, caption="a slow push in"
+    )
+
+
+def test_hd_clip_is_h264_yuv420p_at_the_requested_size_and_length(hd_clip: Path) -> None:
+    info = _probe(hd_clip)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", (1280, 720))
+    _assert_duration(hd_clip, 5.0)
+
+
+def test_moov_atom_comes_before_the_media_so_browsers_play_while_downloading(hd_clip: Path) -> None:
+    data = hd_clip.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def test_clip_is_tagged_bt709_limited_range_and_colours_survive(tmp_path: Path) -> None:
+    flat = Image.new("RGB", (320, 200), (200, 50, 50))
+    dest = render_image_to_video(first=flat, last=None, size=SMALL, seconds=0.5, seed=1, dest=tmp_path / "c.mp4")
+    with av.open(str(dest)) as container:
+        frame = next(container.decode(video=0))
+    assert (frame.colorspace, frame.color_range) == (1, 1)
+    centre = _frames(dest)[0][SMALL[1] // 2, SMALL[0] // 2]
+    assert np.abs(centre - (200, 50, 50)).max() < 8
+
+
+def test_every_frame_carries_the_simulated_mark_top_right(tmp_path: Path) -> None:
+    grey = Image.new("RGB", (320, 200), (110, 110, 110))
+    dest = render_image_to_video(first=grey, last=None, size=(320, 192), seconds=1, seed=3, dest=tmp_path / "m.mp4")
+    for frame in _frames(dest):
+        corner, elsewhere = frame[:24, 200:], frame[100:, :120]
+        assert corner.max() > 200 and corner.min() < 60  # white letters on a dark pill
+        assert np.abs(elsewhere - 110).max() < 12
+
+
+def test_odd_sizes_round_down_to_even(tmp_path: Path) -> None:
+    first = _picture((300, 200), (120, 90, 60), (30, 160, 200))
+    dest = render_image_to_video(first=first, last=None, size=(161, 97), seconds=0.5, seed=1, dest=tmp_path / "o.mp4")
+    assert _probe(dest)["size"] == (160, 96)
+
+
+def test_clip_appears_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = tmp_path / "clip.mp4"
+    dest.write_bytes(b"the previous clip")
+    planes = render._still_planes(Image.new("RGB", SMALL, "grey"), SMALL)
+
+    def three_frames_then_break(*_args: object) -> Iterator[object]:
+        yield from (planes, planes, planes)
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(render, "_camera_frames", three_frames_then_break)
+    with pytest.raises(RuntimeError, match="boom"):
+        render_image_to_video(first=Image.new("RGB", SMALL), last=None, size=SMALL, seconds=1, seed=1, dest=dest)
+    assert dest.read_bytes() == b"the previous clip"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+def test_no_temporary_files_are_left_beside_a_finished_clip(tmp_path: Path) -> None:
+    first = _picture((200, 120), (120, 90, 60), (30, 160, 200))
+    render_image_to_video(first=first, last=None, size=SMALL, seconds=0.5, seed=1, dest=tmp_path / "out" / "a.mp4")
+    assert [p.name for p in (tmp_path / "out").iterdir()] == ["a.mp4"]
+
+
+# --- image to video ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("seconds", [2, 3.5])
+def test_image_to_video_lasts_the_requested_seconds(tmp_path: Path, seconds: float) -> None:
+    first = _picture((320, 200), (90, 120, 200), (220, 60, 40))
+    dest = render_image_to_video(first=first, last=None, size=SMALL, seconds=seconds, seed=1, dest=tmp_path / "d.mp4")
+    _assert_duration(dest, seconds)
+
+
+def test_same_seed_same_clip_and_another_seed_another_move(tmp_path: Path) -> None:
+    first = _picture((400, 260), (90, 120, 200), (220, 60, 40))
+    clips = [
+        render_image_to_video(first=first, last=None, size=SMALL, seconds=2, seed=s, dest=tmp_path / f"{n}.mp4")
+        for n, s in (("a", 4_294_967_295), ("b", 4_294_967_295), ("c", 12))
+    ]
+    a, b, c = (_frames(p) for p in clips)
+    assert clips[0].read_bytes() == clips[1].read_bytes()
+    for index in (0, len(a) // 2):
+        assert np.array_equal(a[index], b[index])
+    assert max(_difference(x, y) for x, y in zip(a, c)) > 1.0
+
+
+def test_camera_moves_over_the_image(tmp_path: Path) -> None:
+    first = _picture((400, 260), (90, 120, 200), (220, 60, 40))
+    frames = _frames(
+        render_image_to_video(first=first, last=None, size=SMALL, seconds=2, seed=5, dest=tmp_path / "m.mp4")
+    )
+    assert _difference(frames[0], frames[-1]) > 1.0
+    assert _difference(frames[0], _fitted(first, SMALL)) < 25  # it is still the same picture
+
+
+def test_crossfade_ends_on_the_last_image(tmp_path: Path) -> None:
+    first = _picture((320, 200), (200, 80, 40), (30, 30, 200))
+    last = _picture((240, 240), (30, 160, 90), (250, 250, 60))
+    frames = _frames(
+        render_image_to_video(first=first, last=last, size=SMALL, seconds=2, seed=3, dest=tmp_path / "x.mp4")
+    )
+    final = frames[-1]
+    assert _difference(final, _fitted(last, SMALL)) < _difference(final, _fitted(first, SMALL)) / 2
+    # The first half is still all ``first``.
+    assert _difference(frames[len(frames) // 3], _fitted(first, SMALL)) < _difference(
+        frames[len(frames) // 3], _fitted(last, SMALL)
+    )
+
+
+def test_caption_draws_a_band_near_the_bottom(tmp_path: Path) -> None:
+    grey = Image.new("RGB", (320, 200), (128, 128, 128))
+    plain, captioned = (
+        _frames(
+            render_image_to_video(
+                first=grey, last=None, size=(320, 192), seconds=0.5, seed=1, dest=tmp_path / f"{n}.mp4", caption=text
+            )
+        )[0]
+        for n, text in (("plain", ""), ("captioned", "a lighthouse in a storm " * 20))
+    )
+    bottom, middle = slice(120, 185), slice(60, 100)
+    assert _difference(plain[bottom], captioned[bottom]) > 10
+    assert _difference(plain[middle], captioned[middle]) < 2
+
+
+# --- video to video ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("input_seconds", "max_seconds", "expected"), [(1.5, 5.0, 1.5), (3.0, 2.0, 2.0)])
+def test_video_to_video_lasts_min_of_input_and_limit(
+    tmp_path: Path, input_seconds: float, max_seconds: float, expected: float
+) -> None:
+    video = _write_video(tmp_path / "in.mp4", seconds=input_seconds, fps=30)
+    dest = render_video_to_video(
+        video=video, reference=None, size=SMALL, max_seconds=max_seconds, seed=1, dest=tmp_path / "out.mp4"
+    )
+    info = _probe(dest)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", SMALL)
+    _assert_duration(dest, expected)
+
+
+def test_video_to_video_follows_the_input_motion(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(96, 64), seconds=1)
+    frames = _frames(
+        render_video_to_video(
+            video=video, reference=None, size=(96, 64), max_seconds=5, seed=2, dest=tmp_path / "o.mp4"
+        )
+    )
+    assert _difference(frames[0], frames[-1]) > 2.0
+
+
+def test_video_to_video_regrades_toward_the_reference_colours(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", seconds=1)
+    reference = _picture((200, 160), (40, 60, 210), (20, 20, 120))
+    output = np.mean(
+        _frames(
+            render_video_to_video(
+                video=video, reference=reference, size=(64, 64), max_seconds=5, seed=1, dest=tmp_path / "o.mp4"
+            )
+        ),
+        axis=(0, 1, 2),
+    )
+    source = np.mean(_frames(video), axis=(0, 1, 2))
+    target = np.asarray(reference, np.float32).mean(axis=(0, 1))
+    assert np.linalg.norm(output - target) < 0.7 * np.linalg.norm(source - target)
+
+
+def test_video_to_video_without_reference_tints_by_seed(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", seconds=0.5)
+    means = {
+        seed: np.mean(
+            _frames(
+                render_video_to_video(
+                    video=video, reference=None, size=(64, 64), max_seconds=5, seed=seed, dest=tmp_path / f"{seed}.mp4"
+                )
+            ),
+            axis=(0, 1, 2),
+        )
+        for seed in (1, 2)
+    }
+    again = render_video_to_video(
+        video=video, reference=None, size=(64, 64), max_seconds=5, seed=1, dest=tmp_path / "1b.mp4"
+    )
+    assert (tmp_path / "1.mp4").read_bytes() == again.read_bytes()
+    assert np.abs(means[1] - means[2]).max() > 3
+
+
+def test_video_to_video_fits_other_aspect_ratios_by_cover_and_centre_crop(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "wide.mp4", size=(128, 64), seconds=0.5, moving=False)
+    dest = render_video_to_video(
+        video=video, reference=None, size=(64, 96), max_seconds=5, seed=1, dest=tmp_path / "t.mp4"
+    )
+    assert _probe(dest)["size"] == (64, 96)
+    centre = _frames(dest)[0][48, 32]
+    assert centre[0] > 120 and centre[2] < 110  # the yellow square sat in the middle of the wide input
+
+
+def test_a_file_without_video_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    audio = tmp_path / "sound.wav"
+    with av.open(str(audio), "w") as container:
+        stream = container.add_stream("pcm_s16le", rate=8000)
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 800), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 8000
+        container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    with pytest.raises(ValueError, match="no video stream"):
+        render_video_to_video(video=audio, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video at all")
+    with pytest.raises(ValueError, match="junk.mp4"):
+        render_video_to_video(video=junk, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+# --- character performance --------------------------------------------------------------------------------------
+
+
+def _frame_to_frame_change(path: Path) -> float:
+    frames = _frames(path)
+    return float(np.mean([_difference(a, b) for a, b in zip(frames, frames[1:])]))
+
+
+def test_character_performance_lasts_as_long_as_the_reference(tmp_path: Path) -> None:
+    reference = _write_video(tmp_path / "ref.mp4", seconds=3.0, fps=30)
+    character = _picture((200, 240), (180, 140, 110), (40, 40, 40))
+    dest = render_character_performance(
+        character=character, reference=reference, size=SMALL, seed=1, dest=tmp_path / "a.mp4"
+    )
+    info = _probe(dest)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", SMALL)
+    _assert_duration(dest, 3.0)
+
+
+def test_a_moving_reference_moves_the_character_more_than_a_still_one(tmp_path: Path) -> None:
+    character = _picture((200, 240), (180, 140, 110), (40, 40, 40))
+    change = {
+        moving: _frame_to_frame_change(
+            render_character_performance(
+                character=character,
+                reference=_write_video(tmp_path / f"ref{moving}.mp4", seconds=2, moving=moving),
+                size=SMALL,
+                seed=3,
+                dest=tmp_path / f"out{moving}.mp4",
+                intensity=5,
+            )
+        )
+        for moving in (True, False)
+    }
+    assert change[True] > 1.0
+    assert change[True] > 4 * change[False]
+
+
+def test_intensity_scales_the_motion(tmp_path: Path) -> None:
+    character = _picture((200, 240), (180, 140, 110), (40, 40, 40))
+    reference = _write_video(tmp_path / "ref.mp4", seconds=2)
+    change = {
+        level: _frame_to_frame_change(
+            render_character_performance(
+                character=character,
+                reference=reference,
+                size=SMALL,
+                seed=3,
+                dest=tmp_path / f"{level}.mp4",
+                intensity=level,
+                body_control=False,
+            )
+        )
+        for level in (1, 5)
+    }
+    assert change[5] > 1.5 * change[1]
+
+
+def test_a_character_video_is_looped_over_a_longer_reference(tmp_path: Path) -> None:
+    character = _write_video(tmp_path / "char.mp4", size=(96, 64), seconds=1.0)
+    reference = _write_video(tmp_path / "ref.mp4", seconds=2.5, moving=False)
+    dest = render_character_performance(
+        character=character, reference=reference, size=(96, 64), seed=1, dest=tmp_path / "o.mp4"
+    )
+    frames = _frames(dest)
+    _assert_duration(dest, 2.5)
+    # A still reference leaves the character's own motion, which restarts every second.
+    assert _difference(frames[0], frames[FPS]) < 4 < _difference(frames[0], frames[FPS // 2])
+
+
+def test_character_performance_is_deterministic_per_seed(tmp_path: Path) -> None:
+    character = _picture((200, 240), (180, 140, 110), (40, 40, 40))
+    reference = _write_video(tmp_path / "ref.mp4", seconds=1)
+    a, b, c = (
+        render_character_performance(
+            character=character, reference=reference, size=SMALL, seed=s, dest=tmp_path / f"{n}.mp4"
+        )
+        for n, s in (("a", 9), ("b", 9), ("c", 10))
+    )
+    assert a.read_bytes() == b.read_bytes()
+    assert a.read_bytes() != c.read_bytes()
+
+
+def test_intensity_outside_one_to_five_is_refused(tmp_path: Path) -> None:
+    reference = _write_video(tmp_path / "ref.mp4", seconds=0.5)
+    with pytest.raises(ValueError, match="1 to 5"):
+        render_character_performance(
+            character=Image.new("RGB", SMALL),
+            reference=reference,
+            size=SMALL,
+            seed=1,
+            dest=tmp_path / "o.mp4",
+            intensity=6,
+        )
