@@ -14,7 +14,7 @@ import secrets
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import AsyncIterator, Callable, Literal, Mapping, Union
+from typing import Any, AsyncIterator, Callable, Literal, Mapping, Union
 
 from PIL import Image
 
@@ -268,11 +268,13 @@ class Studio:
         self._rng = rng or random.SystemRandom()
         self._jobs: dict[tuple[str, str], Job] = {}  # (session, endpoint) -> latest job
         self._base_override = ""
+        self.simulator_app: Any = None  # the embedded simulator (tests read its task counters)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, simulator: SimulatorConfig | None = None) -> "Studio":
         """The studio for ``settings``: the simulator in-process (or at STUDIO_BASE_URL), plus the real providers."""
         clients: dict[str, RunwayClient] = {}
+        simulator_app = None
         for name, spec in PROVIDERS.items():
             override = settings.base_url if name == settings.provider and settings.base_url else None
             if name == "simulator" and override is None:
@@ -282,12 +284,14 @@ class Studio:
                     max_concurrent=settings.sim_max_concurrent,
                     output_dir=settings.data_dir / "simulator",
                 )
-                transport = httpx.ASGITransport(app=create_simulator(config))
+                simulator_app = create_simulator(config)
+                transport = httpx.ASGITransport(app=simulator_app)
                 clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
             else:
                 clients[name] = RunwayClient(provider=spec, base_url=override)
         studio = cls(clients=clients, server_provider=settings.provider, server_key=settings.api_key, data_dir=settings.data_dir)
         studio._base_override = override_for(settings)
+        studio.simulator_app = simulator_app
         return studio
 
     def code_base_url(self, provider: str) -> str:

@@ -63,7 +63,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         except InvalidInput as err:
             return _invalid(err)
         task = engine.create(validated, authorization=authorization)
-        return JSONResponse({"id": task.id})
+        return JSONResponse({"id": task.id, "estimatedCost": {"credits": task.estimated_credits}})
 
     async def get_task(request: HttpRequest) -> Response:
         if _bearer(request) is None:

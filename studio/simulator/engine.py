@@ -23,6 +23,7 @@ from typing import Any, Callable
 from PIL import Image
 
 from studio.capabilities import ModelSpec, ProviderSpec, provider as provider_spec, ratio_size
+from studio.pricing import estimate, output_seconds
 from studio.requests import CharacterPerformanceRequest, ImageToVideoRequest, Request, VideoToVideoRequest
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.inputs import InputUnavailable, load_uri
@@ -39,6 +40,8 @@ class SimTask:
     created_iso: str
     start_at: float  # when it leaves THROTTLED
     authorization: str  # recorded so tests can prove each task carried its own visitor's key
+    estimated_credits: int = 0  # sent as estimatedCost while live and as cost once charged, like the API
+    charged_credits: int | None = None  # set once it succeeds: from the clip's real length
     moderated: bool = False
     cancelled_at: float | None = None
     render: asyncio.Task[Path] | None = None
@@ -77,6 +80,7 @@ class TaskEngine:
             created_iso=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             start_at=self._take_slot(now),
             authorization=authorization,
+            estimated_credits=self._estimate(request),
             moderated=self._is_moderated(request),
         )
         if not task.moderated:
@@ -96,6 +100,14 @@ class TaskEngine:
         start = max(now, heapq.heappop(self._slots))
         heapq.heappush(self._slots, start + busy_for)
         return start
+
+    def _estimate(self, request: Request) -> int:
+        # Current API versions (and the official SDK's models, which need them to tell the statuses apart) carry
+        # estimatedCost on live tasks and cost on finished ones.
+        spec = self.provider.model(request.model)
+        if spec is None:
+            return 0
+        return estimate(spec, seconds=output_seconds(spec, duration=getattr(request, "duration", None))).credits
 
     def _is_moderated(self, request: Request) -> bool:
         prompt = getattr(request, "prompt_text", None) or ""
@@ -119,23 +131,33 @@ class TaskEngine:
         """The task as the API returns it, at the clock's current time."""
         now = self.clock()
         base: dict[str, Any] = {"id": task.id, "createdAt": task.created_iso}
+        live = base | {"estimatedCost": {"credits": task.estimated_credits}}
+        moderated = base | {"cost": {"credits": task.estimated_credits}}  # charged like a success (runway-api.md)
         if task.cancelled_at is not None:
-            return base | {"status": "CANCELLED"}
+            return base | {"status": "CANCELLED", "cost": {"credits": 0}}
         if now < task.start_at:
-            return base | {"status": "THROTTLED"}
+            return live | {"status": "THROTTLED"}
         running_for = now - task.start_at - self.config.pending_s
         if running_for < 0:
-            return base | {"status": "PENDING"}
+            return live | {"status": "PENDING"}
         progress = min(1.0, running_for / self.config.running_s) if self.config.running_s > 0 else 1.0
         if task.moderated and progress >= self.config.moderation_failure_at:
-            return self._finished(task, now) | base | {"status": "FAILED", "failure": MODERATION_MESSAGE, "failureCode": MODERATION_CODE}
+            return self._finished(task, now) | moderated | {"status": "FAILED", "failure": MODERATION_MESSAGE, "failureCode": MODERATION_CODE}
         render = task.render
         if progress < 1.0 or render is None or not render.done():
-            return base | {"status": "RUNNING", "progress": round(min(progress, 0.99), 3)}
+            return live | {"status": "RUNNING", "progress": round(min(progress, 0.99), 3)}
         if render.cancelled() or render.exception() is not None:
-            return self._finished(task, now) | base | self._render_failure(render)
+            return self._finished(task, now) | base | {"cost": {"credits": 0}} | self._render_failure(render)
         url = output_url(task) if output_url else str(render.result())
-        return self._finished(task, now) | base | {"status": "SUCCEEDED", "output": [url]}
+        cost = {"cost": {"credits": self._charge(task, render.result())}}
+        return self._finished(task, now) | base | cost | {"status": "SUCCEEDED", "output": [url]}
+
+    def _charge(self, task: SimTask, clip: Path) -> int:
+        """Credits for the clip as made: its length is known only now (act_two follows its reference video)."""
+        if task.charged_credits is None:
+            spec = self.provider.model(task.request.model)
+            task.charged_credits = estimate(spec, seconds=_clip_seconds(clip)).credits if spec else 0
+        return task.charged_credits
 
     def _finished(self, task: SimTask, now: float) -> dict[str, Any]:
         if task.finished_at is None:
@@ -229,6 +251,13 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
             character=character, reference=_file(inputs["reference"], tmp, "reference.mp4"), size=size, seed=seed, dest=dest,
             body_control=request.body_control if request.body_control is not None else True, intensity=intensity,
         )
+
+
+def _clip_seconds(path: Path) -> float:
+    import av  # noqa: PLC0415 - only once a clip exists
+
+    with av.open(str(path)) as container:
+        return (container.duration or 0) / av.time_base
 
 
 def _image(data: bytes) -> Image.Image:

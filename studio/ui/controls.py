@@ -47,11 +47,16 @@ def ratio_update(spec: ModelSpec | None, current: str | None) -> Any:
     return gr.update(choices=list(spec.ratios), value=keep(current, spec.ratios, spec.default_ratio), interactive=True)
 
 
-def duration_update(spec: ModelSpec | None, current: int | None) -> Any:
+def duration_choices(spec: ModelSpec | None) -> list[str]:
+    """Durations as the dropdown offers them (text, as an API caller sends them too)."""
+    return [str(d) for d in spec.durations] if spec and spec.durations else []
+
+
+def duration_update(spec: ModelSpec | None, current: str | int | None) -> Any:
     if spec is None or not spec.durations:
         return gr.update(choices=[], value=None, interactive=False)
-    value = keep(int(current) if current else None, spec.durations, spec.default_duration)
-    return gr.update(choices=list(spec.durations), value=value, interactive=True)
+    choices = duration_choices(spec)
+    return gr.update(choices=choices, value=keep(str(current or ""), choices, str(spec.default_duration)), interactive=True)
 
 
 def last_frame_note(provider: str, spec: ModelSpec | None) -> str:

@@ -99,10 +99,11 @@ class GenerationTab:
                 value=first.name if first else None,
                 label="Model",
                 elem_id=f"{self.prefix}_model",
+                allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
             )
             self.ratio = gr.Dropdown(
                 list(first.ratios) if first else [], value=first.default_ratio if first else None, label="Ratio",
-                elem_id=f"{self.prefix}_ratio",
+                elem_id=f"{self.prefix}_ratio", allow_custom_value=True,
             )
 
     def _seed_controls(self) -> None:
@@ -135,10 +136,10 @@ class GenerationTab:
     def _seed(self, data: dict[Any, Any]) -> int | None:
         if data[self.random_seed]:
             return None
-        value = data[self.seed]
-        if value is None:
+        seed = _whole(data[self.seed], "Seed")
+        if seed is None:
             raise InvalidInput(FieldIssue("Seed", "Seed is empty. Enter a whole number, or tick Random seed."))
-        return int(value)
+        return seed
 
     # --- events -------------------------------------------------------------------------------------------
 
@@ -199,6 +200,19 @@ def _session(request: gr.Request) -> str:
     return request.session_hash or "anonymous"
 
 
+def _whole(value: Any, label: str) -> int | None:
+    """A whole number typed or chosen in a control; InvalidInput naming the control when it is not one."""
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(FieldIssue(label, f"{label} must be a whole number (got {value!r}).")) from None
+    if not number.is_integer():
+        raise InvalidInput(FieldIssue(label, f"{label} must be a whole number (got {value!r})."))
+    return int(number)
+
+
 def _media(path: Any, url: Any) -> MediaInput:
     return MediaInput(path=str(path) if path else None, url=(url or "").strip() or None)
 
@@ -236,8 +250,8 @@ class ImageToVideoTab(GenerationTab):
                 self._model_controls()
                 with gr.Row():
                     self.duration = gr.Dropdown(
-                        list(spec.durations or []) if spec else [], value=spec.default_duration if spec else None,
-                        label="Duration (s)", elem_id="i2v_duration",
+                        controls.duration_choices(spec), value=str(spec.default_duration) if spec else None,
+                        label="Duration (s)", elem_id="i2v_duration", allow_custom_value=True,
                     )
                     self.fit = gr.Radio(FIT_CHOICES, value="crop", label="Fit the image to the ratio", elem_id="i2v_fit")
                 self._seed_controls()
@@ -248,9 +262,9 @@ class ImageToVideoTab(GenerationTab):
                 gr.Examples(
                     label="Examples (one click, then Generate)",
                     examples=[
-                        [asset("lighthouse_dawn.jpg"), None, "The camera drifts slowly toward the lighthouse as waves roll in", "gen4_turbo", "1280:720", 5],
-                        [asset("lighthouse_dawn.jpg"), asset("lighthouse_dusk.jpg"), "Time passes from dawn to dusk and the lamp lights up", "gen3a_turbo", None, 5],
-                        [asset("paper_boats.png"), None, "Paper boats drift across the pond in a light breeze", "gen4_turbo", "960:960", 5],
+                        [asset("lighthouse_dawn.jpg"), None, "The camera drifts slowly toward the lighthouse as waves roll in", "gen4_turbo", "1280:720", "5"],
+                        [asset("lighthouse_dawn.jpg"), asset("lighthouse_dusk.jpg"), "Time passes from dawn to dusk and the lamp lights up", "gen3a_turbo", None, "5"],
+                        [asset("paper_boats.png"), None, "Paper boats drift across the pond in a light breeze", "gen4_turbo", "960:960", "5"],
                     ],
                     inputs=[self.first, self.last, self.prompt, self.model, self.ratio, self.duration],
                 )
@@ -274,7 +288,7 @@ class ImageToVideoTab(GenerationTab):
             first=_media(data[self.first], data[self.first_url]),
             last=_media(data[self.last], data[self.last_url]),
             prompt=data[self.prompt] or "",
-            duration=int(data[self.duration]) if data[self.duration] else None,
+            duration=_whole(data[self.duration], "Duration"),
             seed=self._seed(data),
             fit=data[self.fit],
             watermark=bool(data[self.watermark]) if extras else None,
@@ -284,9 +298,9 @@ class ImageToVideoTab(GenerationTab):
     def on_model(self, provider: str, model: str | None, ratio: str | None, duration: int | None) -> dict[Any, Any]:
         spec = controls.spec_of(provider, model)
         last_ok = spec is not None and spec.supports_last_frame
-        new_duration = int(duration) if duration else None
-        if spec and spec.durations and new_duration not in spec.durations:
-            new_duration = spec.default_duration
+        new_duration = str(duration or "")
+        if spec and spec.durations and new_duration not in controls.duration_choices(spec):
+            new_duration = str(spec.default_duration)
         return {
             self.ratio: controls.ratio_update(spec, ratio),
             self.duration: controls.duration_update(spec, duration),
@@ -294,7 +308,7 @@ class ImageToVideoTab(GenerationTab):
             self.last_url: gr.update(interactive=last_ok),
             self.last_note: controls.last_frame_note(provider, spec),
             self.extras: gr.update(visible=spec is not None and "watermark" in spec.extra_fields),
-            self.cost: self.cost_text(provider, model, new_duration, None),
+            self.cost: self.cost_text(provider, model, int(new_duration) if new_duration.isdigit() else None, None),
         }
 
     async def on_preview(self, provider: str, path: str | None, ratio: str | None, fit: str) -> dict[Any, Any]:
@@ -311,7 +325,7 @@ class ImageToVideoTab(GenerationTab):
         model_inputs = [self.shared.provider, self.model, self.ratio, self.duration]
         model_outputs = [self.ratio, self.duration, self.last, self.last_url, self.last_note, self.extras, self.cost]
         self.model.change(self.on_model, model_inputs, model_outputs, queue=False, show_progress="hidden")
-        self.duration.change(lambda p, m, d: self.cost_text(p, m, d, None), [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
+        self.duration.change(lambda p, m, d: self.cost_text(p, m, int(d) if str(d).isdigit() else None, None), [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
         preview_inputs = [self.shared.provider, self.first, self.ratio, self.fit]
         for trigger in (self.first.change, self.ratio.change, self.fit.change):
             trigger(self.on_preview, preview_inputs, [self.preview, self.preview_note], show_progress="hidden")
@@ -460,7 +474,7 @@ class CharacterTab(GenerationTab):
             character_type=kind,
             reference=_media(data[self.reference], data[self.reference_url]),
             body_control=bool(data[self.body_control]),
-            intensity=int(data[self.intensity]),
+            intensity=_whole(data[self.intensity], "Expression intensity") or 0,
             seed=self._seed(data),
             threshold=data[self.threshold],
         )

@@ -1,0 +1,105 @@
+"""Time the simulator's image_to_video render: how long a visitor waits for a 5 s or 10 s clip.
+
+Usage, from the repository root::
+
+    python bench/render.py [--repeat 5] [--all-ratios]
+
+Renders a photo-like 1920x1080 test image (smooth shapes plus film grain, which x264 finds harder than flat
+colour) at 1280x720 for 5 s and 10 s, or at every Gen-4 ratio with ``--all-ratios``. One untimed warm-up render
+comes first; then each case runs ``--repeat`` times and the median and minimum wall-clock times are printed, with
+the frames per second that gives, the clip's size, the machine and the command to reproduce the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make ``studio`` importable
+
+from studio.capabilities import GEN4_RATIOS, ratio_size
+from studio.simulator import render
+
+DURATIONS = (5, 10)
+
+
+def test_image(size: tuple[int, int] = (1920, 1080), seed: int = 0) -> Image.Image:
+    """A deterministic photo-like picture: soft colour fields, a few shapes and fine grain."""
+    rng = np.random.default_rng(seed)
+    fields = Image.fromarray(rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
+    draw = ImageDraw.Draw(fields)
+    for _ in range(12):
+        x, y = rng.integers(0, size[0]), rng.integers(0, size[1])
+        radius = int(rng.integers(40, 260))
+        draw.ellipse(
+            (x - radius, y - radius, x + radius, y + radius), fill=tuple(int(v) for v in rng.integers(0, 256, 3))
+        )
+    soft = np.asarray(fields.filter(ImageFilter.GaussianBlur(3)), np.int16)
+    grain = rng.normal(0.0, 6.0, soft.shape[:2])[..., None]
+    return Image.fromarray(np.clip(soft + grain, 0, 255).astype(np.uint8))
+
+
+def time_case(image: Image.Image, size: tuple[int, int], seconds: int, repeat: int, folder: Path) -> dict:
+    """Render one case ``repeat`` times; the wall-clock times and the clip's size in bytes."""
+    dest = folder / f"{size[0]}x{size[1]}_{seconds}s.mp4"
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        render.render_image_to_video(first=image, last=None, size=size, seconds=seconds, seed=1, dest=dest)
+        times.append(time.perf_counter() - start)
+    return {"times": times, "bytes": dest.stat().st_size, "frames": round(seconds * render.FPS)}
+
+
+def cases(all_ratios: bool) -> list[tuple[tuple[int, int], int]]:
+    ratios = GEN4_RATIOS if all_ratios else ("1280:720",)
+    return [(ratio_size(ratio), seconds) for ratio in ratios for seconds in DURATIONS]
+
+
+def machine() -> str:
+    return (
+        f"{os.cpu_count()} CPUs, {platform.platform()}, {platform.processor() or platform.machine()}, "
+        f"Python {platform.python_version()}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
+    )
+
+
+def command(args: argparse.Namespace) -> str:
+    return f"python bench/render.py --repeat {args.repeat}" + (" --all-ratios" if args.all_ratios else "")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5, help="timed renders per case (default 5)")
+    parser.add_argument("--all-ratios", action="store_true", help="every Gen-4 ratio, not only 1280:720")
+    args = parser.parse_args(argv)
+    image = test_image()
+    print("render_image_to_video, 1920x1080 photo-like source, no last frame, no caption")
+    print(f"machine: {machine()}")
+    print(
+        f"encoder: libx264 preset={render._PRESET} crf={render._CRF} threads={render._X264_THREADS}, {render.FPS} fps"
+    )
+    print(f"command: {command(args)}   (from the repository root)")
+    print(f"{'case':<18}{'frames':>7}{'median s':>10}{'min s':>8}{'fps (median)':>14}{'size':>11}")
+    with tempfile.TemporaryDirectory() as folder:
+        time_case(image, (1280, 720), 1, 1, Path(folder))  # warm-up: imports, font loading, first allocations
+        for size, seconds in cases(args.all_ratios):
+            result = time_case(image, size, seconds, max(1, args.repeat), Path(folder))
+            median = statistics.median(result["times"])
+            label = f"{seconds} s {size[0]}x{size[1]}"
+            print(
+                f"{label:<18}{result['frames']:>7}{median:>10.2f}{min(result['times']):>8.2f}"
+                f"{result['frames'] / median:>14.1f}{result['bytes'] / 1024:>8.0f} KiB"
+            )
+
+
+if __name__ == "__main__":
+    main()

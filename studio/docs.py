@@ -1,0 +1,73 @@
+"""README tables made from the code: the settings and the capability table.
+
+``python -m studio.docs`` rewrites the tables in README.md between their markers; a test fails when they are
+out of date.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+from studio.capabilities import PROVIDERS, USD_PER_CREDIT
+from studio.settings import SETTINGS
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def settings_table() -> str:
+    rows = ["| Variable | Default | What it does |", "|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.default} | {s.help} |" for s in SETTINGS]
+    return "\n".join(rows)
+
+
+def model_table() -> str:
+    rows = [
+        "| Provider | Endpoint | Model | Ratios | Durations (s) | Frames | Prompt | Credits/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for provider in PROVIDERS.values():
+        for m in provider.models.values():
+            durations = ", ".join(map(str, m.durations)) if m.durations else _length_rule(m)
+            frames = " + ".join(m.positions) if m.positions else "–"
+            prompt = "required" if m.prompt_required else "optional" if m.endpoint != "character_performance" else "–"
+            cost = f"{m.credits_per_second} (${m.credits_per_second * USD_PER_CREDIT:.2f})"
+            rows.append(
+                f"| {provider.label} | {m.endpoint} | `{m.name}` | {' '.join(m.ratios)} | {durations} | {frames} | {prompt} | {cost} |"
+            )
+    return "\n".join(rows)
+
+
+def _length_rule(model: object) -> str:
+    rules = getattr(model, "video_inputs", {})
+    if "videoUri" in rules and rules["videoUri"].use_first_seconds:
+        return f"first {rules['videoUri'].use_first_seconds:g} s of the input"
+    if "reference" in rules:
+        r = rules["reference"]
+        return f"the reference's length ({r.min_seconds:g}–{r.max_seconds:g} s)"
+    return "–"
+
+
+TABLES = {"settings-table": settings_table, "model-table": model_table}
+
+
+def render(text: str) -> str:
+    """``text`` with every marked table replaced by its current version."""
+    for name, make in TABLES.items():
+        pattern = re.compile(rf"(<!-- {name} -->\n).*?(<!-- /{name} -->)", re.DOTALL)
+        text = pattern.sub(lambda m, make=make: m.group(1) + make() + "\n" + m.group(2), text)
+    return text
+
+
+def main() -> int:
+    text = README.read_text(encoding="utf-8")
+    updated = render(text)
+    if updated != text:
+        README.write_text(updated, encoding="utf-8")
+        print("README.md tables updated")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Shared fixtures: a fake clock, and the real studio launched on a loopback port on the simulator."""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the network is closed
+
+ROOT = Path(__file__).resolve().parent.parent
+ASSETS = ROOT / "assets" / "examples"
+ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LaunchedStudio:
+    url: str
+    studio: Any  # studio.service.Studio
+    demo: Any
+
+    @property
+    def created(self) -> int:
+        """Tasks the embedded simulator has created so far."""
+        return int(self.studio.simulator_app.state.engine.counters.created)
+
+    @property
+    def engine(self) -> Any:
+        return self.studio.simulator_app.state.engine
+
+
+@pytest.fixture(scope="session")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudio]:
+    """The whole studio as `python app.py` builds it, on the simulator with short task times."""
+    from studio.service import Studio
+    from studio.settings import Settings
+    from studio.ui.app import build_app, launch_options, queue
+
+    data = tmp_path_factory.mktemp("studio-data")
+    settings = Settings.from_env({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"})
+    studio = Studio.from_settings(settings)
+    demo = queue(build_app(studio, default_provider=settings.provider))
+    port = free_port()
+    demo.launch(
+        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        **launch_options(max_upload_mb=settings.max_upload_mb, allowed=[str(studio.outputs)]),
+    )
+    try:
+        yield LaunchedStudio(url=f"http://127.0.0.1:{port}/", studio=studio, demo=demo)
+    finally:
+        demo.close()

@@ -1,0 +1,191 @@
+"""The OFFICIAL ``runwayml`` SDK against the standalone simulator (``python -m studio.simulator``) on a loopback port.
+
+If the simulator drifts from what Runway's own client sends or expects, these fail: the body shape, the headers
+(``X-Runway-Version``), the task JSON the SDK parses, the 400 body it surfaces, and a rendered clip at the end.
+The SDK's ``wait_for_task_output`` sleeps POLL_TIME +- POLL_JITTER/2 (6 +- 1.5 s) before each poll; those are
+module constants in ``runwayml.lib.polling`` read at call time, a clean seam to make the wait short here.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import av
+import httpx
+import pytest
+from PIL import Image, ImageDraw
+
+runwayml = pytest.importorskip("runwayml", reason="the official SDK is needed for the compatibility tests")
+from runwayml import BadRequestError, RunwayML  # noqa: E402
+from runwayml.lib import polling  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT.parent / "shared" / "reference" / "examples"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def simulator_url() -> Iterator[str]:
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "studio.simulator", "--host", "127.0.0.1", "--port", str(port), "--pending", "0.2", "--running", "1.0"],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            if process.poll() is not None:
+                output = process.stdout.read().decode(errors="replace") if process.stdout else ""
+                raise RuntimeError(f"the simulator exited with {process.returncode}:\n{output}")
+            try:
+                if httpx.get(f"{url}/v1/tasks/ping", timeout=1).status_code == 401:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the simulator did not start within 20 s")
+            time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def fast_polling(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(polling, "POLL_TIME", 0.4)
+    monkeypatch.setattr(polling, "POLL_JITTER", 0.0)
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> None:
+        request.read()
+        self.requests.append(request)
+
+    def bodies(self, method: str = "POST") -> list[dict[str, Any]]:
+        return [json.loads(r.content) for r in self.requests if r.method == method]
+
+
+def sdk(url: str, recorder: Recorder) -> RunwayML:
+    return RunwayML(api_key="sk-test", base_url=url, max_retries=0, http_client=httpx.Client(event_hooks={"request": [recorder]}))
+
+
+def png_data_uri() -> str:
+    image = Image.new("RGB", (120, 80), (20, 40, 90))
+    ImageDraw.Draw(image).polygon([(60, 5), (75, 75), (45, 75)], fill=(240, 240, 230))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode()
+
+
+def test_sdk_image_to_video_end_to_end(simulator_url: str, fast_polling: None, tmp_path: Path) -> None:
+    recorder = Recorder()
+    client = sdk(simulator_url, recorder)
+    uri = png_data_uri()
+    task = client.image_to_video.create(model="gen4_turbo", prompt_image=uri, ratio="1280:720", duration=5, prompt_text="a lighthouse")
+    assert task.id
+    result = task.wait_for_task_output(timeout=60)
+    assert result.status == "SUCCEEDED"
+    # The SDK's status union needs ``cost`` on finished tasks to pick the right model (else it falls back to
+    # Pending and drops fields): the simulator must send it, as the current API does.
+    assert type(result).__name__ == "AwaitableSucceeded"
+    assert result.cost.credits == 25  # 5 s x 5 credits/s
+    assert len(result.output) == 1
+
+    # What the SDK sent: exactly the documented body, with the version header the simulator must accept.
+    create = next(r for r in recorder.requests if r.method == "POST")
+    assert create.url.path == "/v1/image_to_video"
+    assert recorder.bodies() == [
+        {"model": "gen4_turbo", "promptImage": uri, "ratio": "1280:720", "duration": 5, "promptText": "a lighthouse"}
+    ]
+    assert create.headers["X-Runway-Version"] == "2024-11-06"
+    assert create.headers["Authorization"] == "Bearer sk-test"
+    assert {r.url.path for r in recorder.requests if r.method == "GET"} == {f"/v1/tasks/{task.id}"}
+
+    response = httpx.get(result.output[0], timeout=30)
+    assert response.status_code == 200
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(response.content)
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        assert (stream.width, stream.height) == (1280, 720)
+        assert container.duration is not None
+        assert container.duration / av.time_base == pytest.approx(5.0, abs=0.1)
+        assert sum(1 for _ in container.decode(stream)) == 5 * 24
+
+
+def test_sdk_sees_moderation_as_a_failed_task(simulator_url: str, fast_polling: None) -> None:
+    client = sdk(simulator_url, Recorder())
+    task = client.image_to_video.create(
+        model="gen4_turbo", prompt_image=png_data_uri(), ratio="960:960", duration=5, prompt_text="simulate moderation"
+    )
+    with pytest.raises(polling.TaskFailedError) as info:
+        task.wait_for_task_output(timeout=30)
+    details = info.value.task_details
+    assert details.status == "FAILED"
+    assert type(details).__name__ == "AwaitableFailed"
+    assert details.cost.credits == 25  # moderated tasks are charged like successful ones
+    assert details.failure == "Text prompt did not pass moderation"
+    assert details.failure_code == "INPUT_PREPROCESSING.SAFETY.TEXT"
+
+
+def test_sdk_surfaces_the_400_issues(simulator_url: str) -> None:
+    body = json.loads((EXAMPLES / "proxy_image_to_video_request_2.json").read_text())
+    client = sdk(simulator_url, Recorder())
+    with pytest.raises(BadRequestError) as info:
+        client.image_to_video.create(
+            model=body["model"],
+            prompt_image=body["promptImage"],
+            ratio=body["ratio"],
+            duration=body["duration"],
+            prompt_text=body["promptText"],
+            seed=body["seed"],
+            extra_body={"watermark": body["watermark"]},
+        )
+    assert info.value.status_code == 400
+    error = info.value.body
+    assert isinstance(error, dict)
+    messages = [issue["message"] for issue in error["issues"]]
+    assert "Last frame is supported by gen3a_turbo only." in messages
+    assert any(m.startswith("Ratio 1280:768 is not available for gen4_turbo") for m in messages)
+
+
+def test_sdk_retrieves_and_cancels(simulator_url: str) -> None:
+    recorder = Recorder()
+    client = sdk(simulator_url, recorder)
+    task = client.image_to_video.create(
+        model="gen4_turbo", prompt_image=png_data_uri(), ratio="720:1280", duration=10, prompt_text="simulate moderation, cancel me"
+    )
+    live = client.tasks.retrieve(task.id)
+    assert live.status in ("PENDING", "RUNNING")
+    assert type(live).__name__ == f"Awaitable{live.status.title()}"
+    assert live.estimated_cost.credits == 50  # 10 s x 5 credits/s
+    client.tasks.delete(task.id)
+    cancelled = client.tasks.retrieve(task.id)
+    assert cancelled.status == "CANCELLED"
+    assert type(cancelled).__name__ == "AwaitableCancelled"
+    assert cancelled.cost.credits == 0
+    assert [r.headers["X-Runway-Version"] for r in recorder.requests] == ["2024-11-06"] * 4
