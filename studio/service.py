@@ -37,6 +37,7 @@ Fit = Literal["crop", "pad", "as-is"]
 KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for cancel and re-attach) this long
 EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI transport answers it in-process
 STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator
 
@@ -145,7 +146,8 @@ class Job:
     """One generation: sends the request once, follows the task to its end, downloads the output."""
 
     def __init__(self, *, prepared: Prepared, client: RunwayClient, key: str, outputs: Path, clock: Callable[[], float]) -> None:
-        self.prepared = prepared
+        self.endpoint = prepared.request.endpoint
+        self._request: Request | None = prepared.request  # released once sent: data URIs can be megabytes
         self.seed = prepared.request.seed
         self._client, self._key, self._outputs, self._clock = client, key, outputs, clock
         self._started = clock()
@@ -153,14 +155,14 @@ class Job:
         self._cancel_requested = False
         self._changed = asyncio.Event()
         self.status = JobStatus("submitting", "Sending the request…", seed=self.seed, estimate=prepared.estimate, notes=prepared.notes)
+        self.ended_at: float | None = None
         self._runner = asyncio.get_running_loop().create_task(self._run())
 
-    @property
-    def endpoint(self) -> str:
-        return self.prepared.request.endpoint
-
     def _publish(self, phase: Phase, message: str, **changes: object) -> None:
-        self.status = replace(self.status, phase=phase, message=message, elapsed_s=self._clock() - self._started, **changes)  # type: ignore[arg-type]
+        now = self._clock()
+        self.status = replace(self.status, phase=phase, message=message, elapsed_s=now - self._started, **changes)  # type: ignore[arg-type]
+        if self.status.final:
+            self.ended_at = now
         self._changed.set()
         self._changed = asyncio.Event()
 
@@ -175,11 +177,14 @@ class Job:
             await changed.wait()
 
     async def _run(self) -> None:
+        assert self._request is not None
         try:
-            created = await self._client.create(self.prepared.request, key=self._key)
+            created = await self._client.create(self._request, key=self._key)
         except StudioError as err:
             self._publish("failed", str(err))
             return
+        finally:
+            self._request = None
         self.task_id = created.task_id
         self._publish("queued", "Created; waiting for the provider to start it.", task_id=created.task_id)
         if self._cancel_requested:
@@ -336,10 +341,17 @@ class Studio:
     # --- jobs -----------------------------------------------------------------------------------------------
 
     def start(self, prepared: Prepared, *, key: str, session: str) -> Job:
+        self._forget_old_jobs()
         client = self.clients[prepared.provider.name]
         job = Job(prepared=prepared, client=client, key=key, outputs=self.outputs, clock=self._clock)
         self._jobs[(session, prepared.request.endpoint)] = job
         return job
+
+    def _forget_old_jobs(self) -> None:
+        """Drop jobs that ended long ago, so a long-running public studio does not grow without bound."""
+        cutoff = self._clock() - JOB_RETENTION_S
+        for key in [k for k, job in self._jobs.items() if job.ended_at is not None and job.ended_at < cutoff]:
+            del self._jobs[key]
 
     def job(self, *, session: str, endpoint: str) -> Job | None:
         return self._jobs.get((session, endpoint))

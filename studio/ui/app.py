@@ -11,6 +11,7 @@ from studio import __version__
 from studio.capabilities import PROVIDERS, provider as provider_spec
 from studio.errors import StudioError
 from studio.service import Studio
+from studio.ui import controls
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 
 TAB_IDS = {"image_to_video": "i2v", "video_to_video": "v2v", "character_performance": "cp"}
@@ -75,7 +76,6 @@ def build_app(studio: Studio, *, default_provider: str) -> gr.Blocks:
         i2v, v2v, cp = tabs
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
         _wire_chaining(studio, tab_set, tabs, i2v, v2v, cp)  # type: ignore[arg-type]
-        demo.load(lambda p: _refresh_all(p, tabs), provider, _refresh_outputs(tabs), queue=False)
     return demo
 
 
@@ -83,21 +83,24 @@ def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, 
     # The key goes into server-side session state at once; the box is not an input of any generate event.
     key_box.change(lambda k, p: (k or "", _key_line(studio, p, k)), [key_box, provider], [key_state, key_line], queue=False, show_progress="hidden")
     provider.change(lambda p, k: (_key_line(studio, p, k), _banner(p)), [provider, key_state], [key_line, banner], queue=False, show_progress="hidden")
-    provider.change(lambda p: _refresh_all(p, tabs), provider, _refresh_outputs(tabs), queue=False, show_progress="hidden")
+    models = [t.model for t in tabs]
+    refreshed = provider.change(
+        lambda p, *current: _refresh_all(p, tabs, current), [provider, *models], _refresh_outputs(tabs), queue=False, show_progress="hidden"
+    )
+    for tab in tabs:  # the model may keep its value (so no .change fires) while its rules differ on this provider
+        refreshed.then(tab.on_model, tab.model_inputs(), tab.model_outputs(), queue=False, show_progress="hidden")
 
 
 def _refresh_outputs(tabs: list[GenerationTab]) -> list[Any]:
     return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button)]
 
 
-def _refresh_all(provider: str, tabs: list[GenerationTab]) -> dict[Any, Any]:
-    """Model choices and availability for every tab after a provider change."""
-    from studio.ui import controls  # noqa: PLC0415
-
+def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | None, ...]) -> dict[Any, Any]:
+    """Model choices and availability for every tab after a provider change (keeping each model if it is served)."""
     updates: dict[Any, Any] = {}
-    for tab in tabs:
+    for tab, model in zip(tabs, current):
         note = controls.unavailable_note(provider_spec(provider), tab.endpoint)
-        updates[tab.model] = controls.model_update(provider, tab.endpoint, tab.model.value)
+        updates[tab.model] = controls.model_update(provider, tab.endpoint, model)
         updates[tab.unavailable] = note
         updates[tab.generate_button] = gr.update(interactive=not note)
     return updates

@@ -171,13 +171,14 @@ class GenerationTab:
         except InvalidInput as err:
             yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
             return
-        job = self.studio.start(prepared, key=key, session=_session(request))
-        base = self.studio.code_base_url(provider)
-        body = prepared.request.to_wire()
-        yield {
+        base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
+        code = {
             panel.curl: as_curl(base_url=base, endpoint=self.endpoint, body=body),
             panel.python: as_python(base_url=base, endpoint=self.endpoint, body=body),
         }
+        job = self.studio.start(prepared, key=key, session=_session(request))
+        del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
+        yield code
         async for status in job.follow():
             yield panel.show(status)
 
@@ -187,8 +188,20 @@ class GenerationTab:
             return {self.panel.status: status_html(JobStatus("cancelled", "Nothing to cancel: no generation is running."))}
         return {self.panel.status: status_html(status)}
 
+    def model_inputs(self) -> list[Any]:
+        return [self.shared.provider, self.model, self.ratio, self.seconds]
+
+    def model_outputs(self) -> list[Any]:
+        return [self.ratio, self.cost]
+
+    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
+        """The controls that depend on the model, after the provider or model changed."""
+        spec = controls.spec_of(provider, model)
+        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
+
     def wire(self) -> None:
-        """Connect generate and cancel (the provider/model events are wired by each tab)."""
+        """Connect generate, cancel, and the model's dependent controls."""
+        self.model.change(self.on_model, self.model_inputs(), self.model_outputs(), queue=False, show_progress="hidden")
         self.generate_button.click(
             self.generate, inputs=self.inputs(), outputs=self.panel.outputs, api_name=f"generate_{self.endpoint}",
             show_progress="hidden",
@@ -295,7 +308,13 @@ class ImageToVideoTab(GenerationTab):
             notify_hook=(data[self.notify_hook] or None) if extras else None,
         )
 
-    def on_model(self, provider: str, model: str | None, ratio: str | None, duration: int | None) -> dict[Any, Any]:
+    def model_inputs(self) -> list[Any]:
+        return [self.shared.provider, self.model, self.ratio, self.duration]
+
+    def model_outputs(self) -> list[Any]:
+        return [self.ratio, self.duration, self.last, self.last_url, self.last_note, self.extras, self.cost]
+
+    def on_model(self, provider: str, model: str | None, ratio: str | None, duration: Any) -> dict[Any, Any]:  # type: ignore[override]
         spec = controls.spec_of(provider, model)
         last_ok = spec is not None and spec.supports_last_frame
         new_duration = str(duration or "")
@@ -307,7 +326,8 @@ class ImageToVideoTab(GenerationTab):
             self.last: gr.update(interactive=last_ok),
             self.last_url: gr.update(interactive=last_ok),
             self.last_note: controls.last_frame_note(provider, spec),
-            self.extras: gr.update(visible=spec is not None and "watermark" in spec.extra_fields),
+            # The proxy's own fields; the simulator accepts them too (it serves the proxy's table) but shows no effect.
+            self.extras: gr.update(visible=provider == "openai-hk" and spec is not None and bool(spec.extra_fields)),
             self.cost: self.cost_text(provider, model, int(new_duration) if new_duration.isdigit() else None, None),
         }
 
@@ -322,9 +342,6 @@ class ImageToVideoTab(GenerationTab):
 
     def wire(self) -> None:
         super().wire()
-        model_inputs = [self.shared.provider, self.model, self.ratio, self.duration]
-        model_outputs = [self.ratio, self.duration, self.last, self.last_url, self.last_note, self.extras, self.cost]
-        self.model.change(self.on_model, model_inputs, model_outputs, queue=False, show_progress="hidden")
         self.duration.change(lambda p, m, d: self.cost_text(p, m, int(d) if str(d).isdigit() else None, None), [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
         preview_inputs = [self.shared.provider, self.first, self.ratio, self.fit]
         for trigger in (self.first.change, self.ratio.change, self.fit.change):
@@ -399,13 +416,8 @@ class VideoToVideoTab(GenerationTab):
                 note = f"⚠ {err}"
         return {self.seconds: seconds, self.video_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
 
-    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
-        spec = controls.spec_of(provider, model)
-        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
-
     def wire(self) -> None:
         super().wire()
-        self.model.change(self.on_model, [self.shared.provider, self.model, self.ratio, self.seconds], [self.ratio, self.cost], queue=False, show_progress="hidden")
         self.video.change(self.on_video, [self.shared.provider, self.model, self.video], [self.seconds, self.video_note, self.cost], show_progress="hidden")
 
 
@@ -490,16 +502,11 @@ class CharacterTab(GenerationTab):
                 note = f"⚠ {err}"
         return {self.seconds: seconds, self.reference_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
 
-    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
-        spec = controls.spec_of(provider, model)
-        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
-
     def wire(self) -> None:
         super().wire()
         self.character_type.change(
             lambda kind: {self.character_image: gr.update(visible=kind == "image"), self.character_video: gr.update(visible=kind == "video")},
             self.character_type, [self.character_image, self.character_video], queue=False, show_progress="hidden",
         )
-        self.model.change(self.on_model, [self.shared.provider, self.model, self.ratio, self.seconds], [self.ratio, self.cost], queue=False, show_progress="hidden")
         self.reference.change(self.on_reference, [self.shared.provider, self.model, self.reference], [self.seconds, self.reference_note, self.cost], show_progress="hidden")
 

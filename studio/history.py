@@ -1,0 +1,304 @@
+"""The history store: every generation, its status changes, its output, in SQLite (WAL, named migrations).
+
+A row is written before the create call is sent, and updated on every change, so a task that was paid for is
+never forgotten: not when the tab closes, not when the studio restarts. No API key is ever written here.
+
+Blocking (sqlite3): the service calls it from worker threads. One connection, guarded by a lock.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+# Named migrations, applied in order, each once. Never edit an applied one: add the next.
+MIGRATIONS: tuple[tuple[str, str], ...] = (
+    (
+        "0001_generations",
+        """
+        CREATE TABLE generations (
+            id TEXT PRIMARY KEY,
+            visitor TEXT NOT NULL,
+            provider TEXT NOT NULL,
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            form TEXT NOT NULL,               -- the form as sent, inputs as files in the data dir; never a key
+            task_id TEXT,
+            status TEXT NOT NULL,
+            progress REAL,
+            failure_code TEXT,
+            failure_reason TEXT,
+            estimated_credits INTEGER,
+            output_path TEXT,
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX generations_by_visitor ON generations (visitor, created_at DESC);
+        CREATE TABLE status_changes (
+            generation_id TEXT NOT NULL REFERENCES generations (id) ON DELETE CASCADE,
+            at REAL NOT NULL,
+            status TEXT NOT NULL,
+            progress REAL,
+            detail TEXT
+        );
+        CREATE INDEX status_changes_by_generation ON status_changes (generation_id, at);
+        """,
+    ),
+    (
+        "0002_vault_lineage_cost",
+        """
+        ALTER TABLE generations ADD COLUMN poster_path TEXT;
+        ALTER TABLE generations ADD COLUMN parent_id TEXT REFERENCES generations (id) ON DELETE SET NULL;
+        ALTER TABLE generations ADD COLUMN actual_credits REAL;
+        ALTER TABLE generations ADD COLUMN key_source TEXT NOT NULL DEFAULT 'server key';
+        ALTER TABLE generations ADD COLUMN seed INTEGER;
+        ALTER TABLE generations ADD COLUMN output_seconds REAL;
+        """,
+    ),
+)
+
+TERMINAL = ("succeeded", "failed", "cancelled", "lost")
+
+
+@dataclass(frozen=True)
+class Generation:
+    """One row of history."""
+
+    id: str
+    visitor: str
+    provider: str
+    endpoint: str
+    model: str
+    form: dict[str, Any]
+    status: str
+    created_at: float
+    updated_at: float
+    task_id: str | None = None
+    progress: float | None = None
+    failure_code: str | None = None
+    failure_reason: str | None = None
+    estimated_credits: int | None = None
+    actual_credits: float | None = None
+    output_path: str | None = None
+    poster_path: str | None = None
+    parent_id: str | None = None
+    key_source: str = "server key"
+    seed: int | None = None
+    output_seconds: float | None = None
+
+    @property
+    def terminal(self) -> bool:
+        return self.status in TERMINAL
+
+    @property
+    def prompt(self) -> str:
+        return str(self.form.get("prompt") or "")
+
+
+@dataclass(frozen=True)
+class StatusChange:
+    at: float
+    status: str
+    progress: float | None
+    detail: str | None
+
+
+@dataclass
+class NewGeneration:
+    visitor: str
+    provider: str
+    endpoint: str
+    model: str
+    form: dict[str, Any]
+    estimated_credits: int | None
+    key_source: str
+    seed: int | None
+    output_seconds: float | None
+    parent_id: str | None = None
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+class HistoryStore:
+    """The studio's memory. Safe to share between threads."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA foreign_keys=ON")
+        self._db.execute("PRAGMA busy_timeout=5000")
+        self.applied = migrate(self._db)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def _tx(self) -> "_Transaction":
+        return _Transaction(self._db, self._lock)
+
+    # --- writing ---------------------------------------------------------------------------------------------
+
+    def add(self, new: NewGeneration, *, status: str = "submitting") -> Generation:
+        now = self._clock()
+        with self._tx() as db:
+            db.execute(
+                """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
+                   key_source, seed, output_seconds, parent_id, created_at, updated_at)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                (new.id, new.visitor, new.provider, new.endpoint, new.model, json.dumps(new.form), status,
+                 new.estimated_credits, new.key_source, new.seed, new.output_seconds, new.parent_id, now, now),
+            )
+            db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
+        found = self.get(new.id)
+        assert found is not None
+        return found
+
+    def set_task(self, generation_id: str, task_id: str) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE generations SET task_id = ?, updated_at = ? WHERE id = ?", (task_id, self._clock(), generation_id))
+
+    def record(self, generation_id: str, status: str, *, progress: float | None = None, failure_code: str | None = None,
+               failure_reason: str | None = None) -> bool:
+        """Update the status; a change of status (not a mere progress tick) is also logged. True when it changed."""
+        now = self._clock()
+        with self._tx() as db:
+            row = db.execute("SELECT status FROM generations WHERE id = ?", (generation_id,)).fetchone()
+            if row is None or row["status"] in TERMINAL:
+                return False  # a finished generation is never reopened (and a deleted one stays deleted)
+            db.execute(
+                """UPDATE generations SET status = ?, progress = COALESCE(?, progress), failure_code = COALESCE(?, failure_code),
+                   failure_reason = COALESCE(?, failure_reason), updated_at = ? WHERE id = ?""",
+                (status, progress, failure_code, failure_reason, now, generation_id),
+            )
+            changed = row["status"] != status
+            if changed:
+                db.execute(
+                    "INSERT INTO status_changes (generation_id, at, status, progress, detail) VALUES (?, ?, ?, ?, ?)",
+                    (generation_id, now, status, progress, failure_reason),
+                )
+            return changed
+
+    def set_output(self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None) -> None:
+        with self._tx() as db:
+            db.execute(
+                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ? WHERE id = ?",
+                (output_path, poster_path, actual_credits, self._clock(), generation_id),
+            )
+
+    def delete(self, generation_id: str, *, visitor: str) -> Generation | None:
+        """Remove a visitor's own generation; returns what was removed (its files are the caller's to delete)."""
+        found = self.get(generation_id, visitor=visitor)
+        if found is None:
+            return None
+        with self._tx() as db:
+            db.execute("DELETE FROM generations WHERE id = ? AND visitor = ?", (generation_id, visitor))
+        return found
+
+    # --- reading ---------------------------------------------------------------------------------------------
+
+    def get(self, generation_id: str, *, visitor: str | None = None) -> Generation | None:
+        """A generation by id; with ``visitor``, only when it is theirs."""
+        query, args = "SELECT * FROM generations WHERE id = ?", [generation_id]
+        if visitor is not None:
+            query, args = query + " AND visitor = ?", args + [visitor]
+        with self._tx() as db:
+            row = db.execute(query, args).fetchone()
+        return _generation(row) if row else None
+
+    def for_visitor(self, visitor: str, *, limit: int = 200) -> list[Generation]:
+        """A visitor's generations, newest first."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT * FROM generations WHERE visitor = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (visitor, limit)
+            ).fetchall()
+        return [_generation(r) for r in rows]
+
+    def unfinished(self) -> list[Generation]:
+        """Every generation not yet at an end, oldest first (the reconciler's work list)."""
+        marks = ",".join("?" * len(TERMINAL))
+        with self._tx() as db:
+            rows = db.execute(f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", TERMINAL).fetchall()
+        return [_generation(r) for r in rows]
+
+    def changes(self, generation_id: str) -> list[StatusChange]:
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT at, status, progress, detail FROM status_changes WHERE generation_id = ? ORDER BY at, rowid", (generation_id,)
+            ).fetchall()
+        return [StatusChange(r["at"], r["status"], r["progress"], r["detail"]) for r in rows]
+
+    def lineage(self, generation_id: str, *, visitor: str) -> list[Generation]:
+        """The chain of parents of a generation, oldest first, ending with the generation itself."""
+        chain: list[Generation] = []
+        current = self.get(generation_id, visitor=visitor)
+        while current is not None and len(chain) < 100:
+            chain.append(current)
+            current = self.get(current.parent_id, visitor=visitor) if current.parent_id else None
+        return list(reversed(chain))
+
+    def owns_file(self, path: str, *, visitor: str) -> bool:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT 1 FROM generations WHERE visitor = ? AND (output_path = ? OR poster_path = ?) LIMIT 1", (visitor, path, path)
+            ).fetchone()
+        return row is not None
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
+        self._db, self._lock = db, lock
+
+    def __enter__(self) -> sqlite3.Connection:
+        self._lock.acquire()
+        self._db.execute("BEGIN IMMEDIATE")
+        return self._db
+
+    def __exit__(self, kind: object, *_: object) -> None:
+        try:
+            self._db.execute("ROLLBACK" if kind else "COMMIT")
+        finally:
+            self._lock.release()
+
+
+def migrate(db: sqlite3.Connection) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction. Returns the names applied now."""
+    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+    applied: list[str] = []
+    for name, script in MIGRATIONS:
+        if name in done:
+            continue
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(script):
+                db.execute(statement)
+            db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
+            db.execute("COMMIT")
+        except sqlite3.Error:
+            db.execute("ROLLBACK")
+            raise
+        applied.append(name)
+    return applied
+
+
+def _statements(script: str) -> Iterator[str]:
+    lines = [line.split("--", 1)[0] for line in script.splitlines()]
+    for statement in "\n".join(lines).split(";"):
+        if statement.strip():
+            yield statement.strip()
+
+
+def _generation(row: sqlite3.Row) -> Generation:
+    data = dict(row)
+    data["form"] = json.loads(data["form"])
+    return Generation(**data)
