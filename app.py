@@ -14,8 +14,8 @@ from studio.ui.app import build_app, launch_options, queue
 def main() -> None:
     settings = Settings.from_env()
     studio = Studio.from_settings(settings)
-    demo = queue(build_app(studio, default_provider=settings.provider))
-    demo.launch(**launch_options(max_upload_mb=settings.max_upload_mb, allowed=[str(studio.outputs)]))
+    demo = queue(build_app(studio, default_provider=settings.provider, browser_secret=studio.browser_secret(settings)))
+    demo.launch(**launch_options(studio, max_upload_mb=settings.max_upload_mb))
 
 
 if __name__ == "__main__":

@@ -8,14 +8,19 @@ Blocking (sqlite3): the service calls it from worker threads. One connection, gu
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
 import sqlite3
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
+
+T = TypeVar("T")
 
 # Named migrations, applied in order, each once. Never edit an applied one: add the next.
 MIGRATIONS: tuple[tuple[str, str], ...] = (
@@ -138,8 +143,15 @@ class HistoryStore:
         self._db.execute("PRAGMA foreign_keys=ON")
         self._db.execute("PRAGMA busy_timeout=5000")
         self.applied = migrate(self._db)
+        # Its own thread, so history writes never queue behind renders or image work on the default pool.
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
+
+    async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
+        """Call one of this store's methods off the event loop, on the store's own thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
     def close(self) -> None:
+        self._executor.shutdown(wait=True)
         with self._lock:
             self._db.close()
 

@@ -704,17 +704,28 @@ def check_url(url: str, *, field: str, limits: InputLimits) -> str:
     return stripped
 
 
-def save_last_frame(video: StrPath, dest: StrPath) -> Path:
-    """Decode ``video`` to its last frame and save it as a PNG at ``dest`` (for chaining a next generation)."""
-    last: Image.Image | None = None
+def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "last") -> Path:
+    """Save one frame of ``video`` at ``dest`` (PNG or JPEG by its suffix): the last one, or the first frame at or
+    after the fraction ``at`` of its length (posters, and "use last frame as first frame")."""
+    chosen: Image.Image | None = None
     try:
         with av.open(str(video)) as container:
-            for frame in container.decode(video=0):
-                last = frame.to_image()
-    except av.FFmpegError:
-        raise MediaError("Video", "the clip could not be read to take its last frame") from None
-    if last is None:
-        raise MediaError("Video", "the clip has no frames to take a last frame from")
+            stream = container.streams.video[0]
+            length = float(stream.duration * stream.time_base) if stream.duration else None
+            target = None if at == "last" or not length else at * length
+            for frame in container.decode(stream):
+                chosen = frame.to_image()
+                if target is not None and frame.time is not None and frame.time >= target:
+                    break
+    except (av.FFmpegError, IndexError):
+        raise MediaError("Video", "the clip could not be read to take a frame from it") from None
+    if chosen is None:
+        raise MediaError("Video", "the clip has no frames to take a frame from")
     out = Path(dest)
-    last.convert("RGB").save(out, format="PNG")
+    chosen.convert("RGB").save(out, quality=88)
     return out
+
+
+def save_last_frame(video: StrPath, dest: StrPath) -> Path:
+    """The last frame of ``video`` as a PNG (the next generation's first frame)."""
+    return save_frame(video, dest, at="last")

@@ -239,7 +239,7 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
         return []
     if not text.strip():
         return [FieldIssue("Prompt", "Prompt is only spaces. Write a prompt" + ("." if spec.prompt_required else " or leave it empty."), path)]
-    bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\n\t"]
+    bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"]
     if bad:
         return [FieldIssue("Prompt", f"Prompt contains {len(bad)} control character(s) (such as U+{ord(bad[0]):04X}). Remove them.", path)]
     length = utf16_len(text)

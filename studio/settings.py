@@ -31,6 +31,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_SIM_PENDING_S", "1.0", "Simulator: seconds a task stays PENDING."),
     Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
     Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
+    Setting("STUDIO_SECRET", "made once, kept in the data dir", "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
 )
@@ -50,6 +51,7 @@ class Settings:
     sim_running_s: float = 4.0
     sim_max_concurrent: int | None = None
     max_upload_mb: int = 100
+    secret: str = field(default="", repr=False)
 
     @property
     def uses_simulator(self) -> bool:
@@ -73,6 +75,7 @@ class Settings:
             sim_running_s=_number(env, "STUDIO_SIM_RUNNING_S", 4.0),
             sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
             max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
+            secret=env.get("STUDIO_SECRET", "").strip(),
         )
 
 

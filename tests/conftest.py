@@ -49,11 +49,11 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudi
     data = tmp_path_factory.mktemp("studio-data")
     settings = Settings.from_env({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"})
     studio = Studio.from_settings(settings)
-    demo = queue(build_app(studio, default_provider=settings.provider))
+    demo = queue(build_app(studio, default_provider=settings.provider, browser_secret=studio.browser_secret(settings)))
     port = free_port()
     demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-        **launch_options(max_upload_mb=settings.max_upload_mb, allowed=[str(studio.outputs)]),
+        **launch_options(studio, max_upload_mb=settings.max_upload_mb),
     )
     try:
         yield LaunchedStudio(url=f"http://127.0.0.1:{port}/", studio=studio, demo=demo)

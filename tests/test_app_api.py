@@ -160,7 +160,7 @@ def test_cancel_cancels_the_task_on_the_simulator(client: Client, launched: Laun
         time.sleep(0.05)  # gradio_client's stream runs in its own thread; nothing to inject a clock into
     status = next(value(o, 0) for o in job.outputs() if "rs-task-id" in (value(o, 0) or ""))
     task_id = re.search(r'rs-task-id">([0-9a-f-]+)<', status).group(1)
-    result = client.predict(api_name="/cancel_image_to_video")
+    result = client.predict(*args_for(client, "/cancel_image_to_video"), api_name="/cancel_image_to_video")
     assert 'data-phase="cancelled"' in result[0]
     list(job)  # the stream ends by itself once the job is cancelled
     assert phases(job.outputs())[-1][0] == "cancelled"

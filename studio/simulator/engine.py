@@ -107,7 +107,10 @@ class TaskEngine:
         spec = self.provider.model(request.model)
         if spec is None:
             return 0
-        return estimate(spec, seconds=output_seconds(spec, duration=getattr(request, "duration", None))).credits
+        seconds = output_seconds(spec, duration=getattr(request, "duration", None))
+        if seconds is None:  # follows an input video not read yet (act_two): estimate the longest allowed
+            seconds = max((rule.max_seconds or 0.0 for rule in spec.video_inputs.values()), default=0.0)
+        return estimate(spec, seconds=seconds).credits
 
     def _is_moderated(self, request: Request) -> bool:
         prompt = getattr(request, "prompt_text", None) or ""
@@ -231,7 +234,6 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
             last = _image(inputs["last"]) if "last" in inputs else None
             return render.render_image_to_video(
                 first=_image(inputs["first"]), last=last, size=size, seconds=seconds, seed=seed, dest=dest,
-                caption=request.prompt_text or "",
             )
         if isinstance(request, VideoToVideoRequest):
             rule = spec.video_inputs.get("videoUri")

@@ -3,12 +3,12 @@
 Every clip is yuv420p H.264 in an MP4 whose ``moov`` atom comes first (``movflags=+faststart``), so a browser's
 ``<video>`` starts playing before the download ends. Clips run at :data:`FPS` frames per second with exactly
 ``round(seconds * FPS)`` frames, carry a small "SIMULATED" mark on every frame and are deterministic: the same
-inputs and seed give the same bytes on the same machine.
+inputs and seed give the same bytes (with the same PyAV build).
 
 Frames are built directly as BT.709 limited-range yuv420p planes (tagged as such in the stream), not as RGB:
-scaling one luma and two quarter-size chroma planes costs about half of scaling RGB, and it spares the encoder a
-colour conversion per frame. Frames are made on a worker thread while the main thread encodes; Pillow, numpy
-and swscale release the GIL, so on two cores the two really run side by side.
+that spares a full-frame RGB to YUV conversion per frame and was about 25 % faster overall. Frames are made on a
+worker thread while the main thread encodes; Pillow, numpy and swscale release the GIL, so on two cores frame
+making and x264 really run side by side.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["FPS", "render_character_performance", "render_image_to_video", "rend
 FPS = 24
 
 _CRF = "23"
-_PRESET = "veryfast"  # ~1.5 s for 5 s of 1280x720 on two cores; ultrafast is faster but blocky and 2-3x larger
+_PRESET = "veryfast"  # superfast/ultrafast are faster but blockier and, on grainy photos, many times larger
 # x264's output depends on its thread count, so a fixed count (not "auto") keeps bytes identical across machines.
 _X264_THREADS = 3
 _MUXER_OPTIONS = {"movflags": "+faststart"}

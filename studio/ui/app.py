@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 from typing import Any
 
@@ -12,9 +13,9 @@ from studio.capabilities import PROVIDERS, provider as provider_spec
 from studio.errors import StudioError
 from studio.service import Studio
 from studio.ui import controls
+from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 
-TAB_IDS = {"image_to_video": "i2v", "video_to_video": "v2v", "character_performance": "cp"}
 
 CSS = """
 .rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
@@ -31,6 +32,10 @@ CSS = """
 .rs-note p, .rs-warning p {font-size: 13px; margin: 2px 0}
 .rs-warning p {color: #b35c00}
 .rs-cost p {font-weight: 600; margin: 4px 0}
+/* Gradio shrinks the column count to the number of items: keep History's tiles one size however many there are */
+#history_gallery .grid-container {grid-template-columns: repeat(auto-fill, minmax(200px, 240px)) !important;
+  grid-auto-rows: 140px !important}
+#history_gallery .grid-wrap.fixed-height {height: auto !important; min-height: 170px !important; max-height: 480px}
 """
 
 KEY_HELP = "Never stored or shown: used for your requests in this tab only."
@@ -47,8 +52,12 @@ def _banner(provider: str) -> Any:
     return gr.update(visible=provider == "simulator")
 
 
-def build_app(studio: Studio, *, default_provider: str) -> gr.Blocks:
-    """The whole page. Importing this module builds nothing; calling this does."""
+def build_app(studio: Studio, *, default_provider: str, browser_secret: str) -> gr.Blocks:
+    """The whole page. Importing this module builds nothing; calling this does.
+
+    ``browser_secret`` encrypts the visitor token kept in the browser; it must stay the same across restarts
+    (``Studio.browser_secret``) or visitors lose their history.
+    """
     with gr.Blocks(title="Runway Studio", analytics_enabled=False) as demo:
         gr.Markdown(f"# Runway Studio\nGenerate video with Runway's API. <small>v{__version__}</small>")
         banner = gr.Markdown(
@@ -64,19 +73,32 @@ def build_app(studio: Studio, *, default_provider: str) -> gr.Blocks:
                 key_box = gr.Textbox(label="Your API key (optional)", type="password", info=KEY_HELP, elem_id="api_key")
             key_line = gr.Markdown(_key_line(studio, default_provider, None), elem_id="key_in_use")
         key_state = gr.State("")
-        shared = Shared(provider=provider, key_state=key_state)
+        token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
+        shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
         tabs: list[GenerationTab] = []
         with gr.Tabs(selected="i2v") as tab_set:
             for title, cls in (("Image to Video", ImageToVideoTab), ("Video to Video", VideoToVideoTab), ("Character Performance", CharacterTab)):
-                with gr.Tab(title, id=TAB_IDS[cls.endpoint], elem_id=f"tab_{TAB_IDS[cls.endpoint]}"):
+                with gr.Tab(title, id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
                     tab = cls(studio, shared, default_provider=default_provider)
                     tab.build()
                     tab.wire()
                     tabs.append(tab)
+            with gr.Tab("History", id=HISTORY_ID, elem_id="tab_history") as history_tab:
+                history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set)
+                history.build()
+                history.wire(history_tab)
         i2v, v2v, cp = tabs
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
-        _wire_chaining(studio, tab_set, tabs, i2v, v2v, cp)  # type: ignore[arg-type]
+        _wire_chaining(studio, tab_set, tabs, history, i2v, v2v, cp)  # type: ignore[arg-type]
+        demo.load(_ensure_token, token, token, queue=False)
+        for tab in tabs:  # a reopened page follows the visitor's running generation again
+            demo.load(tab.reattach, token, tab.panel.outputs, show_progress="hidden")
     return demo
+
+
+def _ensure_token(token: str | None) -> str:
+    """A new visitor gets a random token, kept (encrypted) in their browser's localStorage."""
+    return token or secrets.token_urlsafe(24)
 
 
 def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, key_line: Any, banner: Any, tabs: list[GenerationTab]) -> None:
@@ -106,42 +128,62 @@ def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | 
     return updates
 
 
-def _wire_chaining(studio: Studio, tab_set: Any, tabs: list[GenerationTab], i2v: ImageToVideoTab, v2v: VideoToVideoTab, cp: CharacterTab) -> None:
-    async def to_first(clip: str | None) -> dict[Any, Any]:
-        if not clip:
-            raise gr.Error("No clip yet: generate one first.")
+def _wire_chaining(
+    studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab, i2v: ImageToVideoTab, v2v: VideoToVideoTab, cp: CharacterTab
+) -> None:
+    """"Use last frame as first frame", "Send to Video to Video", "Use as character": from a tab's result or from
+    History. The next generation records the one it continues (its lineage)."""
+
+    async def to_first(clip: str | None, parent: str | None) -> dict[Any, Any]:
         try:
-            frame = await studio.last_frame(Path(clip))
+            frame = await studio.last_frame(Path(_need(clip)))
         except StudioError as err:
             raise gr.Error(str(err)) from None
-        return {i2v.first: str(frame), i2v.first_url: "", tab_set: gr.Tabs(selected="i2v")}
+        return {i2v.first: str(frame), i2v.first_url: "", i2v.parent: parent, tab_set: gr.Tabs(selected=i2v.prefix)}
 
-    def to_v2v(clip: str | None) -> dict[Any, Any]:
-        if not clip:
-            raise gr.Error("No clip yet: generate one first.")
-        return {v2v.video: clip, v2v.video_url: "", tab_set: gr.Tabs(selected="v2v")}
+    def to_v2v(clip: str | None, parent: str | None) -> dict[Any, Any]:
+        return {v2v.video: _need(clip), v2v.video_url: "", v2v.parent: parent, tab_set: gr.Tabs(selected=v2v.prefix)}
 
-    def to_character(clip: str | None) -> dict[Any, Any]:
-        if not clip:
-            raise gr.Error("No clip yet: generate one first.")
-        return {cp.character_type: "video", cp.character_video: gr.update(value=clip, visible=True), cp.character_image: gr.update(visible=False), cp.character_url: "", tab_set: gr.Tabs(selected="cp")}
+    def to_character(clip: str | None, parent: str | None) -> dict[Any, Any]:
+        return {
+            cp.character_type: "video", cp.character_video: gr.update(value=_need(clip), visible=True),
+            cp.character_image: gr.update(visible=False), cp.character_url: "", cp.parent: parent,
+            tab_set: gr.Tabs(selected=cp.prefix),
+        }
 
+    targets = {
+        to_first: [i2v.first, i2v.first_url, i2v.parent, tab_set],
+        to_v2v: [v2v.video, v2v.video_url, v2v.parent, tab_set],
+        to_character: [cp.character_type, cp.character_video, cp.character_image, cp.character_url, cp.parent, tab_set],
+    }
     for tab in tabs:
         panel = tab.panel
-        panel.to_first.click(to_first, panel.clip, [i2v.first, i2v.first_url, tab_set])
-        panel.to_v2v.click(to_v2v, panel.clip, [v2v.video, v2v.video_url, tab_set], queue=False)
-        panel.to_character.click(to_character, panel.clip, [cp.character_type, cp.character_video, cp.character_image, cp.character_url, tab_set], queue=False)
+        for button, action in ((panel.to_first, to_first), (panel.to_v2v, to_v2v), (panel.to_character, to_character)):
+            button.click(action, [panel.clip, panel.generation], targets[action])
+    history_inputs = [history.selected, history.shared.visitor_token]
+    for button, action in ((history.to_first, to_first), (history.to_v2v, to_v2v), (history.to_character, to_character)):
+        button.click(history.clip_of, history_inputs, [history.clip, history.clip_parent]).success(
+            action, [history.clip, history.clip_parent], targets[action]
+        )
 
 
-def launch_options(*, max_upload_mb: int, allowed: list[str]) -> dict[str, Any]:
-    """How to launch: concurrency high enough for 100 visitors at once, no run history (it would keep the
-    key box in the visitor's localStorage), no SSR (Spaces), and only our output folder served."""
+def _need(clip: str | None) -> str:
+    if not clip:
+        raise gr.Error("No clip yet: generate one first.")
+    return clip
+
+
+def launch_options(studio: Studio, *, max_upload_mb: int) -> dict[str, Any]:
+    """How to launch: concurrency high enough for 100 visitors at once, no run history (it would keep the key
+    box in the visitor's localStorage), no SSR (Spaces), only the studio's own files served, and the history
+    reconciler running for as long as the server does."""
     return {
+        "app_kwargs": {"lifespan": studio.lifespan},
         "max_threads": 256,
         "run_history": False,
         "ssr_mode": False,
         "max_file_size": f"{max_upload_mb}mb",
-        "allowed_paths": allowed,
+        "allowed_paths": [str(studio.outputs), str(studio.inputs)],
         "css": CSS,
         "footer_links": ["api"],
         "show_error": True,

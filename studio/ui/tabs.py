@@ -14,15 +14,9 @@ from studio.capabilities import Endpoint, provider as provider_spec
 from studio.codegen import as_curl, as_python
 from studio.errors import FieldIssue, InvalidInput
 from studio.requests import utf16_len
-from studio.service import (
-    CharacterForm,
-    Form,
-    ImageToVideoForm,
-    JobStatus,
-    MediaInput,
-    Studio,
-    VideoToVideoForm,
-)
+from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
+from studio.jobs import JobStatus
+from studio.service import Studio
 from studio.ui import controls
 from studio.ui.components import RawImage
 from studio.ui.status import error_html, status_html
@@ -34,10 +28,22 @@ THRESHOLD_CHOICES = [("Auto", "auto"), ("Low (stricter)", "low")]
 
 @dataclass
 class Shared:
-    """Controls every tab reads: the provider and the visitor's key (kept in server-side session state)."""
+    """Controls every tab reads: the provider, the visitor's key (server-side session state) and who they are."""
 
     provider: gr.Radio
     key_state: gr.State
+    visitor_token: gr.BrowserState
+
+
+def visitor_of(token: str | None, request: gr.Request) -> str:
+    """Who is asking: their Hugging Face account when signed in on a Space, else the random token their browser
+    keeps, else (an API client without one) their session."""
+    username = getattr(request, "username", None)
+    if username:
+        return f"hf:{username}"
+    if token:
+        return f"browser:{token}"
+    return f"session:{request.session_hash or 'anonymous'}"
 
 
 class ResultPanel:
@@ -48,10 +54,11 @@ class ResultPanel:
         self.video = gr.Video(label="Result", elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True)
         self.download = gr.DownloadButton("Download MP4", visible=False, elem_id=f"{prefix}_download", size="sm")
         with gr.Row():
-            self.to_first = gr.Button("Use last frame as first frame", size="sm", interactive=False)
-            self.to_v2v = gr.Button("Send to Video to Video", size="sm", interactive=False)
-            self.to_character = gr.Button("Use as character", size="sm", interactive=False)
+            self.to_first = gr.Button("Use last frame as first frame", size="sm", interactive=False, elem_id=f"{prefix}_to_first")
+            self.to_v2v = gr.Button("Send to Video to Video", size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
+            self.to_character = gr.Button("Use as character", size="sm", interactive=False, elem_id=f"{prefix}_to_character")
         self.clip = gr.State(None)  # path of this tab's latest clip
+        self.generation = gr.State(None)  # and the id of the generation that made it
         with gr.Accordion("Copy as code", open=False):
             gr.Markdown("The exact request sent. The key is read from `$STUDIO_API_KEY`; uploaded files are elided.")
             self.curl = gr.Code(label="curl", language="shell", interactive=False, elem_id=f"{prefix}_curl")
@@ -59,18 +66,19 @@ class ResultPanel:
 
     @property
     def outputs(self) -> list[Any]:
-        return [self.status, self.video, self.download, self.to_first, self.to_v2v, self.to_character, self.clip, self.curl, self.python]
+        return [self.status, self.video, self.download, self.to_first, self.to_v2v, self.to_character, self.clip, self.generation, self.curl, self.python]
 
     def show(self, status: JobStatus) -> dict[Any, Any]:
         updates: dict[Any, Any] = {self.status: status_html(status)}
         if status.phase == "succeeded" and status.video is not None:
             clip = str(status.video)
-            updates |= {self.video: clip, self.clip: clip, self.download: gr.update(value=clip, visible=True)}
+            updates |= {self.video: clip, self.clip: clip, self.generation: status.generation_id}
+            updates |= {self.download: gr.update(value=clip, visible=True)}
             updates |= {b: gr.update(interactive=True) for b in (self.to_first, self.to_v2v, self.to_character)}
         return updates
 
     def reset(self) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {self.video: None, self.download: gr.update(visible=False), self.clip: None}
+        updates: dict[Any, Any] = {self.video: None, self.download: gr.update(visible=False), self.clip: None, self.generation: None}
         return updates | {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
 
 
@@ -120,7 +128,8 @@ class GenerationTab:
         self.prompt = gr.Textbox(label="Prompt", placeholder=placeholder, lines=3, elem_id=f"{self.prefix}_prompt")
         self.counter = gr.HTML(f'<div class="rs-counter">0 / {cap}</div>', elem_id=f"{self.prefix}_counter")
         # JavaScript's string length counts UTF-16 code units, exactly as the API does: no round trip needed.
-        self.prompt.input(
+        # .change (not .input) so a prompt filled in by "Reuse settings" or an example is counted too.
+        self.prompt.change(
             None, self.prompt, self.counter,
             js=f"(t) => `<div class=\"rs-counter${{t.length > {cap} ? ' rs-over' : ''}}\">${{t.length}} / {cap}</div>`",
         )
@@ -129,6 +138,7 @@ class GenerationTab:
         spec = self.start_spec
         initial = self.cost_text(self.default_provider, spec.name if spec else None, spec.default_duration if spec else None, None)
         self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
+        self.parent = gr.State(None)  # the generation this one continues (set by the chaining actions)
         with gr.Row():
             self.generate_button = gr.Button("Generate", variant="primary", elem_id=f"{self.prefix}_generate", scale=3)
             self.cancel_button = gr.Button("Cancel", variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
@@ -163,10 +173,11 @@ class GenerationTab:
         """Prepare, submit, and stream the job's status until it ends. The form is never cleared."""
         panel: ResultPanel = self.panel
         provider = data[self.shared.provider]
+        visitor = visitor_of(data[self.shared.visitor_token], request)
         yield panel.reset() | {panel.status: status_html(JobStatus("preparing", "Checking the form and preparing your inputs…"))}
         try:
             form = self.form(data)
-            key, _source = self.studio.key_for(provider, data[self.shared.key_state])
+            key, source = self.studio.key_for(provider, data[self.shared.key_state])
             prepared = await self.studio.prepare(form, provider=provider)
         except InvalidInput as err:
             yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
@@ -176,17 +187,40 @@ class GenerationTab:
             panel.curl: as_curl(base_url=base, endpoint=self.endpoint, body=body),
             panel.python: as_python(base_url=base, endpoint=self.endpoint, body=body),
         }
-        job = self.studio.start(prepared, key=key, session=_session(request))
+        job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
         del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
-        yield code
+        yield code | {self.parent: None}
         async for status in job.follow():
             yield panel.show(status)
 
-    async def cancel(self, request: gr.Request) -> dict[Any, Any]:
-        status = await self.studio.cancel(session=_session(request), endpoint=self.endpoint)
+    async def reattach(self, token: str | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+        """On page load: if this visitor's generation on this tab is still running, follow it again."""
+        job = self.studio.live_job(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        if job is None or job.status.final:
+            return
+        async for status in job.follow():
+            yield self.panel.show(status)
+
+    async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
+        status = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
         if status is None:
             return {self.panel.status: status_html(JobStatus("cancelled", "Nothing to cancel: no generation is running."))}
         return {self.panel.status: status_html(status)}
+
+    def fill(self, form: Form) -> dict[Any, Any]:
+        """The controls set as in ``form`` ("Reuse settings")."""
+        raise NotImplementedError
+
+    def fill_targets(self) -> list[Any]:
+        """Every control ``fill`` sets (the outputs of "Reuse settings")."""
+        return [self.model, self.ratio, self.random_seed, self.seed]
+
+    def _fill_common(self, form: Form) -> dict[Any, Any]:
+        seeded = form.seed is not None
+        return {
+            self.model: form.model, self.ratio: form.ratio, self.random_seed: not seeded,
+            self.seed: gr.update(value=form.seed, visible=seeded),
+        }
 
     def model_inputs(self) -> list[Any]:
         return [self.shared.provider, self.model, self.ratio, self.seconds]
@@ -203,10 +237,12 @@ class GenerationTab:
         """Connect generate, cancel, and the model's dependent controls."""
         self.model.change(self.on_model, self.model_inputs(), self.model_outputs(), queue=False, show_progress="hidden")
         self.generate_button.click(
-            self.generate, inputs=self.inputs(), outputs=self.panel.outputs, api_name=f"generate_{self.endpoint}",
+            self.generate, inputs=self.inputs(), outputs=[*self.panel.outputs, self.parent], api_name=f"generate_{self.endpoint}",
             show_progress="hidden",
         )
-        self.cancel_button.click(self.cancel, None, self.panel.outputs, api_name=f"cancel_{self.endpoint}", show_progress="hidden")
+        self.cancel_button.click(
+            self.cancel, self.shared.visitor_token, self.panel.outputs, api_name=f"cancel_{self.endpoint}", show_progress="hidden"
+        )
 
 
 def _session(request: gr.Request) -> str:
@@ -289,7 +325,7 @@ class ImageToVideoTab(GenerationTab):
 
     def inputs(self) -> set[Any]:
         return {
-            self.shared.provider, self.shared.key_state, self.first, self.first_url, self.last, self.last_url, self.prompt,
+            self.shared.provider, self.shared.key_state, self.shared.visitor_token, self.parent, self.first, self.first_url, self.last, self.last_url, self.prompt,
             self.model, self.ratio, self.duration, self.fit, self.random_seed, self.seed, self.watermark, self.notify_hook,
         }
 
@@ -307,6 +343,20 @@ class ImageToVideoTab(GenerationTab):
             watermark=bool(data[self.watermark]) if extras else None,
             notify_hook=(data[self.notify_hook] or None) if extras else None,
         )
+
+    def fill_targets(self) -> list[Any]:
+        return super().fill_targets() + [
+            self.first, self.first_url, self.last, self.last_url, self.prompt, self.duration, self.fit, self.watermark, self.notify_hook,
+        ]
+
+    def fill(self, form: Form) -> dict[Any, Any]:
+        assert isinstance(form, ImageToVideoForm)
+        return self._fill_common(form) | {
+            self.first: form.first.path, self.first_url: form.first.url or "",
+            self.last: form.last.path, self.last_url: form.last.url or "",
+            self.prompt: form.prompt, self.duration: str(form.duration) if form.duration else None, self.fit: form.fit,
+            self.watermark: bool(form.watermark), self.notify_hook: form.notify_hook or "",
+        }
 
     def model_inputs(self) -> list[Any]:
         return [self.shared.provider, self.model, self.ratio, self.duration]
@@ -390,7 +440,7 @@ class VideoToVideoTab(GenerationTab):
 
     def inputs(self) -> set[Any]:
         return {
-            self.shared.provider, self.shared.key_state, self.video, self.video_url, self.reference, self.reference_url,
+            self.shared.provider, self.shared.key_state, self.shared.visitor_token, self.parent, self.video, self.video_url, self.reference, self.reference_url,
             self.prompt, self.model, self.ratio, self.threshold, self.random_seed, self.seed,
         }
 
@@ -404,6 +454,17 @@ class VideoToVideoTab(GenerationTab):
             seed=self._seed(data),
             threshold=data[self.threshold],
         )
+
+    def fill_targets(self) -> list[Any]:
+        return super().fill_targets() + [self.video, self.video_url, self.reference, self.reference_url, self.prompt, self.threshold]
+
+    def fill(self, form: Form) -> dict[Any, Any]:
+        assert isinstance(form, VideoToVideoForm)
+        return self._fill_common(form) | {
+            self.video: form.video.path, self.video_url: form.video.url or "",
+            self.reference: form.reference.path, self.reference_url: form.reference.url or "",
+            self.prompt: form.prompt, self.threshold: form.threshold,
+        }
 
     async def on_video(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
         seconds = None
@@ -471,7 +532,7 @@ class CharacterTab(GenerationTab):
 
     def inputs(self) -> set[Any]:
         return {
-            self.shared.provider, self.shared.key_state, self.character_type, self.character_image, self.character_video,
+            self.shared.provider, self.shared.key_state, self.shared.visitor_token, self.parent, self.character_type, self.character_image, self.character_video,
             self.character_url, self.reference, self.reference_url, self.model, self.ratio, self.body_control,
             self.intensity, self.threshold, self.random_seed, self.seed,
         }
@@ -490,6 +551,24 @@ class CharacterTab(GenerationTab):
             seed=self._seed(data),
             threshold=data[self.threshold],
         )
+
+    def fill_targets(self) -> list[Any]:
+        return super().fill_targets() + [
+            self.character_type, self.character_image, self.character_video, self.character_url, self.reference,
+            self.reference_url, self.body_control, self.intensity, self.threshold,
+        ]
+
+    def fill(self, form: Form) -> dict[Any, Any]:
+        assert isinstance(form, CharacterForm)
+        image = form.character_type == "image"
+        return self._fill_common(form) | {
+            self.character_type: form.character_type,
+            self.character_image: gr.update(value=form.character.path if image else None, visible=image),
+            self.character_video: gr.update(value=None if image else form.character.path, visible=not image),
+            self.character_url: form.character.url or "", self.reference: form.reference.path,
+            self.reference_url: form.reference.url or "", self.body_control: form.body_control,
+            self.intensity: form.intensity, self.threshold: form.threshold,
+        }
 
     async def on_reference(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
         seconds = None

@@ -1,0 +1,218 @@
+"""A generation in flight: send the request once, follow the task to its end, keep the output.
+
+A ``Job`` runs in the background on the server's event loop. The page follows it (``follow``), but the job does not
+depend on the page: closing the tab never interrupts a create call or leaves a task unwatched. Every change is
+written to the history store as it happens, so a restart finds the task where it was (see ``Studio.reconcile``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import AsyncIterator, Callable, Literal
+
+from studio.client import RunwayClient
+from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
+from studio.history import HistoryStore
+from studio.pricing import Estimate
+from studio.requests import Request
+from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
+from studio.vault import keep_output
+
+log = logging.getLogger(__name__)
+
+Phase = Literal[
+    "preparing", "submitting", "queued", "throttled", "running", "downloading",
+    "succeeded", "failed", "cancelled", "lost", "interrupted",
+]
+# "interrupted": the page stops following, but the task is not over: history keeps it open and the reconciler
+# picks it up again. "lost": the provider no longer knows the task.
+FINAL_PHASES = frozenset({"succeeded", "failed", "cancelled", "lost", "interrupted"})
+NOT_RECORDED = frozenset({"preparing", "interrupted"})
+MAY_EXIST_CODE = "STUDIO.MAY_EXIST"
+
+
+@dataclass(frozen=True)
+class JobStatus:
+    """One snapshot of a generation, as the page shows it."""
+
+    phase: Phase
+    message: str
+    elapsed_s: float = 0.0
+    progress: float | None = None
+    task_id: str | None = None
+    generation_id: str | None = None
+    seed: int | None = None
+    video: Path | None = None
+    estimate: Estimate | None = None
+    notes: tuple[str, ...] = ()
+    failure_code: str | None = None
+
+    @property
+    def final(self) -> bool:
+        return self.phase in FINAL_PHASES
+
+
+class Job:
+    """Sends ``request`` (or resumes ``task_id``), follows the task, and keeps its output in the vault."""
+
+    def __init__(
+        self,
+        *,
+        generation_id: str,
+        endpoint: str,
+        client: RunwayClient,
+        key: str,
+        history: HistoryStore,
+        outputs: Path,
+        clock: Callable[[], float],
+        request: Request | None = None,
+        task_id: str | None = None,
+        estimate: Estimate | None = None,
+        seed: int | None = None,
+        notes: tuple[str, ...] = (),
+    ) -> None:
+        self.generation_id, self.endpoint = generation_id, endpoint
+        self._request = request  # released once sent: its data URIs can be megabytes
+        self._client, self._key, self._history, self._outputs, self._clock = client, key, history, outputs, clock
+        self._started = clock()
+        self.task_id = task_id
+        self.ended_at: float | None = None
+        self._cancel_requested = False
+        self._changed = asyncio.Event()
+        first = "submitting" if request is not None else "queued"
+        self.status = JobStatus(first, "Sending the request…" if request else "Checking on the task…", task_id=task_id,
+                                generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
+        self._runner = asyncio.get_running_loop().create_task(self._run())
+
+    # --- what the page sees ---------------------------------------------------------------------------------
+
+    async def follow(self) -> AsyncIterator[JobStatus]:
+        """Every new status until the job ends, starting with the current one."""
+        while True:
+            changed = self._changed
+            status = self.status
+            yield status
+            if status.final:
+                return
+            await changed.wait()
+
+    async def wait_done(self) -> JobStatus:
+        async for status in self.follow():
+            if status.final:
+                return status
+        return self.status
+
+    async def _publish(self, phase: Phase, message: str, **changes: object) -> None:
+        """Record the new status in history, then show it: the page is never ahead of what is kept."""
+        now = self._clock()
+        status = replace(self.status, phase=phase, message=message, elapsed_s=now - self._started, **changes)  # type: ignore[arg-type]
+        if phase not in NOT_RECORDED:
+            await self._history.run(
+                self._history.record, self.generation_id, phase, progress=status.progress,
+                failure_code=status.failure_code if phase == "failed" else None,
+                failure_reason=message if phase in ("failed", "lost") else None,
+            )
+        self.status = status
+        if status.final:
+            self.ended_at = now
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
+    # --- the work -------------------------------------------------------------------------------------------
+
+    async def _run(self) -> None:
+        try:
+            if self.task_id is None:
+                await self._create()
+            if self.task_id is not None and not self.status.final:
+                await self._follow_task(self.task_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - a bug must not leave the page waiting forever; the task stays in history
+            log.exception("generation %s stopped unexpectedly", self.generation_id)
+            await self._publish("interrupted", "Something went wrong while following this task. It is kept in History "
+                                "and the studio will check on it again.")
+
+    async def _create(self) -> None:
+        assert self._request is not None
+        try:
+            created = await self._client.create(self._request, key=self._key)
+        except TaskMayExist as err:
+            await self._publish("failed", str(err), failure_code=MAY_EXIST_CODE)
+            return
+        except StudioError as err:
+            await self._publish("failed", str(err))
+            return
+        finally:
+            self._request = None
+        self.task_id = created.task_id
+        await self._history.run(self._history.set_task, self.generation_id, created.task_id)
+        await self._publish("queued", "Created; waiting for the provider to start it.", task_id=created.task_id)
+        if self._cancel_requested:
+            await self._cancel_remote()
+
+    async def _follow_task(self, task_id: str) -> None:
+        try:
+            async for event in self._client.wait(task_id, key=self._key):
+                if isinstance(event, Succeeded):
+                    await self._deliver(event)
+                    return
+                await self._on_event(event)
+        except TaskNotFound:
+            await self._publish("lost", "The provider no longer knows this task (a restarted simulator forgets its tasks).")
+        except (ProviderUnavailable, TaskTimedOut) as err:
+            await self._publish("interrupted", f"{err} It stays in History and the studio keeps checking it in the background.")
+        except StudioError as err:
+            await self._publish("failed", str(err))
+
+    async def _on_event(self, event: TaskEvent) -> None:
+        if isinstance(event, Pending):
+            await self._publish("queued", "Queued: the provider will start it shortly.")
+        elif isinstance(event, Throttled):
+            await self._publish("throttled", "Waiting for a free slot on your account (throttled). It will start on its own.")
+        elif isinstance(event, Running):
+            await self._publish("running", "Generating…", progress=event.progress)
+        elif isinstance(event, Failed):
+            await self._publish("failed", event.reason.message, failure_code=event.code)
+        elif isinstance(event, Cancelled):
+            await self._publish("cancelled", "Cancelled.")
+
+    async def _deliver(self, event: Succeeded) -> None:
+        if not event.outputs:
+            await self._publish("failed", "The task succeeded but the provider sent no output link.")
+            return
+        await self._publish("downloading", "Done; keeping a copy of the video…", progress=1.0)
+        try:
+            kept = await keep_output(self._client, event.outputs[0], folder=self._outputs)
+        except DownloadError as err:
+            await self._publish("interrupted", f"{err} The studio will try again in the background.")
+            return
+        await self._history.run(
+            self._history.set_output, self.generation_id, output_path=str(kept.video), poster_path=str(kept.poster),
+            actual_credits=event.credits,
+        )
+        await self._publish("succeeded", "Your video is ready.", video=kept.video, progress=1.0)
+
+    # --- cancel -----------------------------------------------------------------------------------------------
+
+    async def cancel(self) -> None:
+        """Stop following and cancel the remote task. A create in flight is let through, then cancelled."""
+        if self.status.final:
+            return
+        self._cancel_requested = True
+        if self.task_id is None:
+            return  # _create cancels the task as soon as the create call returns
+        self._runner.cancel()
+        await self._cancel_remote()
+
+    async def _cancel_remote(self) -> None:
+        assert self.task_id is not None
+        try:
+            await self._client.cancel_task(self.task_id, key=self._key)
+        except StudioError as err:
+            await self._publish("interrupted", f"Stopped watching, but cancelling the task failed: {err}")
+            return
+        await self._publish("cancelled", "Cancelled. The task was stopped on the provider.")
