@@ -138,8 +138,9 @@ class HistoryTab:
         refresh_inputs = [self.shared.visitor_token, self.selected]
         refresh_outputs = [self.gallery, self.ids, self.summary, self.timer, self.detail, self.selected, self.video,
                            self.details, self.download, self.to_first, self.to_v2v, self.to_character]
-        for trigger in (tab.select, self.refresh_button.click, self.timer.tick):
-            trigger(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden")
+        for trigger in (tab.select, self.timer.tick):
+            trigger(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_visibility="private")
+        self.refresh_button.click(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_name="history")
         self.gallery.select(self.select, [self.ids, self.shared.visitor_token], refresh_outputs[4:], show_progress="hidden")
         targets = [c for t in self.tabs.values() for c in t.fill_targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)

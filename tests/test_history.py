@@ -1,0 +1,223 @@
+"""History: nothing paid for is ever forgotten. Rows before the create call, each state once, outputs vaulted,
+unfinished tasks resumed, settings reused exactly, lineage recorded, and each visitor sees only their own."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any
+
+import av
+import httpx
+import pytest
+
+from studio.capabilities import SIMULATOR
+from studio.client import RunwayClient
+from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
+from studio.history import MIGRATIONS, HistoryStore, migrate
+from studio.service import Studio
+from studio.simulator.app import create_app
+from studio.simulator.config import SimulatorConfig
+from tests.conftest import ASSETS
+from tests.fakes import FakeClock
+
+
+
+class Rig:
+    """A studio on an in-process simulator, both on one fake clock."""
+
+    def __init__(self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None) -> None:
+        self.clock = FakeClock(real_pause=0.002)
+        self.simulator = create_app(
+            SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim"), clock=self.clock
+        )
+        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.simulator)
+        if before_create is not None:
+            transport = _Spy(transport, before_create)
+        self.client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock)
+        self.studio = Studio(clients={"simulator": self.client}, server_provider="simulator", server_key="", data_dir=tmp / "data", clock=self.clock)
+
+    @property
+    def engine(self) -> Any:
+        return self.simulator.state.engine
+
+    async def generate(self, form: Form, *, visitor: str = "browser:alice", parent: str | None = None) -> Any:
+        prepared = await self.studio.prepare(form, provider="simulator")
+        job = await self.studio.start(prepared, form=form, visitor=visitor, key="simulator", key_source="simulator", parent_id=parent)
+        return await job.wait_done()
+
+
+class _Spy(httpx.AsyncBaseTransport):
+    """Runs ``before_create`` when the create request is about to be sent."""
+
+    def __init__(self, inner: httpx.AsyncBaseTransport, before_create: Any) -> None:
+        self.inner, self.before_create = inner, before_create
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            self.before_create(request)
+        return await self.inner.handle_async_request(request)
+
+
+def i2v(**changes: Any) -> ImageToVideoForm:
+    base = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7)
+    return replace(base, **changes)
+
+
+async def test_the_row_exists_before_the_create_call_is_sent(tmp_path: Path) -> None:
+    seen: list[list[tuple[str, str | None]]] = []
+
+    def check(_: httpx.Request) -> None:
+        db = sqlite3.connect(rig.studio.history.path)
+        seen.append(db.execute("SELECT status, task_id FROM generations").fetchall())
+
+    rig = Rig(tmp_path, before_create=check)
+    status = await rig.generate(i2v())
+    assert status.phase == "succeeded"
+    assert seen == [[("submitting", None)]]  # written, not yet with a task id, when the POST left
+
+
+async def test_each_state_is_recorded_once_in_order_with_the_output(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    status = await rig.generate(i2v(prompt="boats"))
+    row = rig.studio.history.get(status.generation_id)
+    changes = [c.status for c in rig.studio.history.changes(status.generation_id)]
+    assert changes == ["submitting", "queued", "running", "downloading", "succeeded"]
+    assert row.task_id == status.task_id and row.estimated_credits == 25 and row.actual_credits == 25
+    assert Path(row.output_path).is_file() and Path(row.poster_path).is_file()
+    assert "simulator" not in json.dumps(row.form)  # the form is kept, never a key
+
+
+async def test_the_vault_copy_plays_after_the_provider_link_expired(tmp_path: Path) -> None:
+    rig = Rig(tmp_path, ttl=30.0)
+    status = await rig.generate(i2v())
+    task = rig.engine.tasks[status.task_id]
+    rig.clock.advance(60)  # past the output link's lifetime
+    link = rig.engine.snapshot(task, output_url=lambda t: f"http://sim/_simulator/outputs/{t.id}.mp4?expires=1&sig=x")
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=rig.simulator), base_url="http://sim") as http:
+        assert (await http.get(link["output"][0])).status_code == 403
+    with av.open(str(status.video)) as clip:
+        stream = clip.streams.video[0]
+        assert (stream.codec_context.width, stream.codec_context.height) == (960, 960)
+        assert sum(1 for _ in clip.decode(stream)) == 5 * int(stream.average_rate)
+
+
+async def test_an_unfinished_task_is_resumed_by_the_reconciler(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    prepared = await rig.studio.prepare(i2v(), provider="simulator")
+    job = await rig.studio.start(prepared, form=i2v(), visitor="browser:alice", key="simulator", key_source="simulator")
+    while job.task_id is None:
+        await asyncio.sleep(0.001)
+    job._runner.cancel()  # the studio "dies" while the task runs: nobody follows it any more
+    await asyncio.sleep(0)
+    fresh = Studio(clients={"simulator": rig.client}, server_provider="simulator", server_key="", data_dir=tmp_path / "data", clock=rig.clock)
+    assert await fresh.reconcile() == 1
+    done = await fresh.live_job(visitor="browser:alice", endpoint="image_to_video").wait_done()
+    assert done.phase == "succeeded" and rig.engine.counters.created == 1  # resumed, not re-sent
+    assert fresh.history.get(job.generation_id).status == "succeeded"
+
+
+async def test_a_create_cut_short_is_marked_as_may_exist_not_left_running(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    history = rig.studio.history
+    from studio.history import NewGeneration
+
+    gen = history.add(NewGeneration(visitor="v", provider="simulator", endpoint="image_to_video", model="gen4_turbo", form={},
+                                    estimated_credits=25, key_source="simulator", seed=1, output_seconds=5))
+    await rig.studio.reconcile()
+    row = history.get(gen.id)
+    assert row.status == "failed" and row.failure_code == "STUDIO.MAY_EXIST" and "may exist" in row.failure_reason
+
+
+FORMS: list[Form] = [
+    ImageToVideoForm(
+        model="gen3a_turbo", ratio="768:1280", first=MediaInput(path=str(ASSETS / "lighthouse_dawn.jpg")),
+        last=MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")), prompt="dawn to dusk ✨", duration=10, seed=123, fit="pad",
+        watermark=True, notify_hook="https://hooks.example.com/done",
+    ),
+    VideoToVideoForm(
+        model="gen4_aleph", ratio="848:480", video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
+        reference=MediaInput(path=str(ASSETS / "watercolor_reference.jpg")), prompt="watercolour", seed=9, threshold="low",
+    ),
+    CharacterForm(
+        model="act_two", ratio="960:960", character=MediaInput(path=str(ASSETS / "robot_wave.mp4")), character_type="video",
+        reference=MediaInput(path=str(ASSETS / "nodding_performance.mp4")), body_control=False, intensity=5, seed=42,
+        threshold="low",
+    ),
+]
+
+
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: type(f).__name__)
+async def test_reuse_settings_round_trips_every_field(tmp_path: Path, form: Form) -> None:
+    rig = Rig(tmp_path)
+    status = await rig.generate(form)
+    reused = await rig.studio.reuse(status.generation_id, visitor="browser:alice")
+    assert reused is not None and type(reused.form) is type(form)
+    for name, value in asdict(form).items():
+        again = getattr(reused.form, name)
+        if isinstance(value, dict):  # a media input: the kept copy has the same bytes
+            assert Path(again.path).read_bytes() == Path(value["path"]).read_bytes(), name
+            assert Path(again.path).is_relative_to(rig.studio.inputs)
+        else:
+            assert again == value, name
+
+
+async def test_a_chain_of_three_records_its_lineage(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    first = await rig.generate(i2v())
+    frame = await rig.studio.last_frame(first.video)
+    second = await rig.generate(i2v(first=MediaInput(path=str(frame))), parent=first.generation_id)
+    third = await rig.generate(
+        VideoToVideoForm(model="gen4_aleph", ratio="960:960", video=MediaInput(path=str(second.video)), prompt="paint it", seed=3),
+        parent=second.generation_id,
+    )
+    chain = await rig.studio.lineage(third.generation_id, visitor="browser:alice")
+    assert [g.id for g in chain] == [first.generation_id, second.generation_id, third.generation_id]
+    assert [g.endpoint for g in chain] == ["image_to_video", "image_to_video", "video_to_video"]
+
+
+async def test_visitors_see_and_touch_only_their_own(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    mine = await rig.generate(i2v(), visitor="browser:alice")
+    assert [g.id for g in await rig.studio.history_of("browser:alice")] == [mine.generation_id]
+    assert await rig.studio.history_of("browser:bob") == []
+    assert await rig.studio.generation(mine.generation_id, visitor="browser:bob") is None
+    assert await rig.studio.reuse(mine.generation_id, visitor="browser:bob") is None
+    assert not await rig.studio.delete(mine.generation_id, visitor="browser:bob")
+    assert not rig.studio.owns_file(str(mine.video), visitor="browser:bob")
+    assert await rig.studio.delete(mine.generation_id, visitor="browser:alice")
+    assert not mine.video.exists() and await rig.studio.history_of("browser:alice") == []
+
+
+def test_migrations_run_twice_are_a_no_op(tmp_path: Path) -> None:
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    assert store.applied == [name for name, _ in MIGRATIONS]
+    store.close()
+    again = HistoryStore(tmp_path / "h.sqlite3")
+    assert again.applied == []
+
+
+def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> None:
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
+    name, script = MIGRATIONS[0]
+    db.executescript(script)
+    db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
+    db.execute(
+        "INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, created_at, updated_at) "
+        "VALUES ('old', 'browser:alice', 'openai-hk', 'image_to_video', 'gen4_turbo', '{\"prompt\": \"hi\"}', 'succeeded', 1, 1)"
+    )
+    db.close()
+    store = HistoryStore(path)
+    assert store.applied == [n for n, _ in MIGRATIONS[1:]]
+    old = store.get("old")
+    assert old is not None and old.prompt == "hi" and old.key_source == "server key" and old.parent_id is None
+
+
+def test_migrate_is_idempotent_on_one_connection(tmp_path: Path) -> None:
+    db = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    assert len(migrate(db)) == len(MIGRATIONS) and migrate(db) == []
