@@ -27,14 +27,18 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_API_KEY", "(none)", "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator."),
     Setting("RUNWAYML_API_SECRET", "(none)", "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable)."),
     Setting("STUDIO_BASE_URL", "the provider's", "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787)."),
-    Setting("STUDIO_DATA_DIR", "./data", "Where outputs and inputs are kept."),
+    Setting("STUDIO_DATA_DIR", "./data (on a Space with storage: /data/runway-studio)", "Where history, outputs and inputs are kept."),
     Setting("STUDIO_SIM_PENDING_S", "1.0", "Simulator: seconds a task stays PENDING."),
     Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
     Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
     Setting("STUDIO_SECRET", "made once, kept in the data dir", "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
+    Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: offers sign-in with Hugging Face and uses its persistent storage at /data when mounted."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
 )
+
+
+SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
 
 
 class SettingsError(ValueError):
@@ -52,13 +56,19 @@ class Settings:
     sim_max_concurrent: int | None = None
     max_upload_mb: int = 100
     secret: str = field(default="", repr=False)
+    space_id: str = ""  # set on a Hugging Face Space
+    persistent: bool = True  # False: the data dir is a Space's temporary disk, lost on restart
+
+    @property
+    def on_space(self) -> bool:
+        return bool(self.space_id)
 
     @property
     def uses_simulator(self) -> bool:
         return self.provider == "simulator"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, space_storage: Path = SPACE_STORAGE) -> "Settings":
         env = os.environ if environ is None else environ
         key = env.get("STUDIO_API_KEY", "").strip()
         provider = env.get("STUDIO_PROVIDER", "").strip() or ("openai-hk" if key else "simulator")
@@ -66,17 +76,32 @@ class Settings:
             raise SettingsError(f"STUDIO_PROVIDER={provider!r} is not known. Use one of: {', '.join(PROVIDERS)}.")
         if provider == "runway" and not key:
             key = env.get("RUNWAYML_API_SECRET", "").strip()
+        space_id = env.get("SPACE_ID", "").strip()
+        data_dir, persistent = _data_dir(env.get("STUDIO_DATA_DIR", "").strip(), on_space=bool(space_id), storage=space_storage)
         return cls(
             provider=provider,
             api_key=key,
             base_url=env.get("STUDIO_BASE_URL", "").strip(),
-            data_dir=Path(env.get("STUDIO_DATA_DIR", "").strip() or "data"),
+            data_dir=data_dir,
             sim_pending_s=_number(env, "STUDIO_SIM_PENDING_S", 1.0),
             sim_running_s=_number(env, "STUDIO_SIM_RUNNING_S", 4.0),
             sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
             max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
             secret=env.get("STUDIO_SECRET", "").strip(),
+            space_id=space_id,
+            persistent=persistent,
         )
+
+
+def _data_dir(raw: str, *, on_space: bool, storage: Path) -> tuple[Path, bool]:
+    """Where data goes, and whether it survives a restart. On a Space only a mounted storage volume does."""
+    mounted = storage.is_dir() and os.access(storage, os.W_OK)
+    if raw:
+        path = Path(raw)
+        return path, not on_space or (mounted and path.resolve().is_relative_to(storage.resolve()))
+    if on_space and mounted:
+        return storage / "runway-studio", True
+    return Path("data"), not on_space
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

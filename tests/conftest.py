@@ -42,14 +42,12 @@ class LaunchedStudio:
 @pytest.fixture(scope="session")
 def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudio]:
     """The whole studio as `python app.py` builds it, on the simulator with short task times."""
-    from studio.service import Studio
     from studio.settings import Settings
-    from studio.ui.app import build_app, launch_options, queue
+    from studio.ui.app import assemble, launch_options
 
     data = tmp_path_factory.mktemp("studio-data")
     settings = Settings.from_env({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"})
-    studio = Studio.from_settings(settings)
-    demo = queue(build_app(studio, default_provider=settings.provider, browser_secret=studio.browser_secret(settings)))
+    studio, demo = assemble(settings)
     port = free_port()
     demo.launch(
         server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,

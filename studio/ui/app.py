@@ -12,6 +12,7 @@ from studio import __version__
 from studio.capabilities import PROVIDERS, provider as provider_spec
 from studio.errors import StudioError
 from studio.service import Studio
+from studio.settings import Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
@@ -52,11 +53,14 @@ def _banner(provider: str) -> Any:
     return gr.update(visible=provider == "simulator")
 
 
-def build_app(studio: Studio, *, default_provider: str, browser_secret: str) -> gr.Blocks:
+def build_app(
+    studio: Studio, *, default_provider: str, browser_secret: str, sign_in: bool = False, ephemeral_history: bool = False
+) -> gr.Blocks:
     """The whole page. Importing this module builds nothing; calling this does.
 
     ``browser_secret`` encrypts the visitor token kept in the browser; it must stay the same across restarts
-    (``Studio.browser_secret``) or visitors lose their history.
+    (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
+    Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
     with gr.Blocks(title="Runway Studio", analytics_enabled=False) as demo:
         gr.Markdown(f"# Runway Studio\nGenerate video with Runway's API. <small>v{__version__}</small>")
@@ -65,6 +69,16 @@ def build_app(studio: Studio, *, default_provider: str, browser_secret: str) -> 
             "To generate for real, choose openai-hk or Runway in Settings and enter your key.",
             elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
         )
+        if ephemeral_history:
+            gr.Markdown(
+                "**History is on this Space's temporary disk** and is lost when the Space restarts. "
+                "The host can attach persistent storage (mounted at /data) to keep it.",
+                elem_classes="rs-banner rs-storage-warning", elem_id="storage_warning",
+            )
+        if sign_in:
+            with gr.Row():
+                gr.Markdown("Sign in to keep your history with your Hugging Face account, on any browser.")
+                gr.LoginButton(scale=0)
         with gr.Accordion("Settings", open=False, elem_id="settings"):
             with gr.Row():
                 provider = gr.Radio(
@@ -171,6 +185,19 @@ def _need(clip: str | None) -> str:
     if not clip:
         raise gr.Error("No clip yet: generate one first.")
     return clip
+
+
+def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
+    """The studio and its page for ``settings``, queued and ready to launch (app.py and the tests use this)."""
+    studio = Studio.from_settings(settings)
+    demo = build_app(
+        studio,
+        default_provider=settings.provider,
+        browser_secret=studio.browser_secret(settings),
+        sign_in=settings.on_space,
+        ephemeral_history=not settings.persistent,
+    )
+    return studio, queue(demo)
 
 
 def launch_options(studio: Studio, *, max_upload_mb: int) -> dict[str, Any]:
