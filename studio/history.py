@@ -258,6 +258,18 @@ class HistoryStore:
             current = self.get(current.parent_id, visitor=visitor) if current.parent_id else None
         return list(reversed(chain))
 
+    def server_key_credits_since(self, since: float, *, visitor: str | None = None) -> int:
+        """Estimated credits of what the server key created since ``since``: tasks created, in flight, or that may
+        exist after a failed create. Refused-before-created (failed with no task and no code) costs nothing."""
+        query = """SELECT COALESCE(SUM(estimated_credits), 0) FROM generations
+                   WHERE key_source = 'server key' AND created_at >= ?
+                   AND NOT (status = 'failed' AND task_id IS NULL AND failure_code IS NULL)"""
+        args: list[Any] = [since]
+        if visitor is not None:
+            query, args = query + " AND visitor = ?", args + [visitor]
+        with self._tx() as db:
+            return int(db.execute(query, args).fetchone()[0])
+
     def owns_file(self, path: str, *, visitor: str) -> bool:
         with self._tx() as db:
             row = db.execute(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import random
 import secrets
@@ -45,6 +46,7 @@ from studio.history import Generation, HistoryStore, NewGeneration
 from studio.jobs import Job, JobStatus
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.settings import Settings
+from studio.spend import SpendGuard, SpendPolicy
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
 
@@ -78,6 +80,7 @@ class Studio:
         server_key: str,
         data_dir: Path,
         history: HistoryStore | None = None,
+        spend: SpendPolicy = SpendPolicy(),
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -89,6 +92,8 @@ class Studio:
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
+        self.guard = SpendGuard(spend, self.history)
+        self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
@@ -110,7 +115,10 @@ class Studio:
                 clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
             else:
                 clients[name] = RunwayClient(provider=spec, base_url=base)
-        studio = cls(clients=clients, server_provider=settings.provider, server_key=settings.api_key, data_dir=settings.data_dir)
+        studio = cls(
+            clients=clients, server_provider=settings.provider, server_key=settings.api_key, data_dir=settings.data_dir,
+            spend=settings.spend_policy,
+        )
         studio._base_override = override
         studio.simulator_app = simulator_app
         return studio
@@ -141,6 +149,7 @@ class Studio:
         if visitor_key and visitor_key.strip():
             return visitor_key.strip(), "your key"
         if self._server_key and provider_name == self.server_provider:
+            self.guard.check_key("server key")  # a host may require every visitor to bring their own key
             return self._server_key, "server key"
         label = provider_spec(provider_name).label
         raise InvalidInput(FieldIssue("API key", f"{label} needs an API key. Enter your key in Settings, or choose the Simulator."))
@@ -163,7 +172,10 @@ class Studio:
     async def start(
         self, prepared: Prepared, *, form: Form, visitor: str, key: str, key_source: str, parent_id: str | None = None
     ) -> Job:
-        """Record the generation, then send it. The history row exists before the create call is made."""
+        """Record the generation, then send it. The history row exists before the create call is made.
+
+        Raises InvalidInput (SpendRefused) when the spend guard refuses it; then nothing is recorded or sent.
+        """
         self._forget_old_jobs()
         request = prepared.request
         new = NewGeneration(
@@ -173,16 +185,35 @@ class Studio:
         )
         kept = await asyncio.to_thread(self._keep_inputs, _replace_seed(form, request.seed), new.id)
         new.form = form_to_dict(kept)
-        await self.history.run(self.history.add, new)
+        async with self._start_lock:
+            try:
+                await self.history.run(
+                    self.guard.check, visitor=visitor, model=request.model, credits=prepared.estimate.credits, key_source=key_source
+                )
+            except InvalidInput:
+                await asyncio.to_thread(shutil.rmtree, self.inputs / new.id, True)
+                raise
+            await self.history.run(self.history.add, new)
         job = Job(
             generation_id=new.id, endpoint=request.endpoint, client=self.clients[prepared.provider.name], key=key,
             history=self.history, outputs=self.outputs, clock=self._clock, request=request,
-            estimate=prepared.estimate, seed=request.seed, notes=prepared.notes,
+            estimate=prepared.estimate, seed=request.seed, notes=prepared.notes + await self._budget_note(visitor, key_source),
         )
         self._track(job, visitor)
         if key_source == "your key":
             await self._resume_waiting(visitor=visitor, provider=prepared.provider.name, key=key)
         return job
+
+    async def budget_text(self, visitor: str) -> str:
+        """What the server key may still spend today for this visitor ('' when no cap is set)."""
+        if not self.guard.policy.caps_spending or not self._server_key:
+            return ""
+        budget = await self.history.run(self.guard.budget, visitor)
+        return budget.describe(dt.datetime.now(dt.timezone.utc))
+
+    async def _budget_note(self, visitor: str, key_source: str) -> tuple[str, ...]:
+        text = await self.budget_text(visitor) if key_source == "server key" else ""
+        return (text,) if text else ()
 
     def _keep_inputs(self, form: Form, generation_id: str) -> Form:
         """Copy the uploads into the data dir (Gradio's temp files do not last), so settings can be reused."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Mapping
 
 from studio.capabilities import PROVIDERS
+from studio.spend import SpendPolicy
 
 
 @dataclass(frozen=True)
@@ -32,6 +33,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
     Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
     Setting("STUDIO_SECRET", "made once, kept in the data dir", "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed."),
+    Setting("STUDIO_DAILY_CREDIT_CAP", "(no cap)", "Spend guard: credits the server key may spend per UTC day, for the whole studio."),
+    Setting("STUDIO_VISITOR_DAILY_CREDIT_CAP", "(no cap)", "Spend guard: credits the server key may spend per UTC day for one visitor."),
+    Setting("STUDIO_ALLOWED_MODELS", "(all)", "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two."),
+    Setting("STUDIO_REQUIRE_VISITOR_KEY", "false", "Spend guard: true = every visitor must enter their own key; the server key is never used for them."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
     Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: offers sign-in with Hugging Face and uses its persistent storage at /data when mounted."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
@@ -56,8 +61,21 @@ class Settings:
     sim_max_concurrent: int | None = None
     max_upload_mb: int = 100
     secret: str = field(default="", repr=False)
+    daily_credit_cap: int | None = None
+    visitor_daily_credit_cap: int | None = None
+    allowed_models: frozenset[str] | None = None
+    require_visitor_key: bool = False
     space_id: str = ""  # set on a Hugging Face Space
     persistent: bool = True  # False: the data dir is a Space's temporary disk, lost on restart
+
+    @property
+    def spend_policy(self) -> SpendPolicy:
+        return SpendPolicy(
+            deployment_daily_credits=self.daily_credit_cap,
+            visitor_daily_credits=self.visitor_daily_credit_cap,
+            allowed_models=self.allowed_models,
+            visitor_key_required=self.require_visitor_key,
+        )
 
     @property
     def on_space(self) -> bool:
@@ -88,6 +106,10 @@ class Settings:
             sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
             max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
             secret=env.get("STUDIO_SECRET", "").strip(),
+            daily_credit_cap=_optional_int(env, "STUDIO_DAILY_CREDIT_CAP", minimum=0),
+            visitor_daily_credit_cap=_optional_int(env, "STUDIO_VISITOR_DAILY_CREDIT_CAP", minimum=0),
+            allowed_models=_models(env.get("STUDIO_ALLOWED_MODELS", "")),
+            require_visitor_key=_flag(env, "STUDIO_REQUIRE_VISITOR_KEY"),
             space_id=space_id,
             persistent=persistent,
         )
@@ -117,10 +139,28 @@ def _number(env: Mapping[str, str], name: str, default: float) -> float:
     return value
 
 
-def _optional_int(env: Mapping[str, str], name: str) -> int | None:
+def _optional_int(env: Mapping[str, str], name: str, *, minimum: int = 1) -> int | None:
     raw = env.get(name, "").strip()
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) < 1:
-        raise SettingsError(f"{name}={raw!r} must be a whole number of at least 1.")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SettingsError(f"{name}={raw!r} must be a whole number of at least {minimum}.")
     return int(raw)
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in ("", "0", "false", "no", "off"):
+        return False
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name}={raw!r}: use true or false.")
+
+
+def _models(raw: str) -> frozenset[str] | None:
+    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+    known = {m for p in PROVIDERS.values() for m in p.models}
+    unknown = sorted(names - known)
+    if unknown:
+        raise SettingsError(f"STUDIO_ALLOWED_MODELS names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+    return names or None

@@ -6,17 +6,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import itertools
 import json
-import threading
 import time
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any
 
 import av
 import httpx
 import pytest
-import uvicorn
 from PIL import Image, ImageDraw
 
 from studio.capabilities import SIMULATOR
@@ -25,6 +25,7 @@ from studio.errors import ApiError, DownloadError, InvalidInput
 from studio.requests import ImageToVideoRequest, parse_request
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
+from tests.fakes import ServerThread
 from studio.simulator.engine import MODERATION_CODE, MODERATION_MESSAGE
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, Throttled
 
@@ -136,7 +137,7 @@ async def test_image_to_video_end_to_end(tmp_path: Path, ratio: str, size: tuple
         progress = [e.progress for e in events if isinstance(e, Running)]
         assert len(progress) >= 3
         assert all(0 <= p < 1 for p in progress)
-        assert all(b > a for a, b in zip(progress, progress[1:])), progress
+        assert all(b > a for a, b in itertools.pairwise(progress)), progress
         # Polled at the simulator's interval (0.5 s +- 20 %), not hammered.
         assert all(0.4 <= s <= 0.6 for s in sim.clock.sleeps)
 
@@ -147,7 +148,7 @@ async def test_image_to_video_end_to_end(tmp_path: Path, ratio: str, size: tuple
         seconds, width, height, codec = probe(clip)
         assert (width, height) == size
         assert seconds == pytest.approx(5.0, abs=0.1)
-        assert codec.startswith("h264:")
+        assert codec == "h264:120"  # 5 s at 24 fps, every frame decodes
 
 
 @pytest.mark.asyncio
@@ -161,7 +162,7 @@ async def test_output_link_expires_after_its_ttl(tmp_path: Path) -> None:
         sim.clock.advance(3000)
         assert (await sim.http.get(url)).status_code == 200
         seconds, width, height, _ = probe(await sim.client.download(url, tmp_path / "a.mp4", max_bytes=50_000_000))
-        assert (width, height) == (960, 960)
+        assert (width, height) == (960, 960) and seconds == pytest.approx(5.0, abs=0.1)
         sim.clock.advance(700)  # past the hour
         response = await sim.http.get(url)
         assert response.status_code == 403
@@ -432,28 +433,6 @@ async def test_counters_count_creations_and_each_task_keeps_its_own_key() -> Non
 
 
 # --- over a real loopback port, real clock ----------------------------------------------------------------------------
-
-
-class ServerThread:
-    """uvicorn serving an app on 127.0.0.1 and a free port, in a background thread."""
-
-    def __init__(self, app: Any) -> None:
-        self.server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off"))
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> str:
-        self.thread.start()
-        deadline = time.monotonic() + 10
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the simulator did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
 
 
 @pytest.mark.asyncio

@@ -179,15 +179,15 @@ class GenerationTab:
             form = self.form(data)
             key, source = self.studio.key_for(provider, data[self.shared.key_state])
             prepared = await self.studio.prepare(form, provider=provider)
+            base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
+            job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
         except InvalidInput as err:
             yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
             return
-        base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
         code = {
             panel.curl: as_curl(base_url=base, endpoint=self.endpoint, body=body),
             panel.python: as_python(base_url=base, endpoint=self.endpoint, body=body),
         }
-        job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
         del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
         yield code | {self.parent: None}
         async for status in job.follow():

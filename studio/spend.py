@@ -1,0 +1,104 @@
+"""The spend guard for demo hosts: the server key's money is capped per day, for the whole deployment and per
+visitor, to the models the host allows; or visitors must bring their own key.
+
+Caps count what was actually created with the server key (from history, so they survive restarts), including
+tasks in flight and tasks that may exist after a failed create. The check runs in the service, before the create
+call, so calling the Gradio API directly cannot get around it. Days are UTC days.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Callable
+
+from studio.errors import FieldIssue, InvalidInput
+from studio.history import HistoryStore
+
+
+@dataclass(frozen=True)
+class SpendPolicy:
+    deployment_daily_credits: int | None = None
+    visitor_daily_credits: int | None = None
+    allowed_models: frozenset[str] | None = None  # None: every model the provider serves
+    visitor_key_required: bool = False
+
+    @property
+    def caps_spending(self) -> bool:
+        return self.deployment_daily_credits is not None or self.visitor_daily_credits is not None
+
+
+@dataclass(frozen=True)
+class Budget:
+    """What the server key may still spend today."""
+
+    deployment_left: int | None
+    visitor_left: int | None
+    resets_at: dt.datetime
+
+    def describe(self, now: dt.datetime) -> str:
+        parts = []
+        if self.deployment_left is not None:
+            parts.append(f"{self.deployment_left} credits left today on this studio")
+        if self.visitor_left is not None:
+            parts.append(f"{self.visitor_left} for you")
+        return f"{', '.join(parts)} (server key; resets {_resets(self.resets_at, now)})." if parts else ""
+
+
+class SpendRefused(InvalidInput):
+    """A generation the spend guard refused before anything was sent."""
+
+
+class SpendGuard:
+    def __init__(self, policy: SpendPolicy, history: HistoryStore, *, wall_clock: Callable[[], float] | None = None) -> None:
+        self.policy = policy
+        self._history = history
+        self._now = wall_clock or (lambda: dt.datetime.now(dt.timezone.utc).timestamp())
+
+    def _day(self) -> tuple[dt.datetime, dt.datetime, dt.datetime]:
+        now = dt.datetime.fromtimestamp(self._now(), tz=dt.timezone.utc)
+        start = now.replace(hour=0, minute=0, second=0, microsecond=0)
+        return now, start, start + dt.timedelta(days=1)
+
+    def budget(self, visitor: str) -> Budget:
+        """Blocking (reads history)."""
+        _, start, resets = self._day()
+        spent_all = self._history.server_key_credits_since(start.timestamp())
+        spent_mine = self._history.server_key_credits_since(start.timestamp(), visitor=visitor)
+        cap_all, cap_mine = self.policy.deployment_daily_credits, self.policy.visitor_daily_credits
+        return Budget(
+            deployment_left=None if cap_all is None else max(0, cap_all - spent_all),
+            visitor_left=None if cap_mine is None else max(0, cap_mine - spent_mine),
+            resets_at=resets,
+        )
+
+    def check_key(self, key_source: str) -> None:
+        if self.policy.visitor_key_required and key_source == "server key":
+            raise SpendRefused(FieldIssue("API key", "This studio asks every visitor to use their own API key: enter yours in Settings."))
+
+    def check(self, *, visitor: str, model: str, credits: int, key_source: str) -> None:
+        """Refuse a server-key generation the policy does not allow. Blocking (reads history)."""
+        self.check_key(key_source)
+        if key_source != "server key":
+            return  # a visitor's own key, or the free simulator: not the host's money
+        allowed = self.policy.allowed_models
+        if allowed is not None and model not in allowed:
+            names = ", ".join(sorted(allowed)) or "none"
+            raise SpendRefused(FieldIssue("Model", f"{model} is not allowed with this studio's key. Allowed: {names}. "
+                                                   "Or use your own key in Settings."))
+        if not self.policy.caps_spending:
+            return
+        now, _, _ = self._day()
+        budget = self.budget(visitor)
+        for left, which in ((budget.deployment_left, "this studio's daily credit cap"), (budget.visitor_left, "your daily credit cap")):
+            if left is not None and credits > left:
+                raise SpendRefused(FieldIssue(
+                    "Cost", f"This needs about {credits} credits but {which} has {left} left. It resets "
+                            f"{_resets(budget.resets_at, now)}. Choose a shorter clip, or use your own key in Settings.",
+                ))
+
+
+def _resets(at: dt.datetime, now: dt.datetime) -> str:
+    left = at - now
+    hours, minutes = int(left.total_seconds() // 3600), int(left.total_seconds() % 3600 // 60)
+    return f"at 00:00 UTC (in {hours} h {minutes} min)"
