@@ -7,7 +7,8 @@ Usage, from the repository root::
 Renders a photo-like 1920x1080 test image (smooth shapes plus film grain, which x264 finds harder than flat
 colour) at 1280x720 for 5 s and 10 s, or at every Gen-4 ratio with ``--all-ratios``. One untimed warm-up render
 comes first; then each case runs ``--repeat`` times and the median and minimum wall-clock times are printed, with
-the frames per second that gives, the clip's size, the machine and the command to reproduce the figures.
+the frames per second that gives, the median CPU time of all threads (wall well above cpu/2 on two cores means
+other work was competing), the clip's size, the machine and the command to reproduce the figures.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from studio.simulator import render
 DURATIONS = (5, 10)
 
 
-def test_image(size: tuple[int, int] = (1920, 1080), seed: int = 0) -> Image.Image:
+def photo_like_image(size: tuple[int, int] = (1920, 1080), seed: int = 0) -> Image.Image:
     """A deterministic photo-like picture: soft colour fields, a few shapes and fine grain."""
     rng = np.random.default_rng(seed)
     fields = Image.fromarray(rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
@@ -50,14 +51,15 @@ def test_image(size: tuple[int, int] = (1920, 1080), seed: int = 0) -> Image.Ima
 
 
 def time_case(image: Image.Image, size: tuple[int, int], seconds: int, repeat: int, folder: Path) -> dict:
-    """Render one case ``repeat`` times; the wall-clock times and the clip's size in bytes."""
+    """Render one case ``repeat`` times: wall-clock and CPU (all threads) times, and the clip's size in bytes."""
     dest = folder / f"{size[0]}x{size[1]}_{seconds}s.mp4"
-    times = []
+    times, cpu = [], []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         render.render_image_to_video(first=image, last=None, size=size, seconds=seconds, seed=1, dest=dest)
         times.append(time.perf_counter() - start)
-    return {"times": times, "bytes": dest.stat().st_size, "frames": round(seconds * render.FPS)}
+        cpu.append(time.process_time() - start_cpu)
+    return {"times": times, "cpu": cpu, "bytes": dest.stat().st_size, "frames": round(seconds * render.FPS)}
 
 
 def cases(all_ratios: bool) -> list[tuple[tuple[int, int], int]]:
@@ -72,6 +74,11 @@ def machine() -> str:
     )
 
 
+def load() -> str:
+    """The 1, 5 and 15 minute load averages, where the platform has them."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
+
+
 def command(args: argparse.Namespace) -> str:
     return f"python bench/render.py --repeat {args.repeat}" + (" --all-ratios" if args.all_ratios else "")
 
@@ -81,14 +88,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=5, help="timed renders per case (default 5)")
     parser.add_argument("--all-ratios", action="store_true", help="every Gen-4 ratio, not only 1280:720")
     args = parser.parse_args(argv)
-    image = test_image()
+    image = photo_like_image()
     print("render_image_to_video, 1920x1080 photo-like source, no last frame, no caption")
     print(f"machine: {machine()}")
+    print(f"load average before: {load()}   (other work on the machine slows the figures down)")
     print(
         f"encoder: libx264 preset={render._PRESET} crf={render._CRF} threads={render._X264_THREADS}, {render.FPS} fps"
     )
     print(f"command: {command(args)}   (from the repository root)")
-    print(f"{'case':<18}{'frames':>7}{'median s':>10}{'min s':>8}{'fps (median)':>14}{'size':>11}")
+    print(f"{'case':<18}{'frames':>7}{'median s':>10}{'min s':>8}{'fps (median)':>14}{'cpu s':>7}{'size':>11}")
     with tempfile.TemporaryDirectory() as folder:
         time_case(image, (1280, 720), 1, 1, Path(folder))  # warm-up: imports, font loading, first allocations
         for size, seconds in cases(args.all_ratios):
@@ -97,8 +105,10 @@ def main(argv: list[str] | None = None) -> None:
             label = f"{seconds} s {size[0]}x{size[1]}"
             print(
                 f"{label:<18}{result['frames']:>7}{median:>10.2f}{min(result['times']):>8.2f}"
-                f"{result['frames'] / median:>14.1f}{result['bytes'] / 1024:>8.0f} KiB"
+                f"{result['frames'] / median:>14.1f}{statistics.median(result['cpu']):>7.2f}"
+                f"{result['bytes'] / 1024:>7.0f} KiB"
             )
+    print(f"load average after: {load()}")
 
 
 if __name__ == "__main__":

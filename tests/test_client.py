@@ -6,8 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -329,8 +330,7 @@ async def test_get_retries_gateway_errors_and_connection_errors_with_growing_bac
     assert clock.sleeps[0] >= 0.5 and max(clock.sleeps) <= 8.0 * 1.5
 
 
-@pytest.mark.asyncio
-async def test_backoff_has_jitter() -> None:
+def test_backoff_has_jitter() -> None:
     policy = RetryPolicy()
     low, high = policy.delay(2, lambda: 0.0), policy.delay(2, lambda: 0.999)
     assert low == 2.0 and 2.9 < high <= 3.0
@@ -452,11 +452,15 @@ async def test_running_beyond_the_timeout_times_out() -> None:
 
 
 @pytest.mark.asyncio
-async def test_wait_stops_on_failed_and_cancelled() -> None:
-    for status, extra in (("FAILED", {"failure": "Text prompt did not pass moderation", "failureCode": "INPUT_PREPROCESSING.SAFETY.TEXT"}), ("CANCELLED", {})):
-        clock = FakeClock()
-        events = await collect(make_client(scripted(clock, lambda t: httpx.Response(200, json=task_json(status, **extra))), clock))
-        assert len(events) == 1 and type(events[0]).__name__ == status.title()
+@pytest.mark.parametrize(
+    ("status", "extra"),
+    [("FAILED", {"failure": "Text prompt did not pass moderation", "failureCode": "INPUT_PREPROCESSING.SAFETY.TEXT"}), ("CANCELLED", {})],
+)
+async def test_wait_stops_on_failed_and_cancelled(status: str, extra: dict[str, str]) -> None:
+    clock = FakeClock()
+    events = await collect(make_client(scripted(clock, lambda t: httpx.Response(200, json=task_json(status, **extra))), clock))
+    assert len(events) == 1 and type(events[0]).__name__ == status.title()
+    assert clock.sleeps == []  # a finished task is not polled again
 
 
 @pytest.mark.asyncio

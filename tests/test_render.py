@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageOps
 
-from studio.capabilities import ratio_size
+from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator import render
 from studio.simulator.render import (
     FPS,
@@ -125,6 +125,44 @@ def test_hd_clip_is_h264_yuv420p_at_the_requested_size_and_length(hd_clip: Path)
 def test_moov_atom_comes_before_the_media_so_browsers_play_while_downloading(hd_clip: Path) -> None:
     data = hd_clip.read_bytes()
     assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.fixture(scope="module")
+def small_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """One short clip from each endpoint."""
+    folder = tmp_path_factory.mktemp("small")
+    video = _write_video(folder / "in.mp4", seconds=1)
+    picture = _picture((200, 160), (120, 90, 60), (30, 160, 200))
+    return {
+        "image_to_video": render_image_to_video(
+            first=picture, last=picture, size=SMALL, seconds=1, seed=1, dest=folder / "i.mp4"
+        ),
+        "video_to_video": render_video_to_video(
+            video=video, reference=picture, size=SMALL, max_seconds=5, seed=1, dest=folder / "v.mp4", caption="hi"
+        ),
+        "character_performance": render_character_performance(
+            character=picture, reference=video, size=SMALL, seed=1, dest=folder / "c.mp4"
+        ),
+    }
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video", "video_to_video", "character_performance"])
+def test_every_endpoint_makes_faststart_h264_yuv420p(small_clips: dict[str, Path], endpoint: str) -> None:
+    clip = small_clips[endpoint]
+    info = _probe(clip)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", SMALL)
+    data = clip.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.mark.parametrize("ratio", GEN4_RATIOS)
+def test_every_gen4_ratio_renders_at_its_size(tmp_path: Path, ratio: str) -> None:
+    first = _picture((640, 480), (90, 120, 200), (220, 60, 40))
+    dest = render_image_to_video(
+        first=first, last=None, size=ratio_size(ratio), seconds=0.25, seed=1, dest=tmp_path / "r.mp4"
+    )
+    assert _probe(dest)["size"] == ratio_size(ratio)
+    _assert_duration(dest, 0.25)
 
 
 def test_clip_is_tagged_bt709_limited_range_and_colours_survive(tmp_path: Path) -> None:

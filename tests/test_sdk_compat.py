@@ -15,8 +15,9 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import av
 import httpx
@@ -24,8 +25,8 @@ import pytest
 from PIL import Image, ImageDraw
 
 runwayml = pytest.importorskip("runwayml", reason="the official SDK is needed for the compatibility tests")
-from runwayml import BadRequestError, RunwayML  # noqa: E402
-from runwayml.lib import polling  # noqa: E402
+from runwayml import BadRequestError, RunwayML
+from runwayml.lib import polling
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT.parent / "shared" / "reference" / "examples"

@@ -490,7 +490,7 @@ def _character_frames(character: Image.Image | Path, size: tuple[int, int], coun
     if isinstance(character, Image.Image):
         planes = _still_planes(character, size)
         return (planes for _ in range(count))
-    loop = _video_seconds(Path(character))
+    loop = max(_video_seconds(Path(character)), 1 / FPS)  # a one-frame clip may report no length at all
     times = ((index / FPS) % loop for index in range(count))
     return _fitted(_frames_at(Path(character), times), size)
 
