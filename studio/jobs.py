@@ -32,6 +32,7 @@ Phase = Literal[
 FINAL_PHASES = frozenset({"succeeded", "failed", "cancelled", "lost", "interrupted"})
 NOT_RECORDED = frozenset({"preparing", "interrupted"})
 MAY_EXIST_CODE = "STUDIO.MAY_EXIST"
+PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History tab, not a write per poll
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,7 @@ class Job:
         self.ended_at: float | None = None
         self._cancel_requested = False
         self._changed = asyncio.Event()
+        self._recorded: JobStatus | None = None  # the last status written to history
         first = "submitting" if request is not None else "queued"
         self.status = JobStatus(first, "Sending the request…" if request else "Checking on the task…", task_id=task_id,
                                 generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
@@ -105,11 +107,19 @@ class Job:
                 return status
         return self.status
 
+    def _worth_recording(self, status: JobStatus) -> bool:
+        """Every change of phase is written; progress within a phase only in steps of PROGRESS_STEP."""
+        last = self._recorded
+        if last is None or last.phase != status.phase:
+            return True
+        return abs((status.progress or 0) - (last.progress or 0)) >= PROGRESS_STEP
+
     async def _publish(self, phase: Phase, message: str, **changes: object) -> None:
         """Record the new status in history, then show it: the page is never ahead of what is kept."""
         now = self._clock()
         status = replace(self.status, phase=phase, message=message, elapsed_s=now - self._started, **changes)  # type: ignore[arg-type]
-        if phase not in NOT_RECORDED:
+        if phase not in NOT_RECORDED and self._worth_recording(status):
+            self._recorded = status
             await self._history.run(
                 self._history.record, self.generation_id, phase, progress=status.progress,
                 failure_code=status.failure_code if phase == "failed" else None,

@@ -707,22 +707,24 @@ def check_url(url: str, *, field: str, limits: InputLimits) -> str:
 def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "last") -> Path:
     """Save one frame of ``video`` at ``dest`` (PNG or JPEG by its suffix): the last one, or the first frame at or
     after the fraction ``at`` of its length (posters, and "use last frame as first frame")."""
-    chosen: Image.Image | None = None
+    chosen: VideoFrame | None = None
     try:
         with av.open(str(video)) as container:
             stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
             length = float(stream.duration * stream.time_base) if stream.duration else None
             target = None if at == "last" or not length else at * length
             for frame in container.decode(stream):
-                chosen = frame.to_image()
+                chosen = frame  # converted once, below: not every frame on the way
                 if target is not None and frame.time is not None and frame.time >= target:
                     break
+            if chosen is None:
+                raise MediaError("Video", "the clip has no frames to take a frame from")
+            image = chosen.to_image()
     except (av.FFmpegError, IndexError):
         raise MediaError("Video", "the clip could not be read to take a frame from it") from None
-    if chosen is None:
-        raise MediaError("Video", "the clip has no frames to take a frame from")
     out = Path(dest)
-    chosen.convert("RGB").save(out, quality=88)
+    image.convert("RGB").save(out, quality=88)
     return out
 
 

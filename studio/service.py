@@ -19,6 +19,7 @@ import random
 import secrets
 import shutil
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Literal, Mapping
@@ -49,6 +50,7 @@ from studio.settings import Settings
 from studio.spend import SpendGuard, SpendPolicy
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
+from studio.simulator.faults import FaultyTransport
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,7 @@ EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI
 STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
 RECONCILE_EVERY_S = 60.0
+WORKER_THREADS = 32
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class Studio:
             base = override if (name == settings.provider and override) else None
             if name == "simulator" and base is None:
                 simulator_app = create_simulator(simulator or _simulator_config(settings))
-                transport = httpx.ASGITransport(app=simulator_app)
+                transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
                 clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
             else:
                 clients[name] = RunwayClient(provider=spec, base_url=base)
@@ -298,8 +301,14 @@ class Studio:
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
-        """Run the reconciler for as long as the server runs (Gradio's app lifespan)."""
-        task = asyncio.get_running_loop().create_task(self._reconcile_forever())
+        """Run the reconciler for as long as the server runs (Gradio's app lifespan).
+
+        Also gives the loop a larger default thread pool: asyncio's default (CPU count + 4) would make a hundred
+        visitors' short file and image steps queue behind each other's slow ones.
+        """
+        loop = asyncio.get_running_loop()
+        loop.set_default_executor(ThreadPoolExecutor(max_workers=WORKER_THREADS, thread_name_prefix="studio"))
+        task = loop.create_task(self._reconcile_forever())
         try:
             yield
         finally:

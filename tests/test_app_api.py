@@ -15,7 +15,7 @@ import av
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.appclient import args_for, latest, phases, value
+from tests.appclient import args_for, phases, value
 from tests.conftest import ASSETS, LaunchedStudio
 
 pytestmark = pytest.mark.app
@@ -57,8 +57,6 @@ def test_image_to_video_streams_and_returns_the_requested_clip(client: Client) -
     seconds, width, height, codec = decode(final[1])
     assert (width, height, codec) == (720, 1280, "h264")
     assert seconds == pytest.approx(5.0, abs=0.05)
-    curl = latest(outputs, 3)
-    assert "$STUDIO_API_KEY" in curl and "image/jpeg data URI" in curl and '"ratio": "720:1280"' in curl
 
 
 def test_video_to_video_uses_only_the_first_five_seconds(client: Client) -> None:
@@ -126,7 +124,7 @@ def test_cancel_cancels_the_task_on_the_simulator(client: Client, launched: Laun
     status = next(value(o, 0) for o in job.outputs() if "rs-task-id" in (value(o, 0) or ""))
     task_id = re.search(r'rs-task-id">([0-9a-f-]+)<', status).group(1)
     result = client.predict(*args_for(client, "/cancel_image_to_video"), api_name="/cancel_image_to_video")
-    assert 'data-phase="cancelled"' in result[0]
+    assert 'data-phase="cancelled"' in result
     list(job)  # the stream ends by itself once the job is cancelled
     assert phases(job.outputs())[-1][0] == "cancelled"
     snapshot = launched.engine.snapshot(launched.engine.tasks[task_id])

@@ -24,6 +24,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output-ttl", type=float, default=SimulatorConfig.output_ttl_s, help="seconds output links live")
     parser.add_argument("--output-dir", type=Path, default=None, help="where clips are written")
     parser.add_argument("--allow-private-urls", action="store_true", help="fetch URL inputs from private hosts (tests)")
+    parser.add_argument("--admin", action="store_true", help="serve /_simulator/faults and /_simulator/stats (fault injection)")
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         pending_s=args.pending,
@@ -32,6 +33,7 @@ def main(argv: list[str] | None = None) -> None:
         output_ttl_s=args.output_ttl,
         output_dir=args.output_dir,
         allow_private_urls=args.allow_private_urls,
+        admin=args.admin,
     )
     uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
 

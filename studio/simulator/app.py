@@ -11,11 +11,13 @@ carries the same message the studio would have shown before sending.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import secrets
 import time
+from dataclasses import asdict
 from typing import Callable
 
 from starlette.applications import Starlette
@@ -49,11 +51,27 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
 
         return build
 
+    faults = engine.faults
+
+    async def injected(status: int | None) -> Response | None:
+        """An injected fault's answer, if one is due (slowness always applies)."""
+        if faults.slow_s:
+            await asyncio.sleep(faults.slow_s)
+        if faults.take_malformed():
+            return Response('{"id": "broken', media_type="application/json")
+        if status is None:
+            return None
+        headers = {"Retry-After": f"{faults.retry_after_s:g}"} if faults.retry_after_s is not None else {}
+        message = "Your daily task limit has been reached." if status == 429 else f"Injected error {status}."
+        return JSONResponse({"error": message}, status_code=status, headers=headers)
+
     async def create(request: HttpRequest) -> Response:
         endpoint = request.url.path.rsplit("/", 1)[-1]
         authorization = _bearer(request)
         if authorization is None:
             return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if (fault := await injected(faults.take_create_status())) is not None:
+            return fault
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -68,8 +86,10 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
     async def get_task(request: HttpRequest) -> Response:
         if _bearer(request) is None:
             return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if (fault := await injected(faults.take_read_status())) is not None:
+            return fault
         task = engine.tasks.get(request.path_params["task_id"])
-        if task is None:
+        if task is None or engine.clock() < task.created_at + faults.fresh_404_s:
             return _error(404, "Task not found.")
         return JSONResponse(engine.snapshot(task, output_url=output_url(request)))
 
@@ -81,6 +101,8 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         return Response(status_code=204)
 
     async def output(request: HttpRequest) -> Response:
+        if faults.output_status is not None:
+            return Response(f"Injected error {faults.output_status}.", status_code=faults.output_status, media_type="text/plain")
         task = engine.tasks.get(request.path_params["task_id"])
         try:
             expires = int(request.query_params.get("expires", ""))
@@ -100,9 +122,36 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             Route(f"{prefix}/v1/tasks/{{task_id}}", delete_task, methods=["DELETE"]),
         ]
     routes.append(Route(f"{OUTPUT_PATH}/{{task_id}}.mp4", output, methods=["GET"]))
+    if config.admin:
+        routes += _admin_routes(engine)
     app = Starlette(routes=routes)
     app.state.engine = engine
+    app.state.faults = faults
     return app
+
+
+def _admin_routes(engine: TaskEngine) -> list[Route]:
+    """Fault knobs and counters over HTTP, for a standalone simulator started with --admin (off by default)."""
+
+    async def set_faults(request: HttpRequest) -> Response:
+        try:
+            engine.faults.update(json.loads(await request.body()))
+        except (ValueError, TypeError, AttributeError) as err:
+            return _error(400, str(err))
+        return JSONResponse(asdict(engine.faults))
+
+    async def clear_faults(_: HttpRequest) -> Response:
+        engine.faults.clear()
+        return JSONResponse(asdict(engine.faults))
+
+    async def stats(_: HttpRequest) -> Response:
+        return JSONResponse({"created": engine.counters.created, "by_endpoint": engine.counters.by_endpoint})
+
+    return [
+        Route("/_simulator/faults", set_faults, methods=["POST"]),
+        Route("/_simulator/faults", clear_faults, methods=["DELETE"]),
+        Route("/_simulator/stats", stats, methods=["GET"]),
+    ]
 
 
 def _bearer(request: HttpRequest) -> str | None:

@@ -21,3 +21,4 @@ class SimulatorConfig:
     allow_private_urls: bool = False  # fetch URL inputs from loopback/private hosts (tests only)
     render_workers: int = 2  # clips rendered at once; more wait (the machine has 2 cores)
     url_secret: str = ""  # signs output links; random per instance when empty
+    admin: bool = False  # serve /_simulator/faults and /_simulator/stats (fault injection over HTTP)

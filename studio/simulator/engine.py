@@ -26,10 +26,11 @@ from studio.capabilities import ModelSpec, ProviderSpec, provider as provider_sp
 from studio.pricing import estimate, output_seconds
 from studio.requests import CharacterPerformanceRequest, ImageToVideoRequest, Request, VideoToVideoRequest
 from studio.simulator.config import SimulatorConfig
+from studio.simulator.faults import FAILURE_MESSAGES, Faults
 from studio.simulator.inputs import InputUnavailable, load_uri
 
 MODERATION_CODE = "INPUT_PREPROCESSING.SAFETY.TEXT"
-MODERATION_MESSAGE = "Text prompt did not pass moderation"  # the proxy's own wording
+MODERATION_MESSAGE = FAILURE_MESSAGES[MODERATION_CODE]  # the proxy's own wording
 
 
 @dataclass
@@ -42,7 +43,7 @@ class SimTask:
     authorization: str  # recorded so tests can prove each task carried its own visitor's key
     estimated_credits: int = 0  # sent as estimatedCost while live and as cost once charged, like the API
     charged_credits: int | None = None  # set once it succeeds: from the clip's real length
-    moderated: bool = False
+    fail_code: str | None = None  # the task fails with this code part-way through (moderation trigger, or a fault)
     cancelled_at: float | None = None
     render: asyncio.Task[Path] | None = None
     finished_at: float | None = None  # clock time it was first seen SUCCEEDED/FAILED
@@ -61,11 +62,13 @@ class TaskEngine:
         self.config = config
         self.provider: ProviderSpec = provider_spec(config.provider)
         self.clock = clock
+        self.faults = Faults()
         self.tasks: dict[str, SimTask] = {}
         self.counters = Counters()
         self._slots: list[float] = []  # heap of times a concurrency slot frees up
         self._render_gate = asyncio.Semaphore(config.render_workers)
         self._renders: dict[str, asyncio.Task[Path]] = {}  # identical requests share one clip
+        self._lengths: dict[Path, float] = {}  # each clip's length, measured once when it is made
         self._outputs = config.output_dir or Path(tempfile.mkdtemp(prefix="studio-sim-"))
         self._outputs.mkdir(parents=True, exist_ok=True)
 
@@ -78,12 +81,12 @@ class TaskEngine:
             request=request,
             created_at=now,
             created_iso=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
-            start_at=self._take_slot(now),
+            start_at=max(self._take_slot(now), now + self.faults.throttled_s),
             authorization=authorization,
             estimated_credits=self._estimate(request),
-            moderated=self._is_moderated(request),
+            fail_code=MODERATION_CODE if self._is_moderated(request) else self.faults.fail_code,
         )
-        if not task.moderated:
+        if task.fail_code is None:
             task.render = self._render_once(request)
         self.tasks[task.id] = task
         self.counters.created += 1
@@ -135,7 +138,7 @@ class TaskEngine:
         now = self.clock()
         base: dict[str, Any] = {"id": task.id, "createdAt": task.created_iso}
         live = base | {"estimatedCost": {"credits": task.estimated_credits}}
-        moderated = base | {"cost": {"credits": task.estimated_credits}}  # charged like a success (runway-api.md)
+        charged = base | {"cost": {"credits": task.estimated_credits}}  # failed tasks are charged (runway-api.md)
         if task.cancelled_at is not None:
             return base | {"status": "CANCELLED", "cost": {"credits": 0}}
         if now < task.start_at:
@@ -144,8 +147,9 @@ class TaskEngine:
         if running_for < 0:
             return live | {"status": "PENDING"}
         progress = min(1.0, running_for / self.config.running_s) if self.config.running_s > 0 else 1.0
-        if task.moderated and progress >= self.config.moderation_failure_at:
-            return self._finished(task, now) | moderated | {"status": "FAILED", "failure": MODERATION_MESSAGE, "failureCode": MODERATION_CODE}
+        if task.fail_code and progress >= self.config.moderation_failure_at:
+            failure = FAILURE_MESSAGES.get(task.fail_code, "The task failed.")
+            return self._finished(task, now) | charged | {"status": "FAILED", "failure": failure, "failureCode": task.fail_code}
         render = task.render
         if progress < 1.0 or render is None or not render.done():
             return live | {"status": "RUNNING", "progress": round(min(progress, 0.99), 3)}
@@ -159,7 +163,7 @@ class TaskEngine:
         """Credits for the clip as made: its length is known only now (act_two follows its reference video)."""
         if task.charged_credits is None:
             spec = self.provider.model(task.request.model)
-            task.charged_credits = estimate(spec, seconds=_clip_seconds(clip)).credits if spec else 0
+            task.charged_credits = estimate(spec, seconds=self._lengths[clip]).credits if spec else 0
         return task.charged_credits
 
     def _finished(self, task: SimTask, now: float) -> dict[str, Any]:
@@ -196,13 +200,15 @@ class TaskEngine:
         return job
 
     async def _render(self, request: Request, dest: Path) -> Path:
-        if dest.exists():
-            return dest
-        inputs = await self._load_inputs(request)
-        async with self._render_gate:
-            spec = self.provider.model(request.model)
-            assert spec is not None  # requests are validated against this provider before they get here
-            return await asyncio.to_thread(_render_clip, request, spec, inputs, dest)
+        if not dest.exists():
+            inputs = await self._load_inputs(request)
+            async with self._render_gate:
+                spec = self.provider.model(request.model)
+                assert spec is not None  # requests are validated against this provider before they get here
+                await asyncio.to_thread(_render_clip, request, spec, inputs, dest)
+        # Measured here, in a worker thread, so a GET of the finished task never opens the clip on the event loop.
+        self._lengths[dest] = await asyncio.to_thread(_clip_seconds, dest)
+        return dest
 
     async def _load_inputs(self, request: Request) -> dict[str, bytes]:
         limits, private = self.provider.limits, self.config.allow_private_urls

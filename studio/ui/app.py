@@ -106,7 +106,10 @@ def build_app(
         _wire_chaining(studio, tab_set, tabs, history, i2v, v2v, cp)  # type: ignore[arg-type]
         demo.load(_ensure_token, token, token, queue=False)
         for tab in tabs:  # a reopened page follows the visitor's running generation again
-            demo.load(tab.reattach, token, tab.panel.outputs, show_progress="hidden")
+            panel = tab.panel
+            demo.load(tab.reattach, token, panel.stream_outputs, show_progress="hidden").then(
+                panel.finish, [panel.clip, panel.code], panel.extra_outputs, queue=False, show_progress="hidden"
+            )
     return demo
 
 

@@ -59,27 +59,40 @@ class ResultPanel:
             self.to_character = gr.Button("Use as character", size="sm", interactive=False, elem_id=f"{prefix}_to_character")
         self.clip = gr.State(None)  # path of this tab's latest clip
         self.generation = gr.State(None)  # and the id of the generation that made it
+        self.code = gr.State(None)  # (curl, python) of the request it sent
         with gr.Accordion("Copy as code", open=False):
             gr.Markdown("The exact request sent. The key is read from `$STUDIO_API_KEY`; uploaded files are elided.")
             self.curl = gr.Code(label="curl", language="shell", interactive=False, elem_id=f"{prefix}_curl")
             self.python = gr.Code(label="Python (httpx)", language="python", interactive=False, elem_id=f"{prefix}_python")
 
     @property
-    def outputs(self) -> list[Any]:
-        return [self.status, self.video, self.download, self.to_first, self.to_v2v, self.to_character, self.clip, self.generation, self.curl, self.python]
+    def stream_outputs(self) -> list[Any]:
+        """What a generation streams into: kept small, because Gradio re-processes every output of an event on
+        every update, and a progress bar updates often."""
+        return [self.status, self.video, self.clip, self.generation, self.code]
+
+    @property
+    def extra_outputs(self) -> list[Any]:
+        """Set once before and once after a generation (``clear`` and ``finish``)."""
+        return [self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
 
     def show(self, status: JobStatus) -> dict[Any, Any]:
         updates: dict[Any, Any] = {self.status: status_html(status)}
         if status.phase == "succeeded" and status.video is not None:
-            clip = str(status.video)
-            updates |= {self.video: clip, self.clip: clip, self.generation: status.generation_id}
-            updates |= {self.download: gr.update(value=clip, visible=True)}
-            updates |= {b: gr.update(interactive=True) for b in (self.to_first, self.to_v2v, self.to_character)}
+            updates |= {self.video: str(status.video), self.clip: str(status.video), self.generation: status.generation_id}
         return updates
 
     def reset(self) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {self.video: None, self.download: gr.update(visible=False), self.clip: None, self.generation: None}
-        return updates | {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
+        return {self.video: None, self.clip: None, self.generation: None, self.code: None}
+
+    def clear(self) -> dict[Any, Any]:
+        buttons = {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
+        return buttons | {self.download: gr.update(visible=False), self.curl: "", self.python: ""}
+
+    def finish(self, clip: str | None, code: tuple[str, str] | None) -> dict[Any, Any]:
+        buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
+        curl, python = code or ("", "")
+        return buttons | {self.download: gr.update(value=clip, visible=bool(clip)), self.curl: curl, self.python: python}
 
 
 class GenerationTab:
@@ -184,12 +197,9 @@ class GenerationTab:
         except InvalidInput as err:
             yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
             return
-        code = {
-            panel.curl: as_curl(base_url=base, endpoint=self.endpoint, body=body),
-            panel.python: as_python(base_url=base, endpoint=self.endpoint, body=body),
-        }
+        code = (as_curl(base_url=base, endpoint=self.endpoint, body=body), as_python(base_url=base, endpoint=self.endpoint, body=body))
         del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
-        yield code | {self.parent: None}
+        yield {panel.code: code, self.parent: None}
         async for status in job.follow():
             yield panel.show(status)
 
@@ -236,12 +246,14 @@ class GenerationTab:
     def wire(self) -> None:
         """Connect generate, cancel, and the model's dependent controls."""
         self.model.change(self.on_model, self.model_inputs(), self.model_outputs(), queue=False, show_progress="hidden")
-        self.generate_button.click(
-            self.generate, inputs=self.inputs(), outputs=[*self.panel.outputs, self.parent], api_name=f"generate_{self.endpoint}",
-            show_progress="hidden",
-        )
+        panel = self.panel
+        quiet: dict[str, Any] = {"queue": False, "show_progress": "hidden"}
+        self.generate_button.click(panel.clear, None, panel.extra_outputs, **quiet).then(
+            self.generate, inputs=self.inputs(), outputs=[*panel.stream_outputs, self.parent],
+            api_name=f"generate_{self.endpoint}", show_progress="hidden",
+        ).then(panel.finish, [panel.clip, panel.code], panel.extra_outputs, **quiet)
         self.cancel_button.click(
-            self.cancel, self.shared.visitor_token, self.panel.outputs, api_name=f"cancel_{self.endpoint}", show_progress="hidden"
+            self.cancel, self.shared.visitor_token, panel.status, api_name=f"cancel_{self.endpoint}", show_progress="hidden"
         )
 
 
