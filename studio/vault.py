@@ -28,7 +28,8 @@ async def keep_output(client: RunwayClient, url: str, *, folder: Path) -> Kept:
     video = await client.download(url, folder / f"{name}.mp4", max_bytes=MAX_OUTPUT_BYTES)
     try:
         info = await asyncio.to_thread(media.probe_video, video, field="Output")
-        poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.4)
+        # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
+        poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
         raise DownloadError(f"The provider's output is not a playable video ({err}).") from None
