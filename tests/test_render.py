@@ -175,11 +175,12 @@ def test_clip_is_tagged_bt709_limited_range_and_colours_survive(tmp_path: Path) 
     assert np.abs(centre - (200, 50, 50)).max() < 8
 
 
-def test_every_frame_carries_the_simulated_mark_top_right(tmp_path: Path) -> None:
+def test_every_frame_carries_the_simulated_mark_bottom_left(tmp_path: Path) -> None:
+    """Bottom-left: players overlay their own label and download button on the top corners."""
     grey = Image.new("RGB", (320, 200), (110, 110, 110))
     dest = render_image_to_video(first=grey, last=None, size=(320, 192), seconds=1, seed=3, dest=tmp_path / "m.mp4")
     for frame in _frames(dest):
-        corner, elsewhere = frame[:24, 200:], frame[100:, :120]
+        corner, elsewhere = frame[-24:, :120], frame[:90, 120:]
         assert corner.max() > 200 and corner.min() < 60  # white letters on a dark pill
         assert np.abs(elsewhere - 110).max() < 12
 

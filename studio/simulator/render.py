@@ -569,7 +569,8 @@ def _even(value: float) -> int:
 
 @functools.lru_cache(maxsize=16)
 def _watermark(size: tuple[int, int]) -> _Overlay:
-    """The "SIMULATED" mark for the top-right corner: white on a translucent dark pill, rendered once."""
+    """The "SIMULATED" mark for the bottom-left corner (players put their own buttons and labels in the top
+    corners, which would hide it): white on a translucent dark pill, rendered once."""
     # About 1/36 of the short side, legible down to small previews, yet never wider than half the frame.
     font = ImageFont.load_default(size=min(max(8, min(size) // 36), max(5, size[0] // 11)))
     left, top, right, bottom = font.getbbox("SIMULATED")
@@ -579,7 +580,7 @@ def _watermark(size: tuple[int, int]) -> _Overlay:
     draw.rounded_rectangle((0, 0, patch.width - 1, patch.height - 1), radius=pad, fill=(0, 0, 0, 140))
     draw.text((pad - left, pad - top), "SIMULATED", font=font, fill=(255, 255, 255, 235))
     margin = _even(max(2, min(size) // 40))
-    return _Overlay.from_rgba(patch, max(0, _even(size[0] - patch.width - margin)), margin, size)
+    return _Overlay.from_rgba(patch, margin, max(0, _even(size[1] - patch.height - margin)), size)
 
 
 @functools.lru_cache(maxsize=32)
@@ -595,7 +596,7 @@ def _caption(text: str, size: tuple[int, int]) -> _Overlay | None:
     draw = ImageDraw.Draw(band)
     for row, line in enumerate(lines):
         draw.text((size[0] / 2, font.size / 2 + row * line_height), line, font=font, fill="white", anchor="mt")
-    top = max(0, _even(size[1] - band.height - size[1] // 16))
+    top = max(0, _even(size[1] - band.height - size[1] // 9))  # clear of the SIMULATED mark below it
     return _Overlay.from_rgba(band, 0, top, size)
 
 

@@ -39,6 +39,13 @@ CSS = """
 #history_gallery .grid-wrap.fixed-height {height: auto !important; min-height: 170px !important; max-height: 480px}
 """
 
+# Gradio's video player does not set playsinline, so iPhones would open every result full screen.
+PLAYS_INLINE = """<script>
+new MutationObserver(() => document.querySelectorAll("video:not([playsinline])").forEach((v) => {
+  v.setAttribute("playsinline", ""); v.playsInline = true;
+})).observe(document.documentElement, {childList: true, subtree: true});
+</script>"""
+
 KEY_HELP = "Never stored or shown: used for your requests in this tab only."
 
 
@@ -215,6 +222,7 @@ def launch_options(studio: Studio, *, max_upload_mb: int) -> dict[str, Any]:
         "max_file_size": f"{max_upload_mb}mb",
         "allowed_paths": [str(studio.outputs), str(studio.inputs)],
         "css": CSS,
+        "head": PLAYS_INLINE,
         "footer_links": ["api"],
         "show_error": True,
     }

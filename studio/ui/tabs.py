@@ -51,7 +51,7 @@ class ResultPanel:
 
     def __init__(self, prefix: str) -> None:
         self.status = gr.HTML(status_html(None), elem_id=f"{prefix}_status")
-        self.video = gr.Video(label="Result", elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True)
+        self.video = gr.Video(label="Result", elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True, height=420)
         self.download = gr.DownloadButton("Download MP4", visible=False, elem_id=f"{prefix}_download", size="sm")
         with gr.Row():
             self.to_first = gr.Button("Use last frame as first frame", size="sm", interactive=False, elem_id=f"{prefix}_to_first")
@@ -207,6 +207,7 @@ class GenerationTab:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
         job = self.studio.live_job(visitor=visitor_of(token, request), endpoint=self.endpoint)
         if job is None or job.status.final:
+            yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
         async for status in job.follow():
             yield self.panel.show(status)
