@@ -62,7 +62,11 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         if status is None:
             return None
         headers = {"Retry-After": f"{faults.retry_after_s:g}"} if faults.retry_after_s is not None else {}
-        message = "Your daily task limit has been reached." if status == 429 else f"Injected error {status}."
+        # A 429 with a Retry-After is a rate limit that clears; without one it is the daily cap (runway-api.md).
+        if status == 429:
+            message = "Rate limit exceeded." if faults.retry_after_s is not None else "Your daily task limit has been reached."
+        else:
+            message = f"Injected error {status}."
         return JSONResponse({"error": message}, status_code=status, headers=headers)
 
     async def create(request: HttpRequest) -> Response:
