@@ -36,6 +36,7 @@ from studio.errors import (
     TaskNotFound,
     TaskTimedOut,
 )
+from studio.i18n import Label, Msg
 from studio.requests import LABELS, Request
 from studio.tasks import Task, TaskEvent, Throttled, event_for
 from studio.uris import human_bytes
@@ -118,13 +119,11 @@ class RunwayClient:
                 response = await self._http.post(f"/{request.endpoint}", json=body, headers=_auth(key))
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout):
                 if attempt + 1 == self._retry.attempts:
-                    raise ProviderUnavailable(
-                        f"Could not connect to {self.provider.label}. No task was created; try again in a moment.", status=0
-                    ) from None
+                    raise ProviderUnavailable(Msg("client.cannot_connect", provider=self._label), status=0) from None
                 await self._sleep(self._retry.delay(attempt, self._rng))
                 continue
             except httpx.TransportError as err:
-                raise TaskMayExist(_may_exist(f"the connection failed after the request was sent ({type(err).__name__})")) from None
+                raise TaskMayExist(_may_exist(Msg("client.why_connection_after_send", error=type(err).__name__))) from None
             if response.status_code == 429 and rate_limit_retries < self._retry.create_rate_limit_retries:
                 wait = self._short_retry_after(response)
                 if wait is not None:
@@ -132,7 +131,7 @@ class RunwayClient:
                     await self._sleep(wait)
                     continue
             return self._created(response)
-        raise ProviderUnavailable(f"{self.provider.label} kept refusing the request. No task was created.", status=0)
+        raise ProviderUnavailable(Msg("client.kept_refusing", provider=self._label), status=0)
 
     def _short_retry_after(self, response: httpx.Response) -> float | None:
         """The Retry-After of a rate limit worth waiting for; None for the daily cap or a long wait."""
@@ -143,14 +142,14 @@ class RunwayClient:
 
     def _created(self, response: httpx.Response) -> Created:
         if response.status_code >= 500:
-            raise TaskMayExist(_may_exist(f"{self.provider.label} answered with error {response.status_code}"))
+            raise TaskMayExist(_may_exist(Msg("client.why_server_error", provider=self._label, status=response.status_code)))
         if response.status_code >= 400:
             raise self._api_error(response)
         try:
             data = response.json()
             task_id = str(data["id"])
         except (ValueError, KeyError, TypeError):
-            raise TaskMayExist(_may_exist("the provider's answer could not be read")) from None
+            raise TaskMayExist(_may_exist(Msg("client.why_unreadable"))) from None
         cost = data.get("estimatedCost") if isinstance(data, dict) else None
         credits = cost.get("credits") if isinstance(cost, dict) else None
         return Created(task_id, float(credits) if isinstance(credits, (int, float)) else None)
@@ -161,13 +160,13 @@ class RunwayClient:
         """The task now. Raises TaskNotFound on 404 (``wait`` allows fresh ids a grace period)."""
         response = await self._with_retries("GET", f"/tasks/{task_id}", key=key)
         if response.status_code == 404:
-            raise TaskNotFound(f"The provider does not know task {task_id}.")
+            raise TaskNotFound(Msg("client.task_unknown", task_id=task_id))
         if response.status_code >= 400:
             raise self._api_error(response)
         try:
             return Task.model_validate(response.json())
         except ValueError:
-            raise ProviderUnavailable(f"{self.provider.label} sent an unreadable task status.", status=response.status_code) from None
+            raise ProviderUnavailable(Msg("client.unreadable_status", provider=self._label), status=response.status_code) from None
 
     async def cancel_task(self, task_id: str, *, key: str) -> None:
         """Cancel a running task (or delete a finished one). A 404 means it is already gone: fine."""
@@ -177,27 +176,24 @@ class RunwayClient:
 
     async def _with_retries(self, method: str, path: str, *, key: str) -> httpx.Response:
         """An idempotent request, retried on connection errors, 429, 502/503/504."""
-        last_problem = ""
+        last_problem: str = ""
         for attempt in range(self._retry.attempts):
             final = attempt + 1 == self._retry.attempts  # no point waiting after the last try
             try:
                 response = await self._http.request(method, path, headers=_auth(key))
             except httpx.TransportError as err:
-                last_problem = f"the connection failed ({type(err).__name__})"
+                last_problem = Msg("client.problem_connection", error=type(err).__name__)
                 if not final:
                     await self._sleep(self._retry.delay(attempt, self._rng))
                 continue
             if response.status_code not in RETRYABLE_STATUS:
                 return response
-            last_problem = f"it answered {response.status_code}"
+            last_problem = Msg("client.problem_status", status=response.status_code)
             wait = _retry_after(response)
             wait = min(wait, self._retry.max_retry_after_s) if wait is not None else self._retry.delay(attempt, self._rng)
             if not final:
                 await self._sleep(wait)
-        raise ProviderUnavailable(
-            f"{self.provider.label} is not answering properly ({last_problem}). Your task is kept; the studio will check it again.",
-            status=0,
-        )
+        raise ProviderUnavailable(Msg("client.not_answering", provider=self._label, problem=last_problem), status=0)
 
     # --- wait ----------------------------------------------------------------------------------------------
 
@@ -224,10 +220,7 @@ class RunwayClient:
             if task.terminal:
                 return
             if active_s > timeout_s:
-                raise TaskTimedOut(
-                    f"Task {task_id} is still running after {timeout_s / 60:.0f} minutes. It may still finish; "
-                    "it stays in your history."
-                )
+                raise TaskTimedOut(Msg("client.timed_out", task_id=task_id, minutes=timeout_s / 60))
             await self._sleep(self._next_poll())
 
     def _next_poll(self) -> float:
@@ -242,15 +235,13 @@ class RunwayClient:
         try:
             async with self._http.stream("GET", url) as response:
                 if response.status_code in (401, 403, 404, 410):
-                    raise DownloadError(
-                        f"The output link was refused ({response.status_code}); it has probably expired."
-                    )
+                    raise DownloadError(Msg("client.link_refused", status=response.status_code))
                 if response.status_code >= 400:
-                    raise DownloadError(f"The output could not be downloaded (error {response.status_code}).")
+                    raise DownloadError(Msg("client.download_failed", status=response.status_code))
                 await _stream_to(response, partial, max_bytes=max_bytes)
         except httpx.TransportError as err:
             partial.unlink(missing_ok=True)
-            raise DownloadError(f"The output download was interrupted ({type(err).__name__}).") from None
+            raise DownloadError(Msg("client.download_interrupted", error=type(err).__name__)) from None
         except DownloadError:
             partial.unlink(missing_ok=True)
             raise
@@ -261,29 +252,31 @@ class RunwayClient:
         text = _error_text(response)
         status = response.status_code
         if status == 401:
-            return AuthError(f"{self.provider.label} refused the API key (401). Check the key in Settings.", status=401)
+            return AuthError(Msg("client.key_refused", provider=self._label), status=401)
         if status == 429:
             if DAILY_CAP_HINT in text.lower():
-                return RateLimited(f"{self.provider.label}: {text} No task was created; the cap resets within 24 hours.")
-            return RateLimited(
-                f"{self.provider.label} is rate limiting requests ({text}). No task was created; wait a moment and try again.",
-                retry_after=_retry_after(response),
-            )
+                return RateLimited(Msg("client.daily_cap", provider=self._label, text=text))
+            return RateLimited(Msg("client.rate_limited", provider=self._label, text=text), retry_after=_retry_after(response))
         issues = _issues(response)
         detail = " ".join(i.message for i in issues) or text
-        return ApiError(f"{self.provider.label} rejected the request ({status}): {detail}", status=status, issues=issues)
+        return ApiError(Msg("client.rejected", provider=self._label, status=status, detail=detail), status=status, issues=issues)
+
+    @property
+    def _label(self) -> Label:
+        """The provider's name as a visitor reads it ("Simulator" is 模拟器 in Chinese)."""
+        return Label(self.provider.label)
 
 
 async def _stream_to(response: httpx.Response, path: Path, *, max_bytes: int) -> None:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
-        raise DownloadError(f"The output is {human_bytes(int(declared))}; the studio keeps at most {human_bytes(max_bytes)}.")
+        raise DownloadError(Msg("client.output_too_large", size=human_bytes(int(declared)), cap=human_bytes(max_bytes)))
     written = 0
     with path.open("wb") as out:
         async for chunk in response.aiter_bytes():
             written += len(chunk)
             if written > max_bytes:
-                raise DownloadError(f"The output is larger than {human_bytes(max_bytes)}; the download was stopped.")
+                raise DownloadError(Msg("client.output_over_limit", cap=human_bytes(max_bytes)))
             out.write(chunk)
 
 
@@ -292,10 +285,7 @@ def _auth(key: str) -> dict[str, str]:
 
 
 def _may_exist(why: str) -> str:
-    return (
-        f"The request may have reached the provider, but {why}. The task may exist and be billed, so it was not sent "
-        "again. Check your history (or the provider's dashboard) before trying again."
-    )
+    return Msg("client.may_exist", why=why)
 
 
 def _json(response: httpx.Response) -> Any:

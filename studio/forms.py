@@ -17,6 +17,7 @@ from PIL import Image
 from studio import media
 from studio.capabilities import ModelSpec, ProviderSpec, VideoInputRule
 from studio.errors import FieldIssue, InvalidInput
+from studio.i18n import Label, Msg
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.requests import Request, check_request, parse_request
 
@@ -125,11 +126,11 @@ def _missing_inputs(form: Form) -> list[FieldIssue]:
     if isinstance(form, CharacterForm):
         for name, label in (("character", "Character"), ("reference", "Reference performance video")):
             if not getattr(form, name).given:
-                issues.append(FieldIssue(label, f"{label} is required. Upload a file or give an https link."))
+                issues.append(FieldIssue(label, Msg("form.required", field=Label(label))))
         return issues
     name, label = required[type(form)]
     if not getattr(form, name).given:
-        issues.append(FieldIssue(label, f"{label} is required. Upload a file or give an https link."))
+        issues.append(FieldIssue(label, Msg("form.required", field=Label(label))))
     return issues
 
 
@@ -228,9 +229,9 @@ def _prepare_input(
     video = media.prepare_video(given.path, field=label, rule=rule, limits=limits, workdir=workdir)
     note = ""
     if video.trimmed and rule.use_first_seconds:
-        note = f"{label}: only the first {rule.use_first_seconds:g} s of {video.source.duration_s:.1f} s are used."
+        note = Msg("form.trimmed", field=Label(label), keep=rule.use_first_seconds, total=video.source.duration_s)
     elif video.reencoded:
-        note = f"{label}: re-encoded to H.264 to fit the upload limit."
+        note = Msg("form.reencoded", field=Label(label))
     return video.data_uri, note, None, video.info.duration_s
 
 

@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterator, TypeVar
 
+from studio.i18n import dumps as dump_text, loads as load_text
+
 T = TypeVar("T")
 
 # Named migrations, applied in order, each once. Never edit an applied one: add the next.
@@ -66,6 +68,12 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE generations ADD COLUMN output_seconds REAL;
         """,
     ),
+    (
+        "0003_failure_text",
+        """
+        ALTER TABLE generations ADD COLUMN failure_text TEXT;  -- failure_reason's catalog key and parameters (JSON)
+        """,
+    ),
 )
 
 TERMINAL = ("succeeded", "failed", "cancelled", "lost")
@@ -96,10 +104,16 @@ class Generation:
     key_source: str = "server key"
     seed: int | None = None
     output_seconds: float | None = None
+    failure_text: str | None = None  # how to say failure_reason in another language (studio.i18n.dumps)
 
     @property
     def terminal(self) -> bool:
         return self.status in TERMINAL
+
+    @property
+    def failure_message(self) -> str | None:
+        """``failure_reason`` as a translatable ``Msg`` when it was kept as one, else as it is (English)."""
+        return load_text(self.failure_text, self.failure_reason)
 
     @property
     def prompt(self) -> str:
@@ -181,16 +195,21 @@ class HistoryStore:
 
     def record(self, generation_id: str, status: str, *, progress: float | None = None, failure_code: str | None = None,
                failure_reason: str | None = None) -> bool:
-        """Update the status; a change of status (not a mere progress tick) is also logged. True when it changed."""
+        """Update the status; a change of status (not a mere progress tick) is also logged. True when it changed.
+
+        A ``failure_reason`` given as a ``studio.i18n.Msg`` is also kept as its key and parameters, so History can
+        show it in the visitor's language."""
         now = self._clock()
+        failure_text = dump_text(failure_reason)
         with self._tx() as db:
             row = db.execute("SELECT status FROM generations WHERE id = ?", (generation_id,)).fetchone()
             if row is None or row["status"] in TERMINAL:
                 return False  # a finished generation is never reopened (and a deleted one stays deleted)
             db.execute(
                 """UPDATE generations SET status = ?, progress = COALESCE(?, progress), failure_code = COALESCE(?, failure_code),
-                   failure_reason = COALESCE(?, failure_reason), updated_at = ? WHERE id = ?""",
-                (status, progress, failure_code, failure_reason, now, generation_id),
+                   failure_reason = COALESCE(?, failure_reason),
+                   failure_text = CASE WHEN ? IS NULL THEN failure_text ELSE ? END, updated_at = ? WHERE id = ?""",
+                (status, progress, failure_code, failure_reason, failure_reason, failure_text, now, generation_id),
             )
             changed = row["status"] != status
             if changed:

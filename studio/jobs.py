@@ -16,6 +16,7 @@ from typing import AsyncIterator, Callable, Literal
 from studio.client import RunwayClient
 from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
 from studio.history import HistoryStore
+from studio.i18n import Msg, Text
 from studio.pricing import Estimate
 from studio.requests import Request
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
@@ -37,7 +38,11 @@ PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History 
 
 @dataclass(frozen=True)
 class JobStatus:
-    """One snapshot of a generation, as the page shows it."""
+    """One snapshot of a generation, as the page shows it.
+
+    ``message`` is English; when it is a ``Msg`` (every message the studio writes), ``message_key`` and ``params``
+    say it in the visitor's language (``studio.i18n.localize(status.message, lang)``). ``notes`` likewise.
+    """
 
     phase: Phase
     message: str
@@ -54,6 +59,14 @@ class JobStatus:
     @property
     def final(self) -> bool:
         return self.phase in FINAL_PHASES
+
+    @property
+    def message_key(self) -> str | None:
+        return self.message.key if isinstance(self.message, Msg) else None
+
+    @property
+    def params(self) -> dict[str, object]:
+        return dict(self.message.params) if isinstance(self.message, Msg) else {}
 
 
 class Job:
@@ -85,7 +98,7 @@ class Job:
         self._changed = asyncio.Event()
         self._recorded: JobStatus | None = None  # the last status written to history
         first = "submitting" if request is not None else "queued"
-        self.status = JobStatus(first, "Sending the request…" if request else "Checking on the task…", task_id=task_id,
+        self.status = JobStatus(first, Msg("job.sending") if request else Msg("job.checking"), task_id=task_id,
                                 generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
         self._runner = asyncio.get_running_loop().create_task(self._run())
 
@@ -143,24 +156,24 @@ class Job:
             raise
         except Exception:  # noqa: BLE001 - a bug must not leave the page waiting forever; the task stays in history
             log.exception("generation %s stopped unexpectedly", self.generation_id)
-            await self._publish("interrupted", "Something went wrong while following this task. It is kept in History "
-                                "and the studio will check on it again.")
+            await self._publish("interrupted", Msg("job.broken"))
 
     async def _create(self) -> None:
         assert self._request is not None
         try:
             created = await self._client.create(self._request, key=self._key)
         except TaskMayExist as err:
-            await self._publish("failed", str(err), failure_code=MAY_EXIST_CODE)
+            await self._publish("failed", _said(err), failure_code=MAY_EXIST_CODE)
             return
         except StudioError as err:
-            await self._publish("failed", str(err))
+            await self._publish("failed", _said(err))
             return
         finally:
             self._request = None
-        self.task_id = created.task_id
+        # Kept before anything else learns the id: whoever sees job.task_id can rely on history having it.
         await self._history.run(self._history.set_task, self.generation_id, created.task_id)
-        await self._publish("queued", "Created; waiting for the provider to start it.", task_id=created.task_id)
+        self.task_id = created.task_id
+        await self._publish("queued", Msg("job.created"), task_id=created.task_id)
         if self._cancel_requested:
             await self._cancel_remote()
 
@@ -172,39 +185,39 @@ class Job:
                     return
                 await self._on_event(event)
         except TaskNotFound:
-            await self._publish("lost", "The provider no longer knows this task (a restarted simulator forgets its tasks).")
+            await self._publish("lost", Msg("job.lost"))
         except (ProviderUnavailable, TaskTimedOut) as err:
-            await self._publish("interrupted", f"{err} It stays in History and the studio keeps checking it in the background.")
+            await self._publish("interrupted", Msg("job.keeps_checking", error=_said(err)))
         except StudioError as err:
-            await self._publish("failed", str(err))
+            await self._publish("failed", _said(err))
 
     async def _on_event(self, event: TaskEvent) -> None:
         if isinstance(event, Pending):
-            await self._publish("queued", "Queued: the provider will start it shortly.")
+            await self._publish("queued", Msg("job.queued"))
         elif isinstance(event, Throttled):
-            await self._publish("throttled", "Waiting for a free slot on your account (throttled). It will start on its own.")
+            await self._publish("throttled", Msg("job.throttled"))
         elif isinstance(event, Running):
-            await self._publish("running", "Generating…", progress=event.progress)
+            await self._publish("running", Msg("job.generating"), progress=event.progress)
         elif isinstance(event, Failed):
             await self._publish("failed", event.reason.message, failure_code=event.code)
         elif isinstance(event, Cancelled):
-            await self._publish("cancelled", "Cancelled.")
+            await self._publish("cancelled", Msg("job.cancelled"))
 
     async def _deliver(self, event: Succeeded) -> None:
         if not event.outputs:
-            await self._publish("failed", "The task succeeded but the provider sent no output link.")
+            await self._publish("failed", Msg("job.no_output"))
             return
-        await self._publish("downloading", "Done; keeping a copy of the video…", progress=1.0)
+        await self._publish("downloading", Msg("job.keeping"), progress=1.0)
         try:
             kept = await keep_output(self._client, event.outputs[0], folder=self._outputs)
         except DownloadError as err:
-            await self._publish("interrupted", f"{err} The studio will try again in the background.")
+            await self._publish("interrupted", Msg("job.retry_download", error=_said(err)))
             return
         await self._history.run(
             self._history.set_output, self.generation_id, output_path=str(kept.video), poster_path=str(kept.poster),
             actual_credits=event.credits,
         )
-        await self._publish("succeeded", "Your video is ready.", video=kept.video, progress=1.0)
+        await self._publish("succeeded", Msg("job.ready"), video=kept.video, progress=1.0)
 
     # --- cancel -----------------------------------------------------------------------------------------------
 
@@ -223,6 +236,12 @@ class Job:
         try:
             await self._client.cancel_task(self.task_id, key=self._key)
         except StudioError as err:
-            await self._publish("interrupted", f"Stopped watching, but cancelling the task failed: {err}")
+            await self._publish("interrupted", Msg("job.cancel_failed", error=_said(err)))
             return
-        await self._publish("cancelled", "Cancelled. The task was stopped on the provider.")
+        await self._publish("cancelled", Msg("job.cancelled_remote"))
+
+
+def _said(err: StudioError) -> str:
+    """What an error says: its ``Text`` when it has one (so it is translated with the status), else its text."""
+    first = err.args[0] if err.args else None
+    return first if isinstance(first, Text) else str(err)

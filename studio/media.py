@@ -47,6 +47,7 @@ from PIL import Image, ImageCms, ImageFilter, ImageOps, UnidentifiedImageError
 
 from studio.capabilities import InputLimits, VideoInputRule, ratio_size
 from studio.errors import MediaError
+from studio.i18n import Join, Msg
 from studio.uris import human_bytes, url_problem
 
 StrPath = str | os.PathLike[str]
@@ -105,12 +106,11 @@ def prepare_image(
 
 
 def _format_list(formats: tuple[str, ...]) -> str:
-    names = [_FORMAT_NAMES.get(name, name) for name in formats]
-    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} or {names[-1]}"
+    return Join([_FORMAT_NAMES.get(name, name) for name in formats], "list_or")
 
 
 def _use_instead(limits: InputLimits) -> str:
-    return f"Use a {_format_list(limits.image_formats)} image."
+    return Msg("media.use_image", formats=_format_list(limits.image_formats))
 
 
 @contextmanager
@@ -122,7 +122,7 @@ def _binary(source: bytes | StrPath, *, field: str) -> Iterator[BinaryIO]:
     try:
         handle = open(source, "rb")  # noqa: SIM115 - closed below, after Pillow has finished reading
     except OSError as err:
-        raise MediaError(field, f"the file could not be read ({err.strerror or err})") from err
+        raise MediaError(field, Msg("media.unreadable_file", reason=str(err.strerror or err))) from err
     with handle:
         yield handle
 
@@ -143,10 +143,10 @@ def _opened_image(source: bytes | StrPath, *, field: str, limits: InputLimits) -
     with _binary(source, field=field) as handle:
         head = handle.read(512)
         if not head:
-            raise MediaError(field, f"the file is empty (0 bytes). {_use_instead(limits)}")
+            raise MediaError(field, Msg("media.empty_image", advice=_use_instead(limits)))
         kind = _sniffed_kind(head)
         if kind is not None:
-            raise MediaError(field, f"{kind} images are not accepted. {_use_instead(limits)}")
+            raise MediaError(field, Msg("media.format_refused", kind=kind, advice=_use_instead(limits)))
         handle.seek(0)
         with _pillow_open(handle, field=field, limits=limits) as img:
             _check_format(img, field=field, limits=limits)
@@ -161,17 +161,18 @@ def _pillow_open(handle: BinaryIO, *, field: str, limits: InputLimits) -> Iterat
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
         raise MediaError(field, _too_large_message(None, limits)) from err
     except UnidentifiedImageError as err:
-        raise MediaError(field, f"the file is not an image that can be read. {_use_instead(limits)}") from err
+        raise MediaError(field, Msg("media.not_an_image", advice=_use_instead(limits))) from err
     except (OSError, SyntaxError, ValueError) as err:
-        raise MediaError(field, f"the image could not be read. {_use_instead(limits)}") from err
+        raise MediaError(field, Msg("media.image_unreadable", advice=_use_instead(limits))) from err
     with img:
         yield img
 
 
 def _check_format(img: Image.Image, *, field: str, limits: InputLimits) -> None:
     if _format_of(img) not in limits.image_formats:
-        name = img.format or "This kind of"
-        raise MediaError(field, f"{name} images are not accepted. {_use_instead(limits)}")
+        if img.format:
+            raise MediaError(field, Msg("media.format_refused", kind=img.format, advice=_use_instead(limits)))
+        raise MediaError(field, Msg("media.format_refused_unknown", advice=_use_instead(limits)))
 
 
 def _source_caps(limits: InputLimits) -> tuple[int, int]:
@@ -180,9 +181,9 @@ def _source_caps(limits: InputLimits) -> tuple[int, int]:
 
 def _too_large_message(size: tuple[int, int] | None, limits: InputLimits) -> str:
     max_pixels, max_side = _source_caps(limits)
-    dimensions = f" {size[0]}x{size[1]} pixels," if size else ""
-    what = f"the image is{dimensions} too large to process"
-    return f"{what}. Use an image of at most {max_pixels // 1_000_000} megapixels with sides up to {max_side} px."
+    if size:
+        return Msg("media.image_too_large_size", width=size[0], height=size[1], megapixels=max_pixels // 1_000_000, side=max_side)
+    return Msg("media.image_too_large", megapixels=max_pixels // 1_000_000, side=max_side)
 
 
 def _check_source_size(size: tuple[int, int], *, field: str, limits: InputLimits) -> None:
@@ -192,7 +193,7 @@ def _check_source_size(size: tuple[int, int], *, field: str, limits: InputLimits
     if width * height > max_pixels or max(width, height) > max_side:
         raise MediaError(field, _too_large_message(size, limits))
     if width < 1 or height < 1:
-        raise MediaError(field, f"the image has no pixels. {_use_instead(limits)}")
+        raise MediaError(field, Msg("media.no_pixels", advice=_use_instead(limits)))
 
 
 def _oriented_size(img: Image.Image) -> tuple[int, int]:
@@ -231,8 +232,7 @@ def _target_size(
     if not limits.image_min_aspect <= aspect <= limits.image_max_aspect:
         raise MediaError(
             field,
-            f"the image is {width}x{height} (aspect {aspect:.2f}); with \"as-is\" the aspect (width / height) must be "
-            f"between {limits.image_min_aspect:g} and {limits.image_max_aspect:g}. Choose crop or pad instead.",
+            Msg("media.as_is_aspect", width=width, height=height, aspect=aspect, low=limits.image_min_aspect, high=limits.image_max_aspect),
         )
     long_side = min(max(ratio_size(ratio)), limits.image_max_side_px)
     return _within_side(width, height, max_side=long_side)
@@ -262,11 +262,9 @@ def _decoded_rgb(img: Image.Image, *, field: str) -> Image.Image:
         upright = ImageOps.exif_transpose(img)
         return _to_rgb(upright)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise MediaError(field, "the image is too large to process. Use a smaller image.") from err
+        raise MediaError(field, Msg("media.image_too_large_decoded")) from err
     except (OSError, SyntaxError, ValueError, EOFError) as err:
-        raise MediaError(
-            field, "the image is damaged or incomplete (was the upload cut short?) and cannot be read. Export it again."
-        ) from err
+        raise MediaError(field, Msg("media.image_damaged")) from err
 
 
 def _to_rgb(img: Image.Image) -> Image.Image:
@@ -349,7 +347,7 @@ def _encode_to_fit(img: Image.Image, *, field: str, limits: InputLimits) -> tupl
     ladder = [(fmt, q) for fmt, q in _ENCODE_LADDER if fmt in limits.image_formats]
     if not ladder:
         accepted = _format_list(limits.image_formats)
-        raise MediaError(field, f"none of the accepted formats ({accepted}) can be written by the studio.")
+        raise MediaError(field, Msg("media.no_writable_format", formats=accepted))
     smallest = None
     for scale in _DOWNSCALES:
         candidate = _scaled(img, scale)
@@ -359,9 +357,7 @@ def _encode_to_fit(img: Image.Image, *, field: str, limits: InputLimits) -> tupl
                 return uri, _IMAGE_MIME[fmt], candidate
             smallest = len(uri) if smallest is None else min(smallest, len(uri))
     raise MediaError(
-        field,
-        f"the image cannot be made to fit {human_bytes(limits.image_data_uri_bytes)}, the most an encoded image may "
-        f"take: even scaled down and compressed it takes {human_bytes(smallest or 0)}. Use a simpler image.",
+        field, Msg("media.image_cannot_fit", cap=human_bytes(limits.image_data_uri_bytes), smallest=human_bytes(smallest or 0))
     )
 
 
@@ -422,9 +418,9 @@ def _file_size(path: StrPath, *, field: str) -> int:
     try:
         size = os.path.getsize(path)
     except OSError as err:
-        raise MediaError(field, f"the file could not be read ({err.strerror or err})") from err
+        raise MediaError(field, Msg("media.unreadable_file", reason=str(err.strerror or err))) from err
     if size == 0:
-        raise MediaError(field, "the file is empty (0 bytes). Use an MP4, MOV or WebM video.")
+        raise MediaError(field, Msg("media.empty_video"))
     return size
 
 
@@ -433,7 +429,7 @@ def _opened_video(path: StrPath, *, field: str) -> Iterator[InputContainer]:
     try:
         container = av.open(os.fspath(path), mode="r")
     except (av.error.FFmpegError, OSError, UnicodeDecodeError) as err:
-        raise MediaError(field, "the file is not a video that can be read. Use an MP4, MOV or WebM video.") from err
+        raise MediaError(field, Msg("media.not_a_video")) from err
     with container:
         yield container
 
@@ -451,8 +447,8 @@ def _video_stream(container: InputContainer, *, field: str) -> VideoStream:
     if stream is not None:
         return stream
     if container.streams.audio:
-        raise MediaError(field, "the file has no picture, only sound. Use a video file (MP4, MOV or WebM).")
-    raise MediaError(field, "the video has no frames (it is 0 s long). Use a video with at least one frame.")
+        raise MediaError(field, Msg("media.sound_only"))
+    raise MediaError(field, Msg("media.no_frames"))
 
 
 def _first_frame(container: InputContainer, stream: VideoStream, *, field: str) -> VideoFrame:
@@ -460,8 +456,8 @@ def _first_frame(container: InputContainer, stream: VideoStream, *, field: str) 
         for frame in container.decode(stream):
             return frame
     except (av.error.FFmpegError, OSError, ValueError) as err:
-        raise MediaError(field, "the video is damaged and could not be decoded. Use another file.") from err
-    raise MediaError(field, "the video has no frames (it is 0 s long). Use a video with at least one frame.")
+        raise MediaError(field, Msg("media.video_damaged")) from err
+    raise MediaError(field, Msg("media.no_frames"))
 
 
 def _duration(container: InputContainer, stream: VideoStream, *, field: str) -> float:
@@ -474,7 +470,7 @@ def _duration(container: InputContainer, stream: VideoStream, *, field: str) -> 
     if not duration or duration <= 0:
         duration = _decoded_duration(container, stream)
     if duration <= 0:
-        raise MediaError(field, "the video has no length (0 s). Use a video with at least one frame.")
+        raise MediaError(field, Msg("media.no_length"))
     return duration
 
 
@@ -549,8 +545,8 @@ def _seconds_text(seconds: float, bound: float) -> str:
 def _allowed_length(rule: VideoInputRule) -> str:
     low, high = rule.min_seconds, rule.max_seconds
     if low is not None and high is not None:
-        return f"between {low:g} and {high:g} s long"
-    return f"at least {low:g} s long" if low is not None else f"at most {high:g} s long"
+        return Msg("media.length_between", low=low, high=high)
+    return Msg("media.length_at_least", low=low) if low is not None else Msg("media.length_at_most", high=high)
 
 
 def _check_length(seconds: float, *, rule: VideoInputRule, field: str) -> None:
@@ -559,7 +555,7 @@ def _check_length(seconds: float, *, rule: VideoInputRule, field: str) -> None:
     if too_short or too_long:
         bound = rule.min_seconds if too_short else rule.max_seconds
         shown = _seconds_text(seconds, float(bound or 0))
-        raise MediaError(field, f"the video is {shown} s long; it must be {_allowed_length(rule)}.")
+        raise MediaError(field, Msg("media.bad_length", seconds=shown, allowed=_allowed_length(rule)))
 
 
 def _data_uri_len(size_bytes: int, mime: str) -> int:
@@ -584,9 +580,7 @@ def _reencode_to_fit(
         output.unlink(missing_ok=True)
         smallest = size if smallest is None else min(smallest, size)
     raise MediaError(
-        field,
-        f"the video is too large to send even after re-encoding ({human_bytes(smallest or 0)}; at most "
-        f"{human_bytes(limits.video_data_uri_bytes)}). Use a shorter or smaller video.",
+        field, Msg("media.video_too_large", smallest=human_bytes(smallest or 0), cap=human_bytes(limits.video_data_uri_bytes))
     )
 
 
@@ -613,10 +607,10 @@ def _transcode(source: Path, output: Path, *, settings: _EncodeSettings, field: 
             frames = _write_frames(inp, out, settings=settings)
     except (av.error.FFmpegError, OSError, ValueError) as err:
         output.unlink(missing_ok=True)
-        raise MediaError(field, "the video could not be re-encoded (it may be damaged). Use another file.") from err
+        raise MediaError(field, Msg("media.reencode_failed")) from err
     if frames == 0:
         output.unlink(missing_ok=True)
-        raise MediaError(field, "the video has no frames that could be decoded. Use another file.")
+        raise MediaError(field, Msg("media.no_decodable_frames"))
 
 
 def _output_rate(stream: VideoStream) -> Fraction:
@@ -697,10 +691,10 @@ def check_url(url: str, *, field: str, limits: InputLimits) -> str:
     """
     stripped = url.strip()
     if not stripped:
-        raise MediaError(field, "no link was given. Paste an https:// link.")
+        raise MediaError(field, Msg("media.no_link"))
     problem = url_problem(stripped, limits=limits)
     if problem is not None:
-        raise MediaError(field, f"{problem}.")
+        raise MediaError(field, Msg("media.link_problem", problem=problem))
     return stripped
 
 
@@ -719,10 +713,10 @@ def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "
                 if target is not None and frame.time is not None and frame.time >= target:
                     break
             if chosen is None:
-                raise MediaError("Video", "the clip has no frames to take a frame from")
+                raise MediaError("Video", Msg("media.clip_no_frames"))
             image = chosen.to_image()
     except (av.FFmpegError, IndexError):
-        raise MediaError("Video", "the clip could not be read to take a frame from it") from None
+        raise MediaError("Video", Msg("media.clip_unreadable")) from None
     out = Path(dest)
     image.convert("RGB").save(out, quality=88)
     return out

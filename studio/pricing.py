@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from studio.capabilities import USD_PER_CREDIT, ModelSpec
+from studio.i18n import Msg
 
 
 @dataclass(frozen=True)
@@ -18,7 +19,8 @@ class Estimate:
         return self.credits * USD_PER_CREDIT
 
     def describe(self) -> str:
-        return f"about {self.credits} credits, ${self.usd:.2f} for {self.seconds:g} s"
+        """E.g. "about 50 credits, $0.50 for 5 s" (a ``Msg``: English as a ``str``, translatable)."""
+        return Msg("page.estimate", credits=self.credits, usd=self.usd, seconds=self.seconds)
 
 
 def estimate(spec: ModelSpec, *, seconds: float) -> Estimate:

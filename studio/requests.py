@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from studio.capabilities import Endpoint, ModelSpec, ProviderSpec
 from studio.errors import FieldIssue, InvalidInput
+from studio.i18n import Join, Label, Msg
 from studio.uris import MediaKind, uri_problem, url_problem
 
 # What a designer calls each wire field.
@@ -51,7 +52,7 @@ def utf16_len(text: str) -> int:
 
 
 def _choices(values: Any) -> str:
-    return ", ".join(str(v) for v in values)
+    return Join([str(v) for v in values])
 
 
 class _Wire(BaseModel):
@@ -138,9 +139,9 @@ def parse_request(endpoint: str, body: Any, *, provider: ProviderSpec) -> Reques
     try:
         cls = REQUEST_TYPES[endpoint]
     except KeyError:
-        raise InvalidInput(FieldIssue("Endpoint", f"Unknown endpoint {endpoint!r}.")) from None
+        raise InvalidInput(FieldIssue("Endpoint", Msg("req.unknown_endpoint", endpoint=endpoint))) from None
     if not isinstance(body, dict):
-        raise InvalidInput(FieldIssue("Request", "The request body must be a JSON object."))
+        raise InvalidInput(FieldIssue("Request", Msg("req.not_object")))
     try:
         request = cls.model_validate(body)
     except ValidationError as err:
@@ -164,19 +165,20 @@ def _shape_issue(error: Any) -> FieldIssue:
     label = _label_for(loc)
     kind = error["type"]
     value = error.get("input")
+    name = Label(label)
     if kind == "missing":
-        message = f"{label} is required."
+        message = Msg("req.required", field=name)
     elif kind == "extra_forbidden":
-        message = f"{loc[-1]} is not a field of this request."
+        message = Msg("req.not_a_field", name=str(loc[-1]))
     elif kind.startswith("int_") or kind == "int_type":
-        message = f"{label} must be a whole number (got {value!r})."
+        message = Msg("req.whole_number", field=name, value=value)
     elif kind.startswith("bool"):
-        message = f"{label} must be true or false (got {value!r})."
+        message = Msg("req.true_or_false", field=name, value=value)
     elif kind == "literal_error":
         expected = error.get("ctx", {}).get("expected", "")
-        message = f"{label}: {value!r} is not allowed. Choose one of {expected}."
+        message = Msg("req.not_allowed", field=name, value=value, expected=str(expected))
     else:
-        message = f"{label}: {error['msg']}."
+        message = Msg("req.shape", field=name, detail=str(error["msg"]))
     return FieldIssue(field=label, message=message, path=loc)
 
 
@@ -195,11 +197,11 @@ def check_request(request: Request, *, provider: ProviderSpec) -> list[FieldIssu
 
 def _unknown_model(request: Request, provider: ProviderSpec) -> FieldIssue:
     served = [m.name for m in provider.models_for(request.endpoint)]
-    tab = ENDPOINT_LABELS[request.endpoint]
+    tab = Label(ENDPOINT_LABELS[request.endpoint])
     if not served:
-        message = f"{provider.label} does not offer {tab}; no model is available for it there."
+        message = Msg("req.provider_lacks_tab", provider=Label(provider.label), tab=tab)
     else:
-        message = f"Model {request.model} is not available for {tab} on {provider.label}. Choose {_choices(served)}."
+        message = Msg("req.model_unavailable", model=request.model, tab=tab, provider=Label(provider.label), choices=_choices(served))
     return FieldIssue("Model", message, ("model",))
 
 
@@ -210,22 +212,22 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
         issues.append(
             FieldIssue(
                 "Seed",
-                f"Seed {request.seed} is out of range. Use a whole number from {limits.seed_min} to {limits.seed_max}.",
+                Msg("req.seed_range", seed=request.seed, low=limits.seed_min, high=limits.seed_max),
                 ("seed",),
             )
         )
     if request.ratio is None and spec.ratio_required:
-        issues.append(FieldIssue("Ratio", f"Ratio is required for {spec.name}. Choose one of {_choices(spec.ratios)}.", ("ratio",)))
+        issues.append(FieldIssue("Ratio", Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), ("ratio",)))
     elif request.ratio is not None and request.ratio not in spec.ratios:
         issues.append(
             FieldIssue(
                 "Ratio",
-                f"Ratio {request.ratio} is not available for {spec.name}. Choose one of {_choices(spec.ratios)}.",
+                Msg("req.ratio_unavailable", ratio=request.ratio, model=spec.name, choices=_choices(spec.ratios)),
                 ("ratio",),
             )
         )
     if request.content_moderation is not None and not spec.moderation:
-        issues.append(FieldIssue("Public figure threshold", f"{spec.name} takes no content moderation setting.", ("contentModeration",)))
+        issues.append(FieldIssue("Public figure threshold", Msg("req.no_moderation", model=spec.name), ("contentModeration",)))
     return issues
 
 
@@ -235,19 +237,19 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
     path = ("promptText",)
     if text is None or text == "":
         if spec.prompt_required:
-            return [FieldIssue("Prompt", f"Prompt is required for {spec.name}. Describe the motion you want.", path)]
+            return [FieldIssue("Prompt", Msg("req.prompt_required", model=spec.name), path)]
         return []
     if not text.strip():
-        return [FieldIssue("Prompt", "Prompt is only spaces. Write a prompt" + ("." if spec.prompt_required else " or leave it empty."), path)]
+        return [FieldIssue("Prompt", Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), path)]
     bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"]
     if bad:
-        return [FieldIssue("Prompt", f"Prompt contains {len(bad)} control character(s) (such as U+{ord(bad[0]):04X}). Remove them.", path)]
+        return [FieldIssue("Prompt", Msg("req.prompt_control", count=len(bad), code=ord(bad[0])), path)]
     length = utf16_len(text)
     if length > cap:
         return [
             FieldIssue(
                 "Prompt",
-                f"Prompt is {length} characters long (emoji count as 2); at most {cap} are allowed. Shorten it by {length - cap}.",
+                Msg("req.prompt_too_long", length=length, cap=cap, over=length - cap),
                 path,
             )
         ]
@@ -256,7 +258,7 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
 
 def media_uri_issue(uri: str, *, label: str, kind: MediaKind, path: tuple[Any, ...], provider: ProviderSpec) -> list[FieldIssue]:
     problem = uri_problem(uri, kind=kind, limits=provider.limits)
-    return [FieldIssue(label, f"{label}: {problem}.", path)] if problem else []
+    return [FieldIssue(label, Msg("req.field_problem", field=Label(label), problem=problem), path)] if problem else []
 
 
 def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -266,8 +268,8 @@ def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
         issues.append(
             FieldIssue(
                 "Duration",
-                f"Duration {request.duration} s is not available for {spec.name} on {provider.label}. "
-                f"Choose {_choices(spec.durations)} seconds.",
+                Msg("req.duration_unavailable", duration=request.duration, model=spec.name, provider=Label(provider.label),
+                    choices=_choices(spec.durations)),
                 ("duration",),
             )
         )
@@ -279,9 +281,9 @@ def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: Provi
     issues: list[FieldIssue] = []
     positions = [f.position for f in request.prompt_image]
     if "first" not in positions:
-        issues.append(FieldIssue("First frame", "First frame is required. Upload an image or give an https link.", ("promptImage",)))
+        issues.append(FieldIssue("First frame", Msg("req.first_frame_required"), ("promptImage",)))
     if len(set(positions)) != len(positions):
-        issues.append(FieldIssue("Frames", "Each frame position can be given once only.", ("promptImage",)))
+        issues.append(FieldIssue("Frames", Msg("req.frame_once"), ("promptImage",)))
     for index, frame in enumerate(request.prompt_image):
         label = FRAME_LABELS[frame.position]
         if frame.position not in spec.positions:
@@ -294,8 +296,8 @@ def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: Provi
 def _last_frame_message(provider: ProviderSpec) -> str:
     able = [m.name for m in provider.models_for("image_to_video") if m.supports_last_frame]
     if not able:
-        return f"Last frame is not supported by any model on {provider.label}."
-    return f"Last frame is supported by {' and '.join(able)} only."
+        return Msg("req.no_last_frame_anywhere", provider=Label(provider.label))
+    return Msg("req.last_frame_only", models=Join(able, "and"))
 
 
 def _extra_field_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -303,11 +305,11 @@ def _extra_field_issues(request: ImageToVideoRequest, spec: ModelSpec, provider:
     for wire, value in (("watermark", request.watermark), ("notify_hook", request.notify_hook)):
         if value is not None and wire not in spec.extra_fields:
             label = LABELS[wire]
-            issues.append(FieldIssue(label, f"{label} is only available on openai-hk, not on {provider.label}.", (wire,)))
+            issues.append(FieldIssue(label, Msg("req.openai_hk_only", field=Label(label), provider=Label(provider.label)), (wire,)))
     if request.notify_hook is not None and "notify_hook" in spec.extra_fields:
         problem = url_problem(request.notify_hook, limits=provider.limits)
         if problem:
-            issues.append(FieldIssue("Notify hook", f"Notify hook: {problem}.", ("notify_hook",)))
+            issues.append(FieldIssue("Notify hook", Msg("req.field_problem", field=Label("Notify hook"), problem=problem), ("notify_hook",)))
     return issues
 
 
@@ -317,7 +319,7 @@ def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
     references = request.references or []
     if len(references) > spec.max_references:
         issues.append(
-            FieldIssue("Reference image", f"{spec.name} takes at most {spec.max_references} reference image(s); {len(references)} were given.", ("references",))
+            FieldIssue("Reference image", Msg("req.too_many_references", model=spec.name, most=spec.max_references, given=len(references)), ("references",))
         )
     for index, ref in enumerate(references):
         issues += media_uri_issue(ref.uri, label="Reference image", kind="image", path=("references", index, "uri"), provider=provider)
@@ -327,11 +329,11 @@ def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
 def _character_performance_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     if request.character.type not in spec.character_types:
-        issues.append(FieldIssue("Character", f"Character must be one of: {_choices(spec.character_types)}.", ("character", "type")))
+        issues.append(FieldIssue("Character", Msg("req.character_type", choices=_choices(spec.character_types)), ("character", "type")))
     else:
         issues += media_uri_issue(request.character.uri, label="Character", kind=request.character.type, path=("character", "uri"), provider=provider)
     if request.reference.type != "video":
-        issues.append(FieldIssue("Reference performance video", "The reference performance must be a video.", ("reference", "type")))
+        issues.append(FieldIssue("Reference performance video", Msg("req.reference_video"), ("reference", "type")))
     else:
         issues += media_uri_issue(request.reference.uri, label="Reference performance video", kind="video", path=("reference", "uri"), provider=provider)
     if request.expression_intensity is not None and spec.expression_intensity:
@@ -340,7 +342,7 @@ def _character_performance_issues(request: Any, spec: ModelSpec, provider: Provi
             issues.append(
                 FieldIssue(
                     "Expression intensity",
-                    f"Expression intensity {request.expression_intensity} is out of range. Choose {low} to {high}.",
+                    Msg("req.intensity_range", value=request.expression_intensity, low=low, high=high),
                     ("expressionIntensity",),
                 )
             )

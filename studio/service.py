@@ -44,13 +44,14 @@ from studio.forms import (
     with_media,
 )
 from studio.history import Generation, HistoryStore, NewGeneration
+from studio.i18n import Label, Msg
 from studio.jobs import Job, JobStatus
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.settings import Settings
-from studio.spend import SpendGuard, SpendPolicy
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FaultyTransport
+from studio.spend import SpendGuard, SpendPolicy
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +155,8 @@ class Studio:
         if self._server_key and provider_name == self.server_provider:
             self.guard.check_key("server key")  # a host may require every visitor to bring their own key
             return self._server_key, "server key"
-        label = provider_spec(provider_name).label
-        raise InvalidInput(FieldIssue("API key", f"{label} needs an API key. Enter your key in Settings, or choose the Simulator."))
+        label = Label(provider_spec(provider_name).label)
+        raise InvalidInput(FieldIssue("API key", Msg("key.needed", provider=label)))
 
     def key_source(self, provider_name: str, visitor_key: str | None) -> str:
         try:
@@ -270,8 +271,7 @@ class Studio:
     async def _resume(self, generation: Generation, *, key: str | None = None) -> bool:
         if generation.task_id is None:
             # The studio stopped while the create call was in flight: the task may exist, but its id is unknown.
-            reason = ("The studio stopped while sending this request. The task may exist on the provider and be "
-                      "billed; check the provider's dashboard before trying again.")
+            reason = Msg("job.stopped_while_sending")
             await self.history.run(self.history.record, generation.id, "failed", failure_code="STUDIO.MAY_EXIST", failure_reason=reason)
             return False
         key = key or self._resume_key(generation)

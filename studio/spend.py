@@ -14,6 +14,7 @@ from typing import Callable
 
 from studio.errors import FieldIssue, InvalidInput
 from studio.history import HistoryStore
+from studio.i18n import Join, Label, Msg
 
 
 @dataclass(frozen=True)
@@ -37,12 +38,15 @@ class Budget:
     resets_at: dt.datetime
 
     def describe(self, now: dt.datetime) -> str:
-        parts = []
-        if self.deployment_left is not None:
-            parts.append(f"{self.deployment_left} credits left today on this studio")
-        if self.visitor_left is not None:
-            parts.append(f"{self.visitor_left} for you")
-        return f"{', '.join(parts)} (server key; resets {_resets(self.resets_at, now)})." if parts else ""
+        when = _resets(self.resets_at, now)
+        studio, visitor = self.deployment_left, self.visitor_left
+        if studio is not None and visitor is not None:
+            return Msg("spend.budget_both", studio=studio, visitor=visitor, when=when)
+        if studio is not None:
+            return Msg("spend.budget_studio", studio=studio, when=when)
+        if visitor is not None:
+            return Msg("spend.budget_visitor", visitor=visitor, when=when)
+        return ""
 
 
 class SpendRefused(InvalidInput):
@@ -74,7 +78,7 @@ class SpendGuard:
 
     def check_key(self, key_source: str) -> None:
         if self.policy.visitor_key_required and key_source == "server key":
-            raise SpendRefused(FieldIssue("API key", "This studio asks every visitor to use their own API key: enter yours in Settings."))
+            raise SpendRefused(FieldIssue("API key", Msg("spend.own_key_required")))
 
     def check(self, *, visitor: str, model: str, credits: int, key_source: str) -> None:
         """Refuse a server-key generation the policy does not allow. Blocking (reads history)."""
@@ -83,22 +87,20 @@ class SpendGuard:
             return  # a visitor's own key, or the free simulator: not the host's money
         allowed = self.policy.allowed_models
         if allowed is not None and model not in allowed:
-            names = ", ".join(sorted(allowed)) or "none"
-            raise SpendRefused(FieldIssue("Model", f"{model} is not allowed with this studio's key. Allowed: {names}. "
-                                                   "Or use your own key in Settings."))
+            names = Join(sorted(allowed)) if allowed else Label("none")
+            raise SpendRefused(FieldIssue("Model", Msg("spend.model_not_allowed", model=model, allowed=names)))
         if not self.policy.caps_spending:
             return
         now, _, _ = self._day()
         budget = self.budget(visitor)
-        for left, which in ((budget.deployment_left, "this studio's daily credit cap"), (budget.visitor_left, "your daily credit cap")):
+        for left, which in ((budget.deployment_left, Msg("spend.studio_cap")), (budget.visitor_left, Msg("spend.visitor_cap"))):
             if left is not None and credits > left:
                 raise SpendRefused(FieldIssue(
-                    "Cost", f"This needs about {credits} credits but {which} has {left} left. It resets "
-                            f"{_resets(budget.resets_at, now)}. Choose a shorter clip, or use your own key in Settings.",
+                    "Cost", Msg("spend.over_cap", credits=credits, which=which, left=left, when=_resets(budget.resets_at, now)),
                 ))
 
 
 def _resets(at: dt.datetime, now: dt.datetime) -> str:
     left = at - now
     hours, minutes = int(left.total_seconds() // 3600), int(left.total_seconds() % 3600 // 60)
-    return f"at 00:00 UTC (in {hours} h {minutes} min)"
+    return Msg("spend.resets", hours=hours, minutes=minutes)

@@ -11,6 +11,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from studio.i18n import Msg
+
 Status = Literal["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 TERMINAL: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
 
@@ -44,13 +46,13 @@ class Task(BaseModel):
 
 FailureFamily = Literal["moderation", "invalid_input", "transient", "unknown"]
 
-_MODERATION_INPUTS = {"TEXT": "your prompt", "IMAGE": "an input image", "VIDEO": "the input video"}
+_MODERATION_INPUTS = {"TEXT": "failure.where_text", "IMAGE": "failure.where_image", "VIDEO": "failure.where_video"}
 
 
 @dataclass(frozen=True)
 class FailureReason:
     family: FailureFamily
-    message: str  # plain words for the visitor: what happened and what to do
+    message: str  # plain words for the visitor: what happened and what to do (a Msg: English as a str)
     retryable: bool
 
 
@@ -58,22 +60,17 @@ def explain_failure(code: str | None, failure: str | None) -> FailureReason:
     """Turn a failure code into a plain reason (runway-api.md, "Failure codes")."""
     given = (code or "").strip()
     code = given.upper()
-    detail = f" (provider said: {failure})" if failure else ""
+    detail = Msg("failure.said", failure=failure) if failure else ""
     if code.startswith(("SAFETY.", "INPUT_PREPROCESSING.SAFETY")):
-        what = next((name for key, name in _MODERATION_INPUTS.items() if key in code.split(".")), "an input")
-        where = "the generated video" if code.startswith("SAFETY.OUTPUT") else what
-        return FailureReason(
-            "moderation",
-            f"Blocked by content moderation: {where} did not pass{detail}. Credits are charged for moderated tasks; "
-            "change the input before trying again.",
-            retryable=False,
-        )
+        what = next((name for key, name in _MODERATION_INPUTS.items() if key in code.split(".")), "failure.where_input")
+        where = Msg("failure.where_output" if code.startswith("SAFETY.OUTPUT") else what)
+        return FailureReason("moderation", Msg("failure.moderated", where=where, detail=detail), retryable=False)
     if code.startswith(("ASSET.INVALID", "THIRD_PARTY.INPUT_VALIDATION")):
-        return FailureReason("invalid_input", f"An input could not be used{detail}. Check the image or video and try again.", False)
+        return FailureReason("invalid_input", Msg("failure.invalid_input", detail=detail), False)
     if code.startswith(("INTERNAL", "INPUT_PREPROCESSING.INTERNAL", "THIRD_PARTY.UNAVAILABLE")):
-        return FailureReason("transient", f"The provider had a temporary problem{detail}. It is safe to try again.", True)
-    shown = given or "none given"  # verbatim, so it matches the provider's dashboard and docs
-    return FailureReason("unknown", f"The task failed (code {shown}){detail}.", False)
+        return FailureReason("transient", Msg("failure.transient", detail=detail), True)
+    shown = given or Msg("failure.no_code")  # verbatim, so it matches the provider's dashboard and docs
+    return FailureReason("unknown", Msg("failure.unknown", code=shown, detail=detail), False)
 
 
 @dataclass(frozen=True)

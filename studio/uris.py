@@ -12,6 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from studio.capabilities import InputLimits
+from studio.i18n import Msg
 
 MediaKind = Literal["image", "video"]
 
@@ -24,38 +25,37 @@ def _human_bytes(n: int) -> str:
         return f"{n / (1024 * 1024):.1f} MiB".replace(".0 MiB", " MiB")
     if n >= 1024:
         return f"{n / 1024:.0f} KiB"
-    return f"{n} bytes"
+    return Msg("unit.bytes", count=n)
 
 
 human_bytes = _human_bytes
 
 
 def url_problem(url: str, *, limits: InputLimits) -> str | None:
-    """Why ``url`` cannot be sent as an input URL, or None when it can."""
+    """Why ``url`` cannot be sent as an input URL, or None when it can (a ``Msg``: English as a ``str``)."""
     if len(url) > limits.url_max_chars:
-        return f"the link is {len(url)} characters long; at most {limits.url_max_chars} are allowed"
+        return Msg("uri.too_long", length=len(url), most=limits.url_max_chars)
     if any(ch.isspace() or ord(ch) < 32 for ch in url):
-        return "the link contains spaces or control characters"
+        return Msg("uri.spaces")
     parts = urlsplit(url)
     if parts.scheme.lower() != "https":
-        scheme = parts.scheme or "no scheme"
-        return f"only https:// links are allowed (this one uses {scheme}{':' if parts.scheme else ''})"
+        return Msg("uri.https_only", scheme=parts.scheme) if parts.scheme else Msg("uri.https_only_no_scheme")
     host = parts.hostname or ""
     if not host:
-        return "the link has no host name"
+        return Msg("uri.no_host")
     if parts.username or parts.password:
-        return "links with a user name or password are not allowed"
+        return Msg("uri.credentials")
     try:
         ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         pass
     else:
-        return f"the link must name a domain, not an IP address ({host})"
+        return Msg("uri.ip_address", host=host)
     labels = host.rstrip(".").split(".")
     if len(labels) < 2 or not all(_HOST_LABEL.match(label) for label in labels):
-        return f"{host} is not a public domain name"
+        return Msg("uri.not_public", host=host)
     if labels[-1].isdigit():
-        return f"{host} is not a public domain name"
+        return Msg("uri.not_public", host=host)
     return None
 
 
@@ -63,16 +63,16 @@ def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> str |
     """Why a data URI cannot be sent for a ``kind`` input, or None when it can."""
     match = _DATA_URI.match(uri)
     if not match:
-        return f"a data URI must look like data:{kind}/…;base64,…"
+        return Msg("uri.data_shape", kind=kind)
     mime = match.group("mime").lower()
     if not mime.startswith(f"{kind}/"):
-        return f"a {mime} data URI was given where {'an' if kind == 'image' else 'a'} {kind} is expected"
+        return Msg(f"uri.data_wrong_kind_{kind}", mime=mime)
     cap = limits.image_data_uri_bytes if kind == "image" else limits.video_data_uri_bytes
     if len(uri) > cap:
-        return f"the encoded {kind} is {_human_bytes(len(uri))}; at most {_human_bytes(cap)} can be sent"
+        return Msg(f"uri.data_too_large_{kind}", size=_human_bytes(len(uri)), cap=_human_bytes(cap))
     payload = uri[match.end():]
     if not payload or len(payload) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", payload):
-        return "the data URI is not valid base64"
+        return Msg("uri.data_base64")
     return None
 
 

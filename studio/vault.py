@@ -11,6 +11,7 @@ from pathlib import Path
 from studio import media
 from studio.client import RunwayClient
 from studio.errors import DownloadError, MediaError
+from studio.i18n import Msg
 
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
 
@@ -32,7 +33,7 @@ async def keep_output(client: RunwayClient, url: str, *, folder: Path) -> Kept:
         poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
-        raise DownloadError(f"The provider's output is not a playable video ({err}).") from None
+        raise DownloadError(Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))) from None
     return Kept(video=video, poster=poster, seconds=info.duration_s)
 
 

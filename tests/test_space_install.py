@@ -3,7 +3,9 @@ and get the page served (on the simulator, no key)."""
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -36,12 +38,22 @@ def test_a_fresh_venv_from_requirements_txt_serves_the_page(tmp_path: Path) -> N
         page = _wait_for_page(f"http://127.0.0.1:{port}/", app, timeout_s=120)
         assert "<title>Runway Studio</title>" in page or "Runway Studio" in page
         config = httpx.get(f"http://127.0.0.1:{port}/config", timeout=10).json()
-        labels = {c.get("props", {}).get("label") for c in config["components"]}
+        english = (config.get("i18n_translations") or {}).get("en", {})
+        labels = {_in_english(c.get("props", {}).get("label"), english) for c in config["components"]}
         assert {"Image to Video", "Video to Video", "Character Performance", "History"} <= labels
+        assert {"en", "zh-CN"} <= set(config.get("i18n_translations") or {})  # the page offers both languages
     finally:
         app.kill()
         app.wait(timeout=10)
     assert sys.prefix != str(env_dir)  # the studio ran in the fresh venv, not this one
+
+
+def _in_english(label: object, english: dict[str, str]) -> object:
+    """A label as the English page shows it: labels are translation keys (``gr.I18n``), which the config writes as
+    ``__i18n__{"__type__": "translation_metadata", "key": ...}`` for the browser to look up."""
+    if not isinstance(label, str):
+        return label
+    return re.sub(r"__i18n__(\{[^}]*\})", lambda m: english.get(json.loads(m.group(1))["key"], m.group(0)), label)
 
 
 def _wait_for_page(url: str, app: subprocess.Popen[str], *, timeout_s: float) -> str:

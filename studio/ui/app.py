@@ -11,12 +11,12 @@ import gradio as gr
 from studio import __version__
 from studio.capabilities import PROVIDERS, provider as provider_spec
 from studio.errors import StudioError
+from studio.i18n import UI, Label, english, localize, page_text, request_language, t
 from studio.service import Studio
 from studio.settings import Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
-
 
 CSS = """
 .rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
@@ -46,14 +46,22 @@ new MutationObserver(() => document.querySelectorAll("video:not([playsinline])")
 })).observe(document.documentElement, {childList: true, subtree: true});
 </script>"""
 
-KEY_HELP = "Never stored or shown: used for your requests in this tab only."
+KEY_HELP = UI("ui.api_key_help")
 
 
-def _key_line(studio: Studio, provider: str, key: str | None) -> str:
+def _key_line(studio: Studio, provider: str, key: str | None, lang: str = "en") -> str:
     source = studio.key_source(provider, key)
     if source == "none":
-        return f"**Key in use:** none. {provider_spec(provider).label} needs a key: enter yours above."
-    return f"**Key in use:** {source}"
+        return t(lang, "page.key_none", provider=Label(provider_spec(provider).label))
+    return t(lang, "page.key_in_use", source=Label(source))
+
+
+class StudioBlocks(gr.Blocks):
+    """The page's Blocks. Labels are translation keys (the browser shows them in its language); the API's
+    description of the endpoints (``/info``, which gradio_client reads) names every parameter in English."""
+
+    def get_api_info(self, all_endpoints: bool = False, page: str | None = None) -> Any:
+        return english(super().get_api_info(all_endpoints=all_endpoints, page=page))
 
 
 def _banner(provider: str) -> Any:
@@ -69,42 +77,37 @@ def build_app(
     (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
-    with gr.Blocks(title="Runway Studio", analytics_enabled=False) as demo:
-        gr.Markdown(f"# Runway Studio\nGenerate video with Runway's API. <small>v{__version__}</small>")
+    with StudioBlocks(title="Runway Studio", analytics_enabled=False) as demo:
+        gr.Markdown(f"# Runway Studio\n{UI('ui.tagline')} <small>v{__version__}</small>")
         banner = gr.Markdown(
-            "**Simulator:** clips here are simulated placeholders made from your inputs, and cost nothing. "
-            "To generate for real, choose openai-hk or Runway in Settings and enter your key.",
-            elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
+            UI("ui.sim_banner"), elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
         )
         if ephemeral_history:
-            gr.Markdown(
-                "**History is on this Space's temporary disk** and is lost when the Space restarts. "
-                "The host can attach persistent storage (mounted at /data) to keep it.",
-                elem_classes="rs-banner rs-storage-warning", elem_id="storage_warning",
-            )
+            gr.Markdown(UI("ui.storage_warning"), elem_classes="rs-banner rs-storage-warning", elem_id="storage_warning")
         if sign_in:
             with gr.Row():
-                gr.Markdown("Sign in to keep your history with your Hugging Face account, on any browser.")
+                gr.Markdown(UI("ui.sign_in"))
                 gr.LoginButton(scale=0)
-        with gr.Accordion("Settings", open=False, elem_id="settings"):
+        with gr.Accordion(UI("ui.settings"), open=False, elem_id="settings"):
             with gr.Row():
                 provider = gr.Radio(
-                    [(p.label, p.name) for p in PROVIDERS.values()], value=default_provider, label="Provider", elem_id="provider"
+                    [(UI("ui.provider_simulator") if p.name == "simulator" else p.label, p.name) for p in PROVIDERS.values()],
+                    value=default_provider, label=UI("ui.provider"), elem_id="provider",
                 )
-                key_box = gr.Textbox(label="Your API key (optional)", type="password", info=KEY_HELP, elem_id="api_key")
-            key_line = gr.Markdown(_key_line(studio, default_provider, None), elem_id="key_in_use")
+                key_box = gr.Textbox(label=UI("ui.api_key"), type="password", info=KEY_HELP, elem_id="api_key")
+            key_line = gr.Markdown(page_text(lambda lang: _key_line(studio, default_provider, None, lang)), elem_id="key_in_use")
         key_state = gr.State("")
         token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
         shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
         tabs: list[GenerationTab] = []
         with gr.Tabs(selected="i2v") as tab_set:
-            for title, cls in (("Image to Video", ImageToVideoTab), ("Video to Video", VideoToVideoTab), ("Character Performance", CharacterTab)):
+            for title, cls in ((UI("ui.tab_i2v"), ImageToVideoTab), (UI("ui.tab_v2v"), VideoToVideoTab), (UI("ui.tab_cp"), CharacterTab)):
                 with gr.Tab(title, id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
                     tab = cls(studio, shared, default_provider=default_provider)
                     tab.build()
                     tab.wire()
                     tabs.append(tab)
-            with gr.Tab("History", id=HISTORY_ID, elem_id="tab_history") as history_tab:
+            with gr.Tab(UI("ui.tab_history"), id=HISTORY_ID, elem_id="tab_history") as history_tab:
                 history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set)
                 history.build()
                 history.wire(history_tab)
@@ -127,12 +130,19 @@ def _ensure_token(token: str | None) -> str:
 
 def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, key_line: Any, banner: Any, tabs: list[GenerationTab]) -> None:
     # The key goes into server-side session state at once; the box is not an input of any generate event.
-    key_box.change(lambda k, p: (k or "", _key_line(studio, p, k)), [key_box, provider], [key_state, key_line], queue=False, show_progress="hidden")
-    provider.change(lambda p, k: (_key_line(studio, p, k), _banner(p)), [provider, key_state], [key_line, banner], queue=False, show_progress="hidden")
-    models = [t.model for t in tabs]
-    refreshed = provider.change(
-        lambda p, *current: _refresh_all(p, tabs, current), [provider, *models], _refresh_outputs(tabs), queue=False, show_progress="hidden"
-    )
+    def on_key(key: str | None, chosen: str, request: gr.Request) -> tuple[str, str]:
+        return key or "", _key_line(studio, chosen, key, request_language(request))
+
+    def on_provider(chosen: str, key: str | None, request: gr.Request) -> tuple[str, Any]:
+        return _key_line(studio, chosen, key, request_language(request)), _banner(chosen)
+
+    def refresh(request: gr.Request, chosen: str, *current: str | None) -> dict[Any, Any]:
+        return _refresh_all(chosen, tabs, current, request_language(request))
+
+    key_box.change(on_key, [key_box, provider], [key_state, key_line], queue=False, show_progress="hidden")
+    provider.change(on_provider, [provider, key_state], [key_line, banner], queue=False, show_progress="hidden")
+    models = [tab.model for tab in tabs]
+    refreshed = provider.change(refresh, [provider, *models], _refresh_outputs(tabs), queue=False, show_progress="hidden")
     for tab in tabs:  # the model may keep its value (so no .change fires) while its rules differ on this provider
         refreshed.then(tab.on_model, tab.model_inputs(), tab.model_outputs(), queue=False, show_progress="hidden")
 
@@ -141,11 +151,11 @@ def _refresh_outputs(tabs: list[GenerationTab]) -> list[Any]:
     return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button)]
 
 
-def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | None, ...]) -> dict[Any, Any]:
+def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | None, ...], lang: str = "en") -> dict[Any, Any]:
     """Model choices and availability for every tab after a provider change (keeping each model if it is served)."""
     updates: dict[Any, Any] = {}
     for tab, model in zip(tabs, current):
-        note = controls.unavailable_note(provider_spec(provider), tab.endpoint)
+        note = controls.unavailable_note(provider_spec(provider), tab.endpoint, lang)
         updates[tab.model] = controls.model_update(provider, tab.endpoint, model)
         updates[tab.unavailable] = note
         updates[tab.generate_button] = gr.update(interactive=not note)
@@ -158,19 +168,22 @@ def _wire_chaining(
     """"Use last frame as first frame", "Send to Video to Video", "Use as character": from a tab's result or from
     History. The next generation records the one it continues (its lineage)."""
 
-    async def to_first(clip: str | None, parent: str | None) -> dict[Any, Any]:
+    async def to_first(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
+        lang = request_language(request)
         try:
-            frame = await studio.last_frame(Path(_need(clip)))
+            frame = await studio.last_frame(Path(_need(clip, lang)))
         except StudioError as err:
-            raise gr.Error(str(err)) from None
+            raise gr.Error(localize(err, lang)) from None
         return {i2v.first: str(frame), i2v.first_url: "", i2v.parent: parent, tab_set: gr.Tabs(selected=i2v.prefix)}
 
-    def to_v2v(clip: str | None, parent: str | None) -> dict[Any, Any]:
-        return {v2v.video: _need(clip), v2v.video_url: "", v2v.parent: parent, tab_set: gr.Tabs(selected=v2v.prefix)}
+    def to_v2v(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
+        clip = _need(clip, request_language(request))
+        return {v2v.video: clip, v2v.video_url: "", v2v.parent: parent, tab_set: gr.Tabs(selected=v2v.prefix)}
 
-    def to_character(clip: str | None, parent: str | None) -> dict[Any, Any]:
+    def to_character(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
+        clip = _need(clip, request_language(request))
         return {
-            cp.character_type: "video", cp.character_video: gr.update(value=_need(clip), visible=True),
+            cp.character_type: "video", cp.character_video: gr.update(value=clip, visible=True),
             cp.character_image: gr.update(visible=False), cp.character_url: "", cp.parent: parent,
             tab_set: gr.Tabs(selected=cp.prefix),
         }
@@ -191,9 +204,9 @@ def _wire_chaining(
         )
 
 
-def _need(clip: str | None) -> str:
+def _need(clip: str | None, lang: str = "en") -> str:
     if not clip:
-        raise gr.Error("No clip yet: generate one first.")
+        raise gr.Error(t(lang, "page.no_clip"))
     return clip
 
 
@@ -222,6 +235,7 @@ def launch_options(studio: Studio, *, max_upload_mb: int) -> dict[str, Any]:
         "max_file_size": f"{max_upload_mb}mb",
         "allowed_paths": [str(studio.outputs), str(studio.inputs)],
         "css": CSS,
+        "i18n": UI,  # the static page text in English and Simplified Chinese, chosen by the browser's language
         "head": PLAYS_INLINE,
         "footer_links": ["api"],
         "show_error": True,

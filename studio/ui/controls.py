@@ -11,6 +11,7 @@ from typing import Any
 import gradio as gr
 
 from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, ProviderSpec, provider as provider_spec
+from studio.i18n import Join, Label, t
 from studio.requests import ENDPOINT_LABELS
 
 
@@ -59,21 +60,22 @@ def duration_update(spec: ModelSpec | None, current: str | int | None) -> Any:
     return gr.update(choices=choices, value=keep(str(current or ""), choices, str(spec.default_duration)), interactive=True)
 
 
-def last_frame_note(provider: str, spec: ModelSpec | None) -> str:
+def last_frame_note(provider: str, spec: ModelSpec | None, lang: str = "en") -> str:
     if spec is not None and spec.supports_last_frame:
-        return "Optional: the clip ends on this image."
+        return t(lang, "page.last_frame_ok")
     able = [m.name for m in provider_spec(provider).models_for("image_to_video") if m.supports_last_frame]
-    model = spec.name if spec else "this model"
-    others = f" Choose {' or '.join(able)} to use one." if able else ""
-    return f"⚠ {model} does not take a last frame.{others}"
+    model = spec.name if spec else t(lang, "page.this_model")
+    if able:
+        return t(lang, "page.no_last_frame_choose", model=model, models=Join(able, "or"))
+    return t(lang, "page.no_last_frame", model=model)
 
 
-def unavailable_note(provider: ProviderSpec, endpoint: Endpoint) -> str:
-    """Why a tab cannot generate on ``provider`` ('' when it can)."""
+def unavailable_note(provider: ProviderSpec, endpoint: Endpoint, lang: str = "en") -> str:
+    """Why a tab cannot generate on ``provider`` ('' when it can), in ``lang``."""
     if provider.models_for(endpoint):
         return ""
-    able = [p.label for p in _providers_serving(endpoint)]
-    return f"⚠ {provider.label} does not offer {ENDPOINT_LABELS[endpoint]}. Choose {' or '.join(able)} in Settings."
+    able = [Label(p.label) for p in _providers_serving(endpoint)]
+    return t(lang, "page.unavailable", provider=Label(provider.label), tab=Label(ENDPOINT_LABELS[endpoint]), providers=Join(able, "or"))
 
 
 def _providers_serving(endpoint: Endpoint) -> list[ProviderSpec]:

@@ -11,41 +11,52 @@ from typing import Any
 import gradio as gr
 
 from studio.history import Generation
+from studio.i18n import UI, Label, localize, request_language, t
 from studio.requests import ENDPOINT_LABELS
 from studio.service import Studio
 from studio.ui.tabs import GenerationTab, Shared, visitor_of
 from studio.vault import status_poster
 
 TAB_ID = "history"
-STATUS_LABELS = {
-    "submitting": "Submitting", "queued": "Queued", "throttled": "Throttled", "running": "Running",
-    "downloading": "Downloading", "succeeded": "Succeeded", "failed": "Failed", "cancelled": "Cancelled", "lost": "Lost",
-}
+STATUSES = ("submitting", "queued", "throttled", "running", "downloading", "succeeded", "failed", "cancelled", "lost")
+STATUS_LABELS = {status: t("en", f"history.status.{status}") for status in STATUSES}  # English; shown per language
 
 
-def _caption(g: Generation) -> str:
+def _status_label(status: str, lang: str) -> str:
+    return t(lang, f"history.status.{status}") if status in STATUSES else status
+
+
+def _caption(g: Generation, lang: str = "en") -> str:
     progress = f" {round((g.progress or 0) * 100)}%" if g.status == "running" else ""
     prompt = (g.prompt[:40] + "…") if len(g.prompt) > 40 else g.prompt
-    return f"{STATUS_LABELS.get(g.status, g.status)}{progress} · {g.model} · {prompt}".rstrip(" ·")
+    return f"{_status_label(g.status, lang)}{progress} · {g.model} · {prompt}".rstrip(" ·")
 
 
 def _when(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _details(g: Generation, lineage: list[Generation]) -> str:
-    cost = f"{g.actual_credits:g} credits" if g.actual_credits is not None else f"about {g.estimated_credits} credits (estimate)"
+def _tab(endpoint: str) -> str:
+    return Label(ENDPOINT_LABELS[endpoint]) if endpoint in ENDPOINT_LABELS else endpoint
+
+
+def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
+    if g.actual_credits is not None:
+        cost = t(lang, "history.credits", credits=g.actual_credits)
+    else:
+        cost = t(lang, "history.credits_estimate", credits=g.estimated_credits)
+    provider = Label(g.provider) if g.provider == "simulator" else g.provider
     lines = [
-        f"**{ENDPOINT_LABELS.get(g.endpoint, g.endpoint)}** · `{g.model}` on {g.provider} · {STATUS_LABELS.get(g.status, g.status)}",
-        f"**Prompt:** {html.escape(g.prompt) or '—'}",
-        f"**Length:** {g.output_seconds or 0:g} s · **Cost:** {cost} · **Seed:** {g.seed} · **Made:** {_when(g.created_at)}",
-        f"**Task:** `{g.task_id or 'not created'}` · key: {g.key_source}",
+        t(lang, "history.headline", tab=_tab(g.endpoint), model=g.model, provider=provider, status=_status_label(g.status, lang)),
+        t(lang, "history.prompt", prompt=html.escape(g.prompt) or "—"),
+        t(lang, "history.facts", seconds=g.output_seconds or 0, cost=cost, seed=g.seed, made=_when(g.created_at)),
+        t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source)),
     ]
     if g.failure_reason:
-        lines.append(f"**Why it failed:** {html.escape(g.failure_reason)}")
+        lines.append(t(lang, "history.why_failed", reason=html.escape(localize(g.failure_message, lang))))
     if len(lineage) > 1:
-        steps = " → ".join(f"{ENDPOINT_LABELS.get(x.endpoint, x.endpoint)} ({x.model})" for x in lineage[:-1])
-        lines.append(f"**Lineage:** {steps} → this")
+        steps = " → ".join(t(lang, "history.step", tab=_tab(x.endpoint), model=x.model) for x in lineage[:-1])
+        lines.append(t(lang, "history.lineage", steps=steps))
     return "\n\n".join(lines)
 
 
@@ -57,50 +68,54 @@ class HistoryTab:
 
     def build(self) -> None:
         with gr.Row():
-            self.summary = gr.Markdown("Your generations appear here, newest first.", elem_id="history_summary")
-            self.refresh_button = gr.Button("Refresh", size="sm", scale=0, elem_id="history_refresh")
+            self.summary = gr.Markdown(UI("ui.history_intro"), elem_id="history_summary")
+            self.refresh_button = gr.Button(UI("ui.refresh"), size="sm", scale=0, elem_id="history_refresh")
         self.gallery = gr.Gallery(
-            label="Your generations", columns=5, height="auto", allow_preview=False, object_fit="cover", elem_id="history_gallery",
+            label=UI("ui.your_generations"), columns=5, height="auto", allow_preview=False, object_fit="cover", elem_id="history_gallery",
         )
         self.ids = gr.State([])
         self.selected = gr.State(None)
         self.clip, self.clip_parent = gr.State(None), gr.State(None)  # what a chaining action passes on
         with gr.Row(visible=False, equal_height=False) as self.detail:
             with gr.Column(scale=3):
-                self.video = gr.Video(label="Clip", interactive=False, elem_id="history_video")
+                self.video = gr.Video(label=UI("ui.clip"), interactive=False, elem_id="history_video")
             with gr.Column(scale=2):
                 self.details = gr.Markdown(elem_id="history_details")
-                self.download = gr.DownloadButton("Download MP4", size="sm", elem_id="history_download")
+                self.download = gr.DownloadButton(UI("ui.download_mp4"), size="sm", elem_id="history_download")
                 with gr.Row():
-                    self.reuse = gr.Button("Reuse settings", size="sm", variant="primary", elem_id="history_reuse")
-                    self.delete = gr.Button("Delete", size="sm", variant="stop", elem_id="history_delete")
+                    self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
+                    self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", elem_id="history_delete")
                 with gr.Row():
-                    self.to_first = gr.Button("Use last frame as first frame", size="sm", elem_id="history_to_first")
-                    self.to_v2v = gr.Button("Send to Video to Video", size="sm", elem_id="history_to_v2v")
-                    self.to_character = gr.Button("Use as character", size="sm", elem_id="history_to_character")
+                    self.to_first = gr.Button(UI("ui.to_first"), size="sm", elem_id="history_to_first")
+                    self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", elem_id="history_to_v2v")
+                    self.to_character = gr.Button(UI("ui.to_character"), size="sm", elem_id="history_to_character")
         self.timer = gr.Timer(2.0, active=False)  # ticks only while something in the list is still running
 
     # --- events -----------------------------------------------------------------------------------------------
 
     async def refresh(self, token: str | None, selected: str | None, request: gr.Request) -> dict[Any, Any]:
         visitor = visitor_of(token, request)
+        lang = request_language(request)
         items = await self.studio.history_of(visitor)
         running = [g for g in items if not g.terminal]
-        gallery = [(g.poster_path or str(status_poster(g.status, folder=self.studio.outputs)), _caption(g)) for g in items]
-        summary = f"{len(items)} generation(s)" + (f", {len(running)} running" if running else "") if items else (
-            "Nothing yet: your generations will appear here, newest first, and stay until you delete them."
-        )
+        gallery = [(g.poster_path or str(status_poster(g.status, folder=self.studio.outputs)), _caption(g, lang)) for g in items]
+        if not items:
+            summary = t(lang, "history.empty")
+        elif running:
+            summary = t(lang, "history.count_running", count=len(items), running=len(running))
+        else:
+            summary = t(lang, "history.count", count=len(items))
         updates = {self.gallery: gallery, self.ids: [g.id for g in items], self.summary: summary, self.timer: gr.Timer(active=bool(running))}
         if selected and any(g.id == selected and not g.terminal for g in items):
-            updates |= await self._show(selected, visitor)  # keep a running selection live
+            updates |= await self._show(selected, visitor, lang)  # keep a running selection live
         return updates
 
     async def select(self, ids: list[str], token: str | None, request: gr.Request, evt: gr.SelectData) -> dict[Any, Any]:
         if evt.index is None or not 0 <= int(evt.index) < len(ids):
             return {}
-        return await self._show(ids[int(evt.index)], visitor_of(token, request))
+        return await self._show(ids[int(evt.index)], visitor_of(token, request), request_language(request))
 
-    async def _show(self, generation_id: str, visitor: str) -> dict[Any, Any]:
+    async def _show(self, generation_id: str, visitor: str, lang: str = "en") -> dict[Any, Any]:
         g = await self.studio.generation(generation_id, visitor=visitor)
         if g is None:
             return {self.detail: gr.update(visible=False), self.selected: None}
@@ -110,7 +125,7 @@ class HistoryTab:
             self.detail: gr.update(visible=True),
             self.selected: g.id,
             self.video: g.output_path if has_clip else None,
-            self.details: _details(g, lineage),
+            self.details: _details(g, lineage, lang),
             self.download: gr.update(value=g.output_path if has_clip else None, visible=has_clip),
             **{b: gr.update(interactive=has_clip) for b in (self.to_first, self.to_v2v, self.to_character)},
         }
@@ -118,20 +133,20 @@ class HistoryTab:
     async def do_reuse(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
         reuse = await self.studio.reuse(selected or "", visitor=visitor_of(token, request))
         if reuse is None:
-            raise gr.Error("Choose one of your generations first.")
+            raise gr.Error(t(request_language(request), "history.choose_first"))
         tab = self.tabs[reuse.endpoint]
         return tab.fill(reuse.form) | {self.tab_set: gr.Tabs(selected=tab.prefix)}
 
     async def do_delete(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
         visitor = visitor_of(token, request)
         if not selected or not await self.studio.delete(selected, visitor=visitor):
-            raise gr.Error("Choose one of your generations first.")
+            raise gr.Error(t(request_language(request), "history.choose_first"))
         return {self.detail: gr.update(visible=False), self.selected: None} | await self.refresh(token, None, request)
 
     async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
         g = await self.studio.generation(selected or "", visitor=visitor_of(token, request))
         if g is None or not g.output_path:
-            raise gr.Error("This generation has no clip to use.")
+            raise gr.Error(t(request_language(request), "history.no_clip"))
         return g.output_path, g.id
 
     def wire(self, tab: Any) -> None:

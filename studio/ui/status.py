@@ -1,56 +1,66 @@
-"""How a generation's status looks on the page: a line of state, a real progress bar, the message."""
+"""How a generation's status looks on the page: a line of state, a real progress bar, the message.
+
+Rendered on the server in the visitor's language (``lang``, from the request's Accept-Language).
+"""
 
 from __future__ import annotations
 
 import html
+from collections.abc import Iterable
 
+from studio.i18n import localize, t
 from studio.service import JobStatus
 
-PHASE_TITLES = {
-    "preparing": "Preparing inputs",
-    "submitting": "Submitting",
-    "queued": "Queued",
-    "throttled": "Throttled: waiting for a slot",
-    "running": "Running",
-    "downloading": "Downloading",
-    "succeeded": "Succeeded",
-    "failed": "Failed",
-    "cancelled": "Cancelled",
-}
+PHASES = ("preparing", "submitting", "queued", "throttled", "running", "downloading", "succeeded", "failed", "cancelled",
+          "lost", "interrupted")
+PHASE_TITLES = {phase: t("en", f"phase.{phase}") for phase in PHASES}  # in English (the page renders per language)
+IDLE = '<div class="rs-status rs-idle" data-phase="idle">{text}</div>'
 
 
-def status_html(status: JobStatus | None) -> str:
-    """The status panel for ``status`` (an empty, quiet panel when nothing has run yet)."""
+def idle_page_html() -> str:
+    """The quiet panel before anything has run, as the page is built: the browser shows it in its language."""
+    from studio.i18n import UI  # Gradio only where the page is built
+
+    return IDLE.format(text=UI("ui.status_idle"))
+
+
+def status_html(status: JobStatus | None, lang: str = "en") -> str:
+    """The status panel for ``status`` in ``lang`` (an empty, quiet panel when nothing has run yet)."""
     if status is None:
-        return '<div class="rs-status rs-idle" data-phase="idle">Ready. Fill in the form and press Generate.</div>'
+        return IDLE.format(text=html.escape(t(lang, "status.idle")))
     percent = None if status.progress is None else max(0, min(100, round(status.progress * 100)))
-    parts = [f"<b>{PHASE_TITLES[status.phase]}</b>"]
+    title = t(lang, f"phase.{status.phase}") if status.phase in PHASES else status.phase
+    parts = [f"<b>{html.escape(title)}</b>"]
     if percent is not None and status.phase in ("running", "downloading"):
         parts.append(f'<span class="rs-percent">{percent}%</span>')
     if status.elapsed_s:
-        parts.append(f"{status.elapsed_s:.1f} s")
+        parts.append(t(lang, "status.elapsed", seconds=status.elapsed_s))
     if status.task_id:
-        parts.append(f'task <code class="rs-task-id">{html.escape(status.task_id)}</code>')
+        parts.append(f'{t(lang, "status.task")} <code class="rs-task-id">{html.escape(status.task_id)}</code>')
     bar = ""
     if status.phase in ("running", "downloading", "succeeded") and percent is not None:
         bar = f'<progress class="rs-bar" max="100" value="{percent}"></progress>'
     elif status.phase in ("preparing", "submitting", "queued", "throttled"):
         bar = '<progress class="rs-bar"></progress>'  # indeterminate: no progress is known yet
-    notes = "".join(f'<li>{html.escape(n)}</li>' for n in status.notes)
+    notes = "".join(f'<li>{html.escape(localize(n, lang))}</li>' for n in status.notes)
     notes_html = f'<ul class="rs-notes">{notes}</ul>' if notes else ""
-    seed = f'<div class="rs-seed">Seed used: <code>{status.seed}</code></div>' if status.seed is not None else ""
+    seed = (
+        f'<div class="rs-seed">{t(lang, "status.seed_used", seed=f"<code>{status.seed}</code>")}</div>' if status.seed is not None else ""
+    )
     return (
         f'<div class="rs-status rs-{status.phase}" data-phase="{status.phase}" data-progress="{"" if percent is None else percent}">'
         f'<div class="rs-line">{" · ".join(parts)}</div>{bar}'
-        f'<div class="rs-message">{html.escape(status.message)}</div>{seed}{notes_html}</div>'
+        f'<div class="rs-message">{html.escape(localize(status.message, lang))}</div>{seed}{notes_html}</div>'
     )
 
 
-def error_html(message: str) -> str:
-    """A failed-before-sending panel: the form is kept, nothing was sent."""
-    lines = "".join(f"<li>{html.escape(line)}</li>" for line in message.split("\n") if line.strip())
+def error_html(message: str | Iterable[str], lang: str = "en") -> str:
+    """A failed-before-sending panel: the form is kept, nothing was sent. ``message``: the lines to list (already in
+    ``lang``), or one text with a line per issue."""
+    found = message.split("\n") if isinstance(message, str) else list(message)
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in found if line.strip())
     return (
         '<div class="rs-status rs-failed rs-invalid" data-phase="invalid">'
-        "<div class=\"rs-line\"><b>Not sent</b> · fix the form and try again (nothing was charged)</div>"
+        f'<div class="rs-line"><b>{html.escape(t(lang, "status.not_sent"))}</b> · {html.escape(t(lang, "status.fix_form"))}</div>'
         f'<ul class="rs-issues">{lines}</ul></div>'
     )

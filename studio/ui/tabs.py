@@ -13,17 +13,20 @@ import gradio as gr
 from studio.capabilities import Endpoint, provider as provider_spec
 from studio.codegen import as_curl, as_python
 from studio.errors import FieldIssue, InvalidInput
-from studio.requests import utf16_len
 from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
+from studio.i18n import UI, Label, Msg, localize, page_text, request_language, t
 from studio.jobs import JobStatus
+from studio.requests import utf16_len
 from studio.service import Studio
 from studio.ui import controls
 from studio.ui.components import RawImage
-from studio.ui.status import error_html, status_html
+from studio.ui.status import error_html, idle_page_html, status_html
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "examples"
-FIT_CHOICES = [("Crop to fill (centred)", "crop"), ("Pad to fit", "pad"), ("As is", "as-is")]
-THRESHOLD_CHOICES = [("Auto", "auto"), ("Low (stricter)", "low")]
+# Choice labels are translation keys (the browser shows them in its language); the values are what is sent.
+FIT_CHOICES = [(UI("ui.fit_crop"), "crop"), (UI("ui.fit_pad"), "pad"), (UI("ui.fit_as_is"), "as-is")]
+THRESHOLD_CHOICES = [(UI("ui.threshold_auto"), "auto"), (UI("ui.threshold_low"), "low")]
+_FITS = ("fit.crop", "fit.pad", "fit.as-is")
 
 
 @dataclass
@@ -50,18 +53,18 @@ class ResultPanel:
     """Status, the clip, its download, the chaining actions and copy-as-code, for one tab."""
 
     def __init__(self, prefix: str) -> None:
-        self.status = gr.HTML(status_html(None), elem_id=f"{prefix}_status")
-        self.video = gr.Video(label="Result", elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True, height=420)
-        self.download = gr.DownloadButton("Download MP4", visible=False, elem_id=f"{prefix}_download", size="sm")
+        self.status = gr.HTML(idle_page_html(), elem_id=f"{prefix}_status")
+        self.video = gr.Video(label=UI("ui.result"), elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True, height=420)
+        self.download = gr.DownloadButton(UI("ui.download_mp4"), visible=False, elem_id=f"{prefix}_download", size="sm")
         with gr.Row():
-            self.to_first = gr.Button("Use last frame as first frame", size="sm", interactive=False, elem_id=f"{prefix}_to_first")
-            self.to_v2v = gr.Button("Send to Video to Video", size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
-            self.to_character = gr.Button("Use as character", size="sm", interactive=False, elem_id=f"{prefix}_to_character")
+            self.to_first = gr.Button(UI("ui.to_first"), size="sm", interactive=False, elem_id=f"{prefix}_to_first")
+            self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
+            self.to_character = gr.Button(UI("ui.to_character"), size="sm", interactive=False, elem_id=f"{prefix}_to_character")
         self.clip = gr.State(None)  # path of this tab's latest clip
         self.generation = gr.State(None)  # and the id of the generation that made it
         self.code = gr.State(None)  # (curl, python) of the request it sent
-        with gr.Accordion("Copy as code", open=False):
-            gr.Markdown("The exact request sent. The key is read from `$STUDIO_API_KEY`; uploaded files are elided.")
+        with gr.Accordion(UI("ui.copy_as_code"), open=False):
+            gr.Markdown(UI("ui.copy_as_code_note"))
             self.curl = gr.Code(label="curl", language="shell", interactive=False, elem_id=f"{prefix}_curl")
             self.python = gr.Code(label="Python (httpx)", language="python", interactive=False, elem_id=f"{prefix}_python")
 
@@ -76,8 +79,8 @@ class ResultPanel:
         """Set once before and once after a generation (``clear`` and ``finish``)."""
         return [self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
 
-    def show(self, status: JobStatus) -> dict[Any, Any]:
-        updates: dict[Any, Any] = {self.status: status_html(status)}
+    def show(self, status: JobStatus, lang: str = "en") -> dict[Any, Any]:
+        updates: dict[Any, Any] = {self.status: status_html(status, lang)}
         if status.phase == "succeeded" and status.video is not None:
             updates |= {self.video: str(status.video), self.clip: str(status.video), self.generation: status.generation_id}
         return updates
@@ -112,33 +115,35 @@ class GenerationTab:
     def _model_controls(self) -> None:
         first = self.start_spec
         self.unavailable = gr.Markdown(
-            controls.unavailable_note(provider_spec(self.default_provider), self.endpoint), elem_classes="rs-warning"
+            page_text(lambda lang: controls.unavailable_note(provider_spec(self.default_provider), self.endpoint, lang)),
+            elem_classes="rs-warning",
         )
         with gr.Row():
             self.model = gr.Dropdown(
                 controls.model_choices(self.default_provider, self.endpoint),
                 value=first.name if first else None,
-                label="Model",
+                label=UI("ui.model"),
                 elem_id=f"{self.prefix}_model",
                 allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
             )
             self.ratio = gr.Dropdown(
-                list(first.ratios) if first else [], value=first.default_ratio if first else None, label="Ratio",
+                list(first.ratios) if first else [], value=first.default_ratio if first else None, label=UI("ui.ratio"),
                 elem_id=f"{self.prefix}_ratio", allow_custom_value=True,
             )
 
     def _seed_controls(self) -> None:
         limits = provider_spec(self.default_provider).limits
         with gr.Row():
-            self.random_seed = gr.Checkbox(True, label="Random seed", elem_id=f"{self.prefix}_random_seed")
+            self.random_seed = gr.Checkbox(True, label=UI("ui.random_seed"), elem_id=f"{self.prefix}_random_seed")
             self.seed = gr.Number(
-                None, label=f"Seed ({limits.seed_min}–{limits.seed_max})", precision=0, visible=False, elem_id=f"{self.prefix}_seed"
+                None, label=UI("ui.seed") + f" ({limits.seed_min}–{limits.seed_max})", precision=0, visible=False,
+                elem_id=f"{self.prefix}_seed",
             )
         self.random_seed.change(lambda r: gr.update(visible=not r), self.random_seed, self.seed, queue=False, show_progress="hidden")
 
-    def _prompt(self, *, placeholder: str) -> None:
+    def _prompt(self, *, placeholder: Any) -> None:
         cap = provider_spec(self.default_provider).limits.prompt_max_utf16
-        self.prompt = gr.Textbox(label="Prompt", placeholder=placeholder, lines=3, elem_id=f"{self.prefix}_prompt")
+        self.prompt = gr.Textbox(label=UI("ui.prompt"), placeholder=placeholder, lines=3, elem_id=f"{self.prefix}_prompt")
         self.counter = gr.HTML(f'<div class="rs-counter">0 / {cap}</div>', elem_id=f"{self.prefix}_counter")
         # JavaScript's string length counts UTF-16 code units, exactly as the API does: no round trip needed.
         # .change (not .input) so a prompt filled in by "Reuse settings" or an example is counted too.
@@ -149,19 +154,21 @@ class GenerationTab:
 
     def _actions(self) -> None:
         spec = self.start_spec
-        initial = self.cost_text(self.default_provider, spec.name if spec else None, spec.default_duration if spec else None, None)
+        initial = page_text(lambda lang: self.cost_text(
+            self.default_provider, spec.name if spec else None, spec.default_duration if spec else None, None, lang
+        ))
         self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
         self.parent = gr.State(None)  # the generation this one continues (set by the chaining actions)
         with gr.Row():
-            self.generate_button = gr.Button("Generate", variant="primary", elem_id=f"{self.prefix}_generate", scale=3)
-            self.cancel_button = gr.Button("Cancel", variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
+            self.generate_button = gr.Button(UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3)
+            self.cancel_button = gr.Button(UI("ui.cancel"), variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
 
     def _seed(self, data: dict[Any, Any]) -> int | None:
         if data[self.random_seed]:
             return None
         seed = _whole(data[self.seed], "Seed")
         if seed is None:
-            raise InvalidInput(FieldIssue("Seed", "Seed is empty. Enter a whole number, or tick Random seed."))
+            raise InvalidInput(FieldIssue("Seed", Msg("page.seed_empty")))
         return seed
 
     # --- events -------------------------------------------------------------------------------------------
@@ -172,22 +179,22 @@ class GenerationTab:
     def form(self, data: dict[Any, Any]) -> Form:
         raise NotImplementedError
 
-    def cost_text(self, provider: str, model: str | None, duration: int | None, seconds: float | None) -> str:
+    def cost_text(self, provider: str, model: str | None, duration: int | None, seconds: float | None, lang: str = "en") -> str:
         estimate = self.studio.cost(provider=provider, model=model or "", duration=duration, input_seconds=seconds)
         spec = controls.spec_of(provider, model)
         if spec is None:
             return ""
         if estimate is None:
-            return f"Cost: {spec.credits_per_second} credits (${spec.credits_per_second / 100:.2f}) per second of output."
-        free = " (free on the simulator)" if provider == "simulator" else ""
-        return f"Cost: {estimate.describe()}{free}."
+            return t(lang, "page.cost_per_second", credits=spec.credits_per_second, usd=spec.credits_per_second / 100)
+        return t(lang, "page.cost_free" if provider == "simulator" else "page.cost", estimate=estimate.describe())
 
     async def generate(self, data: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """Prepare, submit, and stream the job's status until it ends. The form is never cleared."""
         panel: ResultPanel = self.panel
         provider = data[self.shared.provider]
         visitor = visitor_of(data[self.shared.visitor_token], request)
-        yield panel.reset() | {panel.status: status_html(JobStatus("preparing", "Checking the form and preparing your inputs…"))}
+        lang = request_language(request)
+        yield panel.reset() | {panel.status: status_html(JobStatus("preparing", Msg("job.preparing")), lang)}
         try:
             form = self.form(data)
             key, source = self.studio.key_for(provider, data[self.shared.key_state])
@@ -195,13 +202,13 @@ class GenerationTab:
             base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
             job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
         except InvalidInput as err:
-            yield {panel.status: error_html("\n".join(i.message for i in err.issues))}
+            yield {panel.status: error_html([localize(i, lang) for i in err.issues], lang)}
             return
         code = (as_curl(base_url=base, endpoint=self.endpoint, body=body), as_python(base_url=base, endpoint=self.endpoint, body=body))
         del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
         yield {panel.code: code, self.parent: None}
         async for status in job.follow():
-            yield panel.show(status)
+            yield panel.show(status, lang)
 
     async def reattach(self, token: str | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
@@ -209,14 +216,16 @@ class GenerationTab:
         if job is None or job.status.final:
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
+        lang = request_language(request)
         async for status in job.follow():
-            yield self.panel.show(status)
+            yield self.panel.show(status, lang)
 
     async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
         status = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        lang = request_language(request)
         if status is None:
-            return {self.panel.status: status_html(JobStatus("cancelled", "Nothing to cancel: no generation is running."))}
-        return {self.panel.status: status_html(status)}
+            return {self.panel.status: status_html(JobStatus("cancelled", Msg("job.nothing_to_cancel")), lang)}
+        return {self.panel.status: status_html(status, lang)}
 
     def fill(self, form: Form) -> dict[Any, Any]:
         """The controls set as in ``form`` ("Reuse settings")."""
@@ -239,10 +248,13 @@ class GenerationTab:
     def model_outputs(self) -> list[Any]:
         return [self.ratio, self.cost]
 
-    def on_model(self, provider: str, model: str | None, ratio: str | None, seconds: float | None) -> dict[Any, Any]:
+    def on_model(
+        self, provider: str, model: str | None, ratio: str | None, seconds: float | None, request: gr.Request
+    ) -> dict[Any, Any]:
         """The controls that depend on the model, after the provider or model changed."""
         spec = controls.spec_of(provider, model)
-        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds)}
+        lang = request_language(request)
+        return {self.ratio: controls.ratio_update(spec, ratio), self.cost: self.cost_text(provider, model, None, seconds, lang)}
 
     def wire(self) -> None:
         """Connect generate, cancel, and the model's dependent controls."""
@@ -269,9 +281,9 @@ def _whole(value: Any, label: str) -> int | None:
     try:
         number = float(value)
     except (TypeError, ValueError):
-        raise InvalidInput(FieldIssue(label, f"{label} must be a whole number (got {value!r}).")) from None
+        raise InvalidInput(FieldIssue(label, Msg("req.whole_number", field=Label(label), value=value))) from None
     if not number.is_integer():
-        raise InvalidInput(FieldIssue(label, f"{label} must be a whole number (got {value!r})."))
+        raise InvalidInput(FieldIssue(label, Msg("req.whole_number", field=Label(label), value=value)))
     return int(number)
 
 
@@ -279,8 +291,16 @@ def _media(path: Any, url: Any) -> MediaInput:
     return MediaInput(path=str(path) if path else None, url=(url or "").strip() or None)
 
 
-def _url_box(label: str, prefix: str, *, interactive: bool = True) -> gr.Textbox:
-    return gr.Textbox(label=label, placeholder="…or an https:// link", max_lines=1, elem_id=prefix, interactive=interactive)
+def _url_box(label: Any, prefix: str, *, interactive: bool = True) -> gr.Textbox:
+    return gr.Textbox(label=label, placeholder=UI("ui.url_placeholder"), max_lines=1, elem_id=prefix, interactive=interactive)
+
+
+def _examples(**kwargs: Any) -> gr.Examples:
+    """``gr.Examples`` without its header row: Gradio writes the inputs' labels there as they are, and ours are
+    translation keys, which the browser does not translate in that place (each row shows its values plainly)."""
+    examples = gr.Examples(**kwargs)
+    examples.dataset.headers = []
+    return examples
 
 
 def asset(name: str) -> str:
@@ -300,29 +320,32 @@ class ImageToVideoTab(GenerationTab):
             with gr.Column(scale=3):
                 with gr.Row():
                     with gr.Column():
-                        self.first = RawImage(label="First frame", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_first", height=220)
-                        self.first_url = _url_box("First frame link", "i2v_first_url")
+                        self.first = RawImage(label=UI("ui.first_frame"), type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_first", height=220)
+                        self.first_url = _url_box(UI("ui.first_frame_link"), "i2v_first_url")
                     with gr.Column():
                         spec = self.start_spec
                         last_ok = spec is not None and spec.supports_last_frame
-                        self.last = RawImage(label="Last frame", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_last", height=220, interactive=last_ok)
-                        self.last_url = _url_box("Last frame link", "i2v_last_url", interactive=last_ok)
-                        self.last_note = gr.Markdown(controls.last_frame_note(self.default_provider, spec), elem_id="i2v_last_note", elem_classes="rs-note")
-                self._prompt(placeholder="Describe the motion: “the camera drifts toward the lighthouse as waves roll in”")
+                        self.last = RawImage(label=UI("ui.last_frame"), type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="i2v_last", height=220, interactive=last_ok)
+                        self.last_url = _url_box(UI("ui.last_frame_link"), "i2v_last_url", interactive=last_ok)
+                        self.last_note = gr.Markdown(
+                            page_text(lambda lang: controls.last_frame_note(self.default_provider, spec, lang)),
+                            elem_id="i2v_last_note", elem_classes="rs-note",
+                        )
+                self._prompt(placeholder=UI("ui.i2v_prompt_placeholder"))
                 self._model_controls()
                 with gr.Row():
                     self.duration = gr.Dropdown(
                         controls.duration_choices(spec), value=str(spec.default_duration) if spec else None,
-                        label="Duration (s)", elem_id="i2v_duration", allow_custom_value=True,
+                        label=UI("ui.duration_s"), elem_id="i2v_duration", allow_custom_value=True,
                     )
-                    self.fit = gr.Radio(FIT_CHOICES, value="crop", label="Fit the image to the ratio", elem_id="i2v_fit")
+                    self.fit = gr.Radio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
                 self._seed_controls()
-                with gr.Accordion("openai-hk options", open=False, visible=self.default_provider == "openai-hk") as self.extras:
-                    self.watermark = gr.Checkbox(False, label="Watermark")
-                    self.notify_hook = gr.Textbox(label="Notify hook (https URL called when the task ends)", max_lines=1)
+                with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=self.default_provider == "openai-hk") as self.extras:
+                    self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
+                    self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1)
                 self._actions()
-                gr.Examples(
-                    label="Examples (one click, then Generate)",
+                _examples(
+                    label=UI("ui.examples"),
                     examples=[
                         [asset("lighthouse_dawn.jpg"), None, "The camera drifts slowly toward the lighthouse as waves roll in", "gen4_turbo", "1280:720", "5"],
                         [asset("lighthouse_dawn.jpg"), asset("lighthouse_dusk.jpg"), "Time passes from dawn to dusk and the lamp lights up", "gen3a_turbo", None, "5"],
@@ -332,8 +355,8 @@ class ImageToVideoTab(GenerationTab):
                 )
             with gr.Column(scale=2):
                 self.panel = ResultPanel(self.prefix)
-                with gr.Accordion("What will be sent", open=False):
-                    self.preview = gr.Image(label="First frame as sent", interactive=False, elem_id="i2v_preview", height=200)
+                with gr.Accordion(UI("ui.what_will_be_sent"), open=False):
+                    self.preview = gr.Image(label=UI("ui.first_frame_as_sent"), interactive=False, elem_id="i2v_preview", height=200)
                     self.preview_note = gr.Markdown(elem_id="i2v_preview_note")
 
     def inputs(self) -> set[Any]:
@@ -377,8 +400,9 @@ class ImageToVideoTab(GenerationTab):
     def model_outputs(self) -> list[Any]:
         return [self.ratio, self.duration, self.last, self.last_url, self.last_note, self.extras, self.cost]
 
-    def on_model(self, provider: str, model: str | None, ratio: str | None, duration: Any) -> dict[Any, Any]:  # type: ignore[override]
+    def on_model(self, provider: str, model: str | None, ratio: str | None, duration: Any, request: gr.Request) -> dict[Any, Any]:  # type: ignore[override]
         spec = controls.spec_of(provider, model)
+        lang = request_language(request)
         last_ok = spec is not None and spec.supports_last_frame
         new_duration = str(duration or "")
         if spec and spec.durations and new_duration not in controls.duration_choices(spec):
@@ -388,24 +412,29 @@ class ImageToVideoTab(GenerationTab):
             self.duration: controls.duration_update(spec, duration),
             self.last: gr.update(interactive=last_ok),
             self.last_url: gr.update(interactive=last_ok),
-            self.last_note: controls.last_frame_note(provider, spec),
+            self.last_note: controls.last_frame_note(provider, spec, lang),
             # The proxy's own fields; the simulator accepts them too (it serves the proxy's table) but shows no effect.
             self.extras: gr.update(visible=provider == "openai-hk" and spec is not None and bool(spec.extra_fields)),
-            self.cost: self.cost_text(provider, model, int(new_duration) if new_duration.isdigit() else None, None),
+            self.cost: self.cost_text(provider, model, int(new_duration) if new_duration.isdigit() else None, None, lang),
         }
 
-    async def on_preview(self, provider: str, path: str | None, ratio: str | None, fit: str) -> dict[Any, Any]:
+    async def on_preview(self, provider: str, path: str | None, ratio: str | None, fit: str, request: gr.Request) -> dict[Any, Any]:
         if not path or not ratio:
             return {self.preview: None, self.preview_note: ""}
+        lang = request_language(request)
         try:
             image = await self.studio.preview_image(path, label="First frame", ratio=ratio, fit=fit, provider=provider)  # type: ignore[arg-type]
         except InvalidInput as err:
-            return {self.preview: None, self.preview_note: f"⚠ {err}"}
-        return {self.preview: image, self.preview_note: f"{image.width}×{image.height}, fitted by {fit}."}
+            return {self.preview: None, self.preview_note: t(lang, "page.warning", text=localize(err, lang))}
+        fitted = Msg(f"fit.{fit}") if f"fit.{fit}" in _FITS else fit
+        return {self.preview: image, self.preview_note: t(lang, "page.preview", width=image.width, height=image.height, fit=fitted)}
+
+    def on_duration(self, provider: str, model: str | None, duration: Any, request: gr.Request) -> str:
+        return self.cost_text(provider, model, int(duration) if str(duration).isdigit() else None, None, request_language(request))
 
     def wire(self) -> None:
         super().wire()
-        self.duration.change(lambda p, m, d: self.cost_text(p, m, int(d) if str(d).isdigit() else None, None), [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
+        self.duration.change(self.on_duration, [self.shared.provider, self.model, self.duration], self.cost, queue=False, show_progress="hidden")
         preview_inputs = [self.shared.provider, self.first, self.ratio, self.fit]
         for trigger in (self.first.change, self.ratio.change, self.fit.change):
             trigger(self.on_preview, preview_inputs, [self.preview, self.preview_note], show_progress="hidden")
@@ -423,20 +452,22 @@ class VideoToVideoTab(GenerationTab):
             with gr.Column(scale=3):
                 with gr.Row():
                     with gr.Column():
-                        self.video = gr.Video(label="Input video", sources=["upload"], elem_id="v2v_video_in", height=220)
-                        self.video_url = _url_box("Input video link", "v2v_video_url")
-                        self.video_note = gr.Markdown(self._use_note(None), elem_id="v2v_video_note", elem_classes="rs-note")
+                        self.video = gr.Video(label=UI("ui.input_video"), sources=["upload"], elem_id="v2v_video_in", height=220)
+                        self.video_url = _url_box(UI("ui.input_video_link"), "v2v_video_url")
+                        self.video_note = gr.Markdown(
+                            page_text(lambda lang: self._use_note(None, lang=lang)), elem_id="v2v_video_note", elem_classes="rs-note"
+                        )
                     with gr.Column():
-                        self.reference = RawImage(label="Reference image (style)", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="v2v_reference", height=220)
-                        self.reference_url = _url_box("Reference image link", "v2v_reference_url")
-                self._prompt(placeholder="What to change: “turn it into a watercolour painting at golden hour”")
+                        self.reference = RawImage(label=UI("ui.reference_image"), type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="v2v_reference", height=220)
+                        self.reference_url = _url_box(UI("ui.reference_image_link"), "v2v_reference_url")
+                self._prompt(placeholder=UI("ui.v2v_prompt_placeholder"))
                 self._model_controls()
                 with gr.Row():
-                    self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label="Public-figure threshold", elem_id="v2v_threshold")
+                    self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="v2v_threshold")
                 self._seed_controls()
                 self._actions()
-                gr.Examples(
-                    label="Examples (one click, then Generate)",
+                _examples(
+                    label=UI("ui.examples"),
                     examples=[[asset("city_drive.mp4"), asset("watercolor_reference.jpg"), "Repaint the city as a teal and gold watercolour", "1280:720"]],
                     inputs=[self.video, self.reference, self.prompt, self.ratio],
                 )
@@ -444,11 +475,11 @@ class VideoToVideoTab(GenerationTab):
                 self.panel = ResultPanel(self.prefix)
         self.seconds = gr.State(None)
 
-    def _use_note(self, seconds: float | None, provider: str | None = None) -> str:
+    def _use_note(self, seconds: float | None, provider: str | None = None, lang: str = "en") -> str:
         spec = controls.first_spec(provider or self.default_provider, self.endpoint)
         rule = spec.video_inputs.get("videoUri") if spec else None
-        limit = f"Only the first {rule.use_first_seconds:g} s are used." if rule and rule.use_first_seconds else ""
-        length = f"This video is {seconds:.1f} s long. " if seconds else ""
+        limit = t(lang, "page.first_seconds_used", seconds=rule.use_first_seconds) if rule and rule.use_first_seconds else ""
+        length = t(lang, "page.video_length", seconds=seconds) if seconds else ""
         return f"{length}{limit}"
 
     def inputs(self) -> set[Any]:
@@ -479,16 +510,17 @@ class VideoToVideoTab(GenerationTab):
             self.prompt: form.prompt, self.threshold: form.threshold,
         }
 
-    async def on_video(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
+    async def on_video(self, provider: str, model: str | None, path: str | None, request: gr.Request) -> dict[Any, Any]:
         seconds = None
-        note = self._use_note(None, provider)
+        lang = request_language(request)
+        note = self._use_note(None, provider, lang)
         if path:
             try:
                 seconds = await self.studio.video_seconds(path, label="Input video")
-                note = self._use_note(seconds, provider)
+                note = self._use_note(seconds, provider, lang)
             except InvalidInput as err:
-                note = f"⚠ {err}"
-        return {self.seconds: seconds, self.video_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
+                note = t(lang, "page.warning", text=localize(err, lang))
+        return {self.seconds: seconds, self.video_note: note, self.cost: self.cost_text(provider, model, None, seconds, lang)}
 
     def wire(self) -> None:
         super().wire()
@@ -509,24 +541,29 @@ class CharacterTab(GenerationTab):
             with gr.Column(scale=3):
                 with gr.Row():
                     with gr.Column():
-                        self.character_type = gr.Radio([("Image", "image"), ("Video", "video")], value="image", label="Character as", elem_id="cp_character_type")
-                        self.character_image = RawImage(label="Character image", type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="cp_character_image", height=220)
-                        self.character_video = gr.Video(label="Character video", sources=["upload"], visible=False, elem_id="cp_character_video", height=220)
-                        self.character_url = _url_box("Character link", "cp_character_url")
-                        gr.Markdown("The character should show a recognisable face that stays in frame.", elem_classes="rs-note")
+                        self.character_type = gr.Radio(
+                            [(UI("ui.character_image_choice"), "image"), (UI("ui.character_video_choice"), "video")], value="image",
+                            label=UI("ui.character_as"), elem_id="cp_character_type",
+                        )
+                        self.character_image = RawImage(label=UI("ui.character_image"), type="filepath", image_mode=None, sources=["upload", "clipboard"], elem_id="cp_character_image", height=220)
+                        self.character_video = gr.Video(label=UI("ui.character_video"), sources=["upload"], visible=False, elem_id="cp_character_video", height=220)
+                        self.character_url = _url_box(UI("ui.character_link"), "cp_character_url")
+                        gr.Markdown(UI("ui.character_hint"), elem_classes="rs-note")
                     with gr.Column():
-                        self.reference = gr.Video(label="Reference performance video", sources=["upload"], elem_id="cp_reference", height=220)
-                        self.reference_url = _url_box("Reference performance link", "cp_reference_url")
-                        self.reference_note = gr.Markdown(self._length_note(None), elem_id="cp_reference_note", elem_classes="rs-note")
+                        self.reference = gr.Video(label=UI("ui.reference_performance"), sources=["upload"], elem_id="cp_reference", height=220)
+                        self.reference_url = _url_box(UI("ui.reference_performance_link"), "cp_reference_url")
+                        self.reference_note = gr.Markdown(
+                            page_text(lambda lang: self._length_note(None, lang=lang)), elem_id="cp_reference_note", elem_classes="rs-note"
+                        )
                 self._model_controls()
                 with gr.Row():
-                    self.body_control = gr.Checkbox(True, label="Body control (follow body motion, not only the face)", elem_id="cp_body_control")
-                    self.intensity = gr.Slider(low, high, value=default, step=1, label="Expression intensity", elem_id="cp_intensity")
-                self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label="Public-figure threshold", elem_id="cp_threshold")
+                    self.body_control = gr.Checkbox(True, label=UI("ui.body_control"), elem_id="cp_body_control")
+                    self.intensity = gr.Slider(low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity")
+                self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="cp_threshold")
                 self._seed_controls()
                 self._actions()
-                gr.Examples(
-                    label="Examples (one click, then Generate)",
+                _examples(
+                    label=UI("ui.examples"),
                     examples=[[asset("robot_character.png"), asset("nodding_performance.mp4"), "832:1104"]],
                     inputs=[self.character_image, self.reference, self.ratio],
                 )
@@ -534,14 +571,17 @@ class CharacterTab(GenerationTab):
                 self.panel = ResultPanel(self.prefix)
         self.seconds = gr.State(None)
 
-    def _length_note(self, seconds: float | None, provider: str | None = None) -> str:
+    def _length_note(self, seconds: float | None, provider: str | None = None, lang: str = "en") -> str:
         spec = controls.first_spec(provider or self.default_provider, self.endpoint)
         rule = spec.video_inputs.get("reference") if spec else None
-        allowed = f"{rule.min_seconds:g}–{rule.max_seconds:g} s allowed" if rule and rule.min_seconds and rule.max_seconds else ""
+        allowed = (
+            t(lang, "page.allowed_length", low=rule.min_seconds, high=rule.max_seconds)
+            if rule and rule.min_seconds and rule.max_seconds else ""
+        )
         if seconds is None:
-            return f"The output follows the reference's length ({allowed})."
+            return t(lang, "page.reference_follows", allowed=allowed)
         ok = rule is None or ((rule.min_seconds or 0) <= seconds <= (rule.max_seconds or seconds))
-        return f"{'' if ok else '⚠ '}Reference length: {seconds:.1f} s ({allowed})."
+        return t(lang, "page.reference_length" if ok else "page.reference_length_bad", seconds=seconds, allowed=allowed)
 
     def inputs(self) -> set[Any]:
         return {
@@ -583,16 +623,17 @@ class CharacterTab(GenerationTab):
             self.intensity: form.intensity, self.threshold: form.threshold,
         }
 
-    async def on_reference(self, provider: str, model: str | None, path: str | None) -> dict[Any, Any]:
+    async def on_reference(self, provider: str, model: str | None, path: str | None, request: gr.Request) -> dict[Any, Any]:
         seconds = None
-        note = self._length_note(None, provider)
+        lang = request_language(request)
+        note = self._length_note(None, provider, lang)
         if path:
             try:
                 seconds = await self.studio.video_seconds(path, label="Reference performance video")
-                note = self._length_note(seconds, provider)
+                note = self._length_note(seconds, provider, lang)
             except InvalidInput as err:
-                note = f"⚠ {err}"
-        return {self.seconds: seconds, self.reference_note: note, self.cost: self.cost_text(provider, model, None, seconds)}
+                note = t(lang, "page.warning", text=localize(err, lang))
+        return {self.seconds: seconds, self.reference_note: note, self.cost: self.cost_text(provider, model, None, seconds, lang)}
 
     def wire(self) -> None:
         super().wire()
