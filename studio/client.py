@@ -235,7 +235,7 @@ class RunwayClient:
         try:
             async with self._http.stream("GET", url) as response:
                 if response.status_code in (401, 403, 404, 410):
-                    raise DownloadError(Msg("client.link_refused", status=response.status_code))
+                    raise DownloadError(Msg("client.link_refused", status=response.status_code), refused=True)
                 if response.status_code >= 400:
                     raise DownloadError(Msg("client.download_failed", status=response.status_code))
                 await _stream_to(response, partial, max_bytes=max_bytes)

@@ -145,4 +145,12 @@ class TaskTimedOut(StudioError):
 
 
 class DownloadError(StudioError):
-    """An output could not be downloaded: expired link, refused, too large, or not a video."""
+    """An output could not be downloaded: expired link, refused, too large, or not a video.
+
+    ``refused``: the provider answered the link with 401/403/404/410 (expired or not allowed), as opposed to a
+    network failure that may pass.
+    """
+
+    def __init__(self, message: str, *, refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused

@@ -160,6 +160,10 @@ class HistoryStore:
         # Its own thread, so history writes never queue behind renders or image work on the default pool.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
 
+    def now(self) -> float:
+        """The store's clock (timestamps of rows and changes)."""
+        return self._clock()
+
     async def run(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> T:
         """Call one of this store's methods off the event loop, on the store's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))

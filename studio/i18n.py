@@ -177,6 +177,14 @@ EN: dict[str, str] = {
     ),
     "job.created": "Created; waiting for the provider to start it.",
     "job.lost": "The provider no longer knows this task (a restarted simulator forgets its tasks).",
+    "job.not_shown_yet": (
+        "The provider has not shown this task yet. It stays in History and the studio keeps checking it in the "
+        "background."
+    ),
+    "job.link_expired": (
+        "The provider's link to this clip has expired or was refused ({error}), so the studio could not keep a "
+        "copy. Generate it again."
+    ),
     "job.keeps_checking": "{error} It stays in History and the studio keeps checking it in the background.",
     "job.queued": "Queued: the provider will start it shortly.",
     "job.throttled": "Waiting for a free slot on your account (throttled). It will start on its own.",
@@ -553,6 +561,8 @@ ZH: dict[str, str] = {
     "job.broken": "跟踪此任务时出了问题。任务已保留在历史记录中，工作室会再次检查。",
     "job.created": "已创建，正在等待服务商开始处理。",
     "job.lost": "服务商已找不到此任务（模拟器重启后会忘记之前的任务）。",
+    "job.not_shown_yet": "服务商暂时还查不到此任务。任务会保留在历史记录中，工作室会在后台继续检查。",
+    "job.link_expired": "此视频的链接已过期或被服务商拒绝（{error}），工作室无法保存副本。请重新生成。",
     "job.keeps_checking": "{error} 任务会保留在历史记录中，工作室会在后台继续检查。",
     "job.queued": "排队中：服务商很快就会开始处理。",
     "job.throttled": "正在等待你账户的空闲名额（已限流），轮到时会自动开始。",

@@ -20,7 +20,7 @@ from studio.i18n import Msg, Text
 from studio.pricing import Estimate
 from studio.requests import Request
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
-from studio.vault import keep_output
+from studio.vault import Kept, keep_output
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +33,8 @@ Phase = Literal[
 FINAL_PHASES = frozenset({"succeeded", "failed", "cancelled", "lost", "interrupted"})
 NOT_RECORDED = frozenset({"preparing", "interrupted"})
 MAY_EXIST_CODE = "STUDIO.MAY_EXIST"
+LINK_REFUSED_CODE = "STUDIO.OUTPUT_REFUSED"
+LOST_AFTER_S = 3600.0  # a task id the provider has never shown in this long is given up as lost
 PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History tab, not a write per poll
 
 
@@ -87,6 +89,8 @@ class Job:
         estimate: Estimate | None = None,
         seed: int | None = None,
         notes: tuple[str, ...] = (),
+        born_at: float | None = None,
+        seen: bool = False,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self._request = request  # released once sent: its data URIs can be megabytes
@@ -97,6 +101,8 @@ class Job:
         self._cancel_requested = False
         self._changed = asyncio.Event()
         self._recorded: JobStatus | None = None  # the last status written to history
+        self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
+        self._seen = seen  # the provider has shown this task at least once
         first = "submitting" if request is not None else "queued"
         self.status = JobStatus(first, Msg("job.sending") if request else Msg("job.checking"), task_id=task_id,
                                 generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
@@ -180,16 +186,26 @@ class Job:
     async def _follow_task(self, task_id: str) -> None:
         try:
             async for event in self._client.wait(task_id, key=self._key):
+                self._seen = True
                 if isinstance(event, Succeeded):
                     await self._deliver(event)
                     return
                 await self._on_event(event)
         except TaskNotFound:
-            await self._publish("lost", Msg("job.lost"))
+            await self._not_found()
         except (ProviderUnavailable, TaskTimedOut) as err:
             await self._publish("interrupted", Msg("job.keeps_checking", error=_said(err)))
         except StudioError as err:
             await self._publish("failed", _said(err))
+
+    async def _not_found(self) -> None:
+        """A 404 past the fresh-id grace. A task seen before and gone now is lost; one never seen yet may still
+        appear (resellers can be slow to show new ids), so it stays open for the reconciler, until it is too old."""
+        too_old = self._history.now() - self._born_at > LOST_AFTER_S
+        if self._seen or too_old:
+            await self._publish("lost", Msg("job.lost"))
+        else:
+            await self._publish("interrupted", Msg("job.not_shown_yet"))
 
     async def _on_event(self, event: TaskEvent) -> None:
         if isinstance(event, Pending):
@@ -209,15 +225,31 @@ class Job:
             return
         await self._publish("downloading", Msg("job.keeping"), progress=1.0)
         try:
-            kept = await keep_output(self._client, event.outputs[0], folder=self._outputs)
+            kept = await self._keep(event)
         except DownloadError as err:
-            await self._publish("interrupted", Msg("job.retry_download", error=_said(err)))
+            if err.refused:  # asked again already: the provider keeps refusing this clip's link
+                await self._publish("failed", Msg("job.link_expired", error=_said(err)), failure_code=LINK_REFUSED_CODE)
+            else:
+                await self._publish("interrupted", Msg("job.retry_download", error=_said(err)))
             return
         await self._history.run(
             self._history.set_output, self.generation_id, output_path=str(kept.video), poster_path=str(kept.poster),
             actual_credits=event.credits,
         )
         await self._publish("succeeded", Msg("job.ready"), video=kept.video, progress=1.0)
+
+    async def _keep(self, event: Succeeded) -> Kept:
+        """Keep the clip. A refused link (expired, 403) gets one fresh look at the task: providers sign a new one."""
+        try:
+            return await keep_output(self._client, event.outputs[0], folder=self._outputs)
+        except DownloadError as err:
+            if not err.refused or self.task_id is None:
+                raise
+            refusal = err
+        task = await self._client.get_task(self.task_id, key=self._key)
+        if not task.output or task.output[0] == event.outputs[0]:
+            raise refusal  # the same link again: no point fetching it twice
+        return await keep_output(self._client, task.output[0], folder=self._outputs)
 
     # --- cancel -----------------------------------------------------------------------------------------------
 

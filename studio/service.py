@@ -62,6 +62,8 @@ STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
 RECONCILE_EVERY_S = 60.0
 WORKER_THREADS = 32
+# Statuses only a GET of the task can give: a row in one of them was shown by the provider at least once.
+SEEN_STATUSES = frozenset({"throttled", "running", "downloading"})
 
 
 @dataclass(frozen=True)
@@ -281,6 +283,7 @@ class Studio:
             generation_id=generation.id, endpoint=generation.endpoint, client=self.clients[generation.provider], key=key,
             history=self.history, outputs=self.outputs, clock=self._clock, task_id=generation.task_id,
             seed=generation.seed, estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
+            born_at=generation.created_at, seen=generation.status in SEEN_STATUSES,
         )
         self._track(job, generation.visitor)
         return True

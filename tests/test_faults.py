@@ -323,15 +323,6 @@ async def test_a_fresh_id_answering_404_past_the_grace_is_not_forgotten(rig: Rig
     assert rig.created == 1
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="STUDIO BUG (studio/jobs.py Job._follow_task + studio/client.py RunwayClient.wait): a task id that is "
-    "still 404 after the 15 s fresh-id grace is published as 'lost', a terminal state, with the message 'a restarted "
-    "simulator forgets its tasks'. The reconciler never looks at it again, so a task that was created, is billed "
-    "and succeeds on the provider is never vaulted. Fix: when the id was never seen (TaskNotFound before any "
-    "answer), publish 'interrupted' (row stays open, the reconciler retries) and keep 'lost' for an id that was "
-    "seen and then disappeared (or for one still unknown long after creation).",
-)
 async def test_a_fresh_id_answering_404_past_the_grace_is_vaulted_once_it_shows(rig: Rig) -> None:
     rig.faults.update({"fresh_404_s": 30.0})
     final, _ = await rig.generate()
@@ -372,14 +363,17 @@ async def test_a_failed_task_says_why_in_plain_words(rig: Rig, code: str, expect
 # --- outputs refused or expired ----------------------------------------------------------------------------------------
 
 
-async def test_a_refused_output_link_is_kept_open_and_vaulted_later(rig: Rig) -> None:
+async def test_a_refused_output_link_is_asked_again_then_reported(rig: Rig) -> None:
+    """A refused link gets one fresh look at the task (providers may sign a new link); refused again, the
+    generation ends with a reason instead of promising retries forever. The task and its id stay in history."""
     rig.faults.update({"output_status": 403})
     final, _ = await rig.generate()
-    row = assert_open(rig, final)
-    assert row.output_path is None
-    assert "403" in final.message and "expired" in final.message and "try again" in final.message, final.message
-    rig.faults.clear()
-    assert_vaulted(rig, await rig.reconcile())
+    assert final.phase == "failed" and final.failure_code == "STUDIO.OUTPUT_REFUSED", final
+    assert "403" in final.message and "expired or was refused" in final.message and "Generate it again" in final.message
+    row = rig.row(final)
+    assert row.terminal and row.task_id == final.task_id and row.output_path is None
+    downloads = [p for _, p, _ in rig.recorder.seen if p.startswith("/_simulator/outputs/")]
+    assert len(downloads) == 1  # the same link is not fetched twice: it was refused
     assert rig.created == 1
 
 
@@ -391,27 +385,6 @@ def _expire_before_first_download(rig: Rig) -> None:
     rig.recorder.before.append(advance)
 
 
-async def test_an_expired_output_link_is_reported_and_the_task_kept(tmp_path: Path, clips: Path) -> None:
-    rig = Rig(tmp_path, clips, ttl=5.0)
-    _expire_before_first_download(rig)
-    final, _ = await rig.generate()
-    assert_open(rig, final)
-    assert "expired" in final.message, final.message
-    # What the studio does next: the reconciler asks again, gets the same (expired) link, and is interrupted again.
-    again = await rig.reconcile()
-    assert again.phase == "interrupted" and "expired" in again.message, again
-    assert not rig.row(final).terminal
-    assert rig.created == 1
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="STUDIO BUG (studio/jobs.py Job._deliver + Studio.reconcile): an output link that has really expired "
-    "is retried by the reconciler every minute forever: the row stays 'downloading' in History and the message keeps "
-    "promising 'The studio will try again in the background'. Fix: give up once the link is past its expiry "
-    "(or after repeated 401/403/410 over more than a day) and close the row as failed/lost with a reason such as "
-    "'The provider's link expired before the studio could keep a copy; generate it again.'",
-)
 async def test_an_expired_output_link_ends_with_a_reason_instead_of_retrying_forever(tmp_path: Path, clips: Path) -> None:
     rig = Rig(tmp_path, clips, ttl=5.0)
     _expire_before_first_download(rig)
@@ -425,6 +398,7 @@ async def test_an_expired_output_link_ends_with_a_reason_instead_of_retrying_for
     row = rig.row(final)
     assert row.terminal and row.status in ("failed", "lost"), row.status
     assert row.failure_reason and "expired" in row.failure_reason
+    assert final.phase == "failed" and "Generate it again" in final.message  # said at once, not after days
 
 
 # --- what the page shows ---------------------------------------------------------------------------------------------
