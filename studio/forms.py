@@ -15,7 +15,7 @@ from typing import Any, Literal, Mapping, Union
 from PIL import Image
 
 from studio import media
-from studio.capabilities import ModelSpec, ProviderSpec, VideoInputRule
+from studio.capabilities import InputLimits, ModelSpec, ProviderSpec, VideoInputRule
 from studio.errors import FieldIssue, InvalidInput
 from studio.i18n import Label, Msg
 from studio.pricing import Estimate, estimate, output_seconds
@@ -105,8 +105,10 @@ _PLACEHOLDER = {
 
 def _quick_check(form: Form, *, endpoint: str, provider: ProviderSpec) -> None:
     """Validate everything but the media, with placeholders for uploads, so errors come before slow work."""
-    issues = _missing_inputs(form)
-    body = _body(form, {name: _PLACEHOLDER[kind] if given.path else (given.url or "").strip() for name, (kind, given) in _inputs(form).items() if given.given})
+    issues = _missing_inputs(form) + _link_issues(form, limits=provider.limits)
+    # Uploads and typed links stand in as placeholders: links were checked as links just above (a data: URI is
+    # not a link), uploads are checked when their media is prepared.
+    body = _body(form, {name: _PLACEHOLDER[kind] for name, (kind, given) in _inputs(form).items() if given.given})
     try:
         request = parse_request(endpoint, body, provider=provider)
     except InvalidInput as err:
@@ -115,6 +117,19 @@ def _quick_check(form: Form, *, endpoint: str, provider: ProviderSpec) -> None:
         issues += check_request(request, provider=provider)
     if issues:
         raise InvalidInput(issues)
+
+
+def _link_issues(form: Form, *, limits: InputLimits) -> list[FieldIssue]:
+    """Typed links checked the way they will be sent: https to a named host (the studio never fetches them)."""
+    issues: list[FieldIssue] = []
+    for name, (kind, given) in _inputs(form).items():
+        if given.given and not given.path:
+            label = "Reference image" if (name == "reference" and kind == "image") else _LABELS[name]
+            try:
+                media.check_url((given.url or "").strip(), field=label, limits=limits)
+            except InvalidInput as err:
+                issues += err.issues
+    return issues
 
 
 def _missing_inputs(form: Form) -> list[FieldIssue]:
@@ -234,6 +249,11 @@ def _prepare_input(
         note = Msg("form.reencoded", field=Label(label))
     return video.data_uri, note, None, video.info.duration_s
 
+
+
+def check_form(form: Form, *, provider: ProviderSpec) -> None:
+    """Every check that needs no media work (raises InvalidInput)."""
+    _quick_check(form, endpoint=ENDPOINT_OF[type(form)], provider=provider)
 
 
 def prepare_blocking(form: Form, *, provider: ProviderSpec, workdir: Path) -> Prepared:

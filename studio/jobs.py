@@ -91,6 +91,7 @@ class Job:
         notes: tuple[str, ...] = (),
         born_at: float | None = None,
         seen: bool = False,
+        media_gate: asyncio.Semaphore | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self._request = request  # released once sent: its data URIs can be megabytes
@@ -103,6 +104,7 @@ class Job:
         self._recorded: JobStatus | None = None  # the last status written to history
         self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
         self._seen = seen  # the provider has shown this task at least once
+        self._media_gate = media_gate
         first = "submitting" if request is not None else "queued"
         self.status = JobStatus(first, Msg("job.sending") if request else Msg("job.checking"), task_id=task_id,
                                 generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
@@ -241,7 +243,7 @@ class Job:
     async def _keep(self, event: Succeeded) -> Kept:
         """Keep the clip. A refused link (expired, 403) gets one fresh look at the task: providers sign a new one."""
         try:
-            return await keep_output(self._client, event.outputs[0], folder=self._outputs)
+            return await keep_output(self._client, event.outputs[0], folder=self._outputs, gate=self._media_gate)
         except DownloadError as err:
             if not err.refused or self.task_id is None:
                 raise
@@ -249,7 +251,7 @@ class Job:
         task = await self._client.get_task(self.task_id, key=self._key)
         if not task.output or task.output[0] == event.outputs[0]:
             raise refusal  # the same link again: no point fetching it twice
-        return await keep_output(self._client, task.output[0], folder=self._outputs)
+        return await keep_output(self._client, task.output[0], folder=self._outputs, gate=self._media_gate)
 
     # --- cancel -----------------------------------------------------------------------------------------------
 

@@ -444,11 +444,24 @@ def _picture_stream(container: InputContainer) -> VideoStream | None:
 
 def _video_stream(container: InputContainer, *, field: str) -> VideoStream:
     stream = _picture_stream(container)
+    if stream is not None and _is_still_image(container, stream):
+        raise MediaError(field, Msg("media.still_image"))
     if stream is not None:
         return stream
     if container.streams.audio:
         raise MediaError(field, Msg("media.sound_only"))
     raise MediaError(field, Msg("media.no_frames"))
+
+
+STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "webp", "gif", "bmp", "tiff", "apng", "qoi"})
+
+
+def _is_still_image(container: InputContainer, stream: VideoStream) -> bool:
+    """A picture file read as a one-frame "video" (PyAV's image demuxers would let a PNG named .mp4 through)."""
+    demuxer = container.format.name or ""
+    return demuxer.endswith("_pipe") or demuxer.startswith("image2") or (
+        stream.codec_context.name in STILL_IMAGE_CODECS and (stream.frames or 0) <= 1
+    )
 
 
 def _first_frame(container: InputContainer, stream: VideoStream, *, field: str) -> VideoFrame:

@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+import os
 import random
 import secrets
 import shutil
@@ -40,6 +41,7 @@ from studio.forms import (
     form_from_dict,
     form_to_dict,
     media_inputs,
+    check_form,
     prepare_blocking,
     with_media,
 )
@@ -100,6 +102,9 @@ class Studio:
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend, self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
+        # Image and video work is CPU-bound: running more at once than there are cores finishes no sooner and
+        # holds more decoded pixels (bench/memory.py: a 100-visitor burst tripled the idle RSS).
+        self._media_gate = asyncio.Semaphore(os.cpu_count() or 2)
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
@@ -168,12 +173,17 @@ class Studio:
 
     # --- preparing and starting ---------------------------------------------------------------------------------
 
+    async def check(self, form: Form, *, provider: str) -> None:
+        """The form's problems that need no media work. Raises InvalidInput."""
+        await asyncio.to_thread(check_form, form, provider=provider_spec(provider))
+
     async def prepare(self, form: Form, *, provider: str) -> Prepared:
         """Check every field, then prepare the media off the event loop. Raises InvalidInput; nothing is sent."""
         spec = provider_spec(provider)
         if form.seed is None:  # "random": chosen here so it can be reported and reused
             form = _replace_seed(form, self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
-        return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
+        async with self._media_gate:
+            return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
 
     async def start(
         self, prepared: Prepared, *, form: Form, visitor: str, key: str, key_source: str, parent_id: str | None = None
@@ -202,7 +212,7 @@ class Studio:
             await self.history.run(self.history.add, new)
         job = Job(
             generation_id=new.id, endpoint=request.endpoint, client=self.clients[prepared.provider.name], key=key,
-            history=self.history, outputs=self.outputs, clock=self._clock, request=request,
+            history=self.history, outputs=self.outputs, clock=self._clock, request=request, media_gate=self._media_gate,
             estimate=prepared.estimate, seed=request.seed, notes=prepared.notes + await self._budget_note(visitor, key_source),
         )
         self._track(job, visitor)
@@ -281,7 +291,7 @@ class Studio:
             return False  # a visitor's own key is never stored: it resumes when they come back with it
         job = Job(
             generation_id=generation.id, endpoint=generation.endpoint, client=self.clients[generation.provider], key=key,
-            history=self.history, outputs=self.outputs, clock=self._clock, task_id=generation.task_id,
+            history=self.history, outputs=self.outputs, clock=self._clock, task_id=generation.task_id, media_gate=self._media_gate,
             seed=generation.seed, estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
             born_at=generation.created_at, seen=generation.status in SEEN_STATUSES,
         )

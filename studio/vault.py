@@ -4,6 +4,7 @@ given a poster frame, and from then on served from the studio's own copy under a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +24,18 @@ class Kept:
     seconds: float
 
 
-async def keep_output(client: RunwayClient, url: str, *, folder: Path) -> Kept:
-    """Download ``url`` into ``folder``, check it is a playable video, and save its poster frame."""
+async def keep_output(client: RunwayClient, url: str, *, folder: Path, gate: asyncio.Semaphore | None = None) -> Kept:
+    """Download ``url`` into ``folder``, check it is a playable video, and save its poster frame.
+
+    ``gate`` bounds how many clips are decoded at once (CPU work: more at a time only holds more memory).
+    """
     name = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
     video = await client.download(url, folder / f"{name}.mp4", max_bytes=MAX_OUTPUT_BYTES)
     try:
-        info = await asyncio.to_thread(media.probe_video, video, field="Output")
-        # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
-        poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
+        async with gate or contextlib.nullcontext():
+            info = await asyncio.to_thread(media.probe_video, video, field="Output")
+            # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
+            poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
         raise DownloadError(Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))) from None

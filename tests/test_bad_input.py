@@ -203,11 +203,6 @@ def _link(field: str, url: str, *, upload_key: str | None = None) -> Callable[[P
 
 
 LONG_URL = "https://cdn.example.com/" + "a" * (3000 - len("https://cdn.example.com/") - 4) + ".png"
-STILL_IMAGE_AS_VIDEO = (
-    "A still image (PNG/JPEG, whatever its name) given where a video is expected is probed by PyAV's png_pipe/"
-    "jpeg_pipe demuxer as a 1-frame, 0.04 s video (media.probe_video), re-encoded to H.264 and SENT: a task is "
-    "created (billed on a real provider) instead of a local refusal"
-)
 EMOJI_PROMPT = "🎬" * 500 + "x"  # 1001 UTF-16 code units
 
 CASES: list[Bad] = [
@@ -242,10 +237,6 @@ CASES: list[Bad] = [
     Bad("i2v-link-javascript", I2V, _link("first_frame_link", "javascript:alert(1)", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "javascript:")),
     Bad(
         "i2v-link-data-text", I2V, _link("first_frame_link", "data:text/plain;base64,aGVsbG8=", upload_key="first_frame"), "First frame", ("https://",),
-        bug="A data: URI typed in the link box is checked as a wire data URI first (forms._quick_check -> "
-        "requests.media_uri_issue -> uris.uri_problem): the message says 'a text/plain data URI was given where an "
-        "image is expected', implying an image data URI would do, and never says that only https:// links are "
-        "accepted there (media.check_url refuses every data: link later)",
     ),
     Bad("i2v-link-data-image", I2V, _link("first_frame_link", "data:image/png;base64,iVBORw0KGgo=", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "data:")),
     Bad("i2v-link-ip-host", I2V, _link("first_frame_link", "https://127.0.0.1/x.png", upload_key="first_frame"), "First frame", ("must name a domain, not an IP address",)),
@@ -262,8 +253,6 @@ CASES: list[Bad] = [
     Bad("i2v-seed-empty", I2V, lambda t: {"random_seed": False, "seed": None}, "Seed", ("Seed is empty", "whole number", "Random seed")),
     Bad(
         "i2v-seed-text", I2V, lambda t: {"random_seed": False, "seed": "abc"}, "Seed", ("whole number",),
-        bug="API only: gr.Number's preprocess fails on 'abc' with Gradio's generic 'Could not preprocess input "
-        "component at index 13 (a `number` component)…' before the studio's _whole() check can name the Seed",
     ),
     Bad("i2v-duration-7", I2V, lambda t: {"duration": "7"}, "Duration", ("Duration 7 s is not available", "5, 10 seconds")),
     Bad("i2v-duration-text", I2V, lambda t: {"duration": "five"}, "Duration", ("must be a whole number", "five")),
@@ -271,8 +260,6 @@ CASES: list[Bad] = [
     Bad("i2v-last-frame-on-gen4", I2V, lambda t: {"last_frame": handle_file(good_image(t, "last.png"))}, "Last frame", ("supported by gen3a_turbo only",)),
     Bad(
         "i2v-fit-unknown", I2V, lambda t: {"fit_the_image": "stretch"}, "Fit", ("crop", "pad", "as-is"),
-        bug="API only: gr.Radio refuses 'stretch' in preprocess with \"Value: 'stretch' (type: <class 'str'>) is not in "
-        "the list of choices: ['crop', 'pad', 'as-is']\": no field name and no invalid panel",
     ),
     Bad("i2v-unknown-model", I2V, lambda t: {"model": "gen5_ultra"}, "Model", ("gen5_ultra is not available", "gen4_turbo, gen3a_turbo")),
     # --- Video to Video ---------------------------------------------------------------------------------------
@@ -284,7 +271,6 @@ CASES: list[Bad] = [
     Bad("v2v-corrupt-mp4", V2V, lambda t: {"input_video": random_bytes(t, "broken.mp4")}, "Input video", ("not a video that can be read", VIDEO_FORMATS)),
     Bad(
         "v2v-image-renamed-mp4", V2V, lambda t: {"input_video": upload(t, "photo.mp4", encoded(noise(64, 64), "PNG"))}, "Input video", (VIDEO_FORMATS,),
-        bug=STILL_IMAGE_AS_VIDEO,
     ),
     Bad("v2v-missing-prompt", V2V, lambda t: {"prompt": ""}, "Prompt", ("required for gen4_aleph",)),
     Bad("v2v-reference-gif", V2V, lambda t: {"reference_image": upload(t, "style.gif", encoded(Image.new("RGB", (64, 64), "red"), "GIF"))}, "Reference image", ("GIF images are not accepted", FORMATS)),
@@ -305,24 +291,18 @@ CASES: list[Bad] = [
     Bad(
         "cp-character-video-still-image", CP,
         lambda t: {"character_as": "video", "character_image": None, "character_video": upload(t, "face.mp4", encoded(noise(64, 64), "JPEG"))},
-        "Character", (VIDEO_FORMATS,), bug=STILL_IMAGE_AS_VIDEO,
+        "Character", (VIDEO_FORMATS,),
     ),
     Bad("cp-character-link-ip", CP, _link("character_link", "https://10.0.0.1/face.png", upload_key="character_image"), "Character", ("not an IP address",)),
     Bad("cp-intensity-2.5", CP, lambda t: {"expression_intensity": 2.5}, "Expression intensity", ("whole number",)),
     Bad(
         "cp-intensity-null", CP, lambda t: {"expression_intensity": None}, "Expression intensity", ("1 to 5",),
-        bug="API only: gr.Slider's preprocess compares None with its minimum and fails with Gradio's generic "
-        "'Could not preprocess input component at index 12 (a `slider` component)…' (a TypeError inside)",
     ),
     Bad(
         "cp-intensity-0", CP, lambda t: {"expression_intensity": 0}, "Expression intensity", ("1 to 5",),
-        bug="Gradio's Slider refuses 0 in preprocess with 'Value 0 is less than minimum value 1.' (no field name, "
-        "no invalid panel) before the studio's own range check runs",
     ),
     Bad(
         "cp-intensity-6", CP, lambda t: {"expression_intensity": 6}, "Expression intensity", ("1 to 5",),
-        bug="Gradio's Slider refuses 6 in preprocess with 'Value 6 is greater than maximum value 5.' (no field name, "
-        "no invalid panel) before the studio's own range check runs",
     ),
 ]
 
@@ -342,19 +322,6 @@ def test_bad_input_is_refused_before_sending(case: Bad, client: Client, launched
     assert case.field in text, f"the message does not name {case.field!r}: {text}"
     for phrase in case.says:
         assert phrase in text, f"{phrase!r} missing from: {text}"
-
-
-@pytest.mark.parametrize("intensity", [0, 6])
-def test_intensity_out_of_range_is_refused_by_gradio_today(intensity: int, client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
-    """What an API caller gets today (see the xfail cases above): Gradio's Slider refuses the value in preprocess,
-    so the handler never runs, no panel is shown and the message names no field. Nothing is sent."""
-    before = launched.created
-    job = client.submit(*args_for(client, CP, **base_fields(CP, tmp_path), expression_intensity=intensity), api_name=CP)
-    assert list(job) == []
-    word = "less than minimum value 1" if intensity < 1 else "greater than maximum value 5"
-    assert f"Value {intensity} is {word}." in str(job.exception())
-    assert launched.created == before
-    still_serves(launched)
 
 
 # --- valid but awkward images: they must succeed with a correct clip ----------------------------------------
@@ -426,11 +393,6 @@ def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(client: Client, 
     still_serves(launched)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="The key is checked before the form (tabs.py GenerationTab.generate: key_for runs before studio.prepare), "
-    "so a visitor without a key is not told that the http:// notify hook will be refused too",
-)
 def test_notify_hook_on_openai_hk_without_a_key_lists_both_problems(client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
     outputs = run(
         client, I2V, provider="openai-hk", first_frame=handle_file(good_image(tmp_path)), ratio="1280:720",

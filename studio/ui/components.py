@@ -20,3 +20,29 @@ class RawImage(gr.Image):
 
     def preprocess(self, payload: Any) -> str | None:
         return str(payload.path) if payload is not None and payload.path else None
+
+
+class _PassThrough:
+    """Hands the submitted value to the handler as it came, so the studio's own checks answer with a message
+    naming the field and what is allowed, instead of Gradio's bare "Value 6 is greater than maximum value 5." or
+    "Could not preprocess input component…" (an API caller can send any value; the page cannot)."""
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class RawSlider(_PassThrough, gr.Slider):
+    def get_block_name(self) -> str:
+        return "slider"
+
+
+class RawNumber(_PassThrough, gr.Number):
+    def get_block_name(self) -> str:
+        return "number"
+
+
+class RawRadio(_PassThrough, gr.Radio):
+    """Passes the choice's value through (the page only offers valid ones; the form checks API callers')."""
+
+    def get_block_name(self) -> str:
+        return "radio"

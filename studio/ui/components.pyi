@@ -26,3 +26,35 @@ class RawImage(gr.Image):
     if TYPE_CHECKING:
         from gradio.components import Timer
         from gradio.components.base import Component
+class RawSlider(_PassThrough, gr.Slider):
+    def get_block_name(self) -> str:
+        return "slider"
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    
+class RawNumber(_PassThrough, gr.Number):
+    def get_block_name(self) -> str:
+        return "number"
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    
+class RawRadio(_PassThrough, gr.Radio):
+    """Passes the choice's value through (the page only offers valid ones; the form checks API callers')."""
+
+    def get_block_name(self) -> str:
+        return "radio"
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    

@@ -19,12 +19,13 @@ from studio.jobs import JobStatus
 from studio.requests import utf16_len
 from studio.service import Studio
 from studio.ui import controls
-from studio.ui.components import RawImage
+from studio.ui.components import RawImage, RawNumber, RawRadio, RawSlider
 from studio.ui.status import error_html, idle_page_html, status_html
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "examples"
 # Choice labels are translation keys (the browser shows them in its language); the values are what is sent.
 FIT_CHOICES = [(UI("ui.fit_crop"), "crop"), (UI("ui.fit_pad"), "pad"), (UI("ui.fit_as_is"), "as-is")]
+FIT_VALUES = frozenset(value for _, value in FIT_CHOICES)
 THRESHOLD_CHOICES = [(UI("ui.threshold_auto"), "auto"), (UI("ui.threshold_low"), "low")]
 _FITS = ("fit.crop", "fit.pad", "fit.as-is")
 
@@ -135,7 +136,7 @@ class GenerationTab:
         limits = provider_spec(self.default_provider).limits
         with gr.Row():
             self.random_seed = gr.Checkbox(True, label=UI("ui.random_seed"), elem_id=f"{self.prefix}_random_seed")
-            self.seed = gr.Number(
+            self.seed = RawNumber(
                 None, label=UI("ui.seed") + f" ({limits.seed_min}–{limits.seed_max})", precision=0, visible=False,
                 elem_id=f"{self.prefix}_seed",
             )
@@ -197,7 +198,7 @@ class GenerationTab:
         yield panel.reset() | {panel.status: status_html(JobStatus("preparing", Msg("job.preparing")), lang)}
         try:
             form = self.form(data)
-            key, source = self.studio.key_for(provider, data[self.shared.key_state])
+            key, source = await self._key_and_form_checked(form, provider, data[self.shared.key_state])
             prepared = await self.studio.prepare(form, provider=provider)
             base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
             job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
@@ -209,6 +210,17 @@ class GenerationTab:
         yield {panel.code: code, self.parent: None}
         async for status in job.follow():
             yield panel.show(status, lang)
+
+    async def _key_and_form_checked(self, form: Form, provider: str, visitor_key: str | None) -> tuple[str, str]:
+        """The key to use; a missing key is reported together with the form's own problems, not instead of them."""
+        try:
+            return self.studio.key_for(provider, visitor_key)
+        except InvalidInput as missing:
+            try:
+                await self.studio.check(form, provider=provider)
+            except InvalidInput as more:
+                raise InvalidInput(missing.issues + more.issues) from None
+            raise
 
     async def reattach(self, token: str | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
@@ -287,6 +299,14 @@ def _whole(value: Any, label: str) -> int | None:
     return int(number)
 
 
+def _fit(value: Any) -> Any:
+    """The fit choice, checked here: an API caller can send anything."""
+    if value not in FIT_VALUES:
+        label = Label("Fit the image to the ratio")
+        raise InvalidInput(FieldIssue(str(label), Msg("form.fit_choices", field=label, value=repr(value))))
+    return value
+
+
 def _media(path: Any, url: Any) -> MediaInput:
     return MediaInput(path=str(path) if path else None, url=(url or "").strip() or None)
 
@@ -338,7 +358,7 @@ class ImageToVideoTab(GenerationTab):
                         controls.duration_choices(spec), value=str(spec.default_duration) if spec else None,
                         label=UI("ui.duration_s"), elem_id="i2v_duration", allow_custom_value=True,
                     )
-                    self.fit = gr.Radio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
+                    self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
                 self._seed_controls()
                 with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=self.default_provider == "openai-hk") as self.extras:
                     self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
@@ -375,7 +395,7 @@ class ImageToVideoTab(GenerationTab):
             prompt=data[self.prompt] or "",
             duration=_whole(data[self.duration], "Duration"),
             seed=self._seed(data),
-            fit=data[self.fit],
+            fit=_fit(data[self.fit]),
             watermark=bool(data[self.watermark]) if extras else None,
             notify_hook=(data[self.notify_hook] or None) if extras else None,
         )
@@ -463,7 +483,7 @@ class VideoToVideoTab(GenerationTab):
                 self._prompt(placeholder=UI("ui.v2v_prompt_placeholder"))
                 self._model_controls()
                 with gr.Row():
-                    self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="v2v_threshold")
+                    self.threshold = RawRadio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="v2v_threshold")
                 self._seed_controls()
                 self._actions()
                 _examples(
@@ -541,7 +561,7 @@ class CharacterTab(GenerationTab):
             with gr.Column(scale=3):
                 with gr.Row():
                     with gr.Column():
-                        self.character_type = gr.Radio(
+                        self.character_type = RawRadio(
                             [(UI("ui.character_image_choice"), "image"), (UI("ui.character_video_choice"), "video")], value="image",
                             label=UI("ui.character_as"), elem_id="cp_character_type",
                         )
@@ -558,8 +578,8 @@ class CharacterTab(GenerationTab):
                 self._model_controls()
                 with gr.Row():
                     self.body_control = gr.Checkbox(True, label=UI("ui.body_control"), elem_id="cp_body_control")
-                    self.intensity = gr.Slider(low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity")
-                self.threshold = gr.Radio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="cp_threshold")
+                    self.intensity = RawSlider(low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity")
+                self.threshold = RawRadio(THRESHOLD_CHOICES, value="auto", label=UI("ui.public_figure_threshold"), elem_id="cp_threshold")
                 self._seed_controls()
                 self._actions()
                 _examples(
