@@ -93,13 +93,10 @@ def artifact_name(nodeid_name: str, suffix: str = "") -> Path:
     return ARTIFACTS / f"{safe}{'-' + suffix if suffix else ''}.png"
 
 
-@pytest.fixture
-def visitor(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A page in a fresh browser context: its own cookies, localStorage and Gradio session."""
-    stem = artifact_name(request.node.name).stem
-    for stale in [*ARTIFACTS.glob(f"{stem}.png"), *ARTIFACTS.glob(f"{stem}-*.png")]:
-        stale.unlink()  # an old run's screenshot (a "-failed" one especially) would mislead whoever looks
-    context = browser.new_context(viewport=VIEWPORT)
+def visitor_page(browser: Any, request: pytest.FixtureRequest, **context_options: Any) -> Iterator[Any]:
+    """A page in a fresh browser context (``context_options``: e.g. a locale): its own cookies, localStorage and
+    Gradio session; a screenshot is saved when the test fails."""
+    context = browser.new_context(viewport=VIEWPORT, **context_options)
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
@@ -115,6 +112,15 @@ def visitor(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             except Exception as err:  # noqa: BLE001 - a screenshot must never hide the real failure
                 print(f"no failure screenshot: {err}")
         context.close()
+
+
+@pytest.fixture
+def visitor(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A new visitor's page."""
+    stem = artifact_name(request.node.name).stem
+    for stale in [*ARTIFACTS.glob(f"{stem}.png"), *ARTIFACTS.glob(f"{stem}-*.png")]:
+        stale.unlink()  # an old run's screenshot (a "-failed" one especially) would mislead whoever looks
+    yield from visitor_page(browser, request)
 
 
 @pytest.fixture

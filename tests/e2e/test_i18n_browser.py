@@ -16,7 +16,7 @@ from typing import Any, Callable, Iterator
 import pytest
 
 from tests.conftest import ASSETS, LaunchedStudio
-from tests.e2e.conftest import VIEWPORT, artifact_name
+from tests.e2e.conftest import artifact_name, visitor_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
@@ -26,22 +26,7 @@ FINAL = ("succeeded", "failed", "cancelled", "invalid")
 
 def context_page(browser: Any, request: pytest.FixtureRequest, locale: str, accept_language: str) -> Iterator[Any]:
     """A fresh visitor whose browser speaks ``locale``: navigator.language and the Accept-Language header."""
-    context = browser.new_context(viewport=VIEWPORT, locale=locale, extra_http_headers={"Accept-Language": accept_language})
-    context.set_default_timeout(15_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.page_errors = errors  # type: ignore[attr-defined]
-    try:
-        yield page
-    finally:
-        call = getattr(request.node, "rep_call", None)
-        if call is not None and call.failed and not page.is_closed():
-            try:
-                page.screenshot(path=str(artifact_name(request.node.name, "failed")), full_page=True)
-            except Exception:  # noqa: BLE001 - a screenshot must never hide the real failure
-                pass
-        context.close()
+    return visitor_page(browser, request, locale=locale, extra_http_headers={"Accept-Language": accept_language})
 
 
 @pytest.fixture
