@@ -17,6 +17,11 @@ ASSETS = ROOT / "assets" / "examples"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests last: quick failures first, and no Playwright event loop alive while async tests run."""
+    items.sort(key=lambda item: "e2e" in item.path.parts)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

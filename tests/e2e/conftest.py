@@ -58,7 +58,10 @@ def find_chromium(playwright: Any) -> tuple[str | None, str]:
     return None, "No Chromium for the browser tests: tried " + "; ".join(tried) + ". Install Debian's chromium or set STUDIO_CHROMIUM."
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and every async test collected after it would fail ("Runner.run() cannot be called from a running event
+# loop"). tests/conftest.py also runs the browser tests last.
+@pytest.fixture(scope="module")
 def playwright_driver() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
@@ -68,7 +71,7 @@ def playwright_driver() -> Iterator[Any]:
         yield driver
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser(playwright_driver: Any) -> Iterator[Any]:
     path, how = find_chromium(playwright_driver)
     if path is None:
