@@ -101,7 +101,9 @@ class RunwayClient:
             transport=transport,
             timeout=timeout,
             headers={"User-Agent": USER_AGENT, "X-Runway-Version": API_VERSION},
-            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50),
+            # An idle connection is dropped well before servers drop it (uvicorn: 5 s): reusing one just as the server
+            # closes it fails after the request was sent, and a create can then never be safely re-sent.
+            limits=httpx.Limits(max_connections=max_connections, max_keepalive_connections=50, keepalive_expiry=2.0),
             follow_redirects=False,
         )
 

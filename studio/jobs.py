@@ -8,6 +8,7 @@ written to the history store as it happens, so a restart finds the task where it
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -108,7 +109,8 @@ class Job:
         first = "submitting" if request is not None else "queued"
         self.status = JobStatus(first, Msg("job.sending") if request else Msg("job.checking"), task_id=task_id,
                                 generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
-        self._runner = asyncio.get_running_loop().create_task(self._run())
+        # In a context of its own: the handler's context holds Gradio's whole request, and a job outlives it by an hour.
+        self._runner = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run())
 
     # --- what the page sees ---------------------------------------------------------------------------------
 

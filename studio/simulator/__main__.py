@@ -35,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         allow_private_urls=args.allow_private_urls,
         admin=args.admin,
     )
-    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning")
+    uvicorn.run(create_app(config), host=args.host, port=args.port, log_level="warning", timeout_keep_alive=30)
 
 
 if __name__ == "__main__":

@@ -36,7 +36,7 @@ MODERATION_MESSAGE = FAILURE_MESSAGES[MODERATION_CODE]  # the proxy's own wordin
 @dataclass
 class SimTask:
     id: str
-    request: Request
+    model: str  # the request itself is not kept: its data URIs can be megabytes, for every task ever made
     created_at: float
     created_iso: str
     start_at: float  # when it leaves THROTTLED
@@ -78,7 +78,7 @@ class TaskEngine:
         now = self.clock()
         task = SimTask(
             id=str(uuid.uuid4()),
-            request=request,
+            model=request.model,
             created_at=now,
             created_iso=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             start_at=max(self._take_slot(now), now + self.faults.throttled_s),
@@ -162,7 +162,7 @@ class TaskEngine:
     def _charge(self, task: SimTask, clip: Path) -> int:
         """Credits for the clip as made: its length is known only now (act_two follows its reference video)."""
         if task.charged_credits is None:
-            spec = self.provider.model(task.request.model)
+            spec = self.provider.model(task.model)
             task.charged_credits = estimate(spec, seconds=self._lengths[clip]).credits if spec else 0
         return task.charged_credits
 

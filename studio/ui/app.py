@@ -77,7 +77,9 @@ def build_app(
     (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
-    with StudioBlocks(title="Runway Studio", analytics_enabled=False) as demo:
+    # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
+    # the studio's own data dir, so nothing is lost).
+    with StudioBlocks(title="Runway Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# Runway Studio\n{UI('ui.tagline')} <small>v{__version__}</small>")
         banner = gr.Markdown(
             UI("ui.sim_banner"), elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
