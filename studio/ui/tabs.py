@@ -16,7 +16,6 @@ from studio.errors import FieldIssue, InvalidInput
 from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
 from studio.i18n import UI, Label, Msg, localize, page_text, request_language, t
 from studio.jobs import JobStatus
-from studio.requests import utf16_len
 from studio.service import Studio
 from studio.ui import controls
 from studio.ui.components import RawImage, RawNumber, RawRadio, RawSlider
