@@ -38,7 +38,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_ALLOWED_MODELS", "(all)", "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two."),
     Setting("STUDIO_REQUIRE_VISITOR_KEY", "false", "Spend guard: true = every visitor must enter their own key; the server key is never used for them."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
-    Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: offers sign-in with Hugging Face and uses its persistent storage at /data when mounted."),
+    Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: uses its persistent storage at /data when mounted, and warns when there is none."),
+    Setting("OAUTH_CLIENT_ID", "(set by Hugging Face)", "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
 )
 
@@ -66,6 +67,7 @@ class Settings:
     allowed_models: frozenset[str] | None = None
     require_visitor_key: bool = False
     space_id: str = ""  # set on a Hugging Face Space
+    oauth: bool = False  # Hugging Face sign-in is configured (a Space with hf_oauth: true sets OAUTH_CLIENT_ID)
     persistent: bool = True  # False: the data dir is a Space's temporary disk, lost on restart
 
     @property
@@ -111,6 +113,7 @@ class Settings:
             allowed_models=_models(env.get("STUDIO_ALLOWED_MODELS", "")),
             require_visitor_key=_flag(env, "STUDIO_REQUIRE_VISITOR_KEY"),
             space_id=space_id,
+            oauth=bool(env.get("OAUTH_CLIENT_ID", "").strip()),
             persistent=persistent,
         )
 

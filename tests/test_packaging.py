@@ -37,3 +37,18 @@ def test_front_matter_names_the_pinned_gradio_and_the_entry_point() -> None:
     assert meta["sdk"] == "gradio" and meta["app_file"] == "app.py"
     assert meta["sdk_version"] == gradio.split("==")[1]
     assert meta["python_version"].startswith("3.")
+
+
+def test_a_space_without_oauth_builds_and_warns_about_temporary_history(tmp_path) -> None:
+    """SPACE_ID alone (no hf_oauth): no sign-in button (Gradio would demand a local HF login and fail to start),
+    and a visible warning that history is on the Space's temporary disk."""
+    from pathlib import Path
+
+    from studio.settings import Settings
+    from studio.ui.app import assemble
+
+    settings = Settings.from_env({"SPACE_ID": "me/studio", "STUDIO_DATA_DIR": str(tmp_path)}, space_storage=Path("/nonexistent"))
+    _, demo = assemble(settings)
+    components = demo.get_config_file()["components"]
+    assert not any(c["type"] == "loginbutton" for c in components)
+    assert any(c.get("props", {}).get("elem_id") == "storage_warning" for c in components)

@@ -219,7 +219,7 @@ def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
         studio,
         default_provider=settings.provider,
         browser_secret=studio.browser_secret(settings),
-        sign_in=settings.on_space,
+        sign_in=settings.on_space and settings.oauth,  # LoginButton without OAuth would demand a local HF login
         ephemeral_history=not settings.persistent,
     )
     return studio, queue(demo)
