@@ -58,6 +58,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make ``studio`` importable in the serving subprocess
 
+from tests.appclient import args_for  # noqa: E402 - arguments by label, the same mapping the tests use
+
 API = "/generate_image_to_video"
 IMAGE = ROOT / "assets" / "examples" / "paper_boats.png"
 RATIO = "960:960"
@@ -165,19 +167,6 @@ def add_phase(visit: Visit, html_value: Any) -> None:
 
 
 # --- describing the endpoint once, with gradio_client ------------------------------------------------------------
-
-
-def args_for(client: Any, api_name: str, **by_label: Any) -> list[Any]:
-    """Positional arguments for an endpoint, given by the controls' labels (a prefix will do), as the tests do."""
-    info = client.view_api(return_format="dict", print_info=False)["named_endpoints"][api_name]
-    labels = [param["label"].lower() for param in info["parameters"]]
-    wanted = {k.replace("_", " ").lower(): v for k, v in by_label.items()}
-    owner = {key: key if key in labels else next(label for label in labels if label.startswith(key)) for key in wanted}
-    values = []
-    for param, label in zip(info["parameters"], labels):
-        key = next((k for k, owned in owner.items() if owned == label), None)
-        values.append(wanted[key] if key is not None else param.get("parameter_default"))
-    return values
 
 
 @dataclass
