@@ -10,10 +10,7 @@ covered at the service level with ``studio.forms.prepare_blocking``. Every fixtu
 from __future__ import annotations
 
 import html
-import io
 import re
-import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
@@ -32,6 +29,7 @@ from studio.errors import InvalidInput
 from studio.forms import ImageToVideoForm, MediaInput, VideoToVideoForm, prepare_blocking
 from tests.appclient import args_for, latest, phases
 from tests.conftest import LaunchedStudio, free_port
+from tests.images import encoded, halves, noise, png_header_only
 
 pytestmark = pytest.mark.app
 
@@ -41,33 +39,6 @@ VIDEO_FORMATS = "MP4, MOV or WebM"
 
 
 # --- fixtures built in code ------------------------------------------------------------------------------------
-
-
-def noise(width: int, height: int, *, seed: int = 1) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
-
-
-def halves(width: int, height: int, left: tuple[int, int, int], right: tuple[int, int, int]) -> Image.Image:
-    img = Image.new("RGB", (width, height), right)
-    img.paste(left, (0, 0, width // 2, height))
-    return img
-
-
-def encoded(img: Image.Image, fmt: str, **options: Any) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header announces width x height with no real pixel data: a cheap decompression bomb."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def write(tmp: Path, name: str, data: bytes | str) -> str:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import io
 import struct
-import zlib
 from fractions import Fraction
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from PIL import Image
 from studio.capabilities import GEN4_RATIOS, InputLimits, VideoInputRule, ratio_size
 from studio.errors import MediaError
 from studio.media import Fit, check_url, prepare_image, prepare_video, probe_video
+from tests.images import encoded, halves, noise, png_header_only
 
 LIMITS = InputLimits()
 REFERENCE = VideoInputRule(min_seconds=3.0, max_seconds=30.0)
@@ -25,33 +25,6 @@ ANY_LENGTH = VideoInputRule()
 
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def encoded(img: Image.Image, fmt: str, **options: object) -> bytes:
-    buffer = io.BytesIO()
-    img.save(buffer, fmt, **options)
-    return buffer.getvalue()
-
-
-def noise(width: int, height: int, *, seed: int = 1) -> Image.Image:
-    rng = np.random.default_rng(seed)
-    return Image.fromarray(rng.integers(0, 256, (height, width, 3), dtype=np.uint8))
-
-
-def halves(width: int, height: int, left: tuple[int, int, int], right: tuple[int, int, int]) -> Image.Image:
-    img = Image.new("RGB", (width, height), right)
-    img.paste(left, (0, 0, width // 2, height))
-    return img
-
-
-def png_header_only(width: int, height: int) -> bytes:
-    """A PNG whose header announces width x height (8-bit grey) with no real pixel data: a cheap bomb."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"")) + chunk(b"IEND", b"")
 
 
 def decoded(uri: str) -> Image.Image:
