@@ -14,7 +14,7 @@ from studio.ui.app import assemble, launch_options
 def main() -> None:
     settings = Settings.from_env()
     studio, demo = assemble(settings)
-    demo.launch(**launch_options(studio, max_upload_mb=settings.max_upload_mb))
+    demo.launch(**launch_options(studio, max_upload_mb=settings.max_upload_mb, max_sessions=settings.max_sessions))
 
 
 if __name__ == "__main__":

@@ -248,13 +248,24 @@ class Studio:
         self._latest[(visitor, job.endpoint)] = job.generation_id
 
     def _forget_old_jobs(self) -> None:
-        """Drop jobs that ended long ago, so a long-running public studio does not grow without bound."""
+        """Drop the jobs nobody can reach any more, so a long-running public studio does not grow with its work.
+
+        A page re-attaches only to its visitor's latest job on a tab, so an ended job is kept only while it is that
+        latest one, and then for JOB_RETENTION_S. Everything an ended job knew is in history.
+        """
         cutoff = self._clock() - JOB_RETENTION_S
-        for gid in [gid for gid, job in self._live.items() if job.ended_at is not None and job.ended_at < cutoff]:
+        latest = set(self._latest.values())
+        for gid in [gid for gid, job in self._live.items()
+                    if job.ended_at is not None and (gid not in latest or job.ended_at < cutoff)]:
             del self._live[gid]
         self._latest = {k: gid for k, gid in self._latest.items() if gid in self._live}
 
     # --- following -------------------------------------------------------------------------------------------
+
+    @property
+    def jobs_in_memory(self) -> int:
+        """How many jobs the studio holds (running ones, plus each visitor's latest ended one per tab for a while)."""
+        return len(self._live)
 
     def live_job(self, *, visitor: str, endpoint: str) -> Job | None:
         """The visitor's latest job on this tab, if it is still in memory."""

@@ -38,12 +38,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_ALLOWED_MODELS", "(all)", "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two."),
     Setting("STUDIO_REQUIRE_VISITOR_KEY", "false", "Spend guard: true = every visitor must enter their own key; the server key is never used for them."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
+    Setting("STUDIO_MAX_SESSIONS", "1000", "Open pages whose session state (about 0.3-1 MB each) is kept in memory; beyond it the least recently used page loses its key and must enter it again. A closed page's state goes an hour after it closed."),
     Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: uses its persistent storage at /data when mounted, and warns when there is none."),
     Setting("OAUTH_CLIENT_ID", "(set by Hugging Face)", "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
 )
 
 
+DEFAULT_MAX_SESSIONS = 1000  # pages whose Gradio session state is kept (Gradio's own default is 10,000: gigabytes)
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
 
 
@@ -61,6 +63,7 @@ class Settings:
     sim_running_s: float = 4.0
     sim_max_concurrent: int | None = None
     max_upload_mb: int = 100
+    max_sessions: int = DEFAULT_MAX_SESSIONS
     secret: str = field(default="", repr=False)
     daily_credit_cap: int | None = None
     visitor_daily_credit_cap: int | None = None
@@ -107,6 +110,7 @@ class Settings:
             sim_running_s=_number(env, "STUDIO_SIM_RUNNING_S", 4.0),
             sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
             max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
+            max_sessions=_optional_int(env, "STUDIO_MAX_SESSIONS", minimum=1) or DEFAULT_MAX_SESSIONS,
             secret=env.get("STUDIO_SECRET", "").strip(),
             daily_credit_cap=_optional_int(env, "STUDIO_DAILY_CREDIT_CAP", minimum=0),
             visitor_daily_credit_cap=_optional_int(env, "STUDIO_VISITOR_DAILY_CREDIT_CAP", minimum=0),

@@ -221,3 +221,24 @@ def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> No
 def test_migrate_is_idempotent_on_one_connection(tmp_path: Path) -> None:
     db = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
     assert len(migrate(db)) == len(MIGRATIONS) and migrate(db) == []
+
+
+async def test_ended_jobs_do_not_pile_up_in_memory(tmp_path: Path) -> None:
+    """A public studio runs for weeks: only each visitor's latest job per tab stays in memory (for its page to
+    re-attach), and even that goes after an hour. The rest lives in history."""
+    from studio.service import JOB_RETENTION_S
+
+    rig = Rig(tmp_path)
+    for visitor in ("browser:alice", "browser:bob"):
+        for seed in range(4):
+            status = await rig.generate(replace(i2v(), seed=seed), visitor=visitor)
+            assert status.phase == "succeeded"
+    assert rig.studio.jobs_in_memory <= 2 + 1  # each visitor's latest; the newest start pruned all but those
+    latest = rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video")
+    assert latest is not None and latest.status.phase == "succeeded"  # a reopened page still re-attaches
+    assert len(rig.studio.history.for_visitor("browser:alice")) == 4  # nothing made is forgotten
+
+    rig.clock.advance(JOB_RETENTION_S + 1)
+    await rig.generate(replace(i2v(), seed=9), visitor="browser:carol")
+    assert rig.studio.jobs_in_memory == 1  # only carol's, just ended
+    assert rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video") is None

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import secrets
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +15,10 @@ from studio.capabilities import PROVIDERS, provider as provider_spec
 from studio.errors import StudioError
 from studio.i18n import UI, Label, english, localize, page_text, request_language, t
 from studio.service import Studio
-from studio.settings import Settings
+from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
+from studio.ui.sessions import session_upkeep
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 
 CSS = """
@@ -225,12 +228,20 @@ def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
     return studio, queue(demo)
 
 
-def launch_options(studio: Studio, *, max_upload_mb: int) -> dict[str, Any]:
+def launch_options(studio: Studio, *, max_upload_mb: int, max_sessions: int = DEFAULT_MAX_SESSIONS) -> dict[str, Any]:
     """How to launch: concurrency high enough for 100 visitors at once, no run history (it would keep the key
-    box in the visitor's localStorage), no SSR (Spaces), only the studio's own files served, and the history
-    reconciler running for as long as the server does."""
+    box in the visitor's localStorage), no SSR (Spaces), only the studio's own files served, at most
+    ``max_sessions`` pages' session state in memory, and the history reconciler and session upkeep running for as
+    long as the server does."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Any) -> AsyncIterator[None]:
+        async with studio.lifespan(app), session_upkeep(app):
+            yield
+
     return {
-        "app_kwargs": {"lifespan": studio.lifespan},
+        "app_kwargs": {"lifespan": lifespan},
+        "state_session_capacity": max_sessions,
         "max_threads": 256,
         "run_history": False,
         "ssr_mode": False,

@@ -1,0 +1,65 @@
+"""Gradio's per-page session state, kept bounded for a studio that serves strangers for weeks.
+
+Gradio keeps a ``SessionState`` for every page ever opened: its own copy of the page's config (~195 blocks here,
+about 0.3 MB fresh and more once controls have been updated) and the page's ``gr.State`` values (the visitor's key,
+their latest clip). It drops whole sessions only when more than ``state_session_capacity`` exist (10,000 by
+default: gigabytes). Gradio itself deletes a closed page's ``gr.State`` values an hour after it closed; the upkeep
+here drops the rest of such a session at that point too, and the launch caps how many sessions are kept
+(least recently used first), so memory follows the visitors of the last hour, not every visitor there ever was.
+
+Nothing made is lost: generations live in history, keyed by the visitor token kept in the browser.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+CLOSED_SESSION_TTL_S = 3600.0  # as Gradio's STATE_TTL_WHEN_CLOSED: a closed page's session lasts this long unused
+UPKEEP_EVERY_S = 60.0
+
+
+def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: float = CLOSED_SESSION_TTL_S) -> int:
+    """Drop the sessions of pages that closed (their heartbeat ended) and were not used for ``ttl_s``.
+
+    A page that is still open is never dropped here, however idle. Returns how many sessions were dropped.
+    """
+    sessions: dict[str, Any] = state_holder.session_data
+    last_used: dict[str, datetime.datetime] = state_holder.time_last_used
+    departed = [
+        session_id for session_id, session in list(sessions.items())
+        if getattr(session, "is_closed", False) and (now - last_used.get(session_id, now)).total_seconds() >= ttl_s
+    ]
+    for session_id in departed:
+        state_holder.delete_state(session_id)  # Gradio's own path: runs each gr.State's delete_callback
+        with state_holder.lock:
+            sessions.pop(session_id, None)
+            last_used.pop(session_id, None)
+    return len(departed)
+
+
+@contextlib.asynccontextmanager
+async def session_upkeep(app: Any, *, every_s: float = UPKEEP_EVERY_S) -> AsyncIterator[None]:
+    """For as long as the server runs (Gradio's app lifespan): drop departed pages' sessions every minute."""
+
+    async def loop() -> None:
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                dropped = drop_departed_sessions(app.state_holder, now=datetime.datetime.now())
+                if dropped:
+                    log.info("dropped the session state of %d closed pages", dropped)
+            except Exception:  # noqa: BLE001 - upkeep must never take the server down
+                log.exception("session upkeep failed")
+
+    task = asyncio.get_running_loop().create_task(loop())
+    try:
+        yield
+    finally:
+        task.cancel()
