@@ -18,7 +18,7 @@ from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
-from studio.ui.sessions import session_upkeep
+from studio.ui.sessions import keep_session_ids, session_upkeep
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 
 CSS = """
@@ -80,6 +80,7 @@ def build_app(
     (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
+    keep_session_ids()  # a Gradio work-around: without it each page's session grows with every generation
     # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
     # the studio's own data dir, so nothing is lost).
     with StudioBlocks(title="Runway Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:

@@ -8,6 +8,9 @@ here drops the rest of such a session at that point too, and the launch caps how
 (least recently used first), so memory follows the visitors of the last hour, not every visitor there ever was.
 
 Nothing made is lost: generations live in history, keyed by the visitor token kept in the browser.
+
+Also here: ``keep_session_ids``, a work-around for a Gradio 6.31 bug that made a page's session grow with every
+generation (see its docstring).
 """
 
 from __future__ import annotations
@@ -23,6 +26,34 @@ log = logging.getLogger(__name__)
 
 CLOSED_SESSION_TTL_S = 3600.0  # as Gradio's STATE_TTL_WHEN_CLOSED: a closed page's session lasts this long unused
 UPKEEP_EVERY_S = 60.0
+
+
+def keep_session_ids() -> None:
+    """Make Gradio's per-session copy of an updated component keep the id of the component it stands in for.
+
+    On every ``gr.update`` (and for every output a handler leaves out, which Gradio treats as an empty update)
+    Gradio 6.31 stores a fresh copy of the component in the session: ``state[id] = Block(**kwargs)``. The copy
+    gets a new id of its own, and the next plain value for that output is stored under the copy's id
+    (``Blocks.postprocess_data``: ``block = state[block._id]``, then ``state[block._id] = block``), so the session
+    gained a component and its config (with its JSON schema) each time: two to six per generation here, for as
+    long as the page stays open. Giving the copy its original id keeps the session at one entry per component.
+    Idempotent; tests/e2e/test_sessions_browser.py measures the session across rounds of generating.
+    """
+    from gradio.blocks import Block
+    from gradio.state_holder import SessionState
+
+    if getattr(SessionState.__setitem__, "keeps_ids", False):
+        return
+    original = SessionState.__setitem__
+
+    def __setitem__(self: SessionState, key: int, value: Any) -> None:
+        page_block = self.blocks_config.blocks.get(key)
+        if page_block is not None and not page_block.stateful and isinstance(value, Block) and value._id != key:
+            value._id = key  # the copy stands in for the page's component `key`
+        original(self, key, value)
+
+    __setitem__.keeps_ids = True  # type: ignore[attr-defined]
+    SessionState.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 
 def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: float = CLOSED_SESSION_TTL_S) -> int:

@@ -80,10 +80,18 @@ class ResultPanel:
         return [self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
 
     def show(self, status: JobStatus, lang: str = "en") -> dict[Any, Any]:
-        updates: dict[Any, Any] = {self.status: status_html(status, lang)}
-        if status.phase == "succeeded" and status.video is not None:
-            updates |= {self.video: str(status.video), self.clip: str(status.video), self.generation: status.generation_id}
+        """The status, and the clip once there is one. Both visible outputs get a value on every update: for an
+        output left out of a dict, Gradio 6.31 makes a new copy of the component in the visitor's session, and
+        the next plain value stores that copy under a new id, so the session grew by two components per
+        generation (found by bench/soak.py; tests/test_app_api.py guards it)."""
+        done = status.phase == "succeeded" and status.video is not None
+        updates: dict[Any, Any] = {self.status: status_html(status, lang), self.video: str(status.video) if done else None}
+        if done:
+            updates |= {self.clip: str(status.video), self.generation: status.generation_id}
         return updates
+
+    def refuse(self, html: str) -> dict[Any, Any]:
+        return {self.status: html, self.video: None}
 
     def reset(self) -> dict[Any, Any]:
         return {self.video: None, self.clip: None, self.generation: None, self.code: None}
@@ -202,13 +210,14 @@ class GenerationTab:
             base, body = self.studio.code_base_url(provider), prepared.request.to_wire()
             job = await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source, parent_id=data[self.parent])
         except InvalidInput as err:
-            yield {panel.status: error_html([localize(i, lang) for i in err.issues], lang)}
+            yield panel.refuse(error_html([localize(i, lang) for i in err.issues], lang))
             return
         code = (as_curl(base_url=base, endpoint=self.endpoint, body=body), as_python(base_url=base, endpoint=self.endpoint, body=body))
         del prepared, body  # the inputs' data URIs are the job's to send, not this handler's to keep
-        yield {panel.code: code, self.parent: None}
+        sent: dict[Any, Any] = {panel.code: code, self.parent: None}  # with the first status (see ResultPanel.show)
         async for status in job.follow():
-            yield panel.show(status, lang)
+            yield panel.show(status, lang) | sent
+            sent = {}
 
     async def _key_and_form_checked(self, form: Form, provider: str, visitor_key: str | None) -> tuple[str, str]:
         """The key to use; a missing key is reported together with the form's own problems, not instead of them."""

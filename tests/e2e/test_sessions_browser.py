@@ -81,3 +81,37 @@ def test_a_closed_pages_session_goes_after_an_hour_and_an_open_one_stays(pages: 
         "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)", arg=NO_LAST_FRAME,
     )
     assert listbox_options(open_page, "i2v_ratio") == GEN3A_RATIOS
+
+
+def test_a_visitors_session_does_not_grow_with_each_generation(pages: Any, launched: LaunchedStudio) -> None:
+    """Gradio keeps a copy of a component in the page's session each time a handler updates it; done carelessly
+    (an output left out of a streamed update), the session gained two components per generation and a page open
+    all day grew without bound. Generate, look at History and switch models, round after round: the session's
+    size after the second round is its size after the fourth."""
+    from tests.e2e.test_history_browser import THUMBNAILS, generate, select_newest, start_i2v
+
+    holder = launched.demo.server_app.state_holder
+    before = set(holder.session_data)
+    page = pages()
+    start_i2v(page, launched.url)
+    page.fill("#i2v_prompt textarea", "Paper boats drift across a pond")  # gen3a_turbo needs one
+    (session_id,) = set(holder.session_data) - before
+
+    def size() -> tuple[int, int]:
+        session = holder.session_data[session_id]
+        return len(session.blocks_config.blocks), len(session.config_values)
+
+    sizes = []
+    for round_ in range(4):
+        generate(page, "i2v")
+        page.get_by_role("tab", name="History", exact=True).click()
+        page.wait_for_function("([sel, n]) => document.querySelectorAll(sel).length >= n", arg=[THUMBNAILS, round_ + 1])
+        select_newest(page)
+        page.get_by_role("tab", name="Image to Video", exact=True).click()
+        choose(page, "i2v_model", "gen3a_turbo · Gen-3 Alpha Turbo" if round_ % 2 == 0 else "gen4_turbo · Gen-4 Turbo")
+        choose(page, "i2v_ratio", "768:1280" if round_ % 2 == 0 else "960:960")
+        sizes.append(size())
+    blocks = holder.session_data[session_id].blocks_config.blocks
+    strays = [getattr(b, "elem_id", None) or type(b).__name__ for k, b in blocks.items() if k not in launched.demo.blocks]
+    assert sizes[3] == sizes[1], f"the session grew: {sizes}; entries the page does not have: {strays}"
+    assert not strays, f"the session holds entries the page does not have: {strays}"
