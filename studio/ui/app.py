@@ -18,7 +18,7 @@ from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
-from studio.ui.sessions import keep_session_ids, session_upkeep
+from studio.ui.upkeep import keep_session_ids, upkeep
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 
 CSS = """
@@ -232,12 +232,12 @@ def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
 def launch_options(studio: Studio, *, max_upload_mb: int, max_sessions: int = DEFAULT_MAX_SESSIONS) -> dict[str, Any]:
     """How to launch: concurrency high enough for 100 visitors at once, no run history (it would keep the key
     box in the visitor's localStorage), no SSR (Spaces), only the studio's own files served, at most
-    ``max_sessions`` pages' session state in memory, and the history reconciler and session upkeep running for as
-    long as the server does."""
+    ``max_sessions`` pages' session state in memory, and the history reconciler and the upkeep (sessions, memory)
+    running for as long as the server does."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Any) -> AsyncIterator[None]:
-        async with studio.lifespan(app), session_upkeep(app):
+        async with studio.lifespan(app), upkeep(app):
             yield
 
     return {

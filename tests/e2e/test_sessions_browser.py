@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from studio.settings import DEFAULT_MAX_SESSIONS
-from studio.ui.sessions import CLOSED_SESSION_TTL_S, drop_departed_sessions
+from studio.ui.upkeep import CLOSED_SESSION_TTL_S, drop_departed_sessions
 from tests.conftest import LaunchedStudio
 from tests.e2e.conftest import VIEWPORT
 from tests.e2e.test_browser import GEN3A_RATIOS, NO_LAST_FRAME, choose, listbox_options, open_studio
