@@ -27,9 +27,12 @@ read-only and compared with what the visitors saw and with the simulator's own c
   than one history row (per visitor session: rows beyond presses, rows with a task id the visitor never saw, a task
   id in two rows).
 
-The studio's RSS (``/proc/<pid>/status`` VmRSS) is sampled after the warm-up, every 30 s, when the visitors stop
-and at the end. Whatever the results, the script exits 0 (it is a report) and ends with ``GOALS MET`` or
-``GOALS NOT MET: ...``.
+The studio's RSS (``/proc/<pid>/status`` VmRSS) is sampled after the warm-up (idle), once every visitor is in (the
+moment the last visitor's first generation ended: each page has its session, the concurrency its threads), every
+30 s, when the visitors stop, and at the end (idle again, past one of the studio's 10 s memory upkeep ticks). The
+goal "flat" is end <= 1.2 x every-visitor-in: memory must not grow with the work done. The step from idle to
+every-visitor-in is the working set of N visitors; it is reported per visitor, and the idle-to-end ratio is shown
+too. Whatever the results, the script exits 0 (it is a report) and ends with ``GOALS MET`` or ``GOALS NOT MET: ...``.
 """
 
 from __future__ import annotations
@@ -86,7 +89,8 @@ TASK_ID = re.compile(r'class="rs-task-id">([^<]+)<')
 TAGS = re.compile(r"<[^>]+>")
 TERMINAL = ("succeeded", "failed", "cancelled", "lost")  # studio.history.TERMINAL (read here without importing it)
 RSS_EVERY_S = 30.0
-RSS_FLAT_RATIO = 1.20  # the goal: RSS at the end at most this times RSS at the start
+RSS_FLAT_RATIO = 1.20  # the goal: RSS at the end at most this times RSS once every visitor is in
+SETTLE_S = 12.0  # before the last reading: past one tick of the studio's memory upkeep (studio.ui.upkeep.TRIM_EVERY_S)
 MAX_VISITORS, MAX_MINUTES = 1000, 120.0
 
 
@@ -368,6 +372,7 @@ class Soak:
     rss: list[tuple[str, float]] = field(default_factory=list)  # (label, MB) of the studio
     sim_rss: list[tuple[str, float]] = field(default_factory=list)
     loaded: list[tuple[int, float, float]] = field(default_factory=list)  # each 30 s: (presses done, studio MB, sim MB)
+    all_in: tuple[float, int, float] | None = None  # (seconds, presses done, studio MB) when every visitor was in
     studio_peak_mb: float = 0.0
     studio_cpu_s: float = 0.0
     sim_cpu_s: float = 0.0
@@ -422,15 +427,18 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         soak.load_before = loadavg()
         pids = (studio.popen.pid, sim.popen.pid)
         marks = (proc_cpu_s(pids[0]), proc_cpu_s(pids[1]), own_cpu_s(), machine_busy_s())
-        soak.rss.append(("start", proc_mem_mb(pids[0], "VmRSS")))
-        soak.sim_rss.append(("start", proc_mem_mb(pids[1], "VmRSS")))
+        soak.rss.append(("idle after warm-up", proc_mem_mb(pids[0], "VmRSS")))
+        soak.sim_rss.append(("idle after warm-up", proc_mem_mb(pids[1], "VmRSS")))
         start = time.perf_counter()
         deadline = start + args.minutes * 60.0
         soak.visitors = [Visitor(index=i) for i in range(args.visitors)]
         rng = random.Random(1)
         stop = asyncio.Event()
 
+        arrived = 0
+
         async def visit(visitor: Visitor) -> None:
+            nonlocal arrived
             await asyncio.sleep(rng.uniform(0.0, task_s))
             if not await ensure_upload(http, url, visitor, deadline):
                 return
@@ -440,6 +448,13 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
                     http, url, endpoint, visitor, seed_for(soak.seeds, visitor.index, k), start, press_timeout
                 )
                 k += 1
+                if k == 1:
+                    arrived += 1
+                    if arrived == len(soak.visitors):
+                        at = time.perf_counter() - start
+                        mb = proc_mem_mb(pids[0], "VmRSS")
+                        soak.all_in = (at, sum(len(v.presses) for v in soak.visitors), mb)
+                        soak.rss.append((f"every visitor in ({at:.0f}s)", mb))
                 if press.outcome == "client error" and time.perf_counter() < deadline:
                     await asyncio.sleep(1.0)  # never spin on a broken connection
 
@@ -481,7 +496,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
             if soak.grace_left_open == 0:
                 break
             await asyncio.sleep(1.0)
-        await asyncio.sleep(2.0)  # and let the server settle before the last readings
+        await asyncio.sleep(SETTLE_S)  # and let the server settle (one memory upkeep tick) before the last readings
         soak.grace_s = time.perf_counter() - t_grace
         soak.rss.append((f"end (+{soak.grace_s:.0f}s grace)", proc_mem_mb(pids[0], "VmRSS")))
         soak.sim_rss.append((f"end (+{soak.grace_s:.0f}s grace)", proc_mem_mb(pids[1], "VmRSS")))
@@ -697,18 +712,23 @@ def report(soak: Soak) -> list[str]:
 
     # Memory, disk, CPU
     print("\nstudio RSS (VmRSS, MB): " + ", ".join(f"{label} {mb:.0f}" for label, mb in soak.rss))
-    if len(soak.rss) >= 2 and soak.rss[0][1] > 0:
-        start_mb, end_mb = soak.rss[0][1], soak.rss[-1][1]
-        ratio = end_mb / start_mb
-        print(f"  start (idle, after warm-up) {start_mb:.0f} MB -> end (idle, after the run) {end_mb:.0f} MB: "
-              f"end/start = {ratio:.2f} (goal <= {RSS_FLAT_RATIO:.2f}); peak (VmHWM) {soak.studio_peak_mb:.0f} MB")
+    if len(soak.rss) >= 2 and soak.rss[0][1] > 0 and soak.all_in is not None:
+        idle_mb, end_mb = soak.rss[0][1], soak.rss[-1][1]
+        at_s, presses_in, in_mb = soak.all_in
+        ratio = end_mb / in_mb
+        visitors = len(soak.visitors)
+        print(f"  idle after warm-up {idle_mb:.0f} MB -> every visitor in ({at_s:.0f} s, {presses_in} presses) "
+              f"{in_mb:.0f} MB: the working set of {visitors} visitors, {(in_mb - idle_mb) / visitors:.2f} MB each")
+        print(f"  every visitor in {in_mb:.0f} MB -> end (idle, after the run) {end_mb:.0f} MB: end/in = {ratio:.2f} "
+              f"(goal <= {RSS_FLAT_RATIO:.2f}); idle to idle {end_mb / idle_mb:.2f}x; peak (VmHWM) "
+              f"{soak.studio_peak_mb:.0f} MB")
         studio_growth = growth(soak.loaded, 1)
         if studio_growth:
             print(f"  under load (the 30 s samples, all visitors active): {studio_growth}")
         if ratio > RSS_FLAT_RATIO:
-            missed.append(f"studio RSS not flat: end/start = {ratio:.2f} > {RSS_FLAT_RATIO:.2f}")
+            missed.append(f"studio RSS not flat: end/in = {ratio:.2f} > {RSS_FLAT_RATIO:.2f}")
     else:
-        missed.append("RSS not measured")
+        missed.append("RSS not measured (or not every visitor got in)")
     if soak.sim_rss:
         print("simulator RSS (MB): " + ", ".join(f"{label} {mb:.0f}" for label, mb in soak.sim_rss))
         sim_growth = growth(soak.loaded, 2)

@@ -77,3 +77,17 @@ async def test_the_loop_trims_every_tick_drops_sessions_every_minute_and_survive
 
 def test_release_free_memory_answers_on_any_platform() -> None:
     assert memory.release_free_memory() in (True, False)  # glibc releases; elsewhere a no-op, never an error
+
+
+def test_the_session_cap_is_a_setting_the_launch_passes_to_gradio(tmp_path: Any) -> None:
+    from studio.service import Studio
+    from studio.settings import DEFAULT_MAX_SESSIONS, Settings, SettingsError
+    from studio.ui.app import launch_options
+
+    assert Settings.from_env({}).max_sessions == DEFAULT_MAX_SESSIONS == 1000  # not Gradio's 10,000
+    assert Settings.from_env({"STUDIO_MAX_SESSIONS": "250"}).max_sessions == 250
+    with pytest.raises(SettingsError, match="STUDIO_MAX_SESSIONS"):
+        Settings.from_env({"STUDIO_MAX_SESSIONS": "0"})
+    studio = Studio.from_settings(Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path)}))
+    options = launch_options(studio, max_upload_mb=10, max_sessions=250)
+    assert options["state_session_capacity"] == 250

@@ -18,8 +18,8 @@ from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls
 from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
-from studio.ui.upkeep import keep_session_ids, upkeep
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
+from studio.ui.upkeep import keep_session_ids, upkeep
 
 CSS = """
 .rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
