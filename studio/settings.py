@@ -38,7 +38,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("STUDIO_ALLOWED_MODELS", "(all)", "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two."),
     Setting("STUDIO_REQUIRE_VISITOR_KEY", "false", "Spend guard: true = every visitor must enter their own key; the server key is never used for them."),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
-    Setting("STUDIO_MAX_SESSIONS", "1000", "Open pages whose session state (about 0.3-1 MB each) is kept in memory; beyond it the least recently used page loses its key and must enter it again. A closed page's state goes an hour after it closed."),
+    Setting("STUDIO_MAX_SESSIONS", "1000", "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page loses its key and must enter it again. A closed page's state goes an hour after it closed."),
     Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: uses its persistent storage at /data when mounted, and warns when there is none."),
     Setting("OAUTH_CLIENT_ID", "(set by Hugging Face)", "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face."),
     Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
