@@ -80,10 +80,9 @@ class ResultPanel:
         return [self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
 
     def show(self, status: JobStatus, lang: str = "en") -> dict[Any, Any]:
-        """The status, and the clip once there is one. Both visible outputs get a value on every update: for an
-        output left out of a dict, Gradio 6.31 makes a new copy of the component in the visitor's session, and
-        the next plain value stores that copy under a new id, so the session grew by two components per
-        generation (found by bench/soak.py; tests/test_app_api.py guards it)."""
+        """The status, and the clip once there is one. Both visible outputs get a value on every update: Gradio
+        treats an output left out of a dict as an empty update and copies the component in the visitor's session
+        for it, on every progress step (see ``studio.ui.upkeep.keep_session_ids``)."""
         done = status.phase == "succeeded" and status.video is not None
         updates: dict[Any, Any] = {self.status: status_html(status, lang), self.video: str(status.video) if done else None}
         if done:
