@@ -2,8 +2,9 @@
 
 The studio's worker threads decode and encode images and video (Pillow, PyAV) and build Gradio's per-update
 configs. glibc keeps what they free in per-thread arenas rather than returning it, so RSS stays at the high-water
-mark of the busiest moment: in ``bench/soak.py`` (100 visitors) about a third of the studio's RSS was free memory
-held this way, and one ``malloc_trim(0)`` gave back 50-100 MB in 3-18 ms. Elsewhere (macOS, musl) this is a no-op.
+mark of the busiest moment: under ``bench/soak.py`` (100 visitors) a fifth to a quarter of the studio's RSS was
+free memory held this way, and one ``malloc_trim(0)`` gave back 50-100 MB in 3-18 ms. Elsewhere (macOS, musl) this
+is a no-op.
 """
 
 from __future__ import annotations
