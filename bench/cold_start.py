@@ -22,9 +22,7 @@ the script stops by itself. The file cache is warm after the first run (the mini
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import os
-import platform
 import resource
 import shutil
 import statistics
@@ -38,6 +36,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make the other benches importable
 
+from _common import load, machine
 from concurrency import LOOPBACK, free_port, proc_cpu_s
 from detection_delay import stop, studio_env, tail
 
@@ -88,13 +87,6 @@ def time_first_page(timeout_s: float) -> tuple[float, float, int]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
-def machine() -> str:
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("gradio", "fastapi", "uvicorn", "av", "pillow"))
-    return f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, {versions}"
 
 
 def line(label: str, values: list[float], cpu: list[float] | None) -> str:
@@ -108,7 +100,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=180.0, help="give up on a start after this many seconds")
     args = parser.parse_args(argv)
     print("cold start: python app.py (fresh data folder) -> first page served, against import gradio alone")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('gradio', 'fastapi', 'uvicorn', 'av', 'pillow')}")
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
     print(f"command: python bench/cold_start.py --repeat {args.repeat} --timeout {args.timeout:g}   (from the repository root)")
     rows: dict[str, list[float]] = {"bare": [], "gradio": [], "app": [], "page": []}

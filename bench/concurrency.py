@@ -36,10 +36,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import importlib.metadata
 import json
 import os
-import platform
 import re
 import resource
 import shutil
@@ -58,6 +56,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make ``studio`` importable in the serving subprocess
 
+from _common import machine  # noqa: E402
 from tests.appclient import args_for  # noqa: E402 - arguments by label, the same mapping the tests use
 
 API = "/generate_image_to_video"
@@ -177,14 +176,15 @@ class Endpoint:
     file_slots: list[int]
 
 
-def describe(url: str) -> Endpoint:
+def describe(url: str, *, seed: int = SEED) -> Endpoint:
+    """The Image to Video endpoint's request data, found by the controls' labels, with a fixed ``seed``."""
     from gradio_client import Client, handle_file
 
     client = Client(url, verbose=False)
     try:
         args = args_for(
             client, API, first_frame=handle_file(str(IMAGE)), prompt=PROMPT, ratio=RATIO, duration=DURATION,
-            random_seed=False, seed=SEED,
+            random_seed=False, seed=seed,
         )
         fn_index = client._infer_fn_index(API, None)
         endpoint = client.endpoints[fn_index]
@@ -585,14 +585,6 @@ def report(run: Run, args: argparse.Namespace) -> None:
             print(f"    {line}")
 
 
-def machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return (
-        f"{os.cpu_count()} CPUs ({cores} usable), {platform.platform()}, Python {platform.python_version()}, "
-        f"gradio {importlib.metadata.version('gradio')}, gradio_client {importlib.metadata.version('gradio_client')}, "
-        f"httpx {importlib.metadata.version('httpx')}"
-    )
-
 
 def command(args: argparse.Namespace) -> str:
     parts = [
@@ -630,7 +622,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.driver == "http" else "one gradio_client Client (own session) per visitor, each in a thread"
     )
     print(f"{args.visitors} visitors generate at once through {API} on the simulator")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")
     print(f"task time T = {args.task_seconds:g} s (simulator PENDING {pending:g} s + RUNNING {running:g} s)")
     print(
         f"request: {IMAGE.relative_to(ROOT)} uploaded by each visitor, ratio {RATIO}, duration {DURATION} s, "

@@ -33,9 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import copy
-import importlib.metadata
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -53,6 +51,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and the other benches importable
 
+from _common import load, machine
 from concurrency import (
     DURATION,
     FILE_DATA,
@@ -344,13 +343,6 @@ def expected_residual(interval_s: float, jitter: float) -> float:
     return (mean * mean + var) / (2 * mean)
 
 
-def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
-def machine() -> str:
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("gradio", "gradio_client", "httpx", "runwayml"))
-    return f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, {versions}"
 
 
 def command(args: argparse.Namespace) -> str:
@@ -465,7 +457,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK  # gradio_client's and the SDK's httpx: never a proxy
     print("detection delay: a task's SUCCEEDED on the simulator -> the video in hand (studio page vs official SDK)")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('gradio', 'gradio_client', 'httpx', 'runwayml')}")
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
     print(f"command: {command(args)}   (from the repository root)")
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-detect-"))

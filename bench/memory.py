@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import os
-import platform
 import shutil
 import statistics
 import sys
@@ -42,6 +40,7 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and the other benches importable
 
+from _common import load, machine
 from concurrency import IMAGE, LOOPBACK, RATIO, SEED, describe, free_port, log_problems, proc_cpu_s, wait_ready
 from detection_delay import Visitor, join, run_visitor, start, stop, studio_env, tail
 
@@ -174,13 +173,6 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any
     return out
 
 
-def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
-
-def machine() -> str:
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("gradio", "gradio_client", "httpx", "uvicorn"))
-    return f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, {versions}"
 
 
 def command(args: argparse.Namespace) -> str:
@@ -226,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK
     print(f"memory: the studio's RSS with {args.visitors} live generations (streams open) on the embedded simulator")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('gradio', 'gradio_client', 'httpx', 'uvicorn')}")
     print(f"load average before: {load()}   (a shared machine: other work slows the run, not the RSS figures)")
     print(f"request: {IMAGE.relative_to(ROOT)} uploaded by each visitor, ratio {RATIO}, fixed seed {SEED} (one shared "
           f"render); simulator PENDING {args.pending:g} s, RUNNING {args.running:g} s")

@@ -28,6 +28,7 @@ from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make ``studio`` importable
 
+from _common import load  # noqa: E402
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator import render
 
@@ -73,10 +74,6 @@ def machine() -> str:
         f"Python {platform.python_version()}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
     )
 
-
-def load() -> str:
-    """The 1, 5 and 15 minute load averages, where the platform has them."""
-    return " ".join(f"{value:.2f}" for value in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
 
 
 def command(args: argparse.Namespace) -> str:

@@ -59,21 +59,19 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ (for concurrency.py), whether run or imported
 
+from _common import load, machine
 from concurrency import (
     API,
     DURATION,
     FILE_DATA,
     IMAGE,
     LOOPBACK,
-    PROMPT,
     RATIO,
     ROOT,
     SERVER_KEYS,
     add_phase,
-    args_for,
     free_port,
     log_problems,
-    machine,
     machine_busy_s,
     own_cpu_s,
     percentile,
@@ -82,6 +80,7 @@ from concurrency import (
     sse_messages,
     wait_ready,
 )
+from concurrency import describe as describe_endpoint
 
 SEED_BASE = 20240601  # the pool is SEED_BASE, SEED_BASE + 1, ...
 SEED_SENTINEL = 987654321  # marks the seed's slot in the request data (replaced on every press)
@@ -128,25 +127,12 @@ class Endpoint:
 
 
 def describe(url: str) -> Endpoint:
-    """The Image to Video endpoint's request data, found by the controls' labels as bench/concurrency.py does."""
-    from gradio_client import Client, handle_file
-
-    client = Client(url, verbose=False)
-    try:
-        args = args_for(
-            client, API, first_frame=handle_file(str(IMAGE)), prompt=PROMPT, ratio=RATIO, duration=DURATION,
-            random_seed=False, seed=SEED_SENTINEL,
-        )
-        fn_index = client._infer_fn_index(API, None)
-        endpoint = client.endpoints[fn_index]
-        data = list(endpoint.insert_empty_state(*args) if client._skip_components else args)
-    finally:
-        client.close()
-    slots = [i for i, v in enumerate(data) if isinstance(v, dict) and v.get("meta", {}).get("_type") == FILE_DATA]
-    seeds = [i for i, v in enumerate(data) if v == SEED_SENTINEL]
-    if len(seeds) != 1 or not slots:
-        raise RuntimeError(f"cannot find the seed and image slots of {API} (seed slots {seeds}, image slots {slots})")
-    return Endpoint(fn_index=fn_index, data=data, file_slots=slots, seed_slot=seeds[0])
+    """bench/concurrency.py's request data, with a sentinel seed to find the seed's slot by."""
+    base = describe_endpoint(url, seed=SEED_SENTINEL)
+    seeds = [i for i, v in enumerate(base.data) if v == SEED_SENTINEL]
+    if len(seeds) != 1 or not base.file_slots:
+        raise RuntimeError(f"cannot find the seed and image slots of {API} (seed slots {seeds}, image slots {base.file_slots})")
+    return Endpoint(fn_index=base.fn_index, data=base.data, file_slots=base.file_slots, seed_slot=seeds[0])
 
 
 def text_of(html_value: Any) -> str:
@@ -317,10 +303,6 @@ def folder_mb(path: Path) -> float:
     return total / 1e6
 
 
-def loadavg() -> str:
-    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-
-
 # --- the history database, read-only ---------------------------------------------------------------------------
 
 
@@ -424,7 +406,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
                           flush=True)
 
         # The soak: N visitors, each starting at a random moment within the first task time, then back to back.
-        soak.load_before = loadavg()
+        soak.load_before = load()
         pids = (studio.popen.pid, sim.popen.pid)
         marks = (proc_cpu_s(pids[0]), proc_cpu_s(pids[1]), own_cpu_s(), machine_busy_s())
         soak.rss.append(("idle after warm-up", proc_mem_mb(pids[0], "VmRSS")))
@@ -472,7 +454,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
                     soak.sim_rss.append((f"{n * RSS_EVERY_S:.0f}s", proc_mem_mb(pids[1], "VmRSS")))
                     soak.loaded.append((done, soak.rss[-1][1], soak.sim_rss[-1][1]))
                 print(f"  ... {n * RSS_EVERY_S:.0f} s: {done} presses done, studio RSS {soak.rss[-1][1]:.0f} MB, "
-                      f"load {loadavg()}", flush=True)
+                      f"load {load()}", flush=True)
                 n += 1
 
         sampler = asyncio.create_task(sample_rss())
@@ -505,7 +487,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         soak.sim_cpu_s = proc_cpu_s(pids[1]) - marks[1]
         soak.driver_cpu_s = own_cpu_s() - marks[2]
         soak.machine_busy_s = machine_busy_s() - marks[3]
-        soak.load_after = loadavg()
+        soak.load_after = load()
 
 
 def run(args: argparse.Namespace) -> Soak:
@@ -743,7 +725,7 @@ def report(soak: Soak) -> list[str]:
     print(f"CPU over {span:.0f} s: machine {soak.machine_busy_s:.0f} of {cores * span:.0f} core-seconds busy: studio "
           f"{soak.studio_cpu_s:.0f}, simulator {soak.sim_cpu_s:.0f}, visitors (this script) {soak.driver_cpu_s:.0f}, "
           f"other processes {others:.0f}")
-    print(f"load average (1, 5, 15 min): before {soak.load_before or '?'}, after {soak.load_after or loadavg()}")
+    print(f"load average (1, 5, 15 min): before {soak.load_before or '?'}, after {soak.load_after or load()}")
     if soak.grace_left_open:
         print(f"grace: {soak.grace_s:.0f} s; rows still open at its end: {soak.grace_left_open}")
     else:
@@ -792,8 +774,8 @@ def main(argv: list[str] | None = None) -> int:
     pending = min(1.0, 0.2 * args.task_seconds)
     print(f"soak: {args.visitors} visitors press Generate on Image to Video ({API}) back to back for "
           f"{args.minutes:g} min, on a standalone simulator")
-    print(f"machine: {machine()}")
-    print(f"load average (1, 5, 15 min) at the start: {loadavg()}")
+    print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")
+    print(f"load average (1, 5, 15 min) at the start: {load()}")
     running = args.task_seconds - pending
     print(f"task time T = {args.task_seconds:g} s (simulator --pending {pending:g} --running {running:g})")
     pool = ", ".join(str(SEED_BASE + i) for i in range(args.seeds))

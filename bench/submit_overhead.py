@@ -30,10 +30,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import importlib.metadata
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -49,6 +46,8 @@ sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and t
 import httpx
 import numpy as np
 from PIL import Image, features
+from _common import load
+from _common import machine as common_machine
 from render import photo_like_image
 
 from studio.capabilities import SIMULATOR
@@ -158,14 +157,10 @@ def mib(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
 
 
-def load() -> str:
-    return " ".join(f"{v:.2f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "n/a"
-
 
 def machine() -> str:
-    versions = ", ".join(f"{p} {importlib.metadata.version(p)}" for p in ("pillow", "numpy", "httpx", "pydantic"))
     return (
-        f"{os.cpu_count()} CPUs, {platform.platform()}, Python {platform.python_version()}, {versions}, "
+        f"{common_machine('pillow', 'numpy', 'httpx', 'pydantic')}, "
         f"libjpeg-turbo {features.version_feature('libjpeg_turbo')}, libwebp {features.version('webp')}"
     )
 
