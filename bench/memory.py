@@ -75,6 +75,9 @@ def snapshot(pid: int, samples: int) -> Snapshot:
     )
 
 
+UPKEEP_TICK_S = 12.0  # the studio hands freed memory back every 10 s (studio.ui.upkeep.TRIM_EVERY_S)
+
+
 def settle(pid: int, *, quiet_cpu_s: float = 0.1, window_s: float = 1.0, limit_s: float = 30.0) -> float:
     """Wait until the server used less than ``quiet_cpu_s`` of CPU in a ``window_s`` window (at most ``limit_s``)."""
     start = time.monotonic()
@@ -169,6 +172,7 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any
         out["errors"] = [v.error for v in visitors if v.error]
         out["unfinished"] = len(pending)
     out["settle_after_s"] = await asyncio.to_thread(settle, pid)
+    await asyncio.sleep(UPKEEP_TICK_S)  # "after" is the server at rest: past one tick of its memory upkeep
     out["after"] = await asyncio.to_thread(snapshot, pid, args.samples)
     return out
 
@@ -201,7 +205,8 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
           f"end: {out['end']}")
     print(f"final phases: {', '.join(f'{k} {v}' for k, v in sorted(out['phases'].items()))}"
           + (f"; {out['unfinished']} streams still open at the limit" if out["unfinished"] else ""))
-    print(f"waited for the server's CPU to go quiet: {out['settle_before_s']:.0f} s before, {out['settle_after_s']:.0f} s after")
+    print(f"waited for the server's CPU to go quiet: {out['settle_before_s']:.0f} s before, {out['settle_after_s']:.0f} s after, "
+          f"then {UPKEEP_TICK_S:.0f} s for one memory upkeep tick")
     errors = out["errors"] + out.get("cancel_errors", [])
     if errors:
         print(f"errors: {len(errors)}, e.g. {errors[0][:200]}")
