@@ -16,4 +16,6 @@ def machine(*packages: str) -> str:
     """CPUs (and how many this process may use), platform, Python and the versions of ``packages``."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     versions = "".join(f", {p} {importlib.metadata.version(p)}" for p in packages)
-    return f"{os.cpu_count()} CPUs ({cores} usable), {platform.platform()}, Python {platform.python_version()}{versions}"
+    return (
+        f"{os.cpu_count()} CPUs ({cores} usable), {platform.platform()}, Python {platform.python_version()}{versions}"
+    )

@@ -87,8 +87,6 @@ def time_first_page(timeout_s: float) -> tuple[float, float, int]:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-
-
 def line(label: str, values: list[float], cpu: list[float] | None) -> str:
     spent = f"{statistics.median(cpu):>9.2f}" if cpu else f"{'':>9}"
     return f"{label:<52}{statistics.median(values):>9.2f}{min(values):>8.2f}{max(values):>8.2f}{spent}{len(values):>4}"
@@ -102,7 +100,10 @@ def main(argv: list[str] | None = None) -> None:
     print("cold start: python app.py (fresh data folder) -> first page served, against import gradio alone")
     print(f"machine: {machine('gradio', 'fastapi', 'uvicorn', 'av', 'pillow')}")
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
-    print(f"command: python bench/cold_start.py --repeat {args.repeat} --timeout {args.timeout:g}   (from the repository root)")
+    print(
+        f"command: python bench/cold_start.py --repeat {args.repeat} --timeout {args.timeout:g}"
+        "   (from the repository root)"
+    )
     rows: dict[str, list[float]] = {"bare": [], "gradio": [], "app": [], "page": []}
     cpu: dict[str, list[float]] = {"bare": [], "gradio": [], "app": [], "page": []}
     size = 0
@@ -121,11 +122,17 @@ def main(argv: list[str] | None = None) -> None:
     print(line(f"python app.py -> first page served (200, {size / 1024:.0f} KiB)", rows["page"], cpu["page"]))
     med = {k: statistics.median(v) for k, v in rows.items()}
     med_cpu = {k: statistics.median(v) for k, v in cpu.items()}
-    print(f"\nratio first page / import gradio: {med['page'] / med['gradio']:.1f}x wall, "
-          f"{med_cpu['page'] / med_cpu['gradio']:.1f}x CPU (medians)")
-    print(f"of the first page's {med_cpu['page']:.1f} CPU-seconds: import gradio {med_cpu['gradio']:.1f}, the other imports "
-          f"{med_cpu['app'] - med_cpu['gradio']:+.1f}, building the page and launching {med_cpu['page'] - med_cpu['app']:+.1f} "
-          "(differences of medians)")
+    print(
+        f"\nratio first page / import gradio: {med['page'] / med['gradio']:.1f}x wall, "
+        f"{med_cpu['page'] / med_cpu['gradio']:.1f}x CPU (medians)"
+    )
+    print(
+        f"of the first page's {med_cpu['page']:.1f} CPU-seconds: import gradio {med_cpu['gradio']:.1f}, "
+        "the other imports "
+        f"{med_cpu['app'] - med_cpu['gradio']:+.1f}, "
+        f"building the page and launching {med_cpu['page'] - med_cpu['app']:+.1f} "
+        "(differences of medians)"
+    )
     print(f"load average after: {load()}")
 
 

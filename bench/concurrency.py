@@ -56,8 +56,9 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run as a script: make ``studio`` importable in the serving subprocess
 
-from _common import machine  # noqa: E402
-from tests.appclient import args_for  # noqa: E402 - arguments by label, the same mapping the tests use
+from _common import machine
+
+from tests.appclient import args_for
 
 API = "/generate_image_to_video"
 IMAGE = ROOT / "assets" / "examples" / "paper_boats.png"
@@ -183,8 +184,14 @@ def describe(url: str, *, seed: int = SEED) -> Endpoint:
     client = Client(url, verbose=False)
     try:
         args = args_for(
-            client, API, first_frame=handle_file(str(IMAGE)), prompt=PROMPT, ratio=RATIO, duration=DURATION,
-            random_seed=False, seed=seed,
+            client,
+            API,
+            first_frame=handle_file(str(IMAGE)),
+            prompt=PROMPT,
+            ratio=RATIO,
+            duration=DURATION,
+            random_seed=False,
+            seed=seed,
         )
         fn_index = client._infer_fn_index(API, None)
         endpoint = client.endpoints[fn_index]
@@ -219,8 +226,13 @@ async def http_visit(http: Any, base: str, endpoint: Endpoint, image: bytes, vis
     data = copy.deepcopy(endpoint.data)
     for slot in endpoint.file_slots:
         data[slot] = {"path": upload.json()[0], "orig_name": IMAGE.name, "meta": {"_type": FILE_DATA}}
-    body = {"data": data, "event_data": None, "fn_index": endpoint.fn_index, "trigger_id": None,
-            "session_hash": session}
+    body = {
+        "data": data,
+        "event_data": None,
+        "fn_index": endpoint.fn_index,
+        "trigger_id": None,
+        "session_hash": session,
+    }
     joined = await http.post(f"{base}gradio_api/queue/join", json=body)
     joined.raise_for_status()
     event_id = joined.json()["event_id"]
@@ -271,7 +283,7 @@ async def http_visitors(
             except asyncio.CancelledError:
                 visit.timed_out = True
                 raise
-            except Exception as err:  # noqa: BLE001 - every failure is counted and reported
+            except Exception as err:
                 last = max(visit.marks, key=visit.marks.__getitem__, default="")
                 step = {"uploaded": "queue/join", "": "the upload"}.get(last, "the SSE stream")
                 detail = str(err) or repr(err.__cause__ or err.__context__)
@@ -319,7 +331,7 @@ def client_visitors(url: str, endpoint: Endpoint, count: int, cap_s: float, mete
         except TimeoutError:
             visit.timed_out = True
             job.cancel()
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             visit.error = f"{type(err).__name__}: {err}"
         visit.latency_s = time.perf_counter() - t0
         if not visit.timed_out:
@@ -438,7 +450,8 @@ def run_mode(mode: str, args: argparse.Namespace) -> Run:
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
         "GRADIO_TEMP_DIR": str(folder / "gradio"),
-        "NO_PROXY": LOOPBACK, "no_proxy": LOOPBACK,
+        "NO_PROXY": LOOPBACK,
+        "no_proxy": LOOPBACK,
         "PYTHONUNBUFFERED": "1",
     }
     log_path = folder / "server.log"
@@ -585,11 +598,14 @@ def report(run: Run, args: argparse.Namespace) -> None:
             print(f"    {line}")
 
 
-
 def command(args: argparse.Namespace) -> str:
     parts = [
-        "python bench/concurrency.py", f"--visitors {args.visitors}", f"--task-seconds {args.task_seconds:g}",
-        f"--default-timeout {args.default_timeout:g}", f"--timeout {args.timeout:g}", f"--driver {args.driver}",
+        "python bench/concurrency.py",
+        f"--visitors {args.visitors}",
+        f"--task-seconds {args.task_seconds:g}",
+        f"--default-timeout {args.default_timeout:g}",
+        f"--timeout {args.timeout:g}",
+        f"--driver {args.driver}",
     ]
     flags = [f for f, on in (("--skip-defaults", args.skip_defaults), ("--keep-alive", args.keep_alive)) if on]
     return " ".join(parts + flags)
@@ -603,7 +619,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--timeout", type=float, default=300.0, help="cap on the studio's own run, s (default 300)")
     parser.add_argument("--skip-defaults", action="store_true", help="measure only the studio as configured")
     parser.add_argument(
-        "--driver", choices=("http", "client"), default="http",
+        "--driver",
+        choices=("http", "client"),
+        default="http",
         help="raw queue API over asyncio httpx (default), or a gradio_client Client per visitor",
     )
     parser.add_argument("--keep-alive", action="store_true", help="http driver: reuse connections, as a browser does")
@@ -617,9 +635,9 @@ def main(argv: list[str] | None = None) -> None:
     pending, running = split_task_time(args.task_seconds)
     driver = (
         "raw Gradio queue API (upload, queue/join, SSE queue/data) from one asyncio httpx client, a session per "
-        "visitor, "
-        + ("keep-alive connections" if args.keep_alive else "a fresh connection per request")
-        if args.driver == "http" else "one gradio_client Client (own session) per visitor, each in a thread"
+        "visitor, " + ("keep-alive connections" if args.keep_alive else "a fresh connection per request")
+        if args.driver == "http"
+        else "one gradio_client Client (own session) per visitor, each in a thread"
     )
     print(f"{args.visitors} visitors generate at once through {API} on the simulator")
     print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")

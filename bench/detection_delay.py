@@ -82,16 +82,21 @@ RUN_TIMEOUT_S = 120.0
 
 def studio_env(folder: Path, port: int, **settings: str) -> dict[str, str]:
     """The environment for ``python app.py`` on a loopback port with its own data folder; never a real key."""
-    return {k: v for k, v in os.environ.items() if k not in SERVER_KEYS} | {
-        "STUDIO_PROVIDER": "simulator",
-        "STUDIO_DATA_DIR": str(folder / "data"),
-        "GRADIO_SERVER_NAME": LOOPBACK,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(folder / "gradio"),
-        "NO_PROXY": LOOPBACK, "no_proxy": LOOPBACK,
-        "PYTHONUNBUFFERED": "1",
-    } | settings
+    return (
+        {k: v for k, v in os.environ.items() if k not in SERVER_KEYS}
+        | {
+            "STUDIO_PROVIDER": "simulator",
+            "STUDIO_DATA_DIR": str(folder / "data"),
+            "GRADIO_SERVER_NAME": LOOPBACK,
+            "GRADIO_SERVER_PORT": str(port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "GRADIO_TEMP_DIR": str(folder / "gradio"),
+            "NO_PROXY": LOOPBACK,
+            "no_proxy": LOOPBACK,
+            "PYTHONUNBUFFERED": "1",
+        }
+        | settings
+    )
 
 
 def start(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
@@ -168,7 +173,11 @@ async def join(http: Any, base: str, fn_index: int, data: list[Any], session: st
 
 
 async def run_visitor(
-    http: Any, base: str, endpoint: Endpoint, image: bytes, visitor: Visitor,
+    http: Any,
+    base: str,
+    endpoint: Endpoint,
+    image: bytes,
+    visitor: Visitor,
     on_update: Callable[[Visitor], None] | None = None,
 ) -> None:
     """Upload, join ``/generate_image_to_video`` and read the session's SSE stream until Gradio closes it (every
@@ -213,7 +222,7 @@ async def run_visitor(
                     visitor.error = f"app error: {msg.get('output', {}).get('error')}"
 
 
-# --- the SUCCEEDED moment ----------------------------------------------------------------------------------------------
+# --- the SUCCEEDED moment ---------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -240,7 +249,7 @@ async def first_succeeded(http: Any, sim_url: str, task_id: str, *, every_s: flo
     raise TimeoutError(f"task {task_id} did not succeed within {RUN_TIMEOUT_S:.0f} s")
 
 
-# --- the three ways of waiting -------------------------------------------------------------------------------------------
+# --- the three ways of waiting ----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -264,7 +273,7 @@ async def studio_once(http: Any, base: str, sim_url: str, endpoint: Endpoint, im
         if not visitor.succeeded or not poller:
             raise RuntimeError(visitor.error or f"the stream ended at phase {visitor.phase} without a video")
         moment = await poller[0]
-    except Exception as err:  # noqa: BLE001 - reported, and the run goes on
+    except Exception as err:
         result.error = f"{type(err).__name__}: {err}"
         for task in poller:
             task.cancel()
@@ -281,8 +290,13 @@ async def sdk_once(http: Any, sdk: Any, sim_url: str, uri: str) -> Result:
     poller: asyncio.Task[Moment] | None = None
     try:
         task = await asyncio.to_thread(
-            sdk.image_to_video.create, model="gen4_turbo", prompt_image=[{"uri": uri, "position": "first"}],
-            ratio=RATIO, duration=int(DURATION), seed=SEED, prompt_text=PROMPT,
+            sdk.image_to_video.create,
+            model="gen4_turbo",
+            prompt_image=[{"uri": uri, "position": "first"}],
+            ratio=RATIO,
+            duration=int(DURATION),
+            seed=SEED,
+            prompt_text=PROMPT,
         )
         poller = asyncio.create_task(first_succeeded(http, sim_url, task.id))
         done = await asyncio.to_thread(task.wait_for_task_output, timeout=RUN_TIMEOUT_S)
@@ -291,7 +305,7 @@ async def sdk_once(http: Any, sdk: Any, sim_url: str, uri: str) -> Result:
         clip.raise_for_status()
         downloaded = time.perf_counter()
         moment = await poller
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         result.error = f"{type(err).__name__}: {err}"
         if poller is not None:
             poller.cancel()
@@ -321,7 +335,7 @@ async def cadence_once(http: Any, client: Any, sim_url: str, request: Any, folde
         await keep_output(client, seen[1].outputs[0], folder=folder)
         kept = time.perf_counter()
         moment = await poller
-    except Exception as err:  # noqa: BLE001
+    except Exception as err:
         result.error = f"{type(err).__name__}: {err}"
         if poller is not None:
             poller.cancel()
@@ -332,7 +346,7 @@ async def cadence_once(http: Any, client: Any, sim_url: str, request: Any, folde
     return result
 
 
-# --- the run -----------------------------------------------------------------------------------------------------------------
+# --- the run ----------------------------------------------------------------------------------------------------------
 
 
 def expected_residual(interval_s: float, jitter: float) -> float:
@@ -341,8 +355,6 @@ def expected_residual(interval_s: float, jitter: float) -> float:
     low, high = interval_s * (1 - jitter), interval_s * (1 + jitter)
     mean, var = (low + high) / 2, (high - low) ** 2 / 12
     return (mean * mean + var) / (2 * mean)
-
-
 
 
 def command(args: argparse.Namespace) -> str:
@@ -364,10 +376,19 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
     endpoint = await asyncio.to_thread(describe, studio_url)
     image = IMAGE.read_bytes()
     # The SDK sends what the studio sends: the same prepared image, so all three share the simulator's one render.
-    uri = (await asyncio.to_thread(media.prepare_image, IMAGE, field="First frame", ratio=RATIO, fit="crop",
-                                   limits=SIMULATOR.limits)).data_uri
-    form = ImageToVideoForm(model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(IMAGE)), prompt=PROMPT,
-                            duration=int(DURATION), seed=SEED)
+    uri = (
+        await asyncio.to_thread(
+            media.prepare_image, IMAGE, field="First frame", ratio=RATIO, fit="crop", limits=SIMULATOR.limits
+        )
+    ).data_uri
+    form = ImageToVideoForm(
+        model="gen4_turbo",
+        ratio=RATIO,
+        first=MediaInput(path=str(IMAGE)),
+        prompt=PROMPT,
+        duration=int(DURATION),
+        seed=SEED,
+    )
     request = (await asyncio.to_thread(prepare_blocking, form, provider=OPENAI_HK, workdir=folder)).request
     sdk = RunwayML(api_key="bench", base_url=sim_url)  # any key: the simulator takes any Bearer key
     cadence = RunwayClient(provider=OPENAI_HK, base_url=sim_url, poll_interval_s=5.0)
@@ -376,7 +397,9 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
     results: dict[str, list[Result]] = {"studio": [], "sdk": [], "cadence": []}
     limits = httpx.Limits(max_keepalive_connections=0)  # a fresh connection per request, as in concurrency.py
     async with httpx.AsyncClient(timeout=httpx.Timeout(60.0), limits=limits, trust_env=False) as http:
-        warm = await studio_once(http, studio_url, sim_url, endpoint, image)  # renders the shared clip; warms the server
+        warm = await studio_once(
+            http, studio_url, sim_url, endpoint, image
+        )  # renders the shared clip; warms the server
         if warm.error:
             raise SystemExit(f"the warm-up visitor failed: {warm.error}")
         for index in range(max(args.repeat, args.cadence_repeat)):
@@ -421,8 +444,11 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
             print(f"{label:<72}{median:>9.2f}{low:>8.2f}{high:>8.2f}{n:>4}")
     gaps = [r.gap_s for rs in results.values() for r in rs if r.error is None]
     if gaps:
-        print(f"resolution of the SUCCEEDED moment: this script's polls were {statistics.median(gaps) * 1000:.0f} ms apart "
-              f"(median; max {max(gaps) * 1000:.0f} ms)")
+        print(
+            "resolution of the SUCCEEDED moment: this script's polls were "
+            f"{statistics.median(gaps) * 1000:.0f} ms apart "
+            f"(median; max {max(gaps) * 1000:.0f} ms)"
+        )
     for who, rs in results.items():
         for r in rs:
             if r.error:
@@ -430,15 +456,19 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
     studio, sdk = summary(results["studio"], "video"), summary(results["sdk"], "returned")
     sdk_dl = summary(results["sdk"], "downloaded")
     if studio and sdk and studio[0] > 0:
-        print(f"\nratio SDK returns / studio page offers the video (medians): {sdk[0] / studio[0]:.1f}x"
-              + (f"; with the SDK's clip downloaded too: {sdk_dl[0] / studio[0]:.1f}x" if sdk_dl else ""))
+        print(
+            f"\nratio SDK returns / studio page offers the video (medians): {sdk[0] / studio[0]:.1f}x"
+            + (f"; with the SDK's clip downloaded too: {sdk_dl[0] / studio[0]:.1f}x" if sdk_dl else "")
+        )
     cadence = summary(results["cadence"], "kept")
     if cadence and sdk_dl and cadence[0] > 0:
         print(f"ratio SDK + download / studio client at 5 s + kept (medians): {sdk_dl[0] / cadence[0]:.1f}x")
     task_s = args.pending + args.running
     print(
-        "\nThe simulator's 0.5 s cadence favours the studio here: on openai-hk and Runway it polls every 5 s. With this\n"
-        f"fixed task time ({task_s:g} s + render) each poll grid meets SUCCEEDED at one phase; for tasks of random length\n"
+        "\nThe simulator's 0.5 s cadence favours the studio here: on openai-hk and Runway it polls every 5 s. "
+        "With this\n"
+        f"fixed task time ({task_s:g} s + render) each poll grid meets SUCCEEDED at one phase; "
+        "for tasks of random length\n"
         "the expected wait for the next poll (E[I^2]/2E[I]) is:\n"
         f"  studio on the simulator (0.5 s +-20 %): {expected_residual(0.5, STUDIO_JITTER):.2f} s\n"
         f"  studio on a real provider (5 s +-20 %): {expected_residual(5.0, STUDIO_JITTER):.2f} s\n"
@@ -450,7 +480,9 @@ def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="timed studio and SDK runs, interleaved (default 5)")
-    parser.add_argument("--cadence-repeat", type=int, default=3, help="runs at the real providers' 5 s cadence (default 3)")
+    parser.add_argument(
+        "--cadence-repeat", type=int, default=3, help="runs at the real providers' 5 s cadence (default 3)"
+    )
     parser.add_argument("--pending", type=float, default=0.5, help="simulator PENDING seconds (default 0.5)")
     parser.add_argument("--running", type=float, default=3.0, help="simulator RUNNING seconds (default 3)")
     parser.add_argument("--keep-logs", action="store_true", help="keep the servers' logs and data folders")
@@ -463,21 +495,40 @@ def main(argv: list[str] | None = None) -> None:
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-detect-"))
     sim_port, studio_port = free_port(), free_port()
     sim_url, studio_url = f"http://{LOOPBACK}:{sim_port}", f"http://{LOOPBACK}:{studio_port}/"
-    sim_cmd = [sys.executable, "-m", "studio.simulator", "--host", LOOPBACK, "--port", str(sim_port),
-               "--pending", f"{args.pending:g}", "--running", f"{args.running:g}", "--output-dir", str(folder / "sim")]
+    sim_cmd = [
+        sys.executable,
+        "-m",
+        "studio.simulator",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(sim_port),
+        "--pending",
+        f"{args.pending:g}",
+        "--running",
+        f"{args.running:g}",
+        "--output-dir",
+        str(folder / "sim"),
+    ]
     print(f"simulator: {' '.join(['python'] + sim_cmd[1:-2])} (standalone, loopback)")
     print(f"studio: python app.py with STUDIO_PROVIDER=simulator STUDIO_BASE_URL={sim_url}")
-    print(f"request: {IMAGE.relative_to(ROOT)}, gen4_turbo, ratio {RATIO}, {DURATION} s, seed {SEED} (one shared render)")
+    print(
+        f"request: {IMAGE.relative_to(ROOT)}, gen4_turbo, ratio {RATIO}, {DURATION} s, seed {SEED} (one shared render)"
+    )
     sim_log, studio_log = folder / "simulator.log", folder / "studio.log"
     simulator = start(sim_cmd, studio_env(folder, studio_port), sim_log)
     studio = None
     try:
         try:
             wait_simulator(sim_url, simulator)
-            studio = start([sys.executable, "app.py"], studio_env(folder, studio_port, STUDIO_BASE_URL=sim_url), studio_log)
+            studio = start(
+                [sys.executable, "app.py"], studio_env(folder, studio_port, STUDIO_BASE_URL=sim_url), studio_log
+            )
             wait_ready(studio_url, studio, timeout_s=180)
         except RuntimeError as err:
-            logs = f"--- simulator ---\n{tail(sim_log)}\n--- studio ---\n{tail(studio_log) if studio_log.exists() else ''}"
+            logs = (
+                f"--- simulator ---\n{tail(sim_log)}\n--- studio ---\n{tail(studio_log) if studio_log.exists() else ''}"
+            )
             raise SystemExit(f"{err}\n{logs}") from None
         results = asyncio.run(measure(args, studio_url, sim_url, folder))
     finally:

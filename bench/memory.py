@@ -70,7 +70,9 @@ def snapshot(pid: int, samples: int) -> Snapshot:
         rss.append(int(status_fields(pid)["VmRSS"].split()[0]) / 1024)
     fields = status_fields(pid)
     return Snapshot(
-        rss_mb=statistics.median(rss), hwm_mb=int(fields["VmHWM"].split()[0]) / 1024, threads=int(fields["Threads"]),
+        rss_mb=statistics.median(rss),
+        hwm_mb=int(fields["VmHWM"].split()[0]) / 1024,
+        threads=int(fields["Threads"]),
         fds=len(os.listdir(f"/proc/{pid}/fd")),
     )
 
@@ -127,7 +129,7 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any
         async def visit(visitor: Visitor) -> None:
             try:
                 await run_visitor(http, url, endpoint, image, visitor)
-            except Exception as err:  # noqa: BLE001 - counted and reported
+            except Exception as err:
                 visitor.error = f"{type(err).__name__}: {err}"
 
         # Warm-up: one generation, cancelled once RUNNING (it also starts the shared render); then let CPU settle.
@@ -177,12 +179,9 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any
     return out
 
 
-
-
 def command(args: argparse.Namespace) -> str:
-    return (
-        f"python bench/memory.py --visitors {args.visitors} --running {args.running:g} --samples {args.samples}"
-        + (" --finish" if args.finish else "")
+    return f"python bench/memory.py --visitors {args.visitors} --running {args.running:g} --samples {args.samples}" + (
+        " --finish" if args.finish else ""
     )
 
 
@@ -197,16 +196,27 @@ def report(out: dict[str, Any], args: argparse.Namespace) -> None:
     ):
         print(f"{label:<44}{snap.rss_mb:>8.0f}{snap.hwm_mb:>9.0f}{snap.threads:>9}{snap.fds:>10}")
     grew = running.rss_mb - before.rss_mb
-    print(f"per live generation: ({running.rss_mb:.0f} - {before.rss_mb:.0f}) / {n} = {grew / n * 1024:.0f} KB "
-          f"({grew / max(before.rss_mb, 1e-9):.0%} growth for {n})")
-    print(f"after - before: {after.rss_mb - before.rss_mb:+.0f} MB ({(after.rss_mb - before.rss_mb) / n * 1024:+.0f} KB "
-          f"per generation kept); peak {after.hwm_mb:.0f} MB = {after.hwm_mb / max(before.rss_mb, 1e-9):.2f}x before")
-    print(f"press -> all RUNNING: {out['to_running_s']:.1f} s; press -> every stream closed: {out['to_end_s']:.1f} s; "
-          f"end: {out['end']}")
-    print(f"final phases: {', '.join(f'{k} {v}' for k, v in sorted(out['phases'].items()))}"
-          + (f"; {out['unfinished']} streams still open at the limit" if out["unfinished"] else ""))
-    print(f"waited for the server's CPU to go quiet: {out['settle_before_s']:.0f} s before, {out['settle_after_s']:.0f} s after, "
-          f"then {UPKEEP_TICK_S:.0f} s for one memory upkeep tick")
+    print(
+        f"per live generation: ({running.rss_mb:.0f} - {before.rss_mb:.0f}) / {n} = {grew / n * 1024:.0f} KB "
+        f"({grew / max(before.rss_mb, 1e-9):.0%} growth for {n})"
+    )
+    print(
+        f"after - before: {after.rss_mb - before.rss_mb:+.0f} MB ({(after.rss_mb - before.rss_mb) / n * 1024:+.0f} KB "
+        f"per generation kept); peak {after.hwm_mb:.0f} MB = {after.hwm_mb / max(before.rss_mb, 1e-9):.2f}x before"
+    )
+    print(
+        f"press -> all RUNNING: {out['to_running_s']:.1f} s; press -> every stream closed: {out['to_end_s']:.1f} s; "
+        f"end: {out['end']}"
+    )
+    print(
+        f"final phases: {', '.join(f'{k} {v}' for k, v in sorted(out['phases'].items()))}"
+        + (f"; {out['unfinished']} streams still open at the limit" if out["unfinished"] else "")
+    )
+    print(
+        f"waited for the server's CPU to go quiet: {out['settle_before_s']:.0f} s before, "
+        f"{out['settle_after_s']:.0f} s after, "
+        f"then {UPKEEP_TICK_S:.0f} s for one memory upkeep tick"
+    )
     errors = out["errors"] + out.get("cancel_errors", [])
     if errors:
         print(f"errors: {len(errors)}, e.g. {errors[0][:200]}")
@@ -225,8 +235,10 @@ def main(argv: list[str] | None = None) -> None:
     print(f"memory: the studio's RSS with {args.visitors} live generations (streams open) on the embedded simulator")
     print(f"machine: {machine('gradio', 'gradio_client', 'httpx', 'uvicorn')}")
     print(f"load average before: {load()}   (a shared machine: other work slows the run, not the RSS figures)")
-    print(f"request: {IMAGE.relative_to(ROOT)} uploaded by each visitor, ratio {RATIO}, fixed seed {SEED} (one shared "
-          f"render); simulator PENDING {args.pending:g} s, RUNNING {args.running:g} s")
+    print(
+        f"request: {IMAGE.relative_to(ROOT)} uploaded by each visitor, ratio {RATIO}, fixed seed {SEED} (one shared "
+        f"render); simulator PENDING {args.pending:g} s, RUNNING {args.running:g} s"
+    )
     print(f"command: {command(args)}   (from the repository root)")
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-memory-"))
     port = free_port()

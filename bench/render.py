@@ -28,7 +28,8 @@ from PIL import Image, ImageDraw, ImageFilter
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make ``studio`` importable
 
-from _common import load  # noqa: E402
+from _common import load
+
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator import render
 
@@ -73,7 +74,6 @@ def machine() -> str:
         f"{os.cpu_count()} CPUs, {platform.platform()}, {platform.processor() or platform.machine()}, "
         f"Python {platform.python_version()}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
     )
-
 
 
 def command(args: argparse.Namespace) -> str:

@@ -59,6 +59,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ (for concurrency.py), whether run or imported
 
+import contextlib
+
 from _common import load, machine
 from concurrency import (
     API,
@@ -131,7 +133,9 @@ def describe(url: str) -> Endpoint:
     base = describe_endpoint(url, seed=SEED_SENTINEL)
     seeds = [i for i, v in enumerate(base.data) if v == SEED_SENTINEL]
     if len(seeds) != 1 or not base.file_slots:
-        raise RuntimeError(f"cannot find the seed and image slots of {API} (seed slots {seeds}, image slots {base.file_slots})")
+        raise RuntimeError(
+            f"cannot find the seed and image slots of {API} (seed slots {seeds}, image slots {base.file_slots})"
+        )
     return Endpoint(fn_index=base.fn_index, data=base.data, file_slots=base.file_slots, seed_slot=seeds[0])
 
 
@@ -154,8 +158,13 @@ async def press_once(http: Any, base: str, endpoint: Endpoint, visitor: Visitor,
     for slot in endpoint.file_slots:
         data[slot] = {"path": visitor.upload, "orig_name": IMAGE.name, "meta": {"_type": FILE_DATA}}
     data[endpoint.seed_slot] = press.seed
-    body = {"data": data, "event_data": None, "fn_index": endpoint.fn_index, "trigger_id": None,
-            "session_hash": visitor.session}
+    body = {
+        "data": data,
+        "event_data": None,
+        "fn_index": endpoint.fn_index,
+        "trigger_id": None,
+        "session_hash": visitor.session,
+    }
     step = "queue/join"
     joined = await http.post(f"{base}gradio_api/queue/join", json=body)
     joined.raise_for_status()
@@ -213,15 +222,16 @@ def record_status(press: Press, html_value: Any) -> None:
             press.task_id = match.group(1)
 
 
-async def run_press(http: Any, base: str, endpoint: Endpoint, visitor: Visitor, seed: int, start: float,
-                    timeout_s: float) -> Press:
+async def run_press(
+    http: Any, base: str, endpoint: Endpoint, visitor: Visitor, seed: int, start: float, timeout_s: float
+) -> Press:
     t0 = time.perf_counter()
     press = Press(visitor=visitor.session, seed=seed, at_s=t0 - start)
     try:
         await asyncio.wait_for(press_once(http, base, endpoint, visitor, press, t0), timeout=timeout_s)
     except asyncio.TimeoutError:
         press.outcome, press.detail = "client error", f"no result within {timeout_s:.0f} s"
-    except Exception as err:  # noqa: BLE001 - every failure is counted and reported
+    except Exception as err:
         press.outcome, press.detail = "client error", str(err)[:300]
     if press.latency_s is None:
         press.latency_s = time.perf_counter() - t0
@@ -233,7 +243,7 @@ async def ensure_upload(http: Any, base: str, visitor: Visitor, deadline: float)
     while visitor.upload is None:
         try:
             visitor.upload = await asyncio.wait_for(upload(http, base), timeout=60.0)
-        except Exception as err:  # noqa: BLE001
+        except Exception as err:
             visitor.client_errors.append(f"upload: {type(err).__name__} {err}"[:200])
             if time.perf_counter() + 1.0 >= deadline:
                 return False
@@ -287,7 +297,7 @@ def wait_simulator(sim_url: str, proc: Proc, timeout_s: float) -> None:
         try:
             sim_stats(sim_url)
             return
-        except Exception:  # noqa: BLE001 - not up yet
+        except Exception:
             time.sleep(0.3)
     raise RuntimeError(f"the simulator did not answer within {timeout_s:.0f} s:\n{log_tail(proc)}")
 
@@ -296,10 +306,8 @@ def folder_mb(path: Path) -> float:
     total = 0
     for dirpath, _dirs, files in os.walk(path):
         for name in files:
-            try:
+            with contextlib.suppress(OSError):
                 total += (Path(dirpath) / name).stat().st_size
-            except OSError:
-                pass
     return total / 1e6
 
 
@@ -402,8 +410,10 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         for visitor in soak.warmup:
             for press in visitor.presses:
                 if press.outcome != "succeeded":
-                    print(f"  warm-up press (seed {press.seed}) did not succeed: {press.outcome}: {press.detail}",
-                          flush=True)
+                    print(
+                        f"  warm-up press (seed {press.seed}) did not succeed: {press.outcome}: {press.detail}",
+                        flush=True,
+                    )
 
         # The soak: N visitors, each starting at a random moment within the first task time, then back to back.
         soak.load_before = load()
@@ -453,8 +463,11 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
                     soak.rss.append((f"{n * RSS_EVERY_S:.0f}s", proc_mem_mb(pids[0], "VmRSS")))
                     soak.sim_rss.append((f"{n * RSS_EVERY_S:.0f}s", proc_mem_mb(pids[1], "VmRSS")))
                     soak.loaded.append((done, soak.rss[-1][1], soak.sim_rss[-1][1]))
-                print(f"  ... {n * RSS_EVERY_S:.0f} s: {done} presses done, studio RSS {soak.rss[-1][1]:.0f} MB, "
-                      f"load {load()}", flush=True)
+                print(
+                    f"  ... {n * RSS_EVERY_S:.0f} s: {done} presses done, studio RSS {soak.rss[-1][1]:.0f} MB, "
+                    f"load {load()}",
+                    flush=True,
+                )
                 n += 1
 
         sampler = asyncio.create_task(sample_rss())
@@ -502,15 +515,34 @@ def run(args: argparse.Namespace) -> Soak:
         studio_port = free_port()
     sim_url, url = f"http://{LOOPBACK}:{sim_port}", f"http://{LOOPBACK}:{studio_port}/"
     base_env = {k: v for k, v in os.environ.items() if k not in SERVER_KEYS} | {
-        "NO_PROXY": LOOPBACK, "no_proxy": LOOPBACK, "PYTHONUNBUFFERED": "1", "GRADIO_ANALYTICS_ENABLED": "False",
+        "NO_PROXY": LOOPBACK,
+        "no_proxy": LOOPBACK,
+        "PYTHONUNBUFFERED": "1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
     }
     sim_cmd = [
-        sys.executable, "-m", "studio.simulator", "--host", LOOPBACK, "--port", str(sim_port), "--admin",
-        "--pending", f"{soak.pending_s:g}", "--running", f"{soak.running_s:g}", "--output-dir", str(sim_out),
+        sys.executable,
+        "-m",
+        "studio.simulator",
+        "--host",
+        LOOPBACK,
+        "--port",
+        str(sim_port),
+        "--admin",
+        "--pending",
+        f"{soak.pending_s:g}",
+        "--running",
+        f"{soak.running_s:g}",
+        "--output-dir",
+        str(sim_out),
     ]
     studio_env = base_env | {
-        "STUDIO_PROVIDER": "simulator", "STUDIO_BASE_URL": sim_url, "STUDIO_DATA_DIR": str(data_dir),
-        "GRADIO_SERVER_NAME": LOOPBACK, "GRADIO_SERVER_PORT": str(studio_port), "GRADIO_TEMP_DIR": str(gradio_tmp),
+        "STUDIO_PROVIDER": "simulator",
+        "STUDIO_BASE_URL": sim_url,
+        "STUDIO_DATA_DIR": str(data_dir),
+        "GRADIO_SERVER_NAME": LOOPBACK,
+        "GRADIO_SERVER_PORT": str(studio_port),
+        "GRADIO_TEMP_DIR": str(gradio_tmp),
     }
     procs: list[Proc] = []
     db_path = data_dir / "history.sqlite3"
@@ -529,7 +561,7 @@ def run(args: argparse.Namespace) -> Soak:
         stats = sim_stats(sim_url)
         soak.sim_created, soak.sim_by_endpoint = int(stats["created"]), dict(stats.get("by_endpoint", {}))
         soak.rows = read_history(db_path)  # while the studio still runs (its WAL is current)
-    except Exception as err:  # noqa: BLE001 - a report, whatever happens
+    except Exception as err:
         soak.fatal = f"{type(err).__name__}: {err}\n{traceback.format_exc(limit=4)}"
     finally:
         for proc in reversed(procs):
@@ -559,15 +591,19 @@ def run(args: argparse.Namespace) -> Soak:
 
 
 def command(args: argparse.Namespace) -> str:
-    return (f"python bench/soak.py --visitors {args.visitors} --minutes {args.minutes:g} "
-            f"--task-seconds {args.task_seconds:g} --seeds {args.seeds}")
+    return (
+        f"python bench/soak.py --visitors {args.visitors} --minutes {args.minutes:g} "
+        f"--task-seconds {args.task_seconds:g} --seeds {args.seeds}"
+    )
 
 
 def latency_line(values: list[float]) -> str:
     if not values:
         return "none"
-    return (f"median {statistics.median(values):.1f} s, p95 {percentile(values, 0.95):.1f} s, "
-            f"max {max(values):.1f} s (n={len(values)})")
+    return (
+        f"median {statistics.median(values):.1f} s, p95 {percentile(values, 0.95):.1f} s, "
+        f"max {max(values):.1f} s (n={len(values)})"
+    )
 
 
 def report(soak: Soak) -> list[str]:
@@ -584,8 +620,10 @@ def report(soak: Soak) -> list[str]:
     warm = [p for v in soak.warmup for p in v.presses]
     if warm:
         ok = sum(p.outcome == "succeeded" for p in warm)
-        print(f"\nwarm-up: {len(warm)} presses (one per seed, rendering the pool), {ok} succeeded, "
-              f"in {soak.warmup_s:.1f} s")
+        print(
+            f"\nwarm-up: {len(warm)} presses (one per seed, rendering the pool), {ok} succeeded, "
+            f"in {soak.warmup_s:.1f} s"
+        )
 
     # Visitors
     presses = [p for v in soak.visitors for p in v.presses]
@@ -594,15 +632,21 @@ def report(soak: Soak) -> list[str]:
     client = [p for p in presses if p.outcome == "client error"]
     other_client = [e for v in soak.visitors + soak.warmup for e in v.client_errors]
     minutes = max(soak.run_s, 1e-9) / 60.0
-    print(f"\nvisitors: {len(soak.visitors)} for {soak.run_s:.0f} s (presses start until {args.minutes:g} min; "
-          f"the last ones finish after)")
-    print(f"  requests sent (presses): {len(presses)}   succeeded: {len(succeeded)}   failed: {len(failed)}   "
-          f"client errors: {len(client) + len(other_client)}"
-          + (f" ({len(other_client)} outside presses: uploads)" if other_client else ""))
-    print(f"  throughput: {len(succeeded) / minutes:.1f} clips/min ({len(succeeded) / max(soak.run_s, 1e-9):.2f}/s); "
-          f"presses per visitor: min {min((len(v.presses) for v in soak.visitors), default=0)}, "
-          f"median {statistics.median([len(v.presses) for v in soak.visitors]) if soak.visitors else 0:.0f}, "
-          f"max {max((len(v.presses) for v in soak.visitors), default=0)}")
+    print(
+        f"\nvisitors: {len(soak.visitors)} for {soak.run_s:.0f} s (presses start until {args.minutes:g} min; "
+        f"the last ones finish after)"
+    )
+    print(
+        f"  requests sent (presses): {len(presses)}   succeeded: {len(succeeded)}   failed: {len(failed)}   "
+        f"client errors: {len(client) + len(other_client)}"
+        + (f" ({len(other_client)} outside presses: uploads)" if other_client else "")
+    )
+    print(
+        f"  throughput: {len(succeeded) / minutes:.1f} clips/min ({len(succeeded) / max(soak.run_s, 1e-9):.2f}/s); "
+        f"presses per visitor: min {min((len(v.presses) for v in soak.visitors), default=0)}, "
+        f"median {statistics.median([len(v.presses) for v in soak.visitors]) if soak.visitors else 0:.0f}, "
+        f"max {max((len(v.presses) for v in soak.visitors), default=0)}"
+    )
     lat = [p.latency_s for p in succeeded if p.latency_s is not None]
     print(f"  press -> succeeded, all presses: {latency_line(lat)}")
     medians, p95s = [], []
@@ -612,8 +656,10 @@ def report(soak: Soak) -> list[str]:
             medians.append(statistics.median(mine))
             p95s.append(percentile(mine, 0.95))
     if medians:
-        print(f"  per visitor: median latency from {min(medians):.1f} to {max(medians):.1f} s "
-              f"(median of medians {statistics.median(medians):.1f} s); p95 from {min(p95s):.1f} to {max(p95s):.1f} s")
+        print(
+            f"  per visitor: median latency from {min(medians):.1f} to {max(medians):.1f} s "
+            f"(median of medians {statistics.median(medians):.1f} s); p95 from {min(p95s):.1f} to {max(p95s):.1f} s"
+        )
     updates = [p.updates for p in succeeded]
     if updates:
         print(f"  streamed updates per succeeded press: median {statistics.median(updates):.0f}")
@@ -648,13 +694,19 @@ def report(soak: Soak) -> list[str]:
     lost = len(lost_seen) + len(no_task) + len(not_terminal)
     distinct = len(rows_by_task)
     with_id = sum(1 for p in all_presses if p.task_id)
-    print(f"  presses (incl. warm-up): {len(all_presses)}; with a task id seen: {with_id}; "
-          f"distinct task ids seen: {len(seen)}")
-    print(f"  history rows: {len(rows)}; distinct task ids in history: {distinct}; "
-          f"by status: {dict(Counter(r.status for r in rows).most_common())}")
+    print(
+        f"  presses (incl. warm-up): {len(all_presses)}; with a task id seen: {with_id}; "
+        f"distinct task ids seen: {len(seen)}"
+    )
+    print(
+        f"  history rows: {len(rows)}; distinct task ids in history: {distinct}; "
+        f"by status: {dict(Counter(r.status for r in rows).most_common())}"
+    )
     print(f"  simulator created: {soak.sim_created} {soak.sim_by_endpoint}")
-    print(f"  tasks lost: {lost}  (seen by a visitor but not succeeded in history: {len(lost_seen)}; "
-          f"rows without a task id: {len(no_task)}; other rows not terminal: {len(not_terminal)})")
+    print(
+        f"  tasks lost: {lost}  (seen by a visitor but not succeeded in history: {len(lost_seen)}; "
+        f"rows without a task id: {len(no_task)}; other rows not terminal: {len(not_terminal)})"
+    )
     for task_id in lost_seen[:5]:
         found = rows_by_task.get(task_id, [])
         state = ", ".join(f"{r.status} {r.failure}".strip() for r in found) or "no history row"
@@ -684,9 +736,11 @@ def report(soak: Soak) -> list[str]:
     seen_twice = sum(len(v) - 1 for v in seen.values() if len(v) > 1)
     created_minus = (soak.sim_created - distinct) if soak.sim_created is not None else None
     print(f"  tasks duplicated: simulator created - distinct task ids in history = {created_minus}")
-    print(f"  presses with more than one history row: rows no press of their visitor accounts for {extra_rows}; "
-          f"task ids in two rows {shared_task}; task ids seen by two presses {seen_twice}; "
-          f"rows of unknown visitors {foreign}")
+    print(
+        f"  presses with more than one history row: rows no press of their visitor accounts for {extra_rows}; "
+        f"task ids in two rows {shared_task}; task ids seen by two presses {seen_twice}; "
+        f"rows of unknown visitors {foreign}"
+    )
     if created_minus is None or created_minus != 0:
         missed.append(f"tasks duplicated: created - distinct = {created_minus}")
     if extra_rows or shared_task or seen_twice or foreign:
@@ -699,11 +753,15 @@ def report(soak: Soak) -> list[str]:
         at_s, presses_in, in_mb = soak.all_in
         ratio = end_mb / in_mb
         visitors = len(soak.visitors)
-        print(f"  idle after warm-up {idle_mb:.0f} MB -> every visitor in ({at_s:.0f} s, {presses_in} presses) "
-              f"{in_mb:.0f} MB: the working set of {visitors} visitors, {(in_mb - idle_mb) / visitors:.2f} MB each")
-        print(f"  every visitor in {in_mb:.0f} MB -> end (idle, after the run) {end_mb:.0f} MB: end/in = {ratio:.2f} "
-              f"(goal <= {RSS_FLAT_RATIO:.2f}); idle to idle {end_mb / idle_mb:.2f}x; peak (VmHWM) "
-              f"{soak.studio_peak_mb:.0f} MB")
+        print(
+            f"  idle after warm-up {idle_mb:.0f} MB -> every visitor in ({at_s:.0f} s, {presses_in} presses) "
+            f"{in_mb:.0f} MB: the working set of {visitors} visitors, {(in_mb - idle_mb) / visitors:.2f} MB each"
+        )
+        print(
+            f"  every visitor in {in_mb:.0f} MB -> end (idle, after the run) {end_mb:.0f} MB: end/in = {ratio:.2f} "
+            f"(goal <= {RSS_FLAT_RATIO:.2f}); idle to idle {end_mb / idle_mb:.2f}x; peak (VmHWM) "
+            f"{soak.studio_peak_mb:.0f} MB"
+        )
         studio_growth = growth(soak.loaded, 1)
         if studio_growth:
             print(f"  under load (the 30 s samples, all visitors active): {studio_growth}")
@@ -717,14 +775,18 @@ def report(soak: Soak) -> list[str]:
         if sim_growth:
             print(f"  under load: {sim_growth}")
     parts = ", ".join(f"{name} {mb:.1f}" for name, mb in soak.data_breakdown.items())
-    print(f"data dir at the end: {soak.data_mb:.1f} MB ({parts}); Gradio temp dir {soak.gradio_tmp_mb:.1f} MB; "
-          f"simulator outputs {soak.sim_out_mb:.1f} MB")
+    print(
+        f"data dir at the end: {soak.data_mb:.1f} MB ({parts}); Gradio temp dir {soak.gradio_tmp_mb:.1f} MB; "
+        f"simulator outputs {soak.sim_out_mb:.1f} MB"
+    )
     cores = os.cpu_count() or 1
     span = soak.run_s + soak.grace_s
     others = max(0.0, soak.machine_busy_s - soak.studio_cpu_s - soak.sim_cpu_s - soak.driver_cpu_s)
-    print(f"CPU over {span:.0f} s: machine {soak.machine_busy_s:.0f} of {cores * span:.0f} core-seconds busy: studio "
-          f"{soak.studio_cpu_s:.0f}, simulator {soak.sim_cpu_s:.0f}, visitors (this script) {soak.driver_cpu_s:.0f}, "
-          f"other processes {others:.0f}")
+    print(
+        f"CPU over {span:.0f} s: machine {soak.machine_busy_s:.0f} of {cores * span:.0f} core-seconds busy: studio "
+        f"{soak.studio_cpu_s:.0f}, simulator {soak.sim_cpu_s:.0f}, visitors (this script) {soak.driver_cpu_s:.0f}, "
+        f"other processes {others:.0f}"
+    )
     print(f"load average (1, 5, 15 min): before {soak.load_before or '?'}, after {soak.load_after or load()}")
     if soak.grace_left_open:
         print(f"grace: {soak.grace_s:.0f} s; rows still open at its end: {soak.grace_left_open}")
@@ -750,18 +812,24 @@ def growth(samples: list[tuple[int, float, float]], column: int) -> str:
     mean_y = statistics.fmean(y for _, y in points)
     sxx = sum((x - mean_x) ** 2 for x, _ in points)
     slope_kb = 1000.0 * sum((x - mean_x) * (y - mean_y) for x, y in points) / sxx if sxx else 0.0
-    half = points[len(points) // 2:]
-    return (f"{points[0][1]:.0f} MB at {points[0][0]} presses -> {points[-1][1]:.0f} MB at {points[-1][0]} presses; "
-            f"slope {slope_kb:+.0f} KB per press; second half {half[-1][1] - half[0][1]:+.0f} MB over "
-            f"{half[-1][0] - half[0][0]} presses")
+    half = points[len(points) // 2 :]
+    return (
+        f"{points[0][1]:.0f} MB at {points[0][0]} presses -> {points[-1][1]:.0f} MB at {points[-1][0]} presses; "
+        f"slope {slope_kb:+.0f} KB per press; second half {half[-1][1] - half[0][1]:+.0f} MB over "
+        f"{half[-1][0] - half[0][0]} presses"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--visitors", type=int, default=100, help="visitors generating at once (default 100)")
     parser.add_argument("--minutes", type=float, default=5.0, help="how long visitors keep pressing (default 5)")
-    parser.add_argument("--task-seconds", type=float, default=5.0,
-                        help="simulator task time T = PENDING + RUNNING; PENDING is 20%% of T, at most 1 s (default 5)")
+    parser.add_argument(
+        "--task-seconds",
+        type=float,
+        default=5.0,
+        help="simulator task time T = PENDING + RUNNING; PENDING is 20%% of T, at most 1 s (default 5)",
+    )
     parser.add_argument("--seeds", type=int, default=4, help="fixed seeds the visitors cycle over (default 4)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs, data dir)")
     args = parser.parse_args(argv)
@@ -772,20 +840,26 @@ def main(argv: list[str] | None = None) -> int:
     os.environ["NO_PROXY"] = os.environ["no_proxy"] = LOOPBACK  # gradio_client's httpx: never via a proxy
 
     pending = min(1.0, 0.2 * args.task_seconds)
-    print(f"soak: {args.visitors} visitors press Generate on Image to Video ({API}) back to back for "
-          f"{args.minutes:g} min, on a standalone simulator")
+    print(
+        f"soak: {args.visitors} visitors press Generate on Image to Video ({API}) back to back for "
+        f"{args.minutes:g} min, on a standalone simulator"
+    )
     print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")
     print(f"load average (1, 5, 15 min) at the start: {load()}")
     running = args.task_seconds - pending
     print(f"task time T = {args.task_seconds:g} s (simulator --pending {pending:g} --running {running:g})")
     pool = ", ".join(str(SEED_BASE + i) for i in range(args.seeds))
-    print(f"request: {IMAGE.relative_to(ROOT)} (uploaded once per visitor), ratio {RATIO}, duration {DURATION} s, same "
-          f"prompt; FIXED seeds cycling over a pool of {args.seeds} ({pool}): visitor v's k-th press uses pool[(v+k) % "
-          f"{args.seeds}], so the simulator renders {args.seeds} clips once and every task shares one of them, while a "
-          f"visitor's consecutive history rows differ")
-    print("visitors: raw Gradio queue API (upload, queue/join, SSE queue/data) from one asyncio httpx client, "
-          "a session per visitor, a fresh connection per request; each starts at a random moment within T, "
-          "then presses again as soon as its previous generation ends")
+    print(
+        f"request: {IMAGE.relative_to(ROOT)} (uploaded once per visitor), ratio {RATIO}, duration {DURATION} s, same "
+        f"prompt; FIXED seeds cycling over a pool of {args.seeds} ({pool}): visitor v's k-th press uses pool[(v+k) % "
+        f"{args.seeds}], so the simulator renders {args.seeds} clips once and every task shares one of them, while a "
+        f"visitor's consecutive history rows differ"
+    )
+    print(
+        "visitors: raw Gradio queue API (upload, queue/join, SSE queue/data) from one asyncio httpx client, "
+        "a session per visitor, a fresh connection per request; each starts at a random moment within T, "
+        "then presses again as soon as its previous generation ends"
+    )
     print(f"command: {command(args)}   (from the repository root)")
     soak = run(args)
     missed = report(soak)

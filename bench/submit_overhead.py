@@ -45,9 +45,9 @@ sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and t
 
 import httpx
 import numpy as np
-from PIL import Image, features
 from _common import load
 from _common import machine as common_machine
+from PIL import Image, features
 from render import photo_like_image
 
 from studio.capabilities import SIMULATOR
@@ -119,15 +119,18 @@ async def submits(path: Path, repeat: int, folder: Path, naive_body: dict[str, A
     transport = Stamped(httpx.ASGITransport(app=simulator))
     client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport)
     studio = Studio(clients={"simulator": client}, server_provider="simulator", server_key="", data_dir=folder / "data")
-    form = ImageToVideoForm(model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT,
-                            duration=5, seed=SEED)
+    form = ImageToVideoForm(
+        model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT, duration=5, seed=SEED
+    )
     out = Submits()
     try:
         for index in range(repeat + 1):  # the first is the warm-up: it also renders the clip every run shares
             t0 = time.perf_counter()
             prepared = await studio.prepare(form, provider="simulator")
             t1 = time.perf_counter()
-            job = await studio.start(prepared, form=form, visitor="browser:bench", key="simulator", key_source="simulator")
+            job = await studio.start(
+                prepared, form=form, visitor="browser:bench", key="simulator", key_source="simulator"
+            )
             t2 = time.perf_counter()
             del prepared
             status = await job.wait_done()
@@ -157,7 +160,6 @@ def mib(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
 
 
-
 def machine() -> str:
     return (
         f"{common_machine('pillow', 'numpy', 'httpx', 'pydantic')}, "
@@ -172,25 +174,34 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     repeat = max(1, args.repeat)
     limits = SIMULATOR.limits
-    print("submit overhead: a 24-megapixel photo -> the create request sent, and its size against the original as a data URI")
+    print(
+        "submit overhead: a 24-megapixel photo -> the create request sent, "
+        "and its size against the original as a data URI"
+    )
     print(f"machine: {machine()}")
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
-    print(f"command: python bench/submit_overhead.py --repeat {repeat} --orientation {args.orientation}   (from the repository root)")
+    print(
+        f"command: python bench/submit_overhead.py --repeat {repeat} --orientation {args.orientation}"
+        "   (from the repository root)"
+    )
     with tempfile.TemporaryDirectory(prefix="studio-bench-submit-") as tmp:
         folder = Path(tmp)
         path = folder / "photo.jpg"
         made = time.perf_counter()
         photo(path, args.orientation)
         size = path.stat().st_size
-        print(f"photo: {SIZE[0]}x{SIZE[1]} JPEG q{QUALITY}, EXIF orientation {args.orientation}, {mib(size)} "
-              f"(made in {time.perf_counter() - made:.1f} s, not timed); ratio {RATIO}, fit crop, gen4_turbo 5 s")
+        print(
+            f"photo: {SIZE[0]}x{SIZE[1]} JPEG q{QUALITY}, EXIF orientation {args.orientation}, {mib(size)} "
+            f"(made in {time.perf_counter() - made:.1f} s, not timed); ratio {RATIO}, fit crop, gen4_turbo 5 s"
+        )
 
         def image() -> Any:
             return prepare_image(path, field="First frame", ratio=RATIO, fit="crop", limits=limits)
 
         def form() -> Any:
-            form = ImageToVideoForm(model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT,
-                                    duration=5, seed=SEED)
+            form = ImageToVideoForm(
+                model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT, duration=5, seed=SEED
+            )
             return prepare_blocking(form, provider=SIMULATOR, workdir=folder)
 
         image_wall, image_cpu, prepared_image = timed(image, repeat)
@@ -215,20 +226,28 @@ def main(argv: list[str] | None = None) -> None:
 
     limit = limits.image_data_uri_bytes
     print(f"\npayload{'':<59}{'bytes':>12}")
-    print(f"{'the image sent: ' + prepared_image.mime + f' {prepared_image.width}x{prepared_image.height} data URI':<66}"
-          f"{len(prepared_image.data_uri):>12,}")
+    print(
+        f"{'the image sent: ' + prepared_image.mime + f' {prepared_image.width}x{prepared_image.height} data URI':<66}"
+        f"{len(prepared_image.data_uri):>12,}"
+    )
     print(f"{'the request body, to_wire() as JSON':<66}{wire_json:>12,}")
     print(f"{'the request body as sent (the POST)':<66}{in_process.body_bytes:>12,}")
     print(f"{'naive: the original file as a data URI':<66}{len(naive_uri):>12,}")
     print(f"{'naive: the request body carrying it':<66}{naive_json:>12,}")
-    print(f"ratio naive body / body sent: {naive_json / in_process.body_bytes:.0f}x; the naive data URI is "
-          f"{len(naive_uri) / limit:.2f}x the {mib(limit)} data-URI limit: the API refuses it "
-          f"(the simulator answered {in_process.naive_status}: {in_process.naive_answer[:160]})")
+    print(
+        f"ratio naive body / body sent: {naive_json / in_process.body_bytes:.0f}x; the naive data URI is "
+        f"{len(naive_uri) / limit:.2f}x the {mib(limit)} data-URI limit: the API refuses it "
+        f"(the simulator answered {in_process.naive_status}: {in_process.naive_answer[:160]})"
+    )
     share = statistics.median(in_process.prepare) / statistics.median(in_process.total)
-    print(f"Studio.prepare (the image work) is {share:.0%} of submit -> POST (medians); CPU well under wall means "
-          "the process waited for a core")
-    print(f"not timed: the visitor's upload of the {mib(size)} original to the studio, "
-          f"{size * 8 / 10e6:.1f} s at 10 Mbit/s, {size * 8 / 50e6:.1f} s at 50 Mbit/s")
+    print(
+        f"Studio.prepare (the image work) is {share:.0%} of submit -> POST (medians); CPU well under wall means "
+        "the process waited for a core"
+    )
+    print(
+        f"not timed: the visitor's upload of the {mib(size)} original to the studio, "
+        f"{size * 8 / 10e6:.1f} s at 10 Mbit/s, {size * 8 / 50e6:.1f} s at 50 Mbit/s"
+    )
     print(f"load average after: {load()}")
 
 

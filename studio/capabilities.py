@@ -10,9 +10,10 @@ Where the openai-hk proxy's docs contradict upstream, the table follows upstream
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Literal, Mapping
+from typing import Literal
 
 Endpoint = Literal["image_to_video", "video_to_video", "character_performance"]
 ProviderName = Literal["simulator", "openai-hk", "runway"]
@@ -220,9 +221,7 @@ SIMULATOR = ProviderSpec(
     note="Runs inside the studio; clips are simulated placeholders and cost nothing.",
 )
 
-PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType(
-    {p.name: p for p in (SIMULATOR, OPENAI_HK, RUNWAY)}
-)
+PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType({p.name: p for p in (SIMULATOR, OPENAI_HK, RUNWAY)})
 
 # Path prefix the client puts before /v1/... for each provider. The proxy serves the API under /runwayml,
 # already part of its base URL; the simulator serves both /v1 and /runwayml/v1.

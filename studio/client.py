@@ -17,9 +17,10 @@ import asyncio
 import os
 import random
 import time
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any
 
 import httpx
 
@@ -44,6 +45,7 @@ from studio.uris import human_bytes
 USER_AGENT = f"runway-studio/{__version__} (+https://github.com/runway-studio)"
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 DAILY_CAP_HINT = "daily"
+DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)  # as the official SDK's
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -86,7 +88,7 @@ class RunwayClient:
         poll_interval_s: float | None = None,
         poll_jitter: float = 0.2,
         fresh_task_grace_s: float = 15.0,
-        timeout: httpx.Timeout = httpx.Timeout(60.0, connect=5.0),
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
         max_connections: int = 200,
     ) -> None:
         self.provider = provider
@@ -125,7 +127,9 @@ class RunwayClient:
                 await self._sleep(self._retry.delay(attempt, self._rng))
                 continue
             except httpx.TransportError as err:
-                raise TaskMayExist(_may_exist(Msg("client.why_connection_after_send", error=type(err).__name__))) from None
+                raise TaskMayExist(
+                    _may_exist(Msg("client.why_connection_after_send", error=type(err).__name__))
+                ) from None
             if response.status_code == 429 and rate_limit_retries < self._retry.create_rate_limit_retries:
                 wait = self._short_retry_after(response)
                 if wait is not None:
@@ -144,7 +148,9 @@ class RunwayClient:
 
     def _created(self, response: httpx.Response) -> Created:
         if response.status_code >= 500:
-            raise TaskMayExist(_may_exist(Msg("client.why_server_error", provider=self._label, status=response.status_code)))
+            raise TaskMayExist(
+                _may_exist(Msg("client.why_server_error", provider=self._label, status=response.status_code))
+            )
         if response.status_code >= 400:
             raise self._api_error(response)
         try:
@@ -168,7 +174,9 @@ class RunwayClient:
         try:
             return Task.model_validate(response.json())
         except ValueError:
-            raise ProviderUnavailable(Msg("client.unreadable_status", provider=self._label), status=response.status_code) from None
+            raise ProviderUnavailable(
+                Msg("client.unreadable_status", provider=self._label), status=response.status_code
+            ) from None
 
     async def cancel_task(self, task_id: str, *, key: str) -> None:
         """Cancel a running task (or delete a finished one). A 404 means it is already gone: fine."""
@@ -192,7 +200,9 @@ class RunwayClient:
                 return response
             last_problem = Msg("client.problem_status", status=response.status_code)
             wait = _retry_after(response)
-            wait = min(wait, self._retry.max_retry_after_s) if wait is not None else self._retry.delay(attempt, self._rng)
+            wait = (
+                min(wait, self._retry.max_retry_after_s) if wait is not None else self._retry.delay(attempt, self._rng)
+            )
             if not final:
                 await self._sleep(wait)
         raise ProviderUnavailable(Msg("client.not_answering", provider=self._label, problem=last_problem), status=0)
@@ -258,10 +268,14 @@ class RunwayClient:
         if status == 429:
             if DAILY_CAP_HINT in text.lower():
                 return RateLimited(Msg("client.daily_cap", provider=self._label, text=text))
-            return RateLimited(Msg("client.rate_limited", provider=self._label, text=text), retry_after=_retry_after(response))
+            return RateLimited(
+                Msg("client.rate_limited", provider=self._label, text=text), retry_after=_retry_after(response)
+            )
         issues = _issues(response)
         detail = " ".join(i.message for i in issues) or text
-        return ApiError(Msg("client.rejected", provider=self._label, status=status, detail=detail), status=status, issues=issues)
+        return ApiError(
+            Msg("client.rejected", provider=self._label, status=status, detail=detail), status=status, issues=issues
+        )
 
     @property
     def _label(self) -> Label:

@@ -23,7 +23,8 @@ def elide_data_uris(value: Any) -> Any:
     if isinstance(value, list):
         return [elide_data_uris(v) for v in value]
     if isinstance(value, str) and value.startswith("data:"):
-        return f"<{data_uri_mime(value) or 'data'} data URI, {human_bytes(len(value))}: put your file's data URI or an https URL here>"
+        kind = data_uri_mime(value) or "data"
+        return f"<{kind} data URI, {human_bytes(len(value))}: put your file's data URI or an https URL here>"
     return value
 
 
@@ -48,7 +49,7 @@ def as_python(*, base_url: str, endpoint: str, body: dict[str, Any]) -> str:
     return f'''import os, time
 import httpx
 
-BASE = "{base_url.rstrip('/')}{API_PREFIX}"
+BASE = "{base_url.rstrip("/")}{API_PREFIX}"
 HEADERS = {{
     "Authorization": f"Bearer {{os.environ['{KEY_VARIABLE}']}}",
     "X-Runway-Version": "{API_VERSION}",

@@ -33,9 +33,8 @@ def model_table() -> str:
             frames = " + ".join(m.positions) if m.positions else "–"
             prompt = "required" if m.prompt_required else "optional" if m.endpoint != "character_performance" else "–"
             cost = f"{m.credits_per_second} (${m.credits_per_second * USD_PER_CREDIT:.2f})"
-            rows.append(
-                f"| {provider.label} | {m.endpoint} | `{m.name}` | {' '.join(m.ratios)} | {durations} | {frames} | {prompt} | {cost} |"
-            )
+            cells = [provider.label, m.endpoint, f"`{m.name}`", " ".join(m.ratios), durations, frames, prompt, cost]
+            rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 

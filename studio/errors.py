@@ -23,9 +23,10 @@ A message given as a plain string has no key and is shown in English.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from typing import Any, Mapping
+from typing import Any
 
 from studio.i18n import Join, Label, Msg, Text, localize, t
 
@@ -103,14 +104,20 @@ class MediaError(InvalidInput):
     """An image or video that cannot be read, is not allowed, or cannot be made to fit the limits."""
 
     def __init__(self, field: str, message: str) -> None:
-        text = Msg("media.detail", field=Label(field), detail=message) if isinstance(message, Text) else f"{field}: {message}"
+        text = (
+            Msg("media.detail", field=Label(field), detail=message)
+            if isinstance(message, Text)
+            else f"{field}: {message}"
+        )
         super().__init__(FieldIssue(field=field, message=text))
 
 
 class ApiError(StudioError):
     """The provider answered with an error status."""
 
-    def __init__(self, message: str, *, status: int, issues: list[FieldIssue] | None = None) -> None:  # message: str or Msg
+    def __init__(
+        self, message: str, *, status: int, issues: list[FieldIssue] | None = None
+    ) -> None:  # message: str or Msg
         super().__init__(message)
         self.status = status
         self.issues = issues or []

@@ -8,9 +8,10 @@ Forms round-trip through ``form_to_dict``/``form_from_dict`` for the history sto
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Literal, Mapping, Union
+from typing import Any, Literal
 
 from PIL import Image
 
@@ -76,7 +77,7 @@ class CharacterForm:
     fit: Fit = "crop"
 
 
-Form = Union[ImageToVideoForm, VideoToVideoForm, CharacterForm]
+Form = ImageToVideoForm | VideoToVideoForm | CharacterForm
 ENDPOINT_OF: dict[type, str] = {
     ImageToVideoForm: "image_to_video",
     VideoToVideoForm: "video_to_video",
@@ -167,7 +168,11 @@ def _body(form: Form, uris: Mapping[str, str]) -> dict[str, object]:
     if isinstance(form, ImageToVideoForm):
         frames = [{"uri": uris[p], "position": p} for p in ("first", "last") if p in uris]
         body |= {"promptImage": frames, "duration": form.duration}
-        body |= {k: v for k, v in (("watermark", form.watermark), ("notify_hook", (form.notify_hook or "").strip() or None)) if v is not None}
+        body |= {
+            k: v
+            for k, v in (("watermark", form.watermark), ("notify_hook", (form.notify_hook or "").strip() or None))
+            if v is not None
+        }
     elif isinstance(form, VideoToVideoForm):
         body["videoUri"] = uris.get("video", "")
         if "reference" in uris:
@@ -206,7 +211,14 @@ def _prepare_blocking(form: Form, endpoint: str, provider: ProviderSpec, workdir
         label = "Reference image" if (name == "reference" and kind == "image") else _LABELS[name]
         try:
             uris[name], note, preview, length = _prepare_input(
-                given, kind=kind, label=label, wire=_wire_name(endpoint, name), form=form, spec=spec, provider=provider, workdir=workdir
+                given,
+                kind=kind,
+                label=label,
+                wire=_wire_name(endpoint, name),
+                form=form,
+                spec=spec,
+                provider=provider,
+                workdir=workdir,
             )
         except InvalidInput as err:
             issues += err.issues
@@ -231,7 +243,15 @@ def _wire_name(endpoint: str, name: str) -> str:
 
 
 def _prepare_input(
-    given: MediaInput, *, kind: str, label: str, wire: str, form: Form, spec: ModelSpec, provider: ProviderSpec, workdir: Path
+    given: MediaInput,
+    *,
+    kind: str,
+    label: str,
+    wire: str,
+    form: Form,
+    spec: ModelSpec,
+    provider: ProviderSpec,
+    workdir: Path,
 ) -> tuple[str, str, Image.Image | None, float | None]:
     """(uri, note, preview, seconds) for one input."""
     limits = provider.limits
@@ -248,7 +268,6 @@ def _prepare_input(
     elif video.reencoded:
         note = Msg("form.reencoded", field=Label(label))
     return video.data_uri, note, None, video.info.duration_s
-
 
 
 def check_form(form: Form, *, provider: ProviderSpec) -> None:

@@ -15,12 +15,14 @@ import sqlite3
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
-from studio.i18n import dumps as dump_text, loads as load_text
+from studio.i18n import dumps as dump_text
+from studio.i18n import loads as load_text
 
 T = TypeVar("T")
 
@@ -173,7 +175,7 @@ class HistoryStore:
         with self._lock:
             self._db.close()
 
-    def _tx(self) -> "_Transaction":
+    def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
 
     # --- writing ---------------------------------------------------------------------------------------------
@@ -185,8 +187,22 @@ class HistoryStore:
                 """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
                    key_source, seed, output_seconds, parent_id, created_at, updated_at)
                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (new.id, new.visitor, new.provider, new.endpoint, new.model, json.dumps(new.form), status,
-                 new.estimated_credits, new.key_source, new.seed, new.output_seconds, new.parent_id, now, now),
+                (
+                    new.id,
+                    new.visitor,
+                    new.provider,
+                    new.endpoint,
+                    new.model,
+                    json.dumps(new.form),
+                    status,
+                    new.estimated_credits,
+                    new.key_source,
+                    new.seed,
+                    new.output_seconds,
+                    new.parent_id,
+                    now,
+                    now,
+                ),
             )
             db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
         found = self.get(new.id)
@@ -195,10 +211,20 @@ class HistoryStore:
 
     def set_task(self, generation_id: str, task_id: str) -> None:
         with self._tx() as db:
-            db.execute("UPDATE generations SET task_id = ?, updated_at = ? WHERE id = ?", (task_id, self._clock(), generation_id))
+            db.execute(
+                "UPDATE generations SET task_id = ?, updated_at = ? WHERE id = ?",
+                (task_id, self._clock(), generation_id),
+            )
 
-    def record(self, generation_id: str, status: str, *, progress: float | None = None, failure_code: str | None = None,
-               failure_reason: str | None = None) -> bool:
+    def record(
+        self,
+        generation_id: str,
+        status: str,
+        *,
+        progress: float | None = None,
+        failure_code: str | None = None,
+        failure_reason: str | None = None,
+    ) -> bool:
         """Update the status; a change of status (not a mere progress tick) is also logged. True when it changed.
 
         A ``failure_reason`` given as a ``studio.i18n.Msg`` is also kept as its key and parameters, so History can
@@ -210,7 +236,8 @@ class HistoryStore:
             if row is None or row["status"] in TERMINAL:
                 return False  # a finished generation is never reopened (and a deleted one stays deleted)
             db.execute(
-                """UPDATE generations SET status = ?, progress = COALESCE(?, progress), failure_code = COALESCE(?, failure_code),
+                """UPDATE generations SET status = ?, progress = COALESCE(?, progress),
+                   failure_code = COALESCE(?, failure_code),
                    failure_reason = COALESCE(?, failure_reason),
                    failure_text = CASE WHEN ? IS NULL THEN failure_text ELSE ? END, updated_at = ? WHERE id = ?""",
                 (status, progress, failure_code, failure_reason, failure_reason, failure_text, now, generation_id),
@@ -223,10 +250,13 @@ class HistoryStore:
                 )
             return changed
 
-    def set_output(self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None) -> None:
+    def set_output(
+        self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None
+    ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ? WHERE id = ?",
+                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ?"
+                " WHERE id = ?",
                 (output_path, poster_path, actual_credits, self._clock(), generation_id),
             )
 
@@ -254,7 +284,8 @@ class HistoryStore:
         """A visitor's generations, newest first."""
         with self._tx() as db:
             rows = db.execute(
-                "SELECT * FROM generations WHERE visitor = ? ORDER BY created_at DESC, rowid DESC LIMIT ?", (visitor, limit)
+                "SELECT * FROM generations WHERE visitor = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+                (visitor, limit),
             ).fetchall()
         return [_generation(r) for r in rows]
 
@@ -262,13 +293,16 @@ class HistoryStore:
         """Every generation not yet at an end, oldest first (the reconciler's work list)."""
         marks = ",".join("?" * len(TERMINAL))
         with self._tx() as db:
-            rows = db.execute(f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", TERMINAL).fetchall()
+            rows = db.execute(
+                f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", TERMINAL
+            ).fetchall()
         return [_generation(r) for r in rows]
 
     def changes(self, generation_id: str) -> list[StatusChange]:
         with self._tx() as db:
             rows = db.execute(
-                "SELECT at, status, progress, detail FROM status_changes WHERE generation_id = ? ORDER BY at, rowid", (generation_id,)
+                "SELECT at, status, progress, detail FROM status_changes WHERE generation_id = ? ORDER BY at, rowid",
+                (generation_id,),
             ).fetchall()
         return [StatusChange(r["at"], r["status"], r["progress"], r["detail"]) for r in rows]
 
@@ -296,7 +330,8 @@ class HistoryStore:
     def owns_file(self, path: str, *, visitor: str) -> bool:
         with self._tx() as db:
             row = db.execute(
-                "SELECT 1 FROM generations WHERE visitor = ? AND (output_path = ? OR poster_path = ?) LIMIT 1", (visitor, path, path)
+                "SELECT 1 FROM generations WHERE visitor = ? AND (output_path = ? OR poster_path = ?) LIMIT 1",
+                (visitor, path, path),
             ).fetchone()
         return row is not None
 

@@ -431,8 +431,7 @@ ZH: dict[str, str] = {
         "要真正生成，请在设置中选择 openai-hk 或 Runway 并填写你的密钥。"
     ),
     "ui.storage_warning": (
-        "**历史记录保存在此 Space 的临时磁盘上**，Space 重启后会丢失。"
-        "管理员可以挂载持久存储（挂载到 /data）来保留它。"
+        "**历史记录保存在此 Space 的临时磁盘上**，Space 重启后会丢失。管理员可以挂载持久存储（挂载到 /data）来保留它。"
     ),
     "ui.sign_in": "登录 Hugging Face 账号，即可在任何浏览器中保留你的历史记录。",
     "ui.settings": "设置",
@@ -775,10 +774,20 @@ CATALOG: dict[str, dict[str, str]] = {"en": EN, "zh-CN": ZH}
 
 # How each language joins a list: "comma" (a, b), "or" (a or b or c), "and", "list_or" (a, b or c), "sentences".
 _JOINS: dict[str, dict[str, tuple[str, str]]] = {
-    "en": {"comma": (", ", ", "), "or": (" or ", " or "), "and": (" and ", " and "), "list_or": (", ", " or "),
-           "sentences": (" ", " ")},
-    "zh-CN": {"comma": ("、", "、"), "or": (" 或 ", " 或 "), "and": (" 和 ", " 和 "), "list_or": ("、", " 或 "),
-              "sentences": (" ", " ")},
+    "en": {
+        "comma": (", ", ", "),
+        "or": (" or ", " or "),
+        "and": (" and ", " and "),
+        "list_or": (", ", " or "),
+        "sentences": (" ", " "),
+    },
+    "zh-CN": {
+        "comma": ("、", "、"),
+        "or": (" 或 ", " 或 "),
+        "and": (" 和 ", " 和 "),
+        "list_or": ("、", " 或 "),
+        "sentences": (" ", " "),
+    },
 }
 JoinHow = Literal["comma", "or", "and", "list_or", "sentences"]
 

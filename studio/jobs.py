@@ -10,9 +10,10 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import AsyncIterator, Callable, Literal
+from typing import Literal
 
 from studio.client import RunwayClient
 from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
@@ -26,8 +27,17 @@ from studio.vault import Kept, keep_output
 log = logging.getLogger(__name__)
 
 Phase = Literal[
-    "preparing", "submitting", "queued", "throttled", "running", "downloading",
-    "succeeded", "failed", "cancelled", "lost", "interrupted",
+    "preparing",
+    "submitting",
+    "queued",
+    "throttled",
+    "running",
+    "downloading",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "lost",
+    "interrupted",
 ]
 # "interrupted": the page stops following, but the task is not over: history keeps it open and the reconciler
 # picks it up again. "lost": the provider no longer knows the task.
@@ -107,8 +117,15 @@ class Job:
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
         first = "submitting" if request is not None else "queued"
-        self.status = JobStatus(first, Msg("job.sending") if request else Msg("job.checking"), task_id=task_id,
-                                generation_id=generation_id, seed=seed, estimate=estimate, notes=notes)
+        self.status = JobStatus(
+            first,
+            Msg("job.sending") if request else Msg("job.checking"),
+            task_id=task_id,
+            generation_id=generation_id,
+            seed=seed,
+            estimate=estimate,
+            notes=notes,
+        )
         # In a context of its own: the handler's context holds Gradio's whole request, and a job outlives it by an hour.
         self._runner = contextvars.Context().run(asyncio.get_running_loop().create_task, self._run())
 
@@ -144,7 +161,10 @@ class Job:
         if phase not in NOT_RECORDED and self._worth_recording(status):
             self._recorded = status
             await self._history.run(
-                self._history.record, self.generation_id, phase, progress=status.progress,
+                self._history.record,
+                self.generation_id,
+                phase,
+                progress=status.progress,
                 failure_code=status.failure_code if phase == "failed" else None,
                 failure_reason=message if phase in ("failed", "lost") else None,
             )
@@ -164,7 +184,7 @@ class Job:
                 await self._follow_task(self.task_id)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - a bug must not leave the page waiting forever; the task stays in history
+        except Exception:
             log.exception("generation %s stopped unexpectedly", self.generation_id)
             await self._publish("interrupted", Msg("job.broken"))
 
@@ -237,7 +257,10 @@ class Job:
                 await self._publish("interrupted", Msg("job.retry_download", error=_said(err)))
             return
         await self._history.run(
-            self._history.set_output, self.generation_id, output_path=str(kept.video), poster_path=str(kept.poster),
+            self._history.set_output,
+            self.generation_id,
+            output_path=str(kept.video),
+            poster_path=str(kept.poster),
             actual_credits=event.credits,
         )
         await self._publish("succeeded", Msg("job.ready"), video=kept.video, progress=1.0)

@@ -182,7 +182,13 @@ def _source_caps(limits: InputLimits) -> tuple[int, int]:
 def _too_large_message(size: tuple[int, int] | None, limits: InputLimits) -> str:
     max_pixels, max_side = _source_caps(limits)
     if size:
-        return Msg("media.image_too_large_size", width=size[0], height=size[1], megapixels=max_pixels // 1_000_000, side=max_side)
+        return Msg(
+            "media.image_too_large_size",
+            width=size[0],
+            height=size[1],
+            megapixels=max_pixels // 1_000_000,
+            side=max_side,
+        )
     return Msg("media.image_too_large", megapixels=max_pixels // 1_000_000, side=max_side)
 
 
@@ -232,7 +238,14 @@ def _target_size(
     if not limits.image_min_aspect <= aspect <= limits.image_max_aspect:
         raise MediaError(
             field,
-            Msg("media.as_is_aspect", width=width, height=height, aspect=aspect, low=limits.image_min_aspect, high=limits.image_max_aspect),
+            Msg(
+                "media.as_is_aspect",
+                width=width,
+                height=height,
+                aspect=aspect,
+                low=limits.image_min_aspect,
+                high=limits.image_max_aspect,
+            ),
         )
     long_side = min(max(ratio_size(ratio)), limits.image_max_side_px)
     return _within_side(width, height, max_side=long_side)
@@ -357,7 +370,10 @@ def _encode_to_fit(img: Image.Image, *, field: str, limits: InputLimits) -> tupl
                 return uri, _IMAGE_MIME[fmt], candidate
             smallest = len(uri) if smallest is None else min(smallest, len(uri))
     raise MediaError(
-        field, Msg("media.image_cannot_fit", cap=human_bytes(limits.image_data_uri_bytes), smallest=human_bytes(smallest or 0))
+        field,
+        Msg(
+            "media.image_cannot_fit", cap=human_bytes(limits.image_data_uri_bytes), smallest=human_bytes(smallest or 0)
+        ),
     )
 
 
@@ -459,8 +475,10 @@ STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "webp", "gif", "bmp", 
 def _is_still_image(container: InputContainer, stream: VideoStream) -> bool:
     """A picture file read as a one-frame "video" (PyAV's image demuxers would let a PNG named .mp4 through)."""
     demuxer = container.format.name or ""
-    return demuxer.endswith("_pipe") or demuxer.startswith("image2") or (
-        stream.codec_context.name in STILL_IMAGE_CODECS and (stream.frames or 0) <= 1
+    return (
+        demuxer.endswith("_pipe")
+        or demuxer.startswith("image2")
+        or (stream.codec_context.name in STILL_IMAGE_CODECS and (stream.frames or 0) <= 1)
     )
 
 
@@ -533,10 +551,10 @@ def prepare_video(
     keep = _seconds_to_keep(source, rule)
     _check_length(source.duration_s if keep is None else keep, rule=rule, field=field)
     mime = _VIDEO_MIME.get(source.container)
-    if keep is None and mime and source.codec in SENDABLE_VIDEO_CODECS:
-        if _data_uri_len(source.size_bytes, mime) <= limits.video_data_uri_bytes:
-            uri = _data_uri(Path(path).read_bytes(), mime)
-            return PreparedVideo(uri, source, source, trimmed=False, reencoded=False, path=Path(path))
+    sendable = keep is None and mime and source.codec in SENDABLE_VIDEO_CODECS
+    if sendable and mime and _data_uri_len(source.size_bytes, mime) <= limits.video_data_uri_bytes:
+        uri = _data_uri(Path(path).read_bytes(), mime)
+        return PreparedVideo(uri, source, source, trimmed=False, reencoded=False, path=Path(path))
     output = _reencode_to_fit(Path(path), source=source, keep_s=keep, field=field, limits=limits, workdir=Path(workdir))
     info = probe_video(output, field=field)
     uri = _data_uri(output.read_bytes(), "video/mp4")
@@ -593,7 +611,8 @@ def _reencode_to_fit(
         output.unlink(missing_ok=True)
         smallest = size if smallest is None else min(smallest, size)
     raise MediaError(
-        field, Msg("media.video_too_large", smallest=human_bytes(smallest or 0), cap=human_bytes(limits.video_data_uri_bytes))
+        field,
+        Msg("media.video_too_large", smallest=human_bytes(smallest or 0), cap=human_bytes(limits.video_data_uri_bytes)),
     )
 
 
@@ -614,9 +633,10 @@ class _EncodeSettings:
 def _transcode(source: Path, output: Path, *, settings: _EncodeSettings, field: str) -> None:
     """Decode ``source`` and write its picture (no audio) as H.264/yuv420p MP4 with faststart."""
     try:
-        with av.open(os.fspath(source), mode="r") as inp, av.open(
-            os.fspath(output), mode="w", format="mp4", options={"movflags": "+faststart"}
-        ) as out:
+        with (
+            av.open(os.fspath(source), mode="r") as inp,
+            av.open(os.fspath(output), mode="w", format="mp4", options={"movflags": "+faststart"}) as out,
+        ):
             frames = _write_frames(inp, out, settings=settings)
     except (av.error.FFmpegError, OSError, ValueError) as err:
         output.unlink(missing_ok=True)

@@ -11,7 +11,8 @@ bodies with the same functions, so its 400s match the studio's own checks.
 from __future__ import annotations
 
 import unicodedata
-from typing import Any, Callable, ClassVar, Literal, Union
+from collections.abc import Callable
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -123,7 +124,7 @@ class CharacterPerformanceRequest(_Request):
     expression_intensity: int | None = Field(None, alias="expressionIntensity")
 
 
-Request = Union[ImageToVideoRequest, VideoToVideoRequest, CharacterPerformanceRequest]
+Request = ImageToVideoRequest | VideoToVideoRequest | CharacterPerformanceRequest
 REQUEST_TYPES: dict[str, type[_Request]] = {
     "image_to_video": ImageToVideoRequest,
     "video_to_video": VideoToVideoRequest,
@@ -201,7 +202,13 @@ def _unknown_model(request: Request, provider: ProviderSpec) -> FieldIssue:
     if not served:
         message = Msg("req.provider_lacks_tab", provider=Label(provider.label), tab=tab)
     else:
-        message = Msg("req.model_unavailable", model=request.model, tab=tab, provider=Label(provider.label), choices=_choices(served))
+        message = Msg(
+            "req.model_unavailable",
+            model=request.model,
+            tab=tab,
+            provider=Label(provider.label),
+            choices=_choices(served),
+        )
     return FieldIssue("Model", message, ("model",))
 
 
@@ -217,7 +224,9 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
             )
         )
     if request.ratio is None and spec.ratio_required:
-        issues.append(FieldIssue("Ratio", Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), ("ratio",)))
+        issues.append(
+            FieldIssue("Ratio", Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), ("ratio",))
+        )
     elif request.ratio is not None and request.ratio not in spec.ratios:
         issues.append(
             FieldIssue(
@@ -227,7 +236,9 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
             )
         )
     if request.content_moderation is not None and not spec.moderation:
-        issues.append(FieldIssue("Public figure threshold", Msg("req.no_moderation", model=spec.name), ("contentModeration",)))
+        issues.append(
+            FieldIssue("Public figure threshold", Msg("req.no_moderation", model=spec.name), ("contentModeration",))
+        )
     return issues
 
 
@@ -240,7 +251,11 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
             return [FieldIssue("Prompt", Msg("req.prompt_required", model=spec.name), path)]
         return []
     if not text.strip():
-        return [FieldIssue("Prompt", Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), path)]
+        return [
+            FieldIssue(
+                "Prompt", Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), path
+            )
+        ]
     bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"]
     if bad:
         return [FieldIssue("Prompt", Msg("req.prompt_control", count=len(bad), code=ord(bad[0])), path)]
@@ -256,7 +271,9 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
     return []
 
 
-def media_uri_issue(uri: str, *, label: str, kind: MediaKind, path: tuple[Any, ...], provider: ProviderSpec) -> list[FieldIssue]:
+def media_uri_issue(
+    uri: str, *, label: str, kind: MediaKind, path: tuple[Any, ...], provider: ProviderSpec
+) -> list[FieldIssue]:
     problem = uri_problem(uri, kind=kind, limits=provider.limits)
     return [FieldIssue(label, Msg("req.field_problem", field=Label(label), problem=problem), path)] if problem else []
 
@@ -268,8 +285,13 @@ def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
         issues.append(
             FieldIssue(
                 "Duration",
-                Msg("req.duration_unavailable", duration=request.duration, model=spec.name, provider=Label(provider.label),
-                    choices=_choices(spec.durations)),
+                Msg(
+                    "req.duration_unavailable",
+                    duration=request.duration,
+                    model=spec.name,
+                    provider=Label(provider.label),
+                    choices=_choices(spec.durations),
+                ),
                 ("duration",),
             )
         )
@@ -289,7 +311,9 @@ def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: Provi
         if frame.position not in spec.positions:
             issues.append(FieldIssue(label, _last_frame_message(provider), ("promptImage", index, "position")))
             continue
-        issues += media_uri_issue(frame.uri, label=label, kind="image", path=("promptImage", index, "uri"), provider=provider)
+        issues += media_uri_issue(
+            frame.uri, label=label, kind="image", path=("promptImage", index, "uri"), provider=provider
+        )
     return issues
 
 
@@ -305,37 +329,71 @@ def _extra_field_issues(request: ImageToVideoRequest, spec: ModelSpec, provider:
     for wire, value in (("watermark", request.watermark), ("notify_hook", request.notify_hook)):
         if value is not None and wire not in spec.extra_fields:
             label = LABELS[wire]
-            issues.append(FieldIssue(label, Msg("req.openai_hk_only", field=Label(label), provider=Label(provider.label)), (wire,)))
+            issues.append(
+                FieldIssue(
+                    label, Msg("req.openai_hk_only", field=Label(label), provider=Label(provider.label)), (wire,)
+                )
+            )
     if request.notify_hook is not None and "notify_hook" in spec.extra_fields:
         problem = url_problem(request.notify_hook, limits=provider.limits)
         if problem:
-            issues.append(FieldIssue("Notify hook", Msg("req.field_problem", field=Label("Notify hook"), problem=problem), ("notify_hook",)))
+            issues.append(
+                FieldIssue(
+                    "Notify hook",
+                    Msg("req.field_problem", field=Label("Notify hook"), problem=problem),
+                    ("notify_hook",),
+                )
+            )
     return issues
 
 
 def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
-    issues = media_uri_issue(request.video_uri, label="Input video", kind="video", path=("videoUri",), provider=provider)
+    issues = media_uri_issue(
+        request.video_uri, label="Input video", kind="video", path=("videoUri",), provider=provider
+    )
     issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
     references = request.references or []
     if len(references) > spec.max_references:
         issues.append(
-            FieldIssue("Reference image", Msg("req.too_many_references", model=spec.name, most=spec.max_references, given=len(references)), ("references",))
+            FieldIssue(
+                "Reference image",
+                Msg("req.too_many_references", model=spec.name, most=spec.max_references, given=len(references)),
+                ("references",),
+            )
         )
     for index, ref in enumerate(references):
-        issues += media_uri_issue(ref.uri, label="Reference image", kind="image", path=("references", index, "uri"), provider=provider)
+        issues += media_uri_issue(
+            ref.uri, label="Reference image", kind="image", path=("references", index, "uri"), provider=provider
+        )
     return issues
 
 
 def _character_performance_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     if request.character.type not in spec.character_types:
-        issues.append(FieldIssue("Character", Msg("req.character_type", choices=_choices(spec.character_types)), ("character", "type")))
+        issues.append(
+            FieldIssue(
+                "Character", Msg("req.character_type", choices=_choices(spec.character_types)), ("character", "type")
+            )
+        )
     else:
-        issues += media_uri_issue(request.character.uri, label="Character", kind=request.character.type, path=("character", "uri"), provider=provider)
+        issues += media_uri_issue(
+            request.character.uri,
+            label="Character",
+            kind=request.character.type,
+            path=("character", "uri"),
+            provider=provider,
+        )
     if request.reference.type != "video":
         issues.append(FieldIssue("Reference performance video", Msg("req.reference_video"), ("reference", "type")))
     else:
-        issues += media_uri_issue(request.reference.uri, label="Reference performance video", kind="video", path=("reference", "uri"), provider=provider)
+        issues += media_uri_issue(
+            request.reference.uri,
+            label="Reference performance video",
+            kind="video",
+            path=("reference", "uri"),
+            provider=provider,
+        )
     if request.expression_intensity is not None and spec.expression_intensity:
         low, high, _ = spec.expression_intensity
         if not low <= request.expression_intensity <= high:

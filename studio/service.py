@@ -20,16 +20,18 @@ import random
 import secrets
 import shutil
 import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Literal, Mapping
+from typing import Any, Literal
 
 import httpx
 from PIL import Image
 
 from studio import media
-from studio.capabilities import PROVIDERS, provider as provider_spec
+from studio.capabilities import PROVIDERS
+from studio.capabilities import provider as provider_spec
 from studio.client import RunwayClient
 from studio.errors import FieldIssue, InvalidInput
 from studio.forms import (
@@ -38,10 +40,10 @@ from studio.forms import (
     Form,
     MediaInput,
     Prepared,
+    check_form,
     form_from_dict,
     form_to_dict,
     media_inputs,
-    check_form,
     prepare_blocking,
     with_media,
 )
@@ -88,7 +90,7 @@ class Studio:
         server_key: str,
         data_dir: Path,
         history: HistoryStore | None = None,
-        spend: SpendPolicy = SpendPolicy(),
+        spend: SpendPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
     ) -> None:
@@ -100,7 +102,7 @@ class Studio:
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
-        self.guard = SpendGuard(spend, self.history)
+        self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
         # Image and video work is CPU-bound: running more at once than there are cores finishes no sooner and
         # holds more decoded pixels (bench/memory.py: a 100-visitor burst tripled the idle RSS).
@@ -113,7 +115,7 @@ class Studio:
         self.simulator_app: Any = None  # the embedded simulator (tests read its task counters)
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, simulator: SimulatorConfig | None = None) -> "Studio":
+    def from_settings(cls, settings: Settings, *, simulator: SimulatorConfig | None = None) -> Studio:
         """The studio for ``settings``: the simulator in-process (or at STUDIO_BASE_URL), plus the real providers."""
         clients: dict[str, RunwayClient] = {}
         simulator_app = None
@@ -127,7 +129,10 @@ class Studio:
             else:
                 clients[name] = RunwayClient(provider=spec, base_url=base)
         studio = cls(
-            clients=clients, server_provider=settings.provider, server_key=settings.api_key, data_dir=settings.data_dir,
+            clients=clients,
+            server_provider=settings.provider,
+            server_key=settings.api_key,
+            data_dir=settings.data_dir,
             spend=settings.spend_policy,
         )
         studio._base_override = override
@@ -195,25 +200,45 @@ class Studio:
         self._forget_old_jobs()
         request = prepared.request
         new = NewGeneration(
-            visitor=visitor, provider=prepared.provider.name, endpoint=request.endpoint, model=request.model, form={},
-            estimated_credits=prepared.estimate.credits, key_source=key_source, seed=request.seed,
-            output_seconds=prepared.estimate.seconds, parent_id=parent_id,
+            visitor=visitor,
+            provider=prepared.provider.name,
+            endpoint=request.endpoint,
+            model=request.model,
+            form={},
+            estimated_credits=prepared.estimate.credits,
+            key_source=key_source,
+            seed=request.seed,
+            output_seconds=prepared.estimate.seconds,
+            parent_id=parent_id,
         )
         kept = await asyncio.to_thread(self._keep_inputs, _replace_seed(form, request.seed), new.id)
         new.form = form_to_dict(kept)
         async with self._start_lock:
             try:
                 await self.history.run(
-                    self.guard.check, visitor=visitor, model=request.model, credits=prepared.estimate.credits, key_source=key_source
+                    self.guard.check,
+                    visitor=visitor,
+                    model=request.model,
+                    credits=prepared.estimate.credits,
+                    key_source=key_source,
                 )
             except InvalidInput:
                 await asyncio.to_thread(shutil.rmtree, self.inputs / new.id, True)
                 raise
             await self.history.run(self.history.add, new)
         job = Job(
-            generation_id=new.id, endpoint=request.endpoint, client=self.clients[prepared.provider.name], key=key,
-            history=self.history, outputs=self.outputs, clock=self._clock, request=request, media_gate=self._media_gate,
-            estimate=prepared.estimate, seed=request.seed, notes=prepared.notes + await self._budget_note(visitor, key_source),
+            generation_id=new.id,
+            endpoint=request.endpoint,
+            client=self.clients[prepared.provider.name],
+            key=key,
+            history=self.history,
+            outputs=self.outputs,
+            clock=self._clock,
+            request=request,
+            media_gate=self._media_gate,
+            estimate=prepared.estimate,
+            seed=request.seed,
+            notes=prepared.notes + await self._budget_note(visitor, key_source),
         )
         self._track(job, visitor)
         if key_source == "your key":
@@ -255,8 +280,11 @@ class Studio:
         """
         cutoff = self._clock() - JOB_RETENTION_S
         latest = set(self._latest.values())
-        for gid in [gid for gid, job in self._live.items()
-                    if job.ended_at is not None and (gid not in latest or job.ended_at < cutoff)]:
+        for gid in [
+            gid
+            for gid, job in self._live.items()
+            if job.ended_at is not None and (gid not in latest or job.ended_at < cutoff)
+        ]:
             del self._live[gid]
         self._latest = {k: gid for k, gid in self._latest.items() if gid in self._live}
 
@@ -295,16 +323,27 @@ class Studio:
         if generation.task_id is None:
             # The studio stopped while the create call was in flight: the task may exist, but its id is unknown.
             reason = Msg("job.stopped_while_sending")
-            await self.history.run(self.history.record, generation.id, "failed", failure_code="STUDIO.MAY_EXIST", failure_reason=reason)
+            await self.history.run(
+                self.history.record, generation.id, "failed", failure_code="STUDIO.MAY_EXIST", failure_reason=reason
+            )
             return False
         key = key or self._resume_key(generation)
         if key is None or generation.provider not in self.clients:
             return False  # a visitor's own key is never stored: it resumes when they come back with it
         job = Job(
-            generation_id=generation.id, endpoint=generation.endpoint, client=self.clients[generation.provider], key=key,
-            history=self.history, outputs=self.outputs, clock=self._clock, task_id=generation.task_id, media_gate=self._media_gate,
-            seed=generation.seed, estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
-            born_at=generation.created_at, seen=generation.status in SEEN_STATUSES,
+            generation_id=generation.id,
+            endpoint=generation.endpoint,
+            client=self.clients[generation.provider],
+            key=key,
+            history=self.history,
+            outputs=self.outputs,
+            clock=self._clock,
+            task_id=generation.task_id,
+            media_gate=self._media_gate,
+            seed=generation.seed,
+            estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
+            born_at=generation.created_at,
+            seen=generation.status in SEEN_STATUSES,
         )
         self._track(job, generation.visitor)
         return True
@@ -319,9 +358,12 @@ class Studio:
     async def _resume_waiting(self, *, visitor: str, provider: str, key: str) -> None:
         """A visitor's key is back: resume their unfinished tasks that were made with their own key."""
         for generation in await self.history.run(self.history.unfinished):
-            if generation.visitor == visitor and generation.provider == provider and generation.key_source == "your key":
-                if generation.id not in self._live or self._live[generation.id].status.final:
-                    await self._resume(generation, key=key)
+            if (
+                generation.visitor == visitor
+                and generation.provider == provider
+                and generation.key_source == "your key"
+            ) and (generation.id not in self._live or self._live[generation.id].status.final):
+                await self._resume(generation, key=key)
 
     @contextlib.asynccontextmanager
     async def lifespan(self, _app: Any) -> AsyncIterator[None]:
@@ -342,7 +384,7 @@ class Studio:
         while True:
             try:
                 await self.reconcile()
-            except Exception:  # noqa: BLE001 - the reconciler must outlive any one bad row
+            except Exception:
                 log.exception("reconciling history failed")
             await asyncio.sleep(RECONCILE_EVERY_S)
 
@@ -407,7 +449,9 @@ class Studio:
         """The last frame of a clip, saved as a PNG beside it (for "use last frame as first frame")."""
         return await asyncio.to_thread(media.save_last_frame, video, video.with_suffix(".last.png"))
 
-    def cost(self, *, provider: str, model: str, duration: int | None = None, input_seconds: float | None = None) -> Estimate | None:
+    def cost(
+        self, *, provider: str, model: str, duration: int | None = None, input_seconds: float | None = None
+    ) -> Estimate | None:
         """The estimate for a model, or None when the length is not known yet (act_two before a reference)."""
         spec = provider_spec(provider).model(model)
         if spec is None:

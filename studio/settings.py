@@ -6,9 +6,9 @@ Tests build ``Settings.from_env({...})`` from a plain dict.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
 
 from studio.capabilities import PROVIDERS
 from studio.spend import SpendPolicy
@@ -24,24 +24,77 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("STUDIO_PROVIDER", "openai-hk with a key, else simulator", "Which API to use: simulator, openai-hk or runway."),
-    Setting("STUDIO_API_KEY", "(none)", "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator."),
-    Setting("RUNWAYML_API_SECRET", "(none)", "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable)."),
-    Setting("STUDIO_BASE_URL", "the provider's", "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787)."),
-    Setting("STUDIO_DATA_DIR", "./data (on a Space with storage: /data/runway-studio)", "Where history, outputs and inputs are kept."),
+    Setting(
+        "STUDIO_PROVIDER", "openai-hk with a key, else simulator", "Which API to use: simulator, openai-hk or runway."
+    ),
+    Setting(
+        "STUDIO_API_KEY",
+        "(none)",
+        "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator.",
+    ),
+    Setting(
+        "RUNWAYML_API_SECRET",
+        "(none)",
+        "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable).",
+    ),
+    Setting(
+        "STUDIO_BASE_URL",
+        "the provider's",
+        "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787).",
+    ),
+    Setting(
+        "STUDIO_DATA_DIR",
+        "./data (on a Space with storage: /data/runway-studio)",
+        "Where history, outputs and inputs are kept.",
+    ),
     Setting("STUDIO_SIM_PENDING_S", "1.0", "Simulator: seconds a task stays PENDING."),
     Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
     Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
-    Setting("STUDIO_SECRET", "made once, kept in the data dir", "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed."),
-    Setting("STUDIO_DAILY_CREDIT_CAP", "(no cap)", "Spend guard: credits the server key may spend per UTC day, for the whole studio."),
-    Setting("STUDIO_VISITOR_DAILY_CREDIT_CAP", "(no cap)", "Spend guard: credits the server key may spend per UTC day for one visitor."),
-    Setting("STUDIO_ALLOWED_MODELS", "(all)", "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two."),
-    Setting("STUDIO_REQUIRE_VISITOR_KEY", "false", "Spend guard: true = every visitor must enter their own key; the server key is never used for them."),
+    Setting(
+        "STUDIO_SECRET",
+        "made once, kept in the data dir",
+        "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed.",
+    ),
+    Setting(
+        "STUDIO_DAILY_CREDIT_CAP",
+        "(no cap)",
+        "Spend guard: credits the server key may spend per UTC day, for the whole studio.",
+    ),
+    Setting(
+        "STUDIO_VISITOR_DAILY_CREDIT_CAP",
+        "(no cap)",
+        "Spend guard: credits the server key may spend per UTC day for one visitor.",
+    ),
+    Setting(
+        "STUDIO_ALLOWED_MODELS",
+        "(all)",
+        "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two.",
+    ),
+    Setting(
+        "STUDIO_REQUIRE_VISITOR_KEY",
+        "false",
+        "Spend guard: true = every visitor must enter their own key; the server key is never used for them.",
+    ),
     Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
-    Setting("STUDIO_MAX_SESSIONS", "1000", "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page loses its key and must enter it again. A closed page's state goes an hour after it closed."),
-    Setting("SPACE_ID", "(set by Hugging Face)", "On a Space: uses its persistent storage at /data when mounted, and warns when there is none."),
-    Setting("OAUTH_CLIENT_ID", "(set by Hugging Face)", "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face."),
-    Setting("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
+    Setting(
+        "STUDIO_MAX_SESSIONS",
+        "1000",
+        "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page "
+        "loses its key and must enter it again. A closed page's state goes an hour after it closed.",
+    ),
+    Setting(
+        "SPACE_ID",
+        "(set by Hugging Face)",
+        "On a Space: uses its persistent storage at /data when mounted, and warns when there is none.",
+    ),
+    Setting(
+        "OAUTH_CLIENT_ID",
+        "(set by Hugging Face)",
+        "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face.",
+    ),
+    Setting(
+        "GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."
+    ),
 )
 
 
@@ -91,7 +144,7 @@ class Settings:
         return self.provider == "simulator"
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, *, space_storage: Path = SPACE_STORAGE) -> "Settings":
+    def from_env(cls, environ: Mapping[str, str] | None = None, *, space_storage: Path = SPACE_STORAGE) -> Settings:
         env = os.environ if environ is None else environ
         key = env.get("STUDIO_API_KEY", "").strip()
         provider = env.get("STUDIO_PROVIDER", "").strip() or ("openai-hk" if key else "simulator")
@@ -100,7 +153,9 @@ class Settings:
         if provider == "runway" and not key:
             key = env.get("RUNWAYML_API_SECRET", "").strip()
         space_id = env.get("SPACE_ID", "").strip()
-        data_dir, persistent = _data_dir(env.get("STUDIO_DATA_DIR", "").strip(), on_space=bool(space_id), storage=space_storage)
+        data_dir, persistent = _data_dir(
+            env.get("STUDIO_DATA_DIR", "").strip(), on_space=bool(space_id), storage=space_storage
+        )
         return cls(
             provider=provider,
             api_key=key,
@@ -169,5 +224,7 @@ def _models(raw: str) -> frozenset[str] | None:
     known = {m for p in PROVIDERS.values() for m in p.models}
     unknown = sorted(names - known)
     if unknown:
-        raise SettingsError(f"STUDIO_ALLOWED_MODELS names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        raise SettingsError(
+            f"STUDIO_ALLOWED_MODELS names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+        )
     return names or None

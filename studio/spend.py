@@ -9,8 +9,8 @@ call, so calling the Gradio API directly cannot get around it. Days are UTC days
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from studio.errors import FieldIssue, InvalidInput
 from studio.history import HistoryStore
@@ -54,7 +54,9 @@ class SpendRefused(InvalidInput):
 
 
 class SpendGuard:
-    def __init__(self, policy: SpendPolicy, history: HistoryStore, *, wall_clock: Callable[[], float] | None = None) -> None:
+    def __init__(
+        self, policy: SpendPolicy, history: HistoryStore, *, wall_clock: Callable[[], float] | None = None
+    ) -> None:
         self.policy = policy
         self._history = history
         self._now = wall_clock or (lambda: dt.datetime.now(dt.timezone.utc).timestamp())
@@ -93,11 +95,23 @@ class SpendGuard:
             return
         now, _, _ = self._day()
         budget = self.budget(visitor)
-        for left, which in ((budget.deployment_left, Msg("spend.studio_cap")), (budget.visitor_left, Msg("spend.visitor_cap"))):
+        for left, which in (
+            (budget.deployment_left, Msg("spend.studio_cap")),
+            (budget.visitor_left, Msg("spend.visitor_cap")),
+        ):
             if left is not None and credits > left:
-                raise SpendRefused(FieldIssue(
-                    "Cost", Msg("spend.over_cap", credits=credits, which=which, left=left, when=_resets(budget.resets_at, now)),
-                ))
+                raise SpendRefused(
+                    FieldIssue(
+                        "Cost",
+                        Msg(
+                            "spend.over_cap",
+                            credits=credits,
+                            which=which,
+                            left=left,
+                            when=_resets(budget.resets_at, now),
+                        ),
+                    )
+                )
 
 
 def _resets(at: dt.datetime, now: dt.datetime) -> str:

@@ -7,7 +7,7 @@ adds fields never breaks the studio.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -117,7 +117,7 @@ class Cancelled:
     elapsed_s: float
 
 
-TaskEvent = Union[Pending, Throttled, Running, Succeeded, Failed, Cancelled]
+TaskEvent = Pending | Throttled | Running | Succeeded | Failed | Cancelled
 
 
 def event_for(task: Task, *, elapsed_s: float) -> TaskEvent:

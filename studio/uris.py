@@ -70,7 +70,7 @@ def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> str |
     cap = limits.image_data_uri_bytes if kind == "image" else limits.video_data_uri_bytes
     if len(uri) > cap:
         return Msg(f"uri.data_too_large_{kind}", size=_human_bytes(len(uri)), cap=_human_bytes(cap))
-    payload = uri[match.end():]
+    payload = uri[match.end() :]
     if not payload or len(payload) % 4 or not re.fullmatch(r"[A-Za-z0-9+/]*={0,2}", payload):
         return Msg("uri.data_base64")
     return None

@@ -38,7 +38,9 @@ async def keep_output(client: RunwayClient, url: str, *, folder: Path, gate: asy
             poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
-        raise DownloadError(Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))) from None
+        raise DownloadError(
+            Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))
+        ) from None
     return Kept(video=video, poster=poster, seconds=info.duration_s)
 
 
@@ -46,7 +48,7 @@ def status_poster(status: str, *, folder: Path) -> Path:
     """A plain card standing in for a poster while a generation has no clip (drawn once per status)."""
     path = folder / f"status-{status}.png"
     if not path.exists():
-        from PIL import Image, ImageDraw, ImageFont  # noqa: PLC0415 - only the first time a card is drawn
+        from PIL import Image, ImageDraw, ImageFont
 
         colours = {"failed": (217, 83, 79), "cancelled": (140, 140, 140), "lost": (140, 140, 140)}
         card = Image.new("RGB", (320, 180), (236, 239, 244))

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import os
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
@@ -51,11 +52,16 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudi
     from studio.ui.app import assemble, launch_options
 
     data = tmp_path_factory.mktemp("studio-data")
-    settings = Settings.from_env({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"})
+    settings = Settings.from_env(
+        {"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"}
+    )
     studio, demo = assemble(settings)
     port = free_port()
     demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
         **launch_options(studio, max_upload_mb=settings.max_upload_mb),
     )
     try:

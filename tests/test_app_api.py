@@ -26,7 +26,6 @@ def client(launched: LaunchedStudio) -> Client:
     return Client(launched.url, verbose=False)
 
 
-
 def run(client: Client, api_name: str, **by_label: Any) -> tuple[list[Any], Any]:
     job = client.submit(*args_for(client, api_name, **by_label), api_name=api_name)
     outputs = list(job)  # every streamed update
@@ -37,7 +36,12 @@ def decode(path: str) -> tuple[float, int, int, str]:
     with av.open(path) as container:
         stream = container.streams.video[0]
         frames = sum(1 for _ in container.decode(stream))
-        return frames / float(stream.average_rate), stream.codec_context.width, stream.codec_context.height, stream.codec_context.name
+        return (
+            frames / float(stream.average_rate),
+            stream.codec_context.width,
+            stream.codec_context.height,
+            stream.codec_context.name,
+        )
 
 
 def assert_streamed_success(outputs: list[Any]) -> None:
@@ -50,8 +54,13 @@ def assert_streamed_success(outputs: list[Any]) -> None:
 
 def test_image_to_video_streams_and_returns_the_requested_clip(client: Client) -> None:
     outputs, final = run(
-        client, "/generate_image_to_video", first_frame=handle_file(str(ASSETS / "lighthouse_dawn.jpg")),
-        prompt="The camera drifts toward the lighthouse", model="gen4_turbo", ratio="720:1280", duration="5",
+        client,
+        "/generate_image_to_video",
+        first_frame=handle_file(str(ASSETS / "lighthouse_dawn.jpg")),
+        prompt="The camera drifts toward the lighthouse",
+        model="gen4_turbo",
+        ratio="720:1280",
+        duration="5",
     )
     assert_streamed_success(outputs)
     seconds, width, height, codec = decode(final[1])
@@ -61,8 +70,11 @@ def test_image_to_video_streams_and_returns_the_requested_clip(client: Client) -
 
 def test_video_to_video_uses_only_the_first_five_seconds(client: Client) -> None:
     outputs, final = run(
-        client, "/generate_video_to_video", input_video=handle_file(str(ASSETS / "city_drive.mp4")),
-        reference_image=handle_file(str(ASSETS / "watercolor_reference.jpg")), prompt="Repaint as watercolour",
+        client,
+        "/generate_video_to_video",
+        input_video=handle_file(str(ASSETS / "city_drive.mp4")),
+        reference_image=handle_file(str(ASSETS / "watercolor_reference.jpg")),
+        prompt="Repaint as watercolour",
         ratio="1280:720",
     )
     assert_streamed_success(outputs)
@@ -73,9 +85,12 @@ def test_video_to_video_uses_only_the_first_five_seconds(client: Client) -> None
 
 def test_character_performance_follows_the_reference_length(client: Client) -> None:
     outputs, final = run(
-        client, "/generate_character_performance", character_as="image",
+        client,
+        "/generate_character_performance",
+        character_as="image",
         character_image=handle_file(str(ASSETS / "robot_character.png")),
-        reference_performance_video=handle_file(str(ASSETS / "nodding_performance.mp4")), ratio="960:960",
+        reference_performance_video=handle_file(str(ASSETS / "nodding_performance.mp4")),
+        ratio="960:960",
     )
     assert_streamed_success(outputs)
     seconds, width, height, _ = decode(final[1])
@@ -87,8 +102,11 @@ def test_character_performance_follows_the_reference_length(client: Client) -> N
 
 def test_moderation_ends_failed_with_the_reason(client: Client) -> None:
     outputs, final = run(
-        client, "/generate_image_to_video", first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-        prompt="please simulate moderation here", ratio="960:960",
+        client,
+        "/generate_image_to_video",
+        first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+        prompt="please simulate moderation here",
+        ratio="960:960",
     )
     assert phases(outputs)[-1][0] == "failed"
     assert "content moderation" in final[0] and "prompt" in final[0]
@@ -98,15 +116,24 @@ def test_moderation_ends_failed_with_the_reason(client: Client) -> None:
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
-        ({"last_frame": handle_file(str(ASSETS / "lighthouse_dusk.jpg"))}, "Last frame is supported by gen3a_turbo only"),
+        (
+            {"last_frame": handle_file(str(ASSETS / "lighthouse_dusk.jpg"))},
+            "Last frame is supported by gen3a_turbo only",
+        ),
         ({"ratio": "1280:768"}, "Ratio 1280:768 is not available for gen4_turbo"),
         ({"first_frame_link": "http://example.com/a.png", "first_frame": None}, "only https:// links are allowed"),
         ({"random_seed": False, "seed": 4294967296}, "Seed 4294967296 is out of range"),
     ],
 )
-def test_invalid_combinations_are_refused_before_any_task(client: Client, launched: LaunchedStudio, changes: dict[str, Any], message: str) -> None:
+def test_invalid_combinations_are_refused_before_any_task(
+    client: Client, launched: LaunchedStudio, changes: dict[str, Any], message: str
+) -> None:
     before = launched.created
-    fields: dict[str, Any] = {"first_frame": handle_file(str(ASSETS / "lighthouse_dawn.jpg")), "model": "gen4_turbo", "ratio": "1280:720"}
+    fields: dict[str, Any] = {
+        "first_frame": handle_file(str(ASSETS / "lighthouse_dawn.jpg")),
+        "model": "gen4_turbo",
+        "ratio": "1280:720",
+    }
     outputs, final = run(client, "/generate_image_to_video", **(fields | changes))
     assert 'data-phase="invalid"' in final[0]
     assert message in final[0].replace("&#x27;", "'")
@@ -115,7 +142,12 @@ def test_invalid_combinations_are_refused_before_any_task(client: Client, launch
 
 def test_cancel_cancels_the_task_on_the_simulator(client: Client, launched: LaunchedStudio) -> None:
     job = client.submit(
-        *args_for(client, "/generate_image_to_video", first_frame=handle_file(str(ASSETS / "paper_boats.png")), ratio="960:960"),
+        *args_for(
+            client,
+            "/generate_image_to_video",
+            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+            ratio="960:960",
+        ),
         api_name="/generate_image_to_video",
     )
     deadline = time.monotonic() + 30

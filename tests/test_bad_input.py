@@ -127,12 +127,19 @@ def client(launched: LaunchedStudio) -> Client:
 def base_fields(api: str, tmp: Path) -> dict[str, Any]:
     """A valid form for each tab; each case changes only what it is about."""
     if api == I2V:
-        return {"first_frame": handle_file(good_image(tmp)), "model": "gen4_turbo", "ratio": "1280:720", "duration": "5"}
+        return {
+            "first_frame": handle_file(good_image(tmp)),
+            "model": "gen4_turbo",
+            "ratio": "1280:720",
+            "duration": "5",
+        }
     if api == V2V:
         return {"input_video": video(tmp, "input.mp4", 2), "prompt": "Repaint it as a watercolour", "ratio": "1280:720"}
     return {
-        "character_as": "image", "character_image": handle_file(good_image(tmp, "character.png")),
-        "reference_performance_video": video(tmp, "performance.mp4", 4), "ratio": "960:960",
+        "character_as": "image",
+        "character_image": handle_file(good_image(tmp, "character.png")),
+        "reference_performance_video": video(tmp, "performance.mp4", 4),
+        "ratio": "960:960",
     }
 
 
@@ -178,108 +185,441 @@ EMOJI_PROMPT = "🎬" * 500 + "x"  # 1001 UTF-16 code units
 
 CASES: list[Bad] = [
     # --- Image to Video: uploads -------------------------------------------------------------------------------
-    Bad("i2v-empty-file", I2V, lambda t: {"first_frame": upload(t, "empty.png", b"")}, "First frame", ("empty (0 bytes)", FORMATS)),
-    Bad("i2v-truncated-png", I2V, lambda t: {"first_frame": upload(t, "cut.png", truncated("PNG"))}, "First frame", ("damaged or incomplete", "Export it again")),
-    Bad("i2v-truncated-jpeg", I2V, lambda t: {"first_frame": upload(t, "cut.jpg", truncated("JPEG"))}, "First frame", ("damaged or incomplete", "Export it again")),
-    Bad("i2v-text-renamed-png", I2V, lambda t: {"first_frame": upload(t, "notes.png", "meeting notes, not a picture\n" * 20)}, "First frame", ("not an image", FORMATS)),
-    Bad("i2v-gif", I2V, lambda t: {"first_frame": upload(t, "anim.gif", encoded(Image.new("RGB", (64, 64), "red"), "GIF"))}, "First frame", ("GIF images are not accepted", FORMATS)),
     Bad(
-        "i2v-svg", I2V,
-        lambda t: {"first_frame": upload(t, "logo.svg", '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>')},
-        "First frame", ("SVG images are not accepted", FORMATS),
-    ),
-    Bad("i2v-heic", I2V, lambda t: {"first_frame": upload(t, "photo.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)}, "First frame", ("HEIC images are not accepted", FORMATS)),
-    Bad("i2v-bmp", I2V, lambda t: {"first_frame": upload(t, "paint.bmp", encoded(Image.new("RGB", (64, 64), "red"), "BMP"))}, "First frame", ("BMP images are not accepted", FORMATS)),
-    Bad("i2v-decompression-bomb", I2V, lambda t: {"first_frame": upload(t, "bomb.png", png_header_only(30_000, 30_000))}, "First frame", ("too large to process", "100 megapixels", "sides up to 31996 px")),
-    Bad(
-        "i2v-as-is-aspect-3to1", I2V,
-        lambda t: {"first_frame": upload(t, "wide.png", encoded(Image.new("RGB", (900, 300), "green"), "PNG")), "fit_the_image": "as-is"},
-        "First frame", ("aspect 3.00", "between 0.5 and 2", "Choose crop or pad"),
+        "i2v-empty-file",
+        I2V,
+        lambda t: {"first_frame": upload(t, "empty.png", b"")},
+        "First frame",
+        ("empty (0 bytes)", FORMATS),
     ),
     Bad(
-        "i2v-last-frame-gif-on-gen3a", I2V,
-        lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": "Dawn to dusk", "last_frame": upload(t, "last.gif", encoded(Image.new("RGB", (64, 64), "blue"), "GIF"))},
-        "Last frame", ("GIF images are not accepted", FORMATS),
+        "i2v-truncated-png",
+        I2V,
+        lambda t: {"first_frame": upload(t, "cut.png", truncated("PNG"))},
+        "First frame",
+        ("damaged or incomplete", "Export it again"),
+    ),
+    Bad(
+        "i2v-truncated-jpeg",
+        I2V,
+        lambda t: {"first_frame": upload(t, "cut.jpg", truncated("JPEG"))},
+        "First frame",
+        ("damaged or incomplete", "Export it again"),
+    ),
+    Bad(
+        "i2v-text-renamed-png",
+        I2V,
+        lambda t: {"first_frame": upload(t, "notes.png", "meeting notes, not a picture\n" * 20)},
+        "First frame",
+        ("not an image", FORMATS),
+    ),
+    Bad(
+        "i2v-gif",
+        I2V,
+        lambda t: {"first_frame": upload(t, "anim.gif", encoded(Image.new("RGB", (64, 64), "red"), "GIF"))},
+        "First frame",
+        ("GIF images are not accepted", FORMATS),
+    ),
+    Bad(
+        "i2v-svg",
+        I2V,
+        lambda t: {
+            "first_frame": upload(
+                t,
+                "logo.svg",
+                '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>',
+            )
+        },
+        "First frame",
+        ("SVG images are not accepted", FORMATS),
+    ),
+    Bad(
+        "i2v-heic",
+        I2V,
+        lambda t: {
+            "first_frame": upload(t, "photo.heic", b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64)
+        },
+        "First frame",
+        ("HEIC images are not accepted", FORMATS),
+    ),
+    Bad(
+        "i2v-bmp",
+        I2V,
+        lambda t: {"first_frame": upload(t, "paint.bmp", encoded(Image.new("RGB", (64, 64), "red"), "BMP"))},
+        "First frame",
+        ("BMP images are not accepted", FORMATS),
+    ),
+    Bad(
+        "i2v-decompression-bomb",
+        I2V,
+        lambda t: {"first_frame": upload(t, "bomb.png", png_header_only(30_000, 30_000))},
+        "First frame",
+        ("too large to process", "100 megapixels", "sides up to 31996 px"),
+    ),
+    Bad(
+        "i2v-as-is-aspect-3to1",
+        I2V,
+        lambda t: {
+            "first_frame": upload(t, "wide.png", encoded(Image.new("RGB", (900, 300), "green"), "PNG")),
+            "fit_the_image": "as-is",
+        },
+        "First frame",
+        ("aspect 3.00", "between 0.5 and 2", "Choose crop or pad"),
+    ),
+    Bad(
+        "i2v-last-frame-gif-on-gen3a",
+        I2V,
+        lambda t: {
+            "model": "gen3a_turbo",
+            "ratio": "1280:768",
+            "prompt": "Dawn to dusk",
+            "last_frame": upload(t, "last.gif", encoded(Image.new("RGB", (64, 64), "blue"), "GIF")),
+        },
+        "Last frame",
+        ("GIF images are not accepted", FORMATS),
     ),
     Bad("i2v-no-first-frame", I2V, lambda t: {"first_frame": None}, "First frame", ("is required", "https")),
     # --- Image to Video: links ---------------------------------------------------------------------------------
-    Bad("i2v-link-http", I2V, _link("first_frame_link", "http://example.com/a.png", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "http:")),
-    Bad("i2v-link-file", I2V, _link("first_frame_link", "file:///etc/passwd", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "file:")),
-    Bad("i2v-link-javascript", I2V, _link("first_frame_link", "javascript:alert(1)", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "javascript:")),
     Bad(
-        "i2v-link-data-text", I2V, _link("first_frame_link", "data:text/plain;base64,aGVsbG8=", upload_key="first_frame"), "First frame", ("https://",),
+        "i2v-link-http",
+        I2V,
+        _link("first_frame_link", "http://example.com/a.png", upload_key="first_frame"),
+        "First frame",
+        ("only https:// links are allowed", "http:"),
     ),
-    Bad("i2v-link-data-image", I2V, _link("first_frame_link", "data:image/png;base64,iVBORw0KGgo=", upload_key="first_frame"), "First frame", ("only https:// links are allowed", "data:")),
-    Bad("i2v-link-ip-host", I2V, _link("first_frame_link", "https://127.0.0.1/x.png", upload_key="first_frame"), "First frame", ("must name a domain, not an IP address",)),
-    Bad("i2v-link-3000-chars", I2V, _link("first_frame_link", LONG_URL, upload_key="first_frame"), "First frame", ("3000 characters long", "at most 2048")),
-    Bad("i2v-last-link-on-gen3a-http", I2V, lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": "Dawn to dusk", "last_frame_link": "http://example.com/b.png"}, "Last frame", ("only https:// links are allowed",)),
+    Bad(
+        "i2v-link-file",
+        I2V,
+        _link("first_frame_link", "file:///etc/passwd", upload_key="first_frame"),
+        "First frame",
+        ("only https:// links are allowed", "file:"),
+    ),
+    Bad(
+        "i2v-link-javascript",
+        I2V,
+        _link("first_frame_link", "javascript:alert(1)", upload_key="first_frame"),
+        "First frame",
+        ("only https:// links are allowed", "javascript:"),
+    ),
+    Bad(
+        "i2v-link-data-text",
+        I2V,
+        _link("first_frame_link", "data:text/plain;base64,aGVsbG8=", upload_key="first_frame"),
+        "First frame",
+        ("https://",),
+    ),
+    Bad(
+        "i2v-link-data-image",
+        I2V,
+        _link("first_frame_link", "data:image/png;base64,iVBORw0KGgo=", upload_key="first_frame"),
+        "First frame",
+        ("only https:// links are allowed", "data:"),
+    ),
+    Bad(
+        "i2v-link-ip-host",
+        I2V,
+        _link("first_frame_link", "https://127.0.0.1/x.png", upload_key="first_frame"),
+        "First frame",
+        ("must name a domain, not an IP address",),
+    ),
+    Bad(
+        "i2v-link-3000-chars",
+        I2V,
+        _link("first_frame_link", LONG_URL, upload_key="first_frame"),
+        "First frame",
+        ("3000 characters long", "at most 2048"),
+    ),
+    Bad(
+        "i2v-last-link-on-gen3a-http",
+        I2V,
+        lambda t: {
+            "model": "gen3a_turbo",
+            "ratio": "1280:768",
+            "prompt": "Dawn to dusk",
+            "last_frame_link": "http://example.com/b.png",
+        },
+        "Last frame",
+        ("only https:// links are allowed",),
+    ),
     # --- Image to Video: the other controls --------------------------------------------------------------------
-    Bad("i2v-prompt-1001-utf16-emoji", I2V, lambda t: {"prompt": EMOJI_PROMPT}, "Prompt", ("1001 characters", "emoji count as 2", "at most 1000")),
-    Bad("i2v-prompt-control-char", I2V, lambda t: {"prompt": "a bell \x07 rings"}, "Prompt", ("control character", "U+0007", "Remove them")),
-    Bad("i2v-prompt-spaces-gen3a", I2V, lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": "   \n\t "}, "Prompt", ("only spaces", "Write a prompt")),
+    Bad(
+        "i2v-prompt-1001-utf16-emoji",
+        I2V,
+        lambda t: {"prompt": EMOJI_PROMPT},
+        "Prompt",
+        ("1001 characters", "emoji count as 2", "at most 1000"),
+    ),
+    Bad(
+        "i2v-prompt-control-char",
+        I2V,
+        lambda t: {"prompt": "a bell \x07 rings"},
+        "Prompt",
+        ("control character", "U+0007", "Remove them"),
+    ),
+    Bad(
+        "i2v-prompt-spaces-gen3a",
+        I2V,
+        lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": "   \n\t "},
+        "Prompt",
+        ("only spaces", "Write a prompt"),
+    ),
     Bad("i2v-prompt-spaces-gen4", I2V, lambda t: {"prompt": "     "}, "Prompt", ("only spaces", "leave it empty")),
-    Bad("i2v-prompt-missing-gen3a", I2V, lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": ""}, "Prompt", ("required for gen3a_turbo",)),
-    Bad("i2v-seed-minus-1", I2V, lambda t: {"random_seed": False, "seed": -1}, "Seed", ("Seed -1 is out of range", "from 0 to 4294967295")),
-    Bad("i2v-seed-2**32", I2V, lambda t: {"random_seed": False, "seed": 4294967296}, "Seed", ("Seed 4294967296 is out of range", "from 0 to 4294967295")),
-    Bad("i2v-seed-empty", I2V, lambda t: {"random_seed": False, "seed": None}, "Seed", ("Seed is empty", "whole number", "Random seed")),
     Bad(
-        "i2v-seed-text", I2V, lambda t: {"random_seed": False, "seed": "abc"}, "Seed", ("whole number",),
+        "i2v-prompt-missing-gen3a",
+        I2V,
+        lambda t: {"model": "gen3a_turbo", "ratio": "1280:768", "prompt": ""},
+        "Prompt",
+        ("required for gen3a_turbo",),
     ),
-    Bad("i2v-duration-7", I2V, lambda t: {"duration": "7"}, "Duration", ("Duration 7 s is not available", "5, 10 seconds")),
+    Bad(
+        "i2v-seed-minus-1",
+        I2V,
+        lambda t: {"random_seed": False, "seed": -1},
+        "Seed",
+        ("Seed -1 is out of range", "from 0 to 4294967295"),
+    ),
+    Bad(
+        "i2v-seed-2**32",
+        I2V,
+        lambda t: {"random_seed": False, "seed": 4294967296},
+        "Seed",
+        ("Seed 4294967296 is out of range", "from 0 to 4294967295"),
+    ),
+    Bad(
+        "i2v-seed-empty",
+        I2V,
+        lambda t: {"random_seed": False, "seed": None},
+        "Seed",
+        ("Seed is empty", "whole number", "Random seed"),
+    ),
+    Bad(
+        "i2v-seed-text",
+        I2V,
+        lambda t: {"random_seed": False, "seed": "abc"},
+        "Seed",
+        ("whole number",),
+    ),
+    Bad(
+        "i2v-duration-7",
+        I2V,
+        lambda t: {"duration": "7"},
+        "Duration",
+        ("Duration 7 s is not available", "5, 10 seconds"),
+    ),
     Bad("i2v-duration-text", I2V, lambda t: {"duration": "five"}, "Duration", ("must be a whole number", "five")),
-    Bad("i2v-ratio-of-gen3a-on-gen4", I2V, lambda t: {"ratio": "1280:768"}, "Ratio", ("Ratio 1280:768 is not available for gen4_turbo", "1280:720, 720:1280")),
-    Bad("i2v-last-frame-on-gen4", I2V, lambda t: {"last_frame": handle_file(good_image(t, "last.png"))}, "Last frame", ("supported by gen3a_turbo only",)),
     Bad(
-        "i2v-fit-unknown", I2V, lambda t: {"fit_the_image": "stretch"}, "Fit", ("crop", "pad", "as-is"),
+        "i2v-ratio-of-gen3a-on-gen4",
+        I2V,
+        lambda t: {"ratio": "1280:768"},
+        "Ratio",
+        ("Ratio 1280:768 is not available for gen4_turbo", "1280:720, 720:1280"),
     ),
-    Bad("i2v-unknown-model", I2V, lambda t: {"model": "gen5_ultra"}, "Model", ("gen5_ultra is not available", "gen4_turbo, gen3a_turbo")),
+    Bad(
+        "i2v-last-frame-on-gen4",
+        I2V,
+        lambda t: {"last_frame": handle_file(good_image(t, "last.png"))},
+        "Last frame",
+        ("supported by gen3a_turbo only",),
+    ),
+    Bad(
+        "i2v-fit-unknown",
+        I2V,
+        lambda t: {"fit_the_image": "stretch"},
+        "Fit",
+        ("crop", "pad", "as-is"),
+    ),
+    Bad(
+        "i2v-unknown-model",
+        I2V,
+        lambda t: {"model": "gen5_ultra"},
+        "Model",
+        ("gen5_ultra is not available", "gen4_turbo, gen3a_turbo"),
+    ),
     # --- Video to Video ---------------------------------------------------------------------------------------
     Bad("v2v-no-input-video", V2V, lambda t: {"input_video": None}, "Input video", ("is required", "https")),
-    Bad("v2v-empty-file", V2V, lambda t: {"input_video": upload(t, "empty.mp4", b"")}, "Input video", ("empty (0 bytes)", VIDEO_FORMATS)),
-    Bad("v2v-audio-only", V2V, lambda t: {"input_video": audio_only(t, "voice.m4a")}, "Input video", ("no picture, only sound", VIDEO_FORMATS)),
-    Bad("v2v-no-video-stream", V2V, lambda t: {"input_video": subtitles_only(t, "subtitles.mp4")}, "Input video", ("no frames", "at least one frame")),
-    Bad("v2v-zero-length", V2V, lambda t: {"input_video": frameless(t, "nothing.mp4")}, "Input video", ("no frames", "at least one frame")),
-    Bad("v2v-corrupt-mp4", V2V, lambda t: {"input_video": random_bytes(t, "broken.mp4")}, "Input video", ("not a video that can be read", VIDEO_FORMATS)),
     Bad(
-        "v2v-image-renamed-mp4", V2V, lambda t: {"input_video": upload(t, "photo.mp4", encoded(noise(64, 64), "PNG"))}, "Input video", (VIDEO_FORMATS,),
+        "v2v-empty-file",
+        V2V,
+        lambda t: {"input_video": upload(t, "empty.mp4", b"")},
+        "Input video",
+        ("empty (0 bytes)", VIDEO_FORMATS),
+    ),
+    Bad(
+        "v2v-audio-only",
+        V2V,
+        lambda t: {"input_video": audio_only(t, "voice.m4a")},
+        "Input video",
+        ("no picture, only sound", VIDEO_FORMATS),
+    ),
+    Bad(
+        "v2v-no-video-stream",
+        V2V,
+        lambda t: {"input_video": subtitles_only(t, "subtitles.mp4")},
+        "Input video",
+        ("no frames", "at least one frame"),
+    ),
+    Bad(
+        "v2v-zero-length",
+        V2V,
+        lambda t: {"input_video": frameless(t, "nothing.mp4")},
+        "Input video",
+        ("no frames", "at least one frame"),
+    ),
+    Bad(
+        "v2v-corrupt-mp4",
+        V2V,
+        lambda t: {"input_video": random_bytes(t, "broken.mp4")},
+        "Input video",
+        ("not a video that can be read", VIDEO_FORMATS),
+    ),
+    Bad(
+        "v2v-image-renamed-mp4",
+        V2V,
+        lambda t: {"input_video": upload(t, "photo.mp4", encoded(noise(64, 64), "PNG"))},
+        "Input video",
+        (VIDEO_FORMATS,),
     ),
     Bad("v2v-missing-prompt", V2V, lambda t: {"prompt": ""}, "Prompt", ("required for gen4_aleph",)),
-    Bad("v2v-reference-gif", V2V, lambda t: {"reference_image": upload(t, "style.gif", encoded(Image.new("RGB", (64, 64), "red"), "GIF"))}, "Reference image", ("GIF images are not accepted", FORMATS)),
-    Bad("v2v-reference-link-javascript", V2V, _link("reference_image_link", "javascript:alert(1)"), "Reference image", ("only https:// links are allowed",)),
-    Bad("v2v-video-link-http", V2V, _link("input_video_link", "http://example.com/clip.mp4", upload_key="input_video"), "Input video", ("only https:// links are allowed", "http:")),
-    Bad("v2v-ratio-empty", V2V, lambda t: {"ratio": ""}, "Ratio", ("Choose one of 1280:720",)),
-    Bad("v2v-ratio-of-gen3a", V2V, lambda t: {"ratio": "1280:768"}, "Ratio", ("not available for gen4_aleph", "848:480, 640:480")),
-    # --- Character Performance ------------------------------------------------------------------------------
-    Bad("cp-reference-2s", CP, lambda t: {"reference_performance_video": video(t, "short.mp4", 2)}, "Reference performance video", ("2.0 s long", "between 3 and 30 s")),
-    Bad("cp-reference-60s", CP, lambda t: {"reference_performance_video": video(t, "long.mp4", 60)}, "Reference performance video", ("60.0 s long", "between 3 and 30 s")),
-    Bad("cp-reference-missing", CP, lambda t: {"reference_performance_video": None}, "Reference performance video", ("is required", "https")),
-    Bad("cp-reference-text-renamed-mp4", CP, lambda t: {"reference_performance_video": upload(t, "notes.mp4", "not a video at all\n" * 50)}, "Reference performance video", ("not a video that can be read", VIDEO_FORMATS)),
-    Bad("cp-reference-link-http", CP, _link("reference_performance_link", "http://example.com/p.mp4", upload_key="reference_performance_video"), "Reference performance video", ("only https:// links are allowed",)),
-    Bad("cp-character-image-missing", CP, lambda t: {"character_image": None}, "Character", ("Character is required", "https")),
-    Bad("cp-character-image-truncated", CP, lambda t: {"character_image": upload(t, "face.png", truncated("PNG"))}, "Character", ("damaged or incomplete",)),
-    Bad("cp-character-video-audio-only", CP, lambda t: {"character_as": "video", "character_image": None, "character_video": audio_only(t, "voice.mp4")}, "Character", ("no picture, only sound", VIDEO_FORMATS)),
-    Bad("cp-character-video-31s", CP, lambda t: {"character_as": "video", "character_image": None, "character_video": video(t, "character.mp4", 31)}, "Character", ("31.0 s long", "at most 30 s")),
     Bad(
-        "cp-character-video-still-image", CP,
-        lambda t: {"character_as": "video", "character_image": None, "character_video": upload(t, "face.mp4", encoded(noise(64, 64), "JPEG"))},
-        "Character", (VIDEO_FORMATS,),
+        "v2v-reference-gif",
+        V2V,
+        lambda t: {"reference_image": upload(t, "style.gif", encoded(Image.new("RGB", (64, 64), "red"), "GIF"))},
+        "Reference image",
+        ("GIF images are not accepted", FORMATS),
     ),
-    Bad("cp-character-link-ip", CP, _link("character_link", "https://10.0.0.1/face.png", upload_key="character_image"), "Character", ("not an IP address",)),
+    Bad(
+        "v2v-reference-link-javascript",
+        V2V,
+        _link("reference_image_link", "javascript:alert(1)"),
+        "Reference image",
+        ("only https:// links are allowed",),
+    ),
+    Bad(
+        "v2v-video-link-http",
+        V2V,
+        _link("input_video_link", "http://example.com/clip.mp4", upload_key="input_video"),
+        "Input video",
+        ("only https:// links are allowed", "http:"),
+    ),
+    Bad("v2v-ratio-empty", V2V, lambda t: {"ratio": ""}, "Ratio", ("Choose one of 1280:720",)),
+    Bad(
+        "v2v-ratio-of-gen3a",
+        V2V,
+        lambda t: {"ratio": "1280:768"},
+        "Ratio",
+        ("not available for gen4_aleph", "848:480, 640:480"),
+    ),
+    # --- Character Performance ------------------------------------------------------------------------------
+    Bad(
+        "cp-reference-2s",
+        CP,
+        lambda t: {"reference_performance_video": video(t, "short.mp4", 2)},
+        "Reference performance video",
+        ("2.0 s long", "between 3 and 30 s"),
+    ),
+    Bad(
+        "cp-reference-60s",
+        CP,
+        lambda t: {"reference_performance_video": video(t, "long.mp4", 60)},
+        "Reference performance video",
+        ("60.0 s long", "between 3 and 30 s"),
+    ),
+    Bad(
+        "cp-reference-missing",
+        CP,
+        lambda t: {"reference_performance_video": None},
+        "Reference performance video",
+        ("is required", "https"),
+    ),
+    Bad(
+        "cp-reference-text-renamed-mp4",
+        CP,
+        lambda t: {"reference_performance_video": upload(t, "notes.mp4", "not a video at all\n" * 50)},
+        "Reference performance video",
+        ("not a video that can be read", VIDEO_FORMATS),
+    ),
+    Bad(
+        "cp-reference-link-http",
+        CP,
+        _link("reference_performance_link", "http://example.com/p.mp4", upload_key="reference_performance_video"),
+        "Reference performance video",
+        ("only https:// links are allowed",),
+    ),
+    Bad(
+        "cp-character-image-missing",
+        CP,
+        lambda t: {"character_image": None},
+        "Character",
+        ("Character is required", "https"),
+    ),
+    Bad(
+        "cp-character-image-truncated",
+        CP,
+        lambda t: {"character_image": upload(t, "face.png", truncated("PNG"))},
+        "Character",
+        ("damaged or incomplete",),
+    ),
+    Bad(
+        "cp-character-video-audio-only",
+        CP,
+        lambda t: {"character_as": "video", "character_image": None, "character_video": audio_only(t, "voice.mp4")},
+        "Character",
+        ("no picture, only sound", VIDEO_FORMATS),
+    ),
+    Bad(
+        "cp-character-video-31s",
+        CP,
+        lambda t: {"character_as": "video", "character_image": None, "character_video": video(t, "character.mp4", 31)},
+        "Character",
+        ("31.0 s long", "at most 30 s"),
+    ),
+    Bad(
+        "cp-character-video-still-image",
+        CP,
+        lambda t: {
+            "character_as": "video",
+            "character_image": None,
+            "character_video": upload(t, "face.mp4", encoded(noise(64, 64), "JPEG")),
+        },
+        "Character",
+        (VIDEO_FORMATS,),
+    ),
+    Bad(
+        "cp-character-link-ip",
+        CP,
+        _link("character_link", "https://10.0.0.1/face.png", upload_key="character_image"),
+        "Character",
+        ("not an IP address",),
+    ),
     Bad("cp-intensity-2.5", CP, lambda t: {"expression_intensity": 2.5}, "Expression intensity", ("whole number",)),
     Bad(
-        "cp-intensity-null", CP, lambda t: {"expression_intensity": None}, "Expression intensity", ("1 to 5",),
+        "cp-intensity-null",
+        CP,
+        lambda t: {"expression_intensity": None},
+        "Expression intensity",
+        ("1 to 5",),
     ),
     Bad(
-        "cp-intensity-0", CP, lambda t: {"expression_intensity": 0}, "Expression intensity", ("1 to 5",),
+        "cp-intensity-0",
+        CP,
+        lambda t: {"expression_intensity": 0},
+        "Expression intensity",
+        ("1 to 5",),
     ),
     Bad(
-        "cp-intensity-6", CP, lambda t: {"expression_intensity": 6}, "Expression intensity", ("1 to 5",),
+        "cp-intensity-6",
+        CP,
+        lambda t: {"expression_intensity": 6},
+        "Expression intensity",
+        ("1 to 5",),
     ),
 ]
 
 
 @pytest.mark.parametrize("case", [c.param() for c in CASES])
-def test_bad_input_is_refused_before_sending(case: Bad, client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
+def test_bad_input_is_refused_before_sending(
+    case: Bad, client: Client, launched: LaunchedStudio, tmp_path: Path
+) -> None:
     fields = base_fields(case.api, tmp_path) | case.changes(tmp_path)
     before = launched.created
     try:
@@ -322,7 +662,9 @@ def test_exif_rotated_photo_comes_out_upright(client: Client, launched: Launched
     exif = Image.Exif()
     exif[0x0112] = 6
     halves(800, 450, (255, 0, 0), (0, 0, 255)).save(path, "JPEG", exif=exif, quality=95)
-    frame = generate_ok(client, launched, first_frame=handle_file(str(path)), ratio="720:1280", fit_the_image="crop", duration="5")
+    frame = generate_ok(
+        client, launched, first_frame=handle_file(str(path)), ratio="720:1280", fit_the_image="crop", duration="5"
+    )
     height, width = frame.shape[:2]
     assert (width, height) == (720, 1280)
     assert close(frame[height // 4, width // 2], (255, 0, 0)), frame[height // 4, width // 2]
@@ -330,7 +672,9 @@ def test_exif_rotated_photo_comes_out_upright(client: Client, launched: Launched
 
 
 def test_cmyk_jpeg_is_converted_and_succeeds(client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
-    path = write(tmp_path, "print.jpg", encoded(Image.new("CMYK", (640, 360), (255, 0, 0, 0)), "JPEG", quality=95))  # cyan
+    path = write(
+        tmp_path, "print.jpg", encoded(Image.new("CMYK", (640, 360), (255, 0, 0, 0)), "JPEG", quality=95)
+    )  # cyan
     frame = generate_ok(client, launched, first_frame=handle_file(path), ratio="1280:720", duration="5")
     assert frame.shape[:2] == (720, 1280)
     assert close(frame[360, 640], (0, 255, 255)), frame[360, 640]
@@ -349,11 +693,17 @@ def test_16_bit_png_is_rescaled_and_succeeds(client: Client, launched: LaunchedS
 # --- gaps the API cannot reach with the default limits: the service level ------------------------------------
 
 
-def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
+def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(
+    client: Client, launched: LaunchedStudio, tmp_path: Path
+) -> None:
     """What happens today: the missing key is reported and nothing is sent (the http hook is not mentioned)."""
     before = launched.created
     outputs = run(
-        client, I2V, provider="openai-hk", first_frame=handle_file(good_image(tmp_path)), ratio="1280:720",
+        client,
+        I2V,
+        provider="openai-hk",
+        first_frame=handle_file(good_image(tmp_path)),
+        ratio="1280:720",
         notify_hook="http://example.com/hook",
     )
     status = latest(outputs, 0) or ""
@@ -364,9 +714,15 @@ def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(client: Client, 
     still_serves(launched)
 
 
-def test_notify_hook_on_openai_hk_without_a_key_lists_both_problems(client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
+def test_notify_hook_on_openai_hk_without_a_key_lists_both_problems(
+    client: Client, launched: LaunchedStudio, tmp_path: Path
+) -> None:
     outputs = run(
-        client, I2V, provider="openai-hk", first_frame=handle_file(good_image(tmp_path)), ratio="1280:720",
+        client,
+        I2V,
+        provider="openai-hk",
+        first_frame=handle_file(good_image(tmp_path)),
+        ratio="1280:720",
         notify_hook="http://example.com/hook",
     )
     text = panel_text(latest(outputs, 0) or "")
@@ -382,7 +738,10 @@ def refused(form: Any, *, provider: Any, workdir: Path) -> str:
 
 def test_service_notify_hook_http_is_refused_on_openai_hk(tmp_path: Path) -> None:
     form = ImageToVideoForm(
-        model="gen4_turbo", ratio="1280:720", first=MediaInput(path=good_image(tmp_path)), seed=1,
+        model="gen4_turbo",
+        ratio="1280:720",
+        first=MediaInput(path=good_image(tmp_path)),
+        seed=1,
         notify_hook="http://example.com/hook",
     )
     message = refused(form, provider=OPENAI_HK, workdir=tmp_path)
@@ -393,7 +752,12 @@ def test_service_image_that_cannot_fit_the_byte_limit(tmp_path: Path) -> None:
     """With the default 5 MiB the studio always fits (it scales to the ratio's size, then steps down the
     quality): a 1280x720 noise image as JPEG is about 1 MiB. A tiny limit shows the message."""
     provider = replace(SIMULATOR, limits=InputLimits(image_data_uri_bytes=3_000))
-    form = ImageToVideoForm(model="gen4_turbo", ratio="1280:720", first=MediaInput(path=write(tmp_path, "noise.png", encoded(noise(640, 360), "PNG"))), seed=1)
+    form = ImageToVideoForm(
+        model="gen4_turbo",
+        ratio="1280:720",
+        first=MediaInput(path=write(tmp_path, "noise.png", encoded(noise(640, 360), "PNG"))),
+        seed=1,
+    )
     message = refused(form, provider=provider, workdir=tmp_path)
     assert message.startswith("First frame: ") and "cannot be made to fit 3 KiB" in message
 
@@ -408,11 +772,21 @@ def test_service_video_that_cannot_fit_the_byte_limit(tmp_path: Path) -> None:
         stream.width, stream.height, stream.pix_fmt = 128, 128, "yuv420p"
         rng = np.random.default_rng(5)
         for _ in range(12):
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), format="rgb24")))
+            container.mux(
+                stream.encode(
+                    av.VideoFrame.from_ndarray(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), format="rgb24")
+                )
+            )
         container.mux(stream.encode(None))
-    form = VideoToVideoForm(model="gen4_aleph", ratio="1280:720", video=MediaInput(path=str(clip)), prompt="Repaint", seed=1)
+    form = VideoToVideoForm(
+        model="gen4_aleph", ratio="1280:720", video=MediaInput(path=str(clip)), prompt="Repaint", seed=1
+    )
     message = refused(form, provider=provider, workdir=tmp_path / "work")
-    assert message.startswith("Input video: ") and "too large to send even after re-encoding" in message and "at most 3 KiB" in message
+    assert (
+        message.startswith("Input video: ")
+        and "too large to send even after re-encoding" in message
+        and "at most 3 KiB" in message
+    )
 
 
 # --- the upload cap (STUDIO_MAX_UPLOAD_MB) ----------------------------------------------------------------
@@ -424,12 +798,17 @@ def small_cap_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from studio.settings import Settings
     from studio.ui.app import assemble, launch_options
 
-    settings = Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path_factory.mktemp("capped")), "STUDIO_MAX_UPLOAD_MB": "1"})
+    settings = Settings.from_env(
+        {"STUDIO_DATA_DIR": str(tmp_path_factory.mktemp("capped")), "STUDIO_MAX_UPLOAD_MB": "1"}
+    )
     assert settings.max_upload_mb == 1
     studio, demo = assemble(settings)
     port = free_port()
     demo.launch(
-        server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        prevent_thread_lock=True,
+        quiet=True,
         **launch_options(studio, max_upload_mb=settings.max_upload_mb),
     )
     try:
@@ -444,7 +823,9 @@ def test_upload_over_the_cap_is_refused_by_gradio(small_cap_studio: str, tmp_pat
     config = httpx.get(small_cap_studio + "config", timeout=30).json()
     assert config["max_file_size"] == 1024 * 1024  # what the page's uploader checks before sending
     with open(big, "rb") as handle:
-        answer = httpx.post(small_cap_studio + "gradio_api/upload", files={"files": ("big.png", handle, "image/png")}, timeout=30)
+        answer = httpx.post(
+            small_cap_studio + "gradio_api/upload", files={"files": ("big.png", handle, "image/png")}, timeout=30
+        )
     assert answer.status_code == 413
     assert "File size exceeded maximum allowed size of 1048576 bytes" in answer.text
     with pytest.raises(Exception) as caught:  # and a gradio_client script gets the same refusal
@@ -459,5 +840,12 @@ def test_upload_over_the_cap_is_refused_by_gradio(small_cap_studio: str, tmp_pat
 
 
 def test_zz_a_normal_generation_still_succeeds(client: Client, launched: LaunchedStudio, tmp_path: Path) -> None:
-    frame = generate_ok(client, launched, first_frame=handle_file(good_image(tmp_path)), ratio="960:960", duration="5", prompt="A slow drift")
+    frame = generate_ok(
+        client,
+        launched,
+        first_frame=handle_file(good_image(tmp_path)),
+        ratio="960:960",
+        duration="5",
+        prompt="A slow drift",
+    )
     assert frame.shape[:2] == (960, 960)

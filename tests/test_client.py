@@ -63,7 +63,12 @@ Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def make_client(
-    handler: Handler, clock: FakeClock, *, provider: ProviderSpec = OPENAI_HK, rng: Callable[[], float] = lambda: 0.5, **kw: Any
+    handler: Handler,
+    clock: FakeClock,
+    *,
+    provider: ProviderSpec = OPENAI_HK,
+    rng: Callable[[], float] = lambda: 0.5,
+    **kw: Any,
 ) -> RunwayClient:
     return RunwayClient(
         provider=provider,
@@ -193,7 +198,13 @@ def _status(code: int) -> Callable[[list[httpx.Request]], Handler]:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     "build",
-    [_status(500), _status(502), _after_send(httpx.ReadTimeout), _after_send(httpx.RemoteProtocolError), _after_send(httpx.ReadError)],
+    [
+        _status(500),
+        _status(502),
+        _after_send(httpx.ReadTimeout),
+        _after_send(httpx.RemoteProtocolError),
+        _after_send(httpx.ReadError),
+    ],
     ids=["500", "502", "read-timeout", "reset-after-send", "read-error"],
 )
 async def test_create_that_may_have_arrived_is_not_resent(build: Callable[[list[httpx.Request]], Handler]) -> None:
@@ -319,7 +330,9 @@ async def test_get_retries_gateway_errors_and_connection_errors_with_growing_bac
         step = script[len(seen) - 1]
         if isinstance(step, type):
             raise step("boom", request=request)
-        return httpx.Response(step, json=task_json("RUNNING", progress=0.5) if step == 200 else {"error": "bad gateway"})
+        return httpx.Response(
+            step, json=task_json("RUNNING", progress=0.5) if step == 200 else {"error": "bad gateway"}
+        )
 
     clock = FakeClock()
     task = await make_client(handler, clock).get_task(TASK_ID, key=KEY)
@@ -454,11 +467,19 @@ async def test_running_beyond_the_timeout_times_out() -> None:
 @pytest.mark.asyncio
 @pytest.mark.parametrize(
     ("status", "extra"),
-    [("FAILED", {"failure": "Text prompt did not pass moderation", "failureCode": "INPUT_PREPROCESSING.SAFETY.TEXT"}), ("CANCELLED", {})],
+    [
+        (
+            "FAILED",
+            {"failure": "Text prompt did not pass moderation", "failureCode": "INPUT_PREPROCESSING.SAFETY.TEXT"},
+        ),
+        ("CANCELLED", {}),
+    ],
 )
 async def test_wait_stops_on_failed_and_cancelled(status: str, extra: dict[str, str]) -> None:
     clock = FakeClock()
-    events = await collect(make_client(scripted(clock, lambda t: httpx.Response(200, json=task_json(status, **extra))), clock))
+    events = await collect(
+        make_client(scripted(clock, lambda t: httpx.Response(200, json=task_json(status, **extra))), clock)
+    )
     assert len(events) == 1 and type(events[0]).__name__ == status.title()
     assert clock.sleeps == []  # a finished task is not polled again
 
@@ -514,7 +535,9 @@ async def test_cancel_that_keeps_failing_raises() -> None:
 @pytest.mark.asyncio
 async def test_cancel_on_500_raises() -> None:
     with pytest.raises(ApiError) as info:
-        await make_client(lambda r: httpx.Response(500, json={"error": "Internal"}), FakeClock()).cancel_task(TASK_ID, key=KEY)
+        await make_client(lambda r: httpx.Response(500, json={"error": "Internal"}), FakeClock()).cancel_task(
+            TASK_ID, key=KEY
+        )
     assert info.value.status == 500
 
 

@@ -10,7 +10,7 @@ from studio.codegen import as_curl, as_python, elide_data_uris
 
 BODY = {
     "model": "gen4_turbo",
-    "promptText": "it's \"true\" or null, 🌊",
+    "promptText": 'it\'s "true" or null, 🌊',
     "ratio": "720:1280",
     "duration": 5,
     "watermark": False,
@@ -32,6 +32,8 @@ def test_curl_sends_the_exact_body_with_the_key_from_the_environment() -> None:
 def test_python_is_valid_and_builds_the_same_body() -> None:
     source = as_python(base_url="http://127.0.0.1:8787", endpoint="image_to_video", body=BODY)
     tree = ast.parse(source)
-    body = next(n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "body")
+    body = next(
+        n.value for n in ast.walk(tree) if isinstance(n, ast.Assign) and getattr(n.targets[0], "id", "") == "body"
+    )
     assert ast.literal_eval(body) == elide_data_uris(BODY)
     assert "os.environ['STUDIO_API_KEY']" in source and 'BASE = "http://127.0.0.1:8787/v1"' in source

@@ -43,7 +43,9 @@ from tests.fakes import FakeClock
 
 VISITOR = "browser:faulty"
 ENDPOINT = "image_to_video"
-FORM = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7)
+FORM = ImageToVideoForm(
+    model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7
+)
 
 Hook = Callable[[httpx.Request], None]
 
@@ -78,8 +80,16 @@ class Rig:
         )
         self.recorder = Recorder(httpx.ASGITransport(app=self.simulator))
         transport = FaultyTransport(self.recorder, self.simulator.state.faults)
-        self.client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock)
-        self.studio = Studio(clients={"simulator": self.client}, server_provider="simulator", server_key="", data_dir=tmp / "data", clock=self.clock)
+        self.client = RunwayClient(
+            provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock
+        )
+        self.studio = Studio(
+            clients={"simulator": self.client},
+            server_provider="simulator",
+            server_key="",
+            data_dir=tmp / "data",
+            clock=self.clock,
+        )
 
     @property
     def faults(self) -> Faults:
@@ -360,7 +370,7 @@ async def test_a_failed_task_says_why_in_plain_words(rig: Rig, code: str, expect
     assert rig.created == 1 and rig.posts == 1  # a failed task is not re-sent
 
 
-# --- outputs refused or expired ----------------------------------------------------------------------------------------
+# --- outputs refused or expired ---------------------------------------------------------------------------------------
 
 
 async def test_a_refused_output_link_is_asked_again_then_reported(rig: Rig) -> None:
@@ -379,13 +389,17 @@ async def test_a_refused_output_link_is_asked_again_then_reported(rig: Rig) -> N
 
 def _expire_before_first_download(rig: Rig) -> None:
     def advance(request: httpx.Request) -> None:
-        if request.url.path.startswith("/_simulator/outputs/") and not any(p.startswith("/_simulator/") for _, p, _ in rig.recorder.seen):
+        if request.url.path.startswith("/_simulator/outputs/") and not any(
+            p.startswith("/_simulator/") for _, p, _ in rig.recorder.seen
+        ):
             rig.clock.advance(60)  # the link lives 5 s: gone by the time the download starts
 
     rig.recorder.before.append(advance)
 
 
-async def test_an_expired_output_link_ends_with_a_reason_instead_of_retrying_forever(tmp_path: Path, clips: Path) -> None:
+async def test_an_expired_output_link_ends_with_a_reason_instead_of_retrying_forever(
+    tmp_path: Path, clips: Path
+) -> None:
     rig = Rig(tmp_path, clips, ttl=5.0)
     _expire_before_first_download(rig)
     final, _ = await rig.generate()

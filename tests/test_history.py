@@ -25,7 +25,6 @@ from tests.conftest import ASSETS
 from tests.fakes import FakeClock
 
 
-
 class Rig:
     """A studio on an in-process simulator, both on one fake clock."""
 
@@ -37,8 +36,16 @@ class Rig:
         transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.simulator)
         if before_create is not None:
             transport = _Spy(transport, before_create)
-        self.client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock)
-        self.studio = Studio(clients={"simulator": self.client}, server_provider="simulator", server_key="", data_dir=tmp / "data", clock=self.clock)
+        self.client = RunwayClient(
+            provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock
+        )
+        self.studio = Studio(
+            clients={"simulator": self.client},
+            server_provider="simulator",
+            server_key="",
+            data_dir=tmp / "data",
+            clock=self.clock,
+        )
 
     @property
     def engine(self) -> Any:
@@ -46,7 +53,9 @@ class Rig:
 
     async def generate(self, form: Form, *, visitor: str = "browser:alice", parent: str | None = None) -> Any:
         prepared = await self.studio.prepare(form, provider="simulator")
-        job = await self.studio.start(prepared, form=form, visitor=visitor, key="simulator", key_source="simulator", parent_id=parent)
+        job = await self.studio.start(
+            prepared, form=form, visitor=visitor, key="simulator", key_source="simulator", parent_id=parent
+        )
         return await job.wait_done()
 
 
@@ -63,7 +72,9 @@ class _Spy(httpx.AsyncBaseTransport):
 
 
 def i2v(**changes: Any) -> ImageToVideoForm:
-    base = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7)
+    base = ImageToVideoForm(
+        model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7
+    )
     return replace(base, **changes)
 
 
@@ -113,7 +124,13 @@ async def test_an_unfinished_task_is_resumed_by_the_reconciler(tmp_path: Path) -
         await asyncio.sleep(0.001)
     job._runner.cancel()  # the studio "dies" while the task runs: nobody follows it any more
     await asyncio.sleep(0)
-    fresh = Studio(clients={"simulator": rig.client}, server_provider="simulator", server_key="", data_dir=tmp_path / "data", clock=rig.clock)
+    fresh = Studio(
+        clients={"simulator": rig.client},
+        server_provider="simulator",
+        server_key="",
+        data_dir=tmp_path / "data",
+        clock=rig.clock,
+    )
     assert await fresh.reconcile() == 1
     done = await fresh.live_job(visitor="browser:alice", endpoint="image_to_video").wait_done()
     assert done.phase == "succeeded" and rig.engine.counters.created == 1  # resumed, not re-sent
@@ -125,8 +142,19 @@ async def test_a_create_cut_short_is_marked_as_may_exist_not_left_running(tmp_pa
     history = rig.studio.history
     from studio.history import NewGeneration
 
-    gen = history.add(NewGeneration(visitor="v", provider="simulator", endpoint="image_to_video", model="gen4_turbo", form={},
-                                    estimated_credits=25, key_source="simulator", seed=1, output_seconds=5))
+    gen = history.add(
+        NewGeneration(
+            visitor="v",
+            provider="simulator",
+            endpoint="image_to_video",
+            model="gen4_turbo",
+            form={},
+            estimated_credits=25,
+            key_source="simulator",
+            seed=1,
+            output_seconds=5,
+        )
+    )
     await rig.studio.reconcile()
     row = history.get(gen.id)
     assert row.status == "failed" and row.failure_code == "STUDIO.MAY_EXIST" and "may exist" in row.failure_reason
@@ -134,17 +162,35 @@ async def test_a_create_cut_short_is_marked_as_may_exist_not_left_running(tmp_pa
 
 FORMS: list[Form] = [
     ImageToVideoForm(
-        model="gen3a_turbo", ratio="768:1280", first=MediaInput(path=str(ASSETS / "lighthouse_dawn.jpg")),
-        last=MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")), prompt="dawn to dusk ✨", duration=10, seed=123, fit="pad",
-        watermark=True, notify_hook="https://hooks.example.com/done",
+        model="gen3a_turbo",
+        ratio="768:1280",
+        first=MediaInput(path=str(ASSETS / "lighthouse_dawn.jpg")),
+        last=MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")),
+        prompt="dawn to dusk ✨",
+        duration=10,
+        seed=123,
+        fit="pad",
+        watermark=True,
+        notify_hook="https://hooks.example.com/done",
     ),
     VideoToVideoForm(
-        model="gen4_aleph", ratio="848:480", video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
-        reference=MediaInput(path=str(ASSETS / "watercolor_reference.jpg")), prompt="watercolour", seed=9, threshold="low",
+        model="gen4_aleph",
+        ratio="848:480",
+        video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
+        reference=MediaInput(path=str(ASSETS / "watercolor_reference.jpg")),
+        prompt="watercolour",
+        seed=9,
+        threshold="low",
     ),
     CharacterForm(
-        model="act_two", ratio="960:960", character=MediaInput(path=str(ASSETS / "robot_wave.mp4")), character_type="video",
-        reference=MediaInput(path=str(ASSETS / "nodding_performance.mp4")), body_control=False, intensity=5, seed=42,
+        model="act_two",
+        ratio="960:960",
+        character=MediaInput(path=str(ASSETS / "robot_wave.mp4")),
+        character_type="video",
+        reference=MediaInput(path=str(ASSETS / "nodding_performance.mp4")),
+        body_control=False,
+        intensity=5,
+        seed=42,
         threshold="low",
     ),
 ]
@@ -171,7 +217,9 @@ async def test_a_chain_of_three_records_its_lineage(tmp_path: Path) -> None:
     frame = await rig.studio.last_frame(first.video)
     second = await rig.generate(i2v(first=MediaInput(path=str(frame))), parent=first.generation_id)
     third = await rig.generate(
-        VideoToVideoForm(model="gen4_aleph", ratio="960:960", video=MediaInput(path=str(second.video)), prompt="paint it", seed=3),
+        VideoToVideoForm(
+            model="gen4_aleph", ratio="960:960", video=MediaInput(path=str(second.video)), prompt="paint it", seed=3
+        ),
         parent=second.generation_id,
     )
     chain = await rig.studio.lineage(third.generation_id, visitor="browser:alice")
@@ -209,7 +257,8 @@ def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> No
     db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
     db.execute(
         "INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, created_at, updated_at) "
-        "VALUES ('old', 'browser:alice', 'openai-hk', 'image_to_video', 'gen4_turbo', '{\"prompt\": \"hi\"}', 'succeeded', 1, 1)"
+        "VALUES ('old', 'browser:alice', 'openai-hk', 'image_to_video', 'gen4_turbo', '{\"prompt\": \"hi\"}', "
+        "'succeeded', 1, 1)"
     )
     db.close()
     store = HistoryStore(path)

@@ -36,7 +36,11 @@ def chinese(text: str) -> bool:
 def test_both_languages_have_the_same_keys_and_placeholders() -> None:
     assert LANGUAGES == ("en", "zh-CN") and set(CATALOG) == set(LANGUAGES)
     assert set(EN) == set(ZH), (sorted(set(EN) - set(ZH)), sorted(set(ZH) - set(EN)))
-    mismatched = {key: (placeholders(EN[key]), placeholders(ZH[key])) for key in EN if placeholders(EN[key]) != placeholders(ZH[key])}
+    mismatched = {
+        key: (placeholders(EN[key]), placeholders(ZH[key]))
+        for key in EN
+        if placeholders(EN[key]) != placeholders(ZH[key])
+    }
     assert not mismatched
 
 
@@ -46,7 +50,13 @@ def test_every_chinese_text_is_chinese_except_names() -> None:
     latin_only = {key for key, text in ZH.items() if not chinese(text)}
     # Entries made only of parameters and punctuation.
     assert latin_only <= {
-        "media.link_problem", "page.warning", "media.detail", "history.headline", "history.step", "req.shape", "req.field_problem",
+        "media.link_problem",
+        "page.warning",
+        "media.detail",
+        "history.headline",
+        "history.step",
+        "req.shape",
+        "req.field_problem",
     }, sorted(latin_only)
 
 
@@ -172,7 +182,11 @@ def test_request_language_reads_the_header_case_insensitively() -> None:
 
 def test_a_wrong_ratio_is_named_in_chinese_with_the_value_kept() -> None:
     with pytest.raises(InvalidInput) as info:
-        parse_request("image_to_video", {"model": "gen4_turbo", "promptImage": IMG, "ratio": "1280:768", "duration": 5}, provider=OPENAI_HK)
+        parse_request(
+            "image_to_video",
+            {"model": "gen4_turbo", "promptImage": IMG, "ratio": "1280:768", "duration": 5},
+            provider=OPENAI_HK,
+        )
     (issue,) = info.value.issues
     assert issue.key == "req.ratio_unavailable" and issue.params["ratio"] == "1280:768"
     english = localize(issue, "en")
@@ -186,7 +200,9 @@ def test_a_wrong_ratio_is_named_in_chinese_with_the_value_kept() -> None:
 
 def test_a_missing_first_frame_names_the_field_in_chinese() -> None:
     with pytest.raises(InvalidInput) as info:
-        parse_request("image_to_video", {"model": "gen4_turbo", "promptImage": [], "ratio": "1280:720"}, provider=OPENAI_HK)
+        parse_request(
+            "image_to_video", {"model": "gen4_turbo", "promptImage": [], "ratio": "1280:720"}, provider=OPENAI_HK
+        )
     texts = [localize(issue, "zh-CN") for issue in info.value.issues]
     assert any("首帧" in text for text in texts), texts
     assert [localize(issue, "en") for issue in info.value.issues] == [issue.message for issue in info.value.issues]
@@ -249,7 +265,9 @@ def test_provider_errors_and_failure_reasons_translate() -> None:
     assert "内容审核" in zh and "你的提示词" in zh and "flagged" in zh
     assert localize(explain_failure(None, None).message, "zh-CN") == "任务失败（代码 未提供）。"
     err = TaskMayExist(_may_exist(Msg("client.why_unreadable")))
-    assert str(err).startswith("The request may have reached the provider, but the provider's answer could not be read.")
+    assert str(err).startswith(
+        "The request may have reached the provider, but the provider's answer could not be read."
+    )
     assert err.key == "client.may_exist" and chinese(localize(err, "zh-CN"))
     plain = TaskMayExist("something the provider said")  # no key: English everywhere
     assert plain.key is None and localize(plain, "zh-CN") == "something the provider said"
@@ -263,8 +281,13 @@ def test_spend_guard_messages_translate() -> None:
     now = dt.datetime(2026, 1, 1, 21, 30, tzinfo=dt.timezone.utc)
     budget = Budget(deployment_left=120, visitor_left=40, resets_at=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc))
     text = budget.describe(now)
-    assert text == "120 credits left today on this studio, 40 for you (server key; resets at 00:00 UTC (in 2 h 30 min))."
-    assert localize(text, "zh-CN") == "本工作室今天还剩 120 积分，你还剩 40 积分（服务器密钥；于 UTC 00:00（2 小时 30 分钟后）重置）。"
+    assert (
+        text == "120 credits left today on this studio, 40 for you (server key; resets at 00:00 UTC (in 2 h 30 min))."
+    )
+    assert (
+        localize(text, "zh-CN")
+        == "本工作室今天还剩 120 积分，你还剩 40 积分（服务器密钥；于 UTC 00:00（2 小时 30 分钟后）重置）。"
+    )
 
 
 # --- the text itself: a str that knows its translation -----------------------------------------------------------
@@ -278,7 +301,10 @@ def test_a_message_is_its_english_string() -> None:
     assert copy == message and copy.render("zh-CN") == "随机种子为必填项。"
     assert i18n.loads(i18n.dumps(message)).render("zh-CN") == "随机种子为必填项。"
     assert i18n.dumps("plain") is None and i18n.loads(None, "plain") == "plain"
-    assert Join(["a", "b", "c"], "list_or") == "a, b or c" and Join(["a", "b", "c"], "list_or").render("zh-CN") == "a、b 或 c"
+    assert (
+        Join(["a", "b", "c"], "list_or") == "a, b or c"
+        and Join(["a", "b", "c"], "list_or").render("zh-CN") == "a、b 或 c"
+    )
 
 
 def test_field_issue_equality_ignores_the_translation() -> None:
@@ -299,8 +325,15 @@ def test_job_status_carries_its_message_key() -> None:
 def test_the_status_panel_speaks_chinese() -> None:
     from studio.ui.status import error_html, status_html
 
-    running = JobStatus("running", Msg("job.generating"), progress=0.42, elapsed_s=3.0, task_id="t-1", seed=7,
-                        notes=(Msg("form.reencoded", field=Label("Input video")),))
+    running = JobStatus(
+        "running",
+        Msg("job.generating"),
+        progress=0.42,
+        elapsed_s=3.0,
+        task_id="t-1",
+        seed=7,
+        notes=(Msg("form.reencoded", field=Label("Input video")),),
+    )
     zh = status_html(running, "zh-CN")
     assert "<b>生成中</b>" in zh and "正在生成…" in zh and "任务" in zh and "随机种子：<code>7</code>" in zh
     assert "输入视频：已重新编码为 H.264" in zh and 'data-phase="running" data-progress="42"' in zh
@@ -308,10 +341,14 @@ def test_the_status_panel_speaks_chinese() -> None:
     assert "<b>Running</b>" in en and "Generating…" in en and "Seed used: <code>7</code>" in en and "task <code" in en
     for phase in ("succeeded", "failed", "cancelled", "queued", "throttled", "lost", "interrupted"):
         assert chinese(status_html(JobStatus(phase, Msg("job.cancelled")), "zh-CN"))  # type: ignore[arg-type]
-    assert "准备就绪" in status_html(None, "zh-CN") and "Ready. Fill in the form and press Generate." in status_html(None)
+    assert "准备就绪" in status_html(None, "zh-CN") and "Ready. Fill in the form and press Generate." in status_html(
+        None
+    )
     invalid = error_html(["首帧为必填项。"], "zh-CN")
     assert "<b>未发送</b>" in invalid and "<li>首帧为必填项。</li>" in invalid
-    assert "<b>Not sent</b> · fix the form and try again (nothing was charged)" in error_html("First frame is required.")
+    assert "<b>Not sent</b> · fix the form and try again (nothing was charged)" in error_html(
+        "First frame is required."
+    )
 
 
 def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path) -> None:
@@ -320,20 +357,36 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
 
     store = HistoryStore(tmp_path / "history.sqlite3")
     try:
-        new = NewGeneration(visitor="v", provider="simulator", endpoint="image_to_video", model="gen4_turbo",
-                            form={"prompt": "waves"}, estimated_credits=25, key_source="simulator", seed=3, output_seconds=5)
+        new = NewGeneration(
+            visitor="v",
+            provider="simulator",
+            endpoint="image_to_video",
+            model="gen4_turbo",
+            form={"prompt": "waves"},
+            estimated_credits=25,
+            key_source="simulator",
+            seed=3,
+            output_seconds=5,
+        )
         store.add(new)
         reason = Msg("failure.transient", detail=Msg("failure.said", failure="busy"))
         store.record(new.id, "failed", failure_code="INTERNAL", failure_reason=reason)
         row = store.get(new.id)
-        assert row is not None and row.failure_reason == "The provider had a temporary problem (provider said: busy). It is safe to try again."
+        assert (
+            row is not None
+            and row.failure_reason
+            == "The provider had a temporary problem (provider said: busy). It is safe to try again."
+        )
         details = _details(row, [row], "zh-CN")
         assert "**失败原因**：服务商出现临时问题（服务商反馈：busy）。可以放心重试。" in details
         assert "图生视频" in details and "模拟器" in details and "**提示词**：waves" in details
         assert _caption(row, "zh-CN") == "失败 · gen4_turbo · waves"
         english = _details(row, [row])
         assert english.startswith("**Image to Video** · `gen4_turbo` on simulator · Failed")
-        assert "**Why it failed:** The provider had a temporary problem (provider said: busy). It is safe to try again." in english
+        assert (
+            "**Why it failed:** The provider had a temporary problem (provider said: busy). It is safe to try again."
+            in english
+        )
     finally:
         store.close()
 

@@ -47,8 +47,14 @@ def rejected(source: bytes | Path | str, *, field: str = "First frame", **option
 
 
 def make_video(
-    path: Path, seconds: float, *, fps: int = 4, codec: str = "libx264", size: tuple[int, int] = (64, 64),
-    random: bool = False, options: dict[str, str] | None = None,
+    path: Path,
+    seconds: float,
+    *,
+    fps: int = 4,
+    codec: str = "libx264",
+    size: tuple[int, int] = (64, 64),
+    random: bool = False,
+    options: dict[str, str] | None = None,
 ) -> Path:
     width, height = size
     rng = np.random.default_rng(7)
@@ -65,8 +71,14 @@ def make_video(
     return path
 
 
-def video_rejected(path: Path, *, field: str = "Input video", rule: VideoInputRule = ANY_LENGTH,
-                   limits: InputLimits = LIMITS, workdir: Path) -> str:
+def video_rejected(
+    path: Path,
+    *,
+    field: str = "Input video",
+    rule: VideoInputRule = ANY_LENGTH,
+    limits: InputLimits = LIMITS,
+    workdir: Path,
+) -> str:
     with pytest.raises(MediaError) as caught:
         prepare_video(path, field=field, rule=rule, limits=limits, workdir=workdir)
     message = str(caught.value)
@@ -176,7 +188,10 @@ def test_crop_and_pad_produce_the_ratio_size(ratio: str, fit: Fit) -> None:
 def test_pad_keeps_the_whole_image_and_fills_the_bars_darker() -> None:
     prepared = prepare_image(
         encoded(Image.new("RGB", (400, 400), (250, 30, 30)), "PNG"),
-        field="First frame", ratio="1280:720", fit="pad", limits=LIMITS,
+        field="First frame",
+        ratio="1280:720",
+        fit="pad",
+        limits=LIMITS,
     )
     preview = prepared.preview
     assert preview.size == (1280, 720)
@@ -241,7 +256,9 @@ def test_transparency_is_composited_on_white() -> None:
 
 
 def test_camera_mpo_counts_as_jpeg() -> None:
-    mpo = encoded(Image.new("RGB", (640, 480), "olive"), "MPO", save_all=True, append_images=[Image.new("RGB", (64, 48))])
+    mpo = encoded(
+        Image.new("RGB", (640, 480), "olive"), "MPO", save_all=True, append_images=[Image.new("RGB", (64, 48))]
+    )
     assert Image.open(io.BytesIO(mpo)).format == "MPO"
     prepared = prepare_image(mpo, field="First frame", ratio="1280:720", limits=LIMITS)
     assert (prepared.width, prepared.height) == (1280, 720)

@@ -4,6 +4,7 @@ pyproject.toml's dependencies, so the Space installs exactly what the tests ran 
 from __future__ import annotations
 
 import re
+
 import pytest
 
 tomllib = pytest.importorskip("tomllib")  # Python 3.11+
@@ -24,7 +25,9 @@ def _front_matter() -> dict[str, str]:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     assert text.startswith("---\n"), "README must open with the Space's YAML front matter"
     block = text.split("---\n", 2)[1]
-    return {k.strip(): v.strip().strip('"') for k, v in (line.split(":", 1) for line in block.splitlines() if ":" in line)}
+    return {
+        k.strip(): v.strip().strip('"') for k, v in (line.split(":", 1) for line in block.splitlines() if ":" in line)
+    }
 
 
 def test_requirements_txt_installs_exactly_what_pyproject_does() -> None:
@@ -47,7 +50,9 @@ def test_a_space_without_oauth_builds_and_warns_about_temporary_history(tmp_path
     from studio.settings import Settings
     from studio.ui.app import assemble
 
-    settings = Settings.from_env({"SPACE_ID": "me/studio", "STUDIO_DATA_DIR": str(tmp_path)}, space_storage=Path("/nonexistent"))
+    settings = Settings.from_env(
+        {"SPACE_ID": "me/studio", "STUDIO_DATA_DIR": str(tmp_path)}, space_storage=Path("/nonexistent")
+    )
     _, demo = assemble(settings)
     components = demo.get_config_file()["components"]
     assert not any(c["type"] == "loginbutton" for c in components)

@@ -58,43 +58,117 @@ def act(**fields: Any) -> dict[str, Any]:
 VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
     ("openai-hk", "gen4_turbo"): (
         "image_to_video",
-        {"model": "gen4_turbo", "promptImage": IMG, "ratio": "960:960", "duration": 10, "promptText": "wave",
-         "seed": 4294967295, "watermark": False, "notify_hook": "https://hooks.example.com/runway",
-         "contentModeration": {"publicFigureThreshold": "low"}},
-        {"model": "gen4_turbo", "promptImage": [{"uri": IMG, "position": "first"}], "ratio": "960:960", "duration": 10,
-         "promptText": "wave", "seed": 4294967295, "watermark": False, "notify_hook": "https://hooks.example.com/runway",
-         "contentModeration": {"publicFigureThreshold": "low"}},
+        {
+            "model": "gen4_turbo",
+            "promptImage": IMG,
+            "ratio": "960:960",
+            "duration": 10,
+            "promptText": "wave",
+            "seed": 4294967295,
+            "watermark": False,
+            "notify_hook": "https://hooks.example.com/runway",
+            "contentModeration": {"publicFigureThreshold": "low"},
+        },
+        {
+            "model": "gen4_turbo",
+            "promptImage": [{"uri": IMG, "position": "first"}],
+            "ratio": "960:960",
+            "duration": 10,
+            "promptText": "wave",
+            "seed": 4294967295,
+            "watermark": False,
+            "notify_hook": "https://hooks.example.com/runway",
+            "contentModeration": {"publicFigureThreshold": "low"},
+        },
     ),
     ("openai-hk", "gen3a_turbo"): (
         "image_to_video",
-        {"model": "gen3a_turbo", "promptImage": [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}],
-         "ratio": "768:1280", "duration": 10, "promptText": "a slow pan", "seed": 0},
-        {"model": "gen3a_turbo", "promptImage": [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}],
-         "ratio": "768:1280", "duration": 10, "promptText": "a slow pan", "seed": 0},
+        {
+            "model": "gen3a_turbo",
+            "promptImage": [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}],
+            "ratio": "768:1280",
+            "duration": 10,
+            "promptText": "a slow pan",
+            "seed": 0,
+        },
+        {
+            "model": "gen3a_turbo",
+            "promptImage": [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}],
+            "ratio": "768:1280",
+            "duration": 10,
+            "promptText": "a slow pan",
+            "seed": 0,
+        },
     ),
     ("openai-hk", "gen4_aleph"): (
         "video_to_video",
-        {"model": "gen4_aleph", "videoUri": MP4_URI, "promptText": "add a phone", "ratio": "848:480", "seed": 1,
-         "references": [{"type": "image", "uri": PNG_URI}], "contentModeration": {"publicFigureThreshold": "auto"}},
-        {"model": "gen4_aleph", "videoUri": MP4_URI, "promptText": "add a phone", "ratio": "848:480", "seed": 1,
-         "references": [{"type": "image", "uri": PNG_URI}], "contentModeration": {"publicFigureThreshold": "auto"}},
+        {
+            "model": "gen4_aleph",
+            "videoUri": MP4_URI,
+            "promptText": "add a phone",
+            "ratio": "848:480",
+            "seed": 1,
+            "references": [{"type": "image", "uri": PNG_URI}],
+            "contentModeration": {"publicFigureThreshold": "auto"},
+        },
+        {
+            "model": "gen4_aleph",
+            "videoUri": MP4_URI,
+            "promptText": "add a phone",
+            "ratio": "848:480",
+            "seed": 1,
+            "references": [{"type": "image", "uri": PNG_URI}],
+            "contentModeration": {"publicFigureThreshold": "auto"},
+        },
     ),
     ("openai-hk", "act_two"): (
         "character_performance",
-        {"model": "act_two", "character": {"type": "video", "uri": VID}, "reference": {"type": "video", "uri": MP4_URI},
-         "bodyControl": True, "expressionIntensity": 5, "ratio": "720:1280", "seed": 7},
-        {"model": "act_two", "character": {"type": "video", "uri": VID}, "reference": {"type": "video", "uri": MP4_URI},
-         "bodyControl": True, "expressionIntensity": 5, "ratio": "720:1280", "seed": 7},
+        {
+            "model": "act_two",
+            "character": {"type": "video", "uri": VID},
+            "reference": {"type": "video", "uri": MP4_URI},
+            "bodyControl": True,
+            "expressionIntensity": 5,
+            "ratio": "720:1280",
+            "seed": 7,
+        },
+        {
+            "model": "act_two",
+            "character": {"type": "video", "uri": VID},
+            "reference": {"type": "video", "uri": MP4_URI},
+            "bodyControl": True,
+            "expressionIntensity": 5,
+            "ratio": "720:1280",
+            "seed": 7,
+        },
     ),
     ("runway", "gen4_turbo"): (
         "image_to_video",
-        {"model": "gen4_turbo", "promptImage": [{"uri": PNG_URI, "position": "first"}], "ratio": "1584:672", "duration": 7},
-        {"model": "gen4_turbo", "promptImage": [{"uri": PNG_URI, "position": "first"}], "ratio": "1584:672", "duration": 7},
+        {
+            "model": "gen4_turbo",
+            "promptImage": [{"uri": PNG_URI, "position": "first"}],
+            "ratio": "1584:672",
+            "duration": 7,
+        },
+        {
+            "model": "gen4_turbo",
+            "promptImage": [{"uri": PNG_URI, "position": "first"}],
+            "ratio": "1584:672",
+            "duration": 7,
+        },
     ),
     ("runway", "act_two"): (
         "character_performance",
-        {"model": "act_two", "character": {"type": "image", "uri": PNG_URI}, "reference": {"type": "video", "uri": VID}},
-        {"model": "act_two", "character": {"type": "image", "uri": PNG_URI}, "reference": {"type": "video", "uri": VID}},
+        {
+            "model": "act_two",
+            "character": {"type": "image", "uri": PNG_URI},
+            "reference": {"type": "video", "uri": VID},
+        },
+        {
+            "model": "act_two",
+            "character": {"type": "image", "uri": PNG_URI},
+            "reference": {"type": "video", "uri": VID},
+        },
     ),
 }
 # The simulator serves openai-hk's table: the same bodies must pass there.
@@ -121,7 +195,9 @@ def test_string_prompt_image_is_the_first_frame() -> None:
 
 
 def test_unset_fields_are_not_sent() -> None:
-    wire = parse_request("image_to_video", {"model": "gen4_turbo", "promptImage": IMG, "ratio": "1280:720"}, provider=OPENAI_HK).to_wire()
+    wire = parse_request(
+        "image_to_video", {"model": "gen4_turbo", "promptImage": IMG, "ratio": "1280:720"}, provider=OPENAI_HK
+    ).to_wire()
     assert wire == {"model": "gen4_turbo", "promptImage": [{"uri": IMG, "position": "first"}], "ratio": "1280:720"}
 
 
@@ -157,9 +233,15 @@ def test_last_frame_on_runway_has_no_model_to_suggest() -> None:
 
 
 def test_missing_or_duplicate_first_frame() -> None:
-    issue = only_issue("image_to_video", i2v(promptImage=[{"uri": IMG2, "position": "last"}]) | {"model": "gen3a_turbo", "ratio": "1280:768", "promptText": "x"})
+    issue = only_issue(
+        "image_to_video",
+        i2v(promptImage=[{"uri": IMG2, "position": "last"}])
+        | {"model": "gen3a_turbo", "ratio": "1280:768", "promptText": "x"},
+    )
     assert issue.field == "First frame" and "required" in issue.message
-    found = issues("image_to_video", i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "first"}]))
+    found = issues(
+        "image_to_video", i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "first"}])
+    )
     assert [i.field for i in found] == ["Frames"]
     assert "once" in found[0].message
 
@@ -217,7 +299,9 @@ def test_prompt_optional_for_gen4_turbo() -> None:
 
 @pytest.mark.parametrize("model_body", [i2v(), v2v()], ids=["optional", "required"])
 def test_whitespace_only_prompt(model_body: dict[str, Any]) -> None:
-    issue = only_issue("video_to_video" if "videoUri" in model_body else "image_to_video", model_body | {"promptText": " \n\t "})
+    issue = only_issue(
+        "video_to_video" if "videoUri" in model_body else "image_to_video", model_body | {"promptText": " \n\t "}
+    )
     assert issue.field == "Prompt" and "only spaces" in issue.message
 
 
@@ -410,7 +494,10 @@ def test_proxy_image_example_is_valid_once_fixed() -> None:
 
 def test_proxy_video_to_video_example_refused_for_http_placeholders() -> None:
     found = issues("video_to_video", load("proxy_video_to_video_request.json"))
-    assert {(i.field, i.path) for i in found} == {("Input video", ("videoUri",)), ("Reference image", ("references", 0, "uri"))}
+    assert {(i.field, i.path) for i in found} == {
+        ("Input video", ("videoUri",)),
+        ("Reference image", ("references", 0, "uri")),
+    }
     assert all("https://" in i.message for i in found)
 
 

@@ -15,6 +15,7 @@ A third, in-process, checks what a page following such a task is told when the p
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -40,8 +41,17 @@ pytestmark = pytest.mark.app
 STARTUP_S = 60.0  # `import gradio` alone takes ~5 s on this machine kind; launch-to-ready another ~5 s
 RECOVERY_S = 30.0  # after the restart, the row must reach its end within this
 # How far along each status is: a status may only ever move to the same or a later rank.
-RANK = {"submitting": 0, "queued": 1, "throttled": 1, "running": 2, "downloading": 3,
-        "succeeded": 4, "failed": 4, "cancelled": 4, "lost": 4}
+RANK = {
+    "submitting": 0,
+    "queued": 1,
+    "throttled": 1,
+    "running": 2,
+    "downloading": 3,
+    "succeeded": 4,
+    "failed": 4,
+    "cancelled": 4,
+    "lost": 4,
+}
 
 
 # --- processes ------------------------------------------------------------------------------------------------
@@ -69,7 +79,9 @@ class Processes:
     def spawn(self, name: str, argv: list[str], *, env: dict[str, str], logs: Path) -> Proc:
         log = logs / f"{name}-{len(self.started)}.log"
         with log.open("wb") as out:
-            popen = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            popen = subprocess.Popen(
+                argv, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+            )
         proc = Proc(name, popen, log)
         self.started.append(proc)
         return proc
@@ -78,10 +90,8 @@ class Processes:
         for proc in self.started:
             if proc.popen.poll() is None:
                 proc.popen.kill()
-            try:
+            with contextlib.suppress(subprocess.TimeoutExpired):  # SIGKILL does not get ignored
                 proc.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL does not get ignored
-                pass
 
 
 @contextmanager
@@ -98,7 +108,14 @@ def base_env(**extra: str) -> dict[str, str]:
     return env | {"GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"} | extra
 
 
-def wait_http(url: str, proc: Proc, *, ok: tuple[int, ...] = (200,), timeout_s: float = STARTUP_S, headers: dict[str, str] | None = None) -> None:
+def wait_http(
+    url: str,
+    proc: Proc,
+    *,
+    ok: tuple[int, ...] = (200,),
+    timeout_s: float = STARTUP_S,
+    headers: dict[str, str] | None = None,
+) -> None:
     """Until ``url`` answers one of ``ok`` (bounded); fails early, with the log, if the process died."""
     deadline = time.monotonic() + timeout_s
     last = "no answer yet"
@@ -126,8 +143,22 @@ def start_studio(procs: Processes, env: dict[str, str], logs: Path) -> tuple[Pro
 
 def start_simulator(procs: Processes, logs: Path, *, running_s: float) -> tuple[Proc, str]:
     port = free_port()
-    argv = [sys.executable, "-m", "studio.simulator", "--host", "127.0.0.1", "--port", str(port),
-            "--pending", "0.5", "--running", str(running_s), "--output-dir", str(logs / "sim-outputs"), "--admin"]
+    argv = [
+        sys.executable,
+        "-m",
+        "studio.simulator",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--pending",
+        "0.5",
+        "--running",
+        str(running_s),
+        "--output-dir",
+        str(logs / "sim-outputs"),
+        "--admin",
+    ]
     proc = procs.spawn("simulator", argv, env=base_env(), logs=logs)
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/v1/tasks/not-a-task", proc, ok=(404,), headers={"Authorization": "Bearer any"})
@@ -141,7 +172,12 @@ def submit_until_running(url: str, studio: Proc) -> Any:
     """Submit an Image to Video generation; return the client once its stream shows "running"."""
     client = Client(url, verbose=False)
     job = client.submit(
-        *args_for(client, "/generate_image_to_video", first_frame=handle_file(str(ASSETS / "paper_boats.png")), ratio="960:960"),
+        *args_for(
+            client,
+            "/generate_image_to_video",
+            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+            ratio="960:960",
+        ),
         api_name="/generate_image_to_video",
     )
     deadline = time.monotonic() + 30
@@ -169,7 +205,9 @@ def read_db(path: Path) -> tuple[list[dict[str, Any]], dict[str, list[dict[str, 
         db.close()
 
 
-def follow_row(db: Path, generation_id: str, *, until: tuple[str, ...], timeout_s: float = RECOVERY_S) -> tuple[dict[str, Any], list[str]]:
+def follow_row(
+    db: Path, generation_id: str, *, until: tuple[str, ...], timeout_s: float = RECOVERY_S
+) -> tuple[dict[str, Any], list[str]]:
     """Poll the row (nobody is connected to the studio) until its status is one of ``until``; the statuses seen."""
     seen: list[str] = []
     deadline = time.monotonic() + timeout_s
@@ -220,8 +258,12 @@ def test_a_studio_killed_mid_task_picks_the_task_up_again(tmp_path: Path) -> Non
     with processes() as procs:
         simulator, sim_url = start_simulator(procs, logs, running_s=6)
         env = base_env(
-            STUDIO_PROVIDER="simulator", STUDIO_BASE_URL=sim_url, STUDIO_DATA_DIR=str(data),
-            GRADIO_SERVER_PORT=str(free_port()), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
+            STUDIO_PROVIDER="simulator",
+            STUDIO_BASE_URL=sim_url,
+            STUDIO_DATA_DIR=str(data),
+            GRADIO_SERVER_PORT=str(free_port()),
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_ANALYTICS_ENABLED="False",
         )
         studio, url = start_studio(procs, env, logs)
         client = submit_until_running(url, studio)
@@ -268,8 +310,13 @@ def test_an_embedded_simulator_task_ends_lost_after_a_kill(tmp_path: Path) -> No
     db = data / "history.sqlite3"
     with processes() as procs:
         env = base_env(
-            STUDIO_PROVIDER="simulator", STUDIO_DATA_DIR=str(data), STUDIO_SIM_PENDING_S="0.5", STUDIO_SIM_RUNNING_S="6",
-            GRADIO_SERVER_PORT=str(free_port()), GRADIO_SERVER_NAME="127.0.0.1", GRADIO_ANALYTICS_ENABLED="False",
+            STUDIO_PROVIDER="simulator",
+            STUDIO_DATA_DIR=str(data),
+            STUDIO_SIM_PENDING_S="0.5",
+            STUDIO_SIM_RUNNING_S="6",
+            GRADIO_SERVER_PORT=str(free_port()),
+            GRADIO_SERVER_NAME="127.0.0.1",
+            GRADIO_ANALYTICS_ENABLED="False",
         )
         studio, url = start_studio(procs, env, logs)
         client = submit_until_running(url, studio)
@@ -297,7 +344,12 @@ def test_a_visitor_following_a_task_the_provider_forgot_is_told_it_is_lost(launc
     client = Client(launched.url, verbose=False)
     try:
         job = client.submit(
-            *args_for(client, "/generate_image_to_video", first_frame=handle_file(str(ASSETS / "paper_boats.png")), ratio="960:960"),
+            *args_for(
+                client,
+                "/generate_image_to_video",
+                first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+                ratio="960:960",
+            ),
             api_name="/generate_image_to_video",
         )
         deadline = time.monotonic() + 30

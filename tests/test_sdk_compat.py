@@ -42,7 +42,19 @@ def free_port() -> int:
 def simulator_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "studio.simulator", "--host", "127.0.0.1", "--port", str(port), "--pending", "0.2", "--running", "1.0"],
+        [
+            sys.executable,
+            "-m",
+            "studio.simulator",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--pending",
+            "0.2",
+            "--running",
+            "1.0",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -91,7 +103,9 @@ class Recorder:
 
 
 def sdk(url: str, recorder: Recorder) -> RunwayML:
-    return RunwayML(api_key="sk-test", base_url=url, max_retries=0, http_client=httpx.Client(event_hooks={"request": [recorder]}))
+    return RunwayML(
+        api_key="sk-test", base_url=url, max_retries=0, http_client=httpx.Client(event_hooks={"request": [recorder]})
+    )
 
 
 def png_data_uri() -> str:
@@ -106,7 +120,9 @@ def test_sdk_image_to_video_end_to_end(simulator_url: str, fast_polling: None, t
     recorder = Recorder()
     client = sdk(simulator_url, recorder)
     uri = png_data_uri()
-    task = client.image_to_video.create(model="gen4_turbo", prompt_image=uri, ratio="1280:720", duration=5, prompt_text="a lighthouse")
+    task = client.image_to_video.create(
+        model="gen4_turbo", prompt_image=uri, ratio="1280:720", duration=5, prompt_text="a lighthouse"
+    )
     assert task.id
     result = task.wait_for_task_output(timeout=60)
     assert result.status == "SUCCEEDED"
@@ -178,7 +194,11 @@ def test_sdk_retrieves_and_cancels(simulator_url: str) -> None:
     recorder = Recorder()
     client = sdk(simulator_url, recorder)
     task = client.image_to_video.create(
-        model="gen4_turbo", prompt_image=png_data_uri(), ratio="720:1280", duration=10, prompt_text="simulate moderation, cancel me"
+        model="gen4_turbo",
+        prompt_image=png_data_uri(),
+        ratio="720:1280",
+        duration=10,
+        prompt_text="simulate moderation, cancel me",
     )
     live = client.tasks.retrieve(task.id)
     assert live.status in ("PENDING", "RUNNING")

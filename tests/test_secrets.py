@@ -38,8 +38,14 @@ from tests.fakes import ServerThread
 SECRET = "sk-FAKE-SECRET-7c1e9"
 MARK = "FAKE-SECRET-7c1e9"  # what must appear nowhere (the key without its common prefix)
 FINAL = ("succeeded", "failed", "cancelled", "lost", "interrupted", "invalid")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 THUMBNAILS = "#history_gallery button.thumbnail-item"
 
 
@@ -84,14 +90,23 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
     simulator = create_app(SimulatorConfig(pending_s=0.2, running_s=1.0, output_dir=tmp / "sim"))
     try:
         with ServerThread(simulator) as base_url:
-            settings = Settings.from_env({
-                "STUDIO_PROVIDER": "openai-hk", "STUDIO_BASE_URL": base_url, "STUDIO_DATA_DIR": str(tmp / "data"),
-            })
+            settings = Settings.from_env(
+                {
+                    "STUDIO_PROVIDER": "openai-hk",
+                    "STUDIO_BASE_URL": base_url,
+                    "STUDIO_DATA_DIR": str(tmp / "data"),
+                }
+            )
             assert settings.api_key == ""  # no server key: only a visitor's own key can be used
             studio, demo = assemble(settings)
             port = free_port()
-            demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                        **launch_options(studio, max_upload_mb=settings.max_upload_mb))
+            demo.launch(
+                server_name="127.0.0.1",
+                server_port=port,
+                prevent_thread_lock=True,
+                quiet=True,
+                **launch_options(studio, max_upload_mb=settings.max_upload_mb),
+            )
             try:
                 yield Hosted(f"http://127.0.0.1:{port}/", studio, simulator, settings.data_dir, logs)
             finally:
@@ -189,7 +204,8 @@ def click_generate(page: Any) -> None:
 def wait_final(page: Any, *, timeout_ms: float = 90_000) -> str:
     page.wait_for_function(
         "(final) => final.includes(document.querySelector('#i2v_status .rs-status')?.dataset.phase)",
-        arg=list(FINAL), timeout=timeout_ms,
+        arg=list(FINAL),
+        timeout=timeout_ms,
     )
     return phase(page)
 
@@ -251,13 +267,19 @@ def test_a_visitors_key_reaches_the_provider_and_nothing_else(
     try:
         endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
         key_event = next(
-            name for name, info in endpoints.items()
+            name
+            for name, info in endpoints.items()
             if [p["label"] for p in info["parameters"]] == ["Your API key (optional)", "Provider"]
         )
         api.append(client.predict(SECRET, "openai-hk", api_name=key_event))
         assert "your key" in json.dumps(api[-1]), api[-1]
-        args = args_for(client, "/generate_image_to_video", provider="openai-hk", ratio="1:1",
-                        first_frame=handle_file(str(ASSETS / "paper_boats.png")))
+        args = args_for(
+            client,
+            "/generate_image_to_video",
+            provider="openai-hk",
+            ratio="1:1",
+            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+        )
         api += list(client.submit(*args, api_name="/generate_image_to_video"))
     finally:
         client.close()
@@ -311,7 +333,7 @@ def test_two_visitors_keys_history_and_files_stay_apart(hosted: Hosted, new_visi
     tasks = {name: task_id(page) for name, page in pages.items()}
     assert tasks["ann"] != tasks["ben"]
 
-    for name, page in pages.items():  # each task carried its own visitor's key
+    for name in pages:  # each task carried its own visitor's key
         assert hosted.tasks[tasks[name]].authorization == f"Bearer {keys[name]}", name
 
     rows = {name: hosted.history_row(t) for name, t in tasks.items()}
@@ -331,7 +353,7 @@ def test_two_visitors_keys_history_and_files_stay_apart(hosted: Hosted, new_visi
         assert files_containing(hosted.data_dir, key.removeprefix("sk-")) == []
 
 
-# --- 3. a visitor's URL is fetched by the provider, never by the studio -------------------------------------------------
+# --- 3. a visitor's URL is fetched by the provider, never by the studio -----------------------------------------------
 
 
 async def test_the_studio_never_fetches_a_visitors_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -347,7 +369,9 @@ async def test_the_studio_never_fetches_a_visitors_url(tmp_path: Path, monkeypat
         return real(host, *args, **kwargs)
 
     monkeypatch.setattr(socket, "getaddrinfo", recording)
-    settings = Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path), "STUDIO_SIM_PENDING_S": "0", "STUDIO_SIM_RUNNING_S": "0.2"})
+    settings = Settings.from_env(
+        {"STUDIO_DATA_DIR": str(tmp_path), "STUDIO_SIM_PENDING_S": "0", "STUDIO_SIM_RUNNING_S": "0.2"}
+    )
     studio = Studio.from_settings(settings)  # the embedded simulator, in-process
     form = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(url=url), seed=3)
 

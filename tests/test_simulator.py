@@ -25,9 +25,9 @@ from studio.errors import ApiError, DownloadError, InvalidInput
 from studio.requests import ImageToVideoRequest, parse_request
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
-from tests.fakes import ServerThread
 from studio.simulator.engine import MODERATION_CODE, MODERATION_MESSAGE
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, Throttled
+from tests.fakes import ServerThread
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
 ROOT = "http://testserver"
@@ -65,7 +65,14 @@ PNG = png_data_uri()
 
 
 def i2v(**fields: Any) -> ImageToVideoRequest:
-    body = {"model": "gen4_turbo", "promptImage": PNG, "ratio": "1280:720", "duration": 5, "promptText": "a lighthouse", "seed": 42}
+    body = {
+        "model": "gen4_turbo",
+        "promptImage": PNG,
+        "ratio": "1280:720",
+        "duration": 5,
+        "promptText": "a lighthouse",
+        "seed": 42,
+    }
     request = parse_request("image_to_video", body | fields, provider=SIMULATOR)
     assert isinstance(request, ImageToVideoRequest)
     return request
@@ -78,7 +85,11 @@ class Sim:
         self.engine = self.app.state.engine
         self.transport = httpx.ASGITransport(app=self.app)
         self.client = RunwayClient(
-            provider=SIMULATOR, base_url=ROOT + prefix, transport=self.transport, sleep=self.clock.sleep, clock=self.clock
+            provider=SIMULATOR,
+            base_url=ROOT + prefix,
+            transport=self.transport,
+            sleep=self.clock.sleep,
+            clock=self.clock,
         )
         self.http = httpx.AsyncClient(transport=self.transport, base_url=ROOT)
 
@@ -194,14 +205,21 @@ def mp4_data_uri(seconds: float, *, size: tuple[int, int] = (160, 120), fps: int
 
 @pytest.mark.asyncio
 async def test_video_to_video_uses_the_first_five_seconds(tmp_path: Path) -> None:
-    body = {"model": "gen4_aleph", "videoUri": mp4_data_uri(6.0), "promptText": "make it dusk", "ratio": "640:480",
-            "references": [{"type": "image", "uri": PNG}]}
+    body = {
+        "model": "gen4_aleph",
+        "videoUri": mp4_data_uri(6.0),
+        "promptText": "make it dusk",
+        "ratio": "640:480",
+        "references": [{"type": "image", "uri": PNG}],
+    }
     async with simulator() as sim:
         created = await sim.client.create(parse_request("video_to_video", body, provider=SIMULATOR), key=KEY)
         await sim.rendered()
         done = (await sim.events(created.task_id))[-1]
         assert isinstance(done, Succeeded), done
-        seconds, width, height, _ = probe(await sim.client.download(done.outputs[0], tmp_path / "v.mp4", max_bytes=50_000_000))
+        seconds, width, height, _ = probe(
+            await sim.client.download(done.outputs[0], tmp_path / "v.mp4", max_bytes=50_000_000)
+        )
     assert (width, height) == (640, 480)
     assert seconds == pytest.approx(5.0, abs=0.1)
     assert done.credits == 75  # 5 s x 15 credits/s
@@ -209,14 +227,21 @@ async def test_video_to_video_uses_the_first_five_seconds(tmp_path: Path) -> Non
 
 @pytest.mark.asyncio
 async def test_character_performance_follows_the_reference_length(tmp_path: Path) -> None:
-    body = {"model": "act_two", "character": {"type": "image", "uri": PNG},
-            "reference": {"type": "video", "uri": mp4_data_uri(3.0)}, "ratio": "960:960", "expressionIntensity": 4}
+    body = {
+        "model": "act_two",
+        "character": {"type": "image", "uri": PNG},
+        "reference": {"type": "video", "uri": mp4_data_uri(3.0)},
+        "ratio": "960:960",
+        "expressionIntensity": 4,
+    }
     async with simulator() as sim:
         created = await sim.client.create(parse_request("character_performance", body, provider=SIMULATOR), key=KEY)
         await sim.rendered()
         done = (await sim.events(created.task_id))[-1]
         assert isinstance(done, Succeeded), done
-        seconds, width, height, _ = probe(await sim.client.download(done.outputs[0], tmp_path / "c.mp4", max_bytes=50_000_000))
+        seconds, width, height, _ = probe(
+            await sim.client.download(done.outputs[0], tmp_path / "c.mp4", max_bytes=50_000_000)
+        )
     assert (width, height) == (960, 960)
     assert seconds == pytest.approx(3.0, abs=0.1)
     assert done.credits == 15  # charged for the 3 s made, not the 30 s the estimate allowed for
@@ -281,7 +306,10 @@ async def test_delete_cancels_and_a_finished_task_is_then_gone() -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "sk-no-scheme"}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcg=="}])
+@pytest.mark.parametrize(
+    "headers",
+    [{}, {"Authorization": "sk-no-scheme"}, {"Authorization": "Bearer "}, {"Authorization": "Basic dXNlcg=="}],
+)
 async def test_401_without_a_bearer_key(headers: dict[str, str]) -> None:
     async with simulator() as sim:
         calls = [
@@ -422,7 +450,9 @@ async def test_a_throttled_task_reports_throttled_while_waiting() -> None:
 async def test_counters_count_creations_and_each_task_keeps_its_own_key() -> None:
     async with simulator() as sim:
         keys = ["sk-alpha", "sk-bravo", "sk-charlie"]
-        created = await asyncio.gather(*(sim.client.create(i2v(promptText=f"simulate moderation {k}"), key=k) for k in keys))
+        created = await asyncio.gather(
+            *(sim.client.create(i2v(promptText=f"simulate moderation {k}"), key=k) for k in keys)
+        )
         rejected = await sim.http.post("/v1/image_to_video", json={"model": "gen4_turbo"}, headers=auth())
         assert rejected.status_code == 400
         assert sim.engine.counters.created == 3

@@ -25,15 +25,32 @@ def test_a_fresh_venv_from_requirements_txt_serves_the_page(tmp_path: Path) -> N
     venv.create(env_dir, with_pip=True)
     python = env_dir / "bin" / "python"
     install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", "-r", str(ROOT / "requirements.txt")],
-        capture_output=True, text=True, timeout=900,
+        [
+            str(python),
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "-r",
+            str(ROOT / "requirements.txt"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
     )
     assert install.returncode == 0, install.stderr[-2000:]
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("STUDIO_", "RUNWAYML_", "PYTHONPATH"))}
-    env |= {"GRADIO_SERVER_PORT": str(port), "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_ANALYTICS_ENABLED": "False",
-            "STUDIO_DATA_DIR": str(tmp_path / "data")}
-    app = subprocess.Popen([str(python), "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    env |= {
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "STUDIO_DATA_DIR": str(tmp_path / "data"),
+    }
+    app = subprocess.Popen(
+        [str(python), "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     try:
         page = _wait_for_page(f"http://127.0.0.1:{port}/", app, timeout_s=120)
         assert "<title>Runway Studio</title>" in page or "Runway Studio" in page

@@ -26,19 +26,36 @@ from tests.conftest import ASSETS, free_port
 from tests.fakes import FakeClock, ServerThread
 
 SERVER_KEY = "sk-host-FAKE-0001"
-FORM = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), duration=5, seed=1)
+FORM = ImageToVideoForm(
+    model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), duration=5, seed=1
+)
 
 
 class Host:
     """A studio on openai-hk with the host's key, answered by an in-process simulator."""
 
-    def __init__(self, data: Path, policy: SpendPolicy, *, simulator: Any = None, clock: FakeClock | None = None) -> None:
+    def __init__(
+        self, data: Path, policy: SpendPolicy, *, simulator: Any = None, clock: FakeClock | None = None
+    ) -> None:
         self.clock = clock or FakeClock(real_pause=0.002)
-        self.simulator = simulator or create_app(SimulatorConfig(pending_s=0.1, running_s=0.5, output_dir=data / "sim"), clock=self.clock)
-        client = RunwayClient(provider=OPENAI_HK, base_url="http://sim", transport=httpx.ASGITransport(app=self.simulator),
-                              sleep=self.clock.sleep, clock=self.clock)
-        self.studio = Studio(clients={"openai-hk": client}, server_provider="openai-hk", server_key=SERVER_KEY,
-                             data_dir=data, spend=policy, clock=self.clock)
+        self.simulator = simulator or create_app(
+            SimulatorConfig(pending_s=0.1, running_s=0.5, output_dir=data / "sim"), clock=self.clock
+        )
+        client = RunwayClient(
+            provider=OPENAI_HK,
+            base_url="http://sim",
+            transport=httpx.ASGITransport(app=self.simulator),
+            sleep=self.clock.sleep,
+            clock=self.clock,
+        )
+        self.studio = Studio(
+            clients={"openai-hk": client},
+            server_provider="openai-hk",
+            server_key=SERVER_KEY,
+            data_dir=data,
+            spend=policy,
+            clock=self.clock,
+        )
 
     @property
     def created(self) -> int:
@@ -118,20 +135,35 @@ def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:
     """A script calling the launched studio's API directly meets the same cap as the page."""
     simulator = create_app(SimulatorConfig(pending_s=0.2, running_s=0.8, output_dir=tmp_path / "sim"))
     with ServerThread(simulator) as base_url:
-        settings = Settings.from_env({
-            "STUDIO_PROVIDER": "openai-hk", "STUDIO_API_KEY": SERVER_KEY, "STUDIO_BASE_URL": base_url,
-            "STUDIO_DATA_DIR": str(tmp_path / "data"), "STUDIO_DAILY_CREDIT_CAP": "25",
-        })
+        settings = Settings.from_env(
+            {
+                "STUDIO_PROVIDER": "openai-hk",
+                "STUDIO_API_KEY": SERVER_KEY,
+                "STUDIO_BASE_URL": base_url,
+                "STUDIO_DATA_DIR": str(tmp_path / "data"),
+                "STUDIO_DAILY_CREDIT_CAP": "25",
+            }
+        )
         studio, demo = assemble(settings)
         port = free_port()
-        demo.launch(server_name="127.0.0.1", server_port=port, prevent_thread_lock=True, quiet=True,
-                    **launch_options(studio, max_upload_mb=settings.max_upload_mb))
+        demo.launch(
+            server_name="127.0.0.1",
+            server_port=port,
+            prevent_thread_lock=True,
+            quiet=True,
+            **launch_options(studio, max_upload_mb=settings.max_upload_mb),
+        )
         try:
             client = Client(f"http://127.0.0.1:{port}/", verbose=False)
             statuses = []
             for _ in range(3):
-                args = args_for(client, "/generate_image_to_video", provider="openai-hk", ratio="960:960",
-                                first_frame=handle_file(str(ASSETS / "paper_boats.png")))
+                args = args_for(
+                    client,
+                    "/generate_image_to_video",
+                    provider="openai-hk",
+                    ratio="960:960",
+                    first_frame=handle_file(str(ASSETS / "paper_boats.png")),
+                )
                 statuses.append(latest(list(client.submit(*args, api_name="/generate_image_to_video")), 0))
         finally:
             demo.close()

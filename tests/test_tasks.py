@@ -152,8 +152,12 @@ def test_events_for_each_status() -> None:
     assert event_for(snap("PENDING"), elapsed_s=1) == Pending("t", 1)
     assert event_for(snap("THROTTLED"), elapsed_s=2) == Throttled("t", 2)
     assert event_for(snap("RUNNING", progress=0.5), elapsed_s=3) == Running("t", 3, 0.5)
-    assert event_for(snap("SUCCEEDED", output=["u"], cost={"credits": 25}), elapsed_s=4) == Succeeded("t", 4, ("u",), 25.0)
+    assert event_for(snap("SUCCEEDED", output=["u"], cost={"credits": 25}), elapsed_s=4) == Succeeded(
+        "t", 4, ("u",), 25.0
+    )
     assert event_for(snap("CANCELLED"), elapsed_s=5) == Cancelled("t", 5)
     failed = event_for(snap("FAILED", failure="nope", failureCode="ASSET.INVALID"), elapsed_s=6)
     assert isinstance(failed, Failed)
-    assert failed.code == "ASSET.INVALID" and failed.reason.family == "invalid_input" and failed.provider_message == "nope"
+    assert (
+        failed.code == "ASSET.INVALID" and failed.reason.family == "invalid_input" and failed.provider_message == "nope"
+    )

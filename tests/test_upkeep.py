@@ -46,7 +46,9 @@ def test_only_pages_closed_for_the_whole_ttl_are_dropped() -> None:
     assert holder.deleted_state == ["closed-long-ago"]  # its gr.State values went through Gradio's own deletion
 
 
-async def test_the_loop_trims_every_tick_drops_sessions_every_minute_and_survives_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_the_loop_trims_every_tick_drops_sessions_every_minute_and_survives_a_failure(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     holder = Holder()
     holder.add("closed-long-ago", closed=True, last_used=LONG_AGO)
     trims: list[int] = []
@@ -69,7 +71,13 @@ async def test_the_loop_trims_every_tick_drops_sessions_every_minute_and_survive
         await asyncio.sleep(0)
 
     monkeypatch.setattr(upkeep_module, "release_free_memory", trim)
-    async with upkeep(SimpleNamespace(state_holder=holder), trim_every_s=10.0, sessions_every_s=60.0, sleep=fake_sleep, now=lambda: NOW):
+    async with upkeep(
+        SimpleNamespace(state_holder=holder),
+        trim_every_s=10.0,
+        sessions_every_s=60.0,
+        sleep=fake_sleep,
+        now=lambda: NOW,
+    ):
         await asyncio.wait_for(done.wait(), timeout=10)
         assert trims == [1, 2, 3, 4, 5, 6, 7]  # every tick, including after the one that failed
         assert holder.session_data == {}  # dropped on the sixth tick (60 s)

@@ -21,10 +21,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--pending", type=float, default=SimulatorConfig.pending_s, help="seconds PENDING")
     parser.add_argument("--running", type=float, default=SimulatorConfig.running_s, help="seconds RUNNING")
     parser.add_argument("--max-concurrent", type=int, default=None, help="tasks beyond this are THROTTLED")
-    parser.add_argument("--output-ttl", type=float, default=SimulatorConfig.output_ttl_s, help="seconds output links live")
+    parser.add_argument(
+        "--output-ttl", type=float, default=SimulatorConfig.output_ttl_s, help="seconds output links live"
+    )
     parser.add_argument("--output-dir", type=Path, default=None, help="where clips are written")
     parser.add_argument("--allow-private-urls", action="store_true", help="fetch URL inputs from private hosts (tests)")
-    parser.add_argument("--admin", action="store_true", help="serve /_simulator/faults and /_simulator/stats (fault injection)")
+    parser.add_argument(
+        "--admin", action="store_true", help="serve /_simulator/faults and /_simulator/stats (fault injection)"
+    )
     args = parser.parse_args(argv)
     config = SimulatorConfig(
         pending_s=args.pending,

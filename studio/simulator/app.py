@@ -17,8 +17,8 @@ import hmac
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict
-from typing import Callable
 
 from starlette.applications import Starlette
 from starlette.requests import Request as HttpRequest
@@ -64,7 +64,11 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         headers = {"Retry-After": f"{faults.retry_after_s:g}"} if faults.retry_after_s is not None else {}
         # A 429 with a Retry-After is a rate limit that clears; without one it is the daily cap (runway-api.md).
         if status == 429:
-            message = "Rate limit exceeded." if faults.retry_after_s is not None else "Your daily task limit has been reached."
+            message = (
+                "Rate limit exceeded."
+                if faults.retry_after_s is not None
+                else "Your daily task limit has been reached."
+            )
         else:
             message = f"Injected error {status}."
         return JSONResponse({"error": message}, status_code=status, headers=headers)
@@ -108,7 +112,9 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
 
     async def output(request: HttpRequest) -> Response:
         if faults.output_status is not None:
-            return Response(f"Injected error {faults.output_status}.", status_code=faults.output_status, media_type="text/plain")
+            return Response(
+                f"Injected error {faults.output_status}.", status_code=faults.output_status, media_type="text/plain"
+            )
         task = engine.tasks.get(request.path_params["task_id"])
         try:
             expires = int(request.query_params.get("expires", ""))
@@ -117,7 +123,9 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         good_sig = task is not None and hmac.compare_digest(request.query_params.get("sig", ""), sign(task.id, expires))
         path = engine.output_path(task) if task is not None and good_sig else None
         if path is None or engine.clock() > expires:
-            return Response("Request has expired or the signature is invalid.", status_code=403, media_type="text/plain")
+            return Response(
+                "Request has expired or the signature is invalid.", status_code=403, media_type="text/plain"
+            )
         return FileResponse(path, media_type="video/mp4")
 
     routes: list[Route] = []

@@ -15,14 +15,16 @@ import heapq
 import io
 import tempfile
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from PIL import Image
 
-from studio.capabilities import ModelSpec, ProviderSpec, provider as provider_spec, ratio_size
+from studio.capabilities import ModelSpec, ProviderSpec, ratio_size
+from studio.capabilities import provider as provider_spec
 from studio.pricing import estimate, output_seconds
 from studio.requests import CharacterPerformanceRequest, ImageToVideoRequest, Request, VideoToVideoRequest
 from studio.simulator.config import SimulatorConfig
@@ -149,7 +151,11 @@ class TaskEngine:
         progress = min(1.0, running_for / self.config.running_s) if self.config.running_s > 0 else 1.0
         if task.fail_code and progress >= self.config.moderation_failure_at:
             failure = FAILURE_MESSAGES.get(task.fail_code, "The task failed.")
-            return self._finished(task, now) | charged | {"status": "FAILED", "failure": failure, "failureCode": task.fail_code}
+            return (
+                self._finished(task, now)
+                | charged
+                | {"status": "FAILED", "failure": failure, "failureCode": task.fail_code}
+            )
         render = task.render
         if progress < 1.0 or render is None or not render.done():
             return live | {"status": "RUNNING", "progress": round(min(progress, 0.99), 3)}
@@ -213,7 +219,9 @@ class TaskEngine:
     async def _load_inputs(self, request: Request) -> dict[str, bytes]:
         limits, private = self.provider.limits, self.config.allow_private_urls
         wanted = _input_uris(request)
-        loaded = await asyncio.gather(*(load_uri(uri, kind=kind, limits=limits, allow_private=private) for kind, uri in wanted.values()))
+        loaded = await asyncio.gather(
+            *(load_uri(uri, kind=kind, limits=limits, allow_private=private) for kind, uri in wanted.values())
+        )
         return dict(zip(wanted, loaded))
 
 
@@ -230,7 +238,7 @@ def _input_uris(request: Request) -> dict[str, tuple[str, str]]:
 
 def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], dest: Path) -> Path:
     """Blocking: render the clip for ``request`` from its decoded inputs (runs in a worker thread)."""
-    from studio.simulator import render  # noqa: PLC0415 - PyAV is only needed once a task renders
+    from studio.simulator import render
 
     size = ratio_size(request.ratio or spec.default_ratio)
     seed = request.seed or 0
@@ -239,30 +247,46 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
             seconds = request.duration or spec.default_duration or min(spec.durations or (5,))
             last = _image(inputs["last"]) if "last" in inputs else None
             return render.render_image_to_video(
-                first=_image(inputs["first"]), last=last, size=size, seconds=seconds, seed=seed, dest=dest,
+                first=_image(inputs["first"]),
+                last=last,
+                size=size,
+                seconds=seconds,
+                seed=seed,
+                dest=dest,
             )
         if isinstance(request, VideoToVideoRequest):
             rule = spec.video_inputs.get("videoUri")
             reference = _image(inputs["reference"]) if "reference" in inputs else None
             return render.render_video_to_video(
-                video=_file(inputs["video"], tmp, "input.mp4"), reference=reference, size=size,
-                max_seconds=(rule.use_first_seconds if rule and rule.use_first_seconds else float("inf")), seed=seed, dest=dest,
+                video=_file(inputs["video"], tmp, "input.mp4"),
+                reference=reference,
+                size=size,
+                max_seconds=(rule.use_first_seconds if rule and rule.use_first_seconds else float("inf")),
+                seed=seed,
+                dest=dest,
                 caption=request.prompt_text or "",
             )
         assert isinstance(request, CharacterPerformanceRequest)
         character: Image.Image | Path = (
-            _image(inputs["character"]) if request.character.type == "image" else _file(inputs["character"], tmp, "character.mp4")
+            _image(inputs["character"])
+            if request.character.type == "image"
+            else _file(inputs["character"], tmp, "character.mp4")
         )
         default_intensity = spec.expression_intensity[2] if spec.expression_intensity else None
         intensity = request.expression_intensity or default_intensity or 3
         return render.render_character_performance(
-            character=character, reference=_file(inputs["reference"], tmp, "reference.mp4"), size=size, seed=seed, dest=dest,
-            body_control=request.body_control if request.body_control is not None else True, intensity=intensity,
+            character=character,
+            reference=_file(inputs["reference"], tmp, "reference.mp4"),
+            size=size,
+            seed=seed,
+            dest=dest,
+            body_control=request.body_control if request.body_control is not None else True,
+            intensity=intensity,
         )
 
 
 def _clip_seconds(path: Path) -> float:
-    import av  # noqa: PLC0415 - only once a clip exists
+    import av
 
     with av.open(str(path)) as container:
         return (container.duration or 0) / av.time_base

@@ -30,7 +30,9 @@ class Faults:
     fresh_404_s: float = 0.0  # a new task id answers 404 for this long
     fail_code: str | None = None  # every new task fails with this failure code (e.g. "INTERNAL", "SAFETY.INPUT.IMAGE")
     output_status: int | None = None  # output links answer this (e.g. 403) instead of the clip
-    connection: list[str] = field(default_factory=list)  # next create calls: "reset_before" | "reset_after" | "timeout_after"
+    connection: list[str] = field(
+        default_factory=list
+    )  # next create calls: "reset_before" | "reset_after" | "timeout_after"
 
     def take_create_status(self) -> int | None:
         return self.create_status.pop(0) if self.create_status else None
@@ -92,7 +94,9 @@ class FaultyTransport(httpx.AsyncBaseTransport):
         response = await self._inner.handle_async_request(request)
         if fault == "reset_after":
             await response.aclose()
-            raise httpx.RemoteProtocolError("Server disconnected without sending a response (injected)", request=request)
+            raise httpx.RemoteProtocolError(
+                "Server disconnected without sending a response (injected)", request=request
+            )
         if fault == "timeout_after":
             await response.aclose()
             raise httpx.ReadTimeout("The read operation timed out (injected)", request=request)

@@ -53,15 +53,17 @@ async def _require_public(host: str) -> None:
 
 async def _fetch(uri: str, *, cap: int) -> bytes:
     try:
-        async with httpx.AsyncClient(timeout=10.0, follow_redirects=False, verify=True) as http:
-            async with http.stream("GET", uri, headers={"User-Agent": "RunwayML API/simulator"}) as response:
-                if response.status_code != 200:
-                    raise InputUnavailable(f"Fetching an input answered {response.status_code}.")
-                data = bytearray()
-                async for chunk in response.aiter_bytes():
-                    data += chunk
-                    if len(data) > cap:
-                        raise InputUnavailable(f"An input at a URL is larger than {cap} bytes.")
-                return bytes(data)
+        async with (
+            httpx.AsyncClient(timeout=10.0, follow_redirects=False, verify=True) as http,
+            http.stream("GET", uri, headers={"User-Agent": "RunwayML API/simulator"}) as response,
+        ):
+            if response.status_code != 200:
+                raise InputUnavailable(f"Fetching an input answered {response.status_code}.")
+            data = bytearray()
+            async for chunk in response.aiter_bytes():
+                data += chunk
+                if len(data) > cap:
+                    raise InputUnavailable(f"An input at a URL is larger than {cap} bytes.")
+            return bytes(data)
     except httpx.HTTPError as err:
         raise InputUnavailable(f"An input could not be fetched from its URL ({type(err).__name__}).") from None

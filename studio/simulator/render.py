@@ -718,7 +718,7 @@ def _produce(items: Iterator[T], box: queue.Queue, stop: threading.Event) -> Non
             if not _put(box, item, stop):
                 return
         _put(box, _DONE, stop)
-    except Exception as error:  # noqa: BLE001 - handed to the consumer, which re-raises it
+    except Exception as error:
         _put(box, _Failure(error), stop)
     finally:
         close = getattr(items, "close", None)

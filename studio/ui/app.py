@@ -11,13 +11,15 @@ from typing import Any
 import gradio as gr
 
 from studio import __version__
-from studio.capabilities import PROVIDERS, provider as provider_spec
+from studio.capabilities import PROVIDERS
+from studio.capabilities import provider as provider_spec
 from studio.errors import StudioError
 from studio.i18n import UI, Label, english, localize, page_text, request_language, t
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls
-from studio.ui.history_tab import TAB_ID as HISTORY_ID, HistoryTab
+from studio.ui.history_tab import TAB_ID as HISTORY_ID
+from studio.ui.history_tab import HistoryTab
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
 from studio.ui.upkeep import keep_session_ids, upkeep
 
@@ -72,7 +74,12 @@ def _banner(provider: str) -> Any:
 
 
 def build_app(
-    studio: Studio, *, default_provider: str, browser_secret: str, sign_in: bool = False, ephemeral_history: bool = False
+    studio: Studio,
+    *,
+    default_provider: str,
+    browser_secret: str,
+    sign_in: bool = False,
+    ephemeral_history: bool = False,
 ) -> gr.Blocks:
     """The whole page. Importing this module builds nothing; calling this does.
 
@@ -86,10 +93,15 @@ def build_app(
     with StudioBlocks(title="Runway Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
         gr.Markdown(f"# Runway Studio\n{UI('ui.tagline')} <small>v{__version__}</small>")
         banner = gr.Markdown(
-            UI("ui.sim_banner"), elem_classes="rs-banner", elem_id="sim_banner", visible=default_provider == "simulator",
+            UI("ui.sim_banner"),
+            elem_classes="rs-banner",
+            elem_id="sim_banner",
+            visible=default_provider == "simulator",
         )
         if ephemeral_history:
-            gr.Markdown(UI("ui.storage_warning"), elem_classes="rs-banner rs-storage-warning", elem_id="storage_warning")
+            gr.Markdown(
+                UI("ui.storage_warning"), elem_classes="rs-banner rs-storage-warning", elem_id="storage_warning"
+            )
         if sign_in:
             with gr.Row():
                 gr.Markdown(UI("ui.sign_in"))
@@ -97,17 +109,28 @@ def build_app(
         with gr.Accordion(UI("ui.settings"), open=False, elem_id="settings"):
             with gr.Row():
                 provider = gr.Radio(
-                    [(UI("ui.provider_simulator") if p.name == "simulator" else p.label, p.name) for p in PROVIDERS.values()],
-                    value=default_provider, label=UI("ui.provider"), elem_id="provider",
+                    [
+                        (UI("ui.provider_simulator") if p.name == "simulator" else p.label, p.name)
+                        for p in PROVIDERS.values()
+                    ],
+                    value=default_provider,
+                    label=UI("ui.provider"),
+                    elem_id="provider",
                 )
                 key_box = gr.Textbox(label=UI("ui.api_key"), type="password", info=KEY_HELP, elem_id="api_key")
-            key_line = gr.Markdown(page_text(lambda lang: _key_line(studio, default_provider, None, lang)), elem_id="key_in_use")
+            key_line = gr.Markdown(
+                page_text(lambda lang: _key_line(studio, default_provider, None, lang)), elem_id="key_in_use"
+            )
         key_state = gr.State("")
         token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
         shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
         tabs: list[GenerationTab] = []
         with gr.Tabs(selected="i2v") as tab_set:
-            for title, cls in ((UI("ui.tab_i2v"), ImageToVideoTab), (UI("ui.tab_v2v"), VideoToVideoTab), (UI("ui.tab_cp"), CharacterTab)):
+            for title, cls in (
+                (UI("ui.tab_i2v"), ImageToVideoTab),
+                (UI("ui.tab_v2v"), VideoToVideoTab),
+                (UI("ui.tab_cp"), CharacterTab),
+            ):
                 with gr.Tab(title, id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
                     tab = cls(studio, shared, default_provider=default_provider)
                     tab.build()
@@ -134,7 +157,9 @@ def _ensure_token(token: str | None) -> str:
     return token or secrets.token_urlsafe(24)
 
 
-def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, key_line: Any, banner: Any, tabs: list[GenerationTab]) -> None:
+def _wire_settings(
+    studio: Studio, provider: Any, key_box: Any, key_state: Any, key_line: Any, banner: Any, tabs: list[GenerationTab]
+) -> None:
     # The key goes into server-side session state at once; the box is not an input of any generate event.
     def on_key(key: str | None, chosen: str, request: gr.Request) -> tuple[str, str]:
         return key or "", _key_line(studio, chosen, key, request_language(request))
@@ -148,7 +173,9 @@ def _wire_settings(studio: Studio, provider: Any, key_box: Any, key_state: Any, 
     key_box.change(on_key, [key_box, provider], [key_state, key_line], queue=False, show_progress="hidden")
     provider.change(on_provider, [provider, key_state], [key_line, banner], queue=False, show_progress="hidden")
     models = [tab.model for tab in tabs]
-    refreshed = provider.change(refresh, [provider, *models], _refresh_outputs(tabs), queue=False, show_progress="hidden")
+    refreshed = provider.change(
+        refresh, [provider, *models], _refresh_outputs(tabs), queue=False, show_progress="hidden"
+    )
     for tab in tabs:  # the model may keep its value (so no .change fires) while its rules differ on this provider
         refreshed.then(tab.on_model, tab.model_inputs(), tab.model_outputs(), queue=False, show_progress="hidden")
 
@@ -157,7 +184,9 @@ def _refresh_outputs(tabs: list[GenerationTab]) -> list[Any]:
     return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button)]
 
 
-def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | None, ...], lang: str = "en") -> dict[Any, Any]:
+def _refresh_all(
+    provider: str, tabs: list[GenerationTab], current: tuple[str | None, ...], lang: str = "en"
+) -> dict[Any, Any]:
     """Model choices and availability for every tab after a provider change (keeping each model if it is served)."""
     updates: dict[Any, Any] = {}
     for tab, model in zip(tabs, current):
@@ -169,9 +198,15 @@ def _refresh_all(provider: str, tabs: list[GenerationTab], current: tuple[str | 
 
 
 def _wire_chaining(
-    studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab, i2v: ImageToVideoTab, v2v: VideoToVideoTab, cp: CharacterTab
+    studio: Studio,
+    tab_set: Any,
+    tabs: list[GenerationTab],
+    history: HistoryTab,
+    i2v: ImageToVideoTab,
+    v2v: VideoToVideoTab,
+    cp: CharacterTab,
 ) -> None:
-    """"Use last frame as first frame", "Send to Video to Video", "Use as character": from a tab's result or from
+    """ "Use last frame as first frame", "Send to Video to Video", "Use as character": from a tab's result or from
     History. The next generation records the one it continues (its lineage)."""
 
     async def to_first(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
@@ -189,8 +224,11 @@ def _wire_chaining(
     def to_character(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
         clip = _need(clip, request_language(request))
         return {
-            cp.character_type: "video", cp.character_video: gr.update(value=clip, visible=True),
-            cp.character_image: gr.update(visible=False), cp.character_url: "", cp.parent: parent,
+            cp.character_type: "video",
+            cp.character_video: gr.update(value=clip, visible=True),
+            cp.character_image: gr.update(visible=False),
+            cp.character_url: "",
+            cp.parent: parent,
             tab_set: gr.Tabs(selected=cp.prefix),
         }
 
@@ -204,7 +242,11 @@ def _wire_chaining(
         for button, action in ((panel.to_first, to_first), (panel.to_v2v, to_v2v), (panel.to_character, to_character)):
             button.click(action, [panel.clip, panel.generation], targets[action])
     history_inputs = [history.selected, history.shared.visitor_token]
-    for button, action in ((history.to_first, to_first), (history.to_v2v, to_v2v), (history.to_character, to_character)):
+    for button, action in (
+        (history.to_first, to_first),
+        (history.to_v2v, to_v2v),
+        (history.to_character, to_character),
+    ):
         button.click(history.clip_of, history_inputs, [history.clip, history.clip_parent]).success(
             action, [history.clip, history.clip_parent], targets[action]
         )

@@ -10,7 +10,8 @@ from typing import Any
 
 import gradio as gr
 
-from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, ProviderSpec, provider as provider_spec
+from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, ProviderSpec
+from studio.capabilities import provider as provider_spec
 from studio.i18n import Join, Label, t
 from studio.requests import ENDPOINT_LABELS
 
@@ -57,7 +58,9 @@ def duration_update(spec: ModelSpec | None, current: str | int | None) -> Any:
     if spec is None or not spec.durations:
         return gr.update(choices=[], value=None, interactive=False)
     choices = duration_choices(spec)
-    return gr.update(choices=choices, value=keep(str(current or ""), choices, str(spec.default_duration)), interactive=True)
+    return gr.update(
+        choices=choices, value=keep(str(current or ""), choices, str(spec.default_duration)), interactive=True
+    )
 
 
 def last_frame_note(provider: str, spec: ModelSpec | None, lang: str = "en") -> str:
@@ -75,7 +78,13 @@ def unavailable_note(provider: ProviderSpec, endpoint: Endpoint, lang: str = "en
     if provider.models_for(endpoint):
         return ""
     able = [Label(p.label) for p in _providers_serving(endpoint)]
-    return t(lang, "page.unavailable", provider=Label(provider.label), tab=Label(ENDPOINT_LABELS[endpoint]), providers=Join(able, "or"))
+    return t(
+        lang,
+        "page.unavailable",
+        provider=Label(provider.label),
+        tab=Label(ENDPOINT_LABELS[endpoint]),
+        providers=Join(able, "or"),
+    )
 
 
 def _providers_serving(endpoint: Endpoint) -> list[ProviderSpec]:

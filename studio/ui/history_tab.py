@@ -47,7 +47,14 @@ def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
         cost = t(lang, "history.credits_estimate", credits=g.estimated_credits)
     provider = Label(g.provider) if g.provider == "simulator" else g.provider
     lines = [
-        t(lang, "history.headline", tab=_tab(g.endpoint), model=g.model, provider=provider, status=_status_label(g.status, lang)),
+        t(
+            lang,
+            "history.headline",
+            tab=_tab(g.endpoint),
+            model=g.model,
+            provider=provider,
+            status=_status_label(g.status, lang),
+        ),
         t(lang, "history.prompt", prompt=html.escape(g.prompt) or "—"),
         t(lang, "history.facts", seconds=g.output_seconds or 0, cost=cost, seed=g.seed, made=_when(g.created_at)),
         t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source)),
@@ -71,7 +78,12 @@ class HistoryTab:
             self.summary = gr.Markdown(UI("ui.history_intro"), elem_id="history_summary")
             self.refresh_button = gr.Button(UI("ui.refresh"), size="sm", scale=0, elem_id="history_refresh")
         self.gallery = gr.Gallery(
-            label=UI("ui.your_generations"), columns=5, height="auto", allow_preview=False, object_fit="cover", elem_id="history_gallery",
+            label=UI("ui.your_generations"),
+            columns=5,
+            height="auto",
+            allow_preview=False,
+            object_fit="cover",
+            elem_id="history_gallery",
         )
         self.ids = gr.State([])
         self.selected = gr.State(None)
@@ -98,19 +110,29 @@ class HistoryTab:
         lang = request_language(request)
         items = await self.studio.history_of(visitor)
         running = [g for g in items if not g.terminal]
-        gallery = [(g.poster_path or str(status_poster(g.status, folder=self.studio.outputs)), _caption(g, lang)) for g in items]
+        gallery = [
+            (g.poster_path or str(status_poster(g.status, folder=self.studio.outputs)), _caption(g, lang))
+            for g in items
+        ]
         if not items:
             summary = t(lang, "history.empty")
         elif running:
             summary = t(lang, "history.count_running", count=len(items), running=len(running))
         else:
             summary = t(lang, "history.count", count=len(items))
-        updates = {self.gallery: gallery, self.ids: [g.id for g in items], self.summary: summary, self.timer: gr.Timer(active=bool(running))}
+        updates = {
+            self.gallery: gallery,
+            self.ids: [g.id for g in items],
+            self.summary: summary,
+            self.timer: gr.Timer(active=bool(running)),
+        }
         if selected and any(g.id == selected and not g.terminal for g in items):
             updates |= await self._show(selected, visitor, lang)  # keep a running selection live
         return updates
 
-    async def select(self, ids: list[str], token: str | None, request: gr.Request, evt: gr.SelectData) -> dict[Any, Any]:
+    async def select(
+        self, ids: list[str], token: str | None, request: gr.Request, evt: gr.SelectData
+    ) -> dict[Any, Any]:
         if evt.index is None or not 0 <= int(evt.index) < len(ids):
             return {}
         return await self._show(ids[int(evt.index)], visitor_of(token, request), request_language(request))
@@ -151,12 +173,28 @@ class HistoryTab:
 
     def wire(self, tab: Any) -> None:
         refresh_inputs = [self.shared.visitor_token, self.selected]
-        refresh_outputs = [self.gallery, self.ids, self.summary, self.timer, self.detail, self.selected, self.video,
-                           self.details, self.download, self.to_first, self.to_v2v, self.to_character]
+        refresh_outputs = [
+            self.gallery,
+            self.ids,
+            self.summary,
+            self.timer,
+            self.detail,
+            self.selected,
+            self.video,
+            self.details,
+            self.download,
+            self.to_first,
+            self.to_v2v,
+            self.to_character,
+        ]
         for trigger in (tab.select, self.timer.tick):
             trigger(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_visibility="private")
-        self.refresh_button.click(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_name="history")
-        self.gallery.select(self.select, [self.ids, self.shared.visitor_token], refresh_outputs[4:], show_progress="hidden")
+        self.refresh_button.click(
+            self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_name="history"
+        )
+        self.gallery.select(
+            self.select, [self.ids, self.shared.visitor_token], refresh_outputs[4:], show_progress="hidden"
+        )
         targets = [c for t in self.tabs.values() for c in t.fill_targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
         self.delete.click(self.do_delete, [self.selected, self.shared.visitor_token], refresh_outputs)

@@ -11,8 +11,19 @@ from collections.abc import Iterable
 from studio.i18n import localize, t
 from studio.service import JobStatus
 
-PHASES = ("preparing", "submitting", "queued", "throttled", "running", "downloading", "succeeded", "failed", "cancelled",
-          "lost", "interrupted")
+PHASES = (
+    "preparing",
+    "submitting",
+    "queued",
+    "throttled",
+    "running",
+    "downloading",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "lost",
+    "interrupted",
+)
 PHASE_TITLES = {phase: t("en", f"phase.{phase}") for phase in PHASES}  # in English (the page renders per language)
 IDLE = '<div class="rs-status rs-idle" data-phase="idle">{text}</div>'
 
@@ -42,13 +53,16 @@ def status_html(status: JobStatus | None, lang: str = "en") -> str:
         bar = f'<progress class="rs-bar" max="100" value="{percent}"></progress>'
     elif status.phase in ("preparing", "submitting", "queued", "throttled"):
         bar = '<progress class="rs-bar"></progress>'  # indeterminate: no progress is known yet
-    notes = "".join(f'<li>{html.escape(localize(n, lang))}</li>' for n in status.notes)
+    notes = "".join(f"<li>{html.escape(localize(n, lang))}</li>" for n in status.notes)
     notes_html = f'<ul class="rs-notes">{notes}</ul>' if notes else ""
     seed = (
-        f'<div class="rs-seed">{t(lang, "status.seed_used", seed=f"<code>{status.seed}</code>")}</div>' if status.seed is not None else ""
+        f'<div class="rs-seed">{t(lang, "status.seed_used", seed=f"<code>{status.seed}</code>")}</div>'
+        if status.seed is not None
+        else ""
     )
     return (
-        f'<div class="rs-status rs-{status.phase}" data-phase="{status.phase}" data-progress="{"" if percent is None else percent}">'
+        f'<div class="rs-status rs-{status.phase}" data-phase="{status.phase}" '
+        f'data-progress="{"" if percent is None else percent}">'
         f'<div class="rs-line">{" · ".join(parts)}</div>{bar}'
         f'<div class="rs-message">{html.escape(localize(status.message, lang))}</div>{seed}{notes_html}</div>'
     )
@@ -61,6 +75,7 @@ def error_html(message: str | Iterable[str], lang: str = "en") -> str:
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in found if line.strip())
     return (
         '<div class="rs-status rs-failed rs-invalid" data-phase="invalid">'
-        f'<div class="rs-line"><b>{html.escape(t(lang, "status.not_sent"))}</b> · {html.escape(t(lang, "status.fix_form"))}</div>'
+        f'<div class="rs-line"><b>{html.escape(t(lang, "status.not_sent"))}</b> · '
+        f"{html.escape(t(lang, 'status.fix_form'))}</div>"
         f'<ul class="rs-issues">{lines}</ul></div>'
     )

@@ -67,7 +67,8 @@ def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: 
     sessions: dict[str, Any] = state_holder.session_data
     last_used: dict[str, datetime.datetime] = state_holder.time_last_used
     departed = [
-        session_id for session_id, session in list(sessions.items())
+        session_id
+        for session_id, session in list(sessions.items())
         if getattr(session, "is_closed", False) and (now - last_used.get(session_id, now)).total_seconds() >= ttl_s
     ]
     for session_id in departed:
@@ -80,8 +81,12 @@ def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: 
 
 @contextlib.asynccontextmanager
 async def upkeep(
-    app: Any, *, trim_every_s: float = TRIM_EVERY_S, sessions_every_s: float = SESSIONS_EVERY_S,
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep, now: Callable[[], datetime.datetime] = datetime.datetime.now,
+    app: Any,
+    *,
+    trim_every_s: float = TRIM_EVERY_S,
+    sessions_every_s: float = SESSIONS_EVERY_S,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    now: Callable[[], datetime.datetime] = datetime.datetime.now,
 ) -> AsyncIterator[None]:
     """For as long as the server runs (Gradio's app lifespan): hand freed memory back every few seconds (a busy
     minute leaves a lot of it), and drop departed pages' sessions every minute."""
@@ -98,7 +103,7 @@ async def upkeep(
                     if dropped:
                         log.info("dropped the session state of %d closed pages", dropped)
                 await asyncio.to_thread(release_free_memory)
-            except Exception:  # noqa: BLE001 - upkeep must never take the server down
+            except Exception:
                 log.exception("upkeep failed")
 
     task = asyncio.get_running_loop().create_task(loop())

@@ -19,8 +19,12 @@ from tests.conftest import ARTIFACTS
 
 # The flags measured to work for Debian's Chromium in a container (see /work/shared/testing.md).
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
 ]
 VIEWPORT = {"width": 1400, "height": 1100}
 DEBIAN_CHROMIUM = "/usr/bin/chromium"
@@ -50,12 +54,14 @@ def find_chromium(playwright: Any) -> tuple[str | None, str]:
     tried.append(f"{DEBIAN_CHROMIUM} (not installed)")
     try:
         own = playwright.chromium.executable_path
-    except Exception:  # noqa: BLE001 - Playwright raises when it has no browser registry at all
+    except Exception:
         own = ""
     if own and Path(own).is_file():
         return own, "Playwright's own chromium"
     tried.append(f"Playwright's chromium {own or '(unknown path)'} (not downloaded)")
-    return None, "No Chromium for the browser tests: tried " + "; ".join(tried) + ". Install Debian's chromium or set STUDIO_CHROMIUM."
+    return None, "No Chromium for the browser tests: tried " + "; ".join(
+        tried
+    ) + ". Install Debian's chromium or set STUDIO_CHROMIUM."
 
 
 # Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
@@ -66,7 +72,9 @@ def playwright_driver() -> Iterator[Any]:
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
-        _no_browser("The playwright Python package is not installed (pip install playwright; no browser download needed).")
+        _no_browser(
+            "The playwright Python package is not installed (pip install playwright; no browser download needed)."
+        )
     with sync_playwright() as driver:
         yield driver
 
@@ -112,7 +120,7 @@ def visitor_page(browser: Any, request: pytest.FixtureRequest, **context_options
         if call is not None and call.failed and not page.is_closed():
             try:
                 page.screenshot(path=str(artifact_name(request.node.name, "failed")), full_page=True)
-            except Exception as err:  # noqa: BLE001 - a screenshot must never hide the real failure
+            except Exception as err:
                 print(f"no failure screenshot: {err}")
         context.close()
 

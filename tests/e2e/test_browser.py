@@ -68,7 +68,10 @@ def listbox_options(page: Any, elem_id: str) -> list[str]:
     box.click()
     options = page.get_by_role("listbox").get_by_role("option")
     options.first.wait_for(state="visible")
-    names = [name for name in options.evaluate_all("els => els.map(e => e.getAttribute('aria-label') || e.textContent.trim())")]
+    names = [
+        name
+        for name in options.evaluate_all("els => els.map(e => e.getAttribute('aria-label') || e.textContent.trim())")
+    ]
     box.press("Escape")
     page.get_by_role("listbox").wait_for(state="detached")
     return names
@@ -82,17 +85,20 @@ def choose(page: Any, elem_id: str, name: str) -> None:
 
 
 def status(page: Any, prefix: str) -> tuple[str, str]:
-    return tuple(page.evaluate(
-        """(sel) => { const s = document.querySelector(sel);
+    return tuple(
+        page.evaluate(
+            """(sel) => { const s = document.querySelector(sel);
                       return s ? [s.dataset.phase || '', s.dataset.progress || ''] : ['', ''] }""",
-        f"#{prefix}_status .rs-status",
-    ))
+            f"#{prefix}_status .rs-status",
+        )
+    )
 
 
 def wait_phase(page: Any, prefix: str, *phases: str, timeout: float = 15_000) -> None:
     page.wait_for_function(
         "([sel, phases]) => { const s = document.querySelector(sel); return !!s && phases.includes(s.dataset.phase) }",
-        arg=[f"#{prefix}_status .rs-status", list(phases)], timeout=timeout,
+        arg=[f"#{prefix}_status .rs-status", list(phases)],
+        timeout=timeout,
     )
 
 
@@ -181,7 +187,9 @@ def generate_and_check(page: Any, prefix: str, *, seconds: float, ratio: str) ->
 # --- 1. each tab, end to end ----------------------------------------------------------------------------------
 
 
-def test_image_to_video_generates_a_playable_clip(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_image_to_video_generates_a_playable_clip(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     open_studio(page, launched.url, "Image to Video")
     upload_image(page, "i2v_first", ASSETS / "lighthouse_dawn.jpg")
@@ -194,7 +202,9 @@ def test_image_to_video_generates_a_playable_clip(visitor: Any, launched: Launch
     assert not page.page_errors, page.page_errors
 
 
-def test_video_to_video_generates_a_playable_clip(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_video_to_video_generates_a_playable_clip(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     open_studio(page, launched.url, "Video to Video")
     upload_video(page, "v2v_video_in", ASSETS / "city_drive.mp4")
@@ -208,14 +218,17 @@ def test_video_to_video_generates_a_playable_clip(visitor: Any, launched: Launch
     assert not page.page_errors, page.page_errors
 
 
-def test_character_performance_generates_a_playable_clip(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_character_performance_generates_a_playable_clip(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     open_studio(page, launched.url, "Character Performance")
     upload_image(page, "cp_character_image", ASSETS / "robot_character.png")
     upload_video(page, "cp_reference", ASSETS / "nodding_performance.mp4")
     expected = reference_seconds("nodding_performance.mp4")
     page.wait_for_function(
-        "(text) => document.querySelector('#cp_reference_note').innerText.includes(text)", arg=f"{expected:.1f} s",
+        "(text) => document.querySelector('#cp_reference_note').innerText.includes(text)",
+        arg=f"{expected:.1f} s",
     )
     choose(page, "cp_ratio", "832:1104")
     generate_and_check(page, "cp", seconds=expected, ratio="832:1104")
@@ -247,21 +260,23 @@ def test_the_prompt_counter_follows_a_pasted_prompt_and_an_example(visitor: Any,
     counter = page.locator("#i2v_counter")
     try:
         counter.filter(has_text=f"{len(pasted)} / 1000").wait_for(timeout=1500)
-    except Exception:  # noqa: BLE001 - fail with what the visitor sees, not a timeout
+    except Exception:
         pytest.fail(f"pasted {len(pasted)} characters, the counter says {counter.inner_text()!r}")
     page.locator("#tab_i2v table tbody tr").first.click()  # the first example
     page.wait_for_function("() => document.querySelector('#i2v_prompt textarea').value.startsWith('The camera')")
     example = page.input_value("#i2v_prompt textarea")
     try:
         counter.filter(has_text=f"{len(example)} / 1000").wait_for(timeout=1500)
-    except Exception:  # noqa: BLE001
+    except Exception:
         pytest.fail(f"the example's prompt has {len(example)} characters, the counter says {counter.inner_text()!r}")
 
 
 # --- 2. the model decides the ratio choices ---------------------------------------------------------------------
 
 
-def test_switching_the_model_changes_the_ratio_choices(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_switching_the_model_changes_the_ratio_choices(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     open_studio(page, launched.url, "Image to Video")
     assert listbox_options(page, "i2v_ratio") == GEN4_RATIOS
@@ -269,7 +284,8 @@ def test_switching_the_model_changes_the_ratio_choices(visitor: Any, launched: L
 
     choose(page, "i2v_model", "gen3a_turbo · Gen-3 Alpha Turbo")
     page.wait_for_function(
-        "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)", arg=NO_LAST_FRAME,
+        "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)",
+        arg=NO_LAST_FRAME,
     )
     assert listbox_options(page, "i2v_ratio") == GEN3A_RATIOS
     assert page.input_value("#i2v_ratio input[role=combobox]") in GEN3A_RATIOS  # the old 1280:720 was replaced
@@ -277,7 +293,8 @@ def test_switching_the_model_changes_the_ratio_choices(visitor: Any, launched: L
 
     choose(page, "i2v_model", "gen4_turbo · Gen-4 Turbo")
     page.wait_for_function(
-        "(warning) => document.querySelector('#i2v_last_note').innerText.includes(warning)", arg=NO_LAST_FRAME,
+        "(warning) => document.querySelector('#i2v_last_note').innerText.includes(warning)",
+        arg=NO_LAST_FRAME,
     )
     assert listbox_options(page, "i2v_ratio") == GEN4_RATIOS
     assert page.input_value("#i2v_ratio input[role=combobox]") in GEN4_RATIOS
@@ -334,7 +351,9 @@ def test_cancel_stops_the_task_on_the_simulator(visitor: Any, launched: Launched
 # --- 5. what the page says about itself --------------------------------------------------------------------------
 
 
-def test_page_identifies_itself_and_hides_the_key(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_page_identifies_itself_and_hides_the_key(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     open_studio(page, launched.url)
     assert page.title() == "Runway Studio"
@@ -366,7 +385,11 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
         panel = page.locator(f"#{prefix}_status")
         if status(page, prefix)[0] != "idle" or "Ready" not in panel.inner_text():
             problems.append(f"{tab}: the status panel shows {panel.inner_text()!r}, not the Ready message")
-        for suffix, label in (("to_first", "Use last frame as first frame"), ("to_v2v", "Send to Video to Video"), ("to_character", "Use as character")):
+        for suffix, label in (
+            ("to_first", "Use last frame as first frame"),
+            ("to_v2v", "Send to Video to Video"),
+            ("to_character", "Use as character"),
+        ):
             text = page.inner_text(f"#{prefix}_{suffix}").strip()
             if text != label:
                 problems.append(f"{tab}: the {label!r} button reads {text!r}")
@@ -376,7 +399,9 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
 # --- 6. the key stays out of the browser's storage ---------------------------------------------------------------
 
 
-def test_the_key_never_reaches_local_storage_or_the_page(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_the_key_never_reaches_local_storage_or_the_page(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     secret = "sk-test-SECRET-123"
     open_studio(page, launched.url)

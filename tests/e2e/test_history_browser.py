@@ -64,7 +64,9 @@ def generate(page: Any, prefix: str) -> tuple[list[tuple[str, str]], str]:
     Download button) before anything clicks them.
     """
     selector = f"#{prefix}_status .rs-status"
-    old_task = page.evaluate("(sel) => document.querySelector(sel)?.textContent.trim() || ''", f"{selector} .rs-task-id")
+    old_task = page.evaluate(
+        "(sel) => document.querySelector(sel)?.textContent.trim() || ''", f"{selector} .rs-task-id"
+    )
     page.click(f"#{prefix}_generate")
     page.wait_for_function(STARTED, arg=[selector, old_task])
     seen = follow_status(page, prefix, limit_s=40)
@@ -81,11 +83,15 @@ def open_history(page: Any, expected: int) -> None:
     page.wait_for_selector("#history_refresh", state="visible")
     try:
         page.wait_for_function(
-            "([sel, n]) => document.querySelectorAll(sel).length === n", arg=[THUMBNAILS, expected], timeout=10_000,
+            "([sel, n]) => document.querySelectorAll(sel).length === n",
+            arg=[THUMBNAILS, expected],
+            timeout=10_000,
         )
-    except Exception:  # noqa: BLE001 - say what the visitor sees instead of a bare timeout
-        pytest.fail(f"History shows {page.locator(THUMBNAILS).count()} thumbnail(s), expected {expected}: "
-                    f"{page.inner_text('#history_summary')!r}")
+    except Exception:
+        pytest.fail(
+            f"History shows {page.locator(THUMBNAILS).count()} thumbnail(s), expected {expected}: "
+            f"{page.inner_text('#history_summary')!r}"
+        )
 
 
 def select_newest(page: Any) -> str:
@@ -194,14 +200,25 @@ def test_each_visitor_sees_only_their_own_history(
     client = Client(launched.url, verbose=False)
     try:
         endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
-        name = "/history" if "/history" in endpoints else next(
-            (n for n, info in endpoints.items() if info["returns"] and info["returns"][0]["label"] == "Your generations"
-             and n != "/do_delete"), None,
+        name = (
+            "/history"
+            if "/history" in endpoints
+            else next(
+                (
+                    n
+                    for n, info in endpoints.items()
+                    if info["returns"] and info["returns"][0]["label"] == "Your generations" and n != "/do_delete"
+                ),
+                None,
+            )
         )
         assert name is not None, f"no History endpoint in the API: {sorted(endpoints)}"
         params = endpoints[name]["parameters"]
         for token in (None, "a-token-nobody-was-given"):
-            result = client.predict(*[token if p["label"].startswith("parameter_") else p.get("parameter_default") for p in params], api_name=name)
+            result = client.predict(
+                *[token if p["label"].startswith("parameter_") else p.get("parameter_default") for p in params],
+                api_name=name,
+            )
             gallery, summary = result[0], result[1] if len(result) > 1 else ""
             assert not gallery, f"an API visitor (token {token!r}) sees generations: {gallery}"
             assert "Nothing yet" in str(summary), summary
@@ -211,10 +228,12 @@ def test_each_visitor_sees_only_their_own_history(
         client.close()
 
 
-# --- 3. a chain of three, and its lineage ------------------------------------------------------------------------------
+# --- 3. a chain of three, and its lineage -----------------------------------------------------------------------------
 
 
-def test_a_chain_of_three_generations_shows_its_lineage(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_a_chain_of_three_generations_shows_its_lineage(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot
+) -> None:
     page = visitor
     start_i2v(page, launched.url)
     _, first_task = generate(page, "i2v")
@@ -222,7 +241,8 @@ def test_a_chain_of_three_generations_shows_its_lineage(visitor: Any, launched: 
     before = page.get_attribute("#i2v_first img", "src")
     page.click("#i2v_to_first")  # "Use last frame as first frame"
     page.wait_for_function(
-        "(old) => { const img = document.querySelector('#i2v_first img'); return !!img && img.getAttribute('src') !== old }",
+        "(old) => { const img = document.querySelector('#i2v_first img');"
+        " return !!img && img.getAttribute('src') !== old }",
         arg=before,
     )
     assert "last" in (page.get_attribute("#i2v_first img", "src") or ""), page.get_attribute("#i2v_first img", "src")
@@ -272,7 +292,8 @@ CP_CONTROLS = """() => {
         character_as: q('#cp_character_type input[type=radio]:checked')?.value,
         character_image: !!q('#cp_character_image img'),
         reference_video: !!q('#cp_reference video'),
-        selected_tab: [...document.querySelectorAll('[role=tab]')].find(t => t.getAttribute('aria-selected') === 'true')?.innerText.trim(),
+        selected_tab: [...document.querySelectorAll('[role=tab]')]
+          .find(t => t.getAttribute('aria-selected') === 'true')?.innerText.trim(),
     };
 }"""
 
@@ -295,9 +316,18 @@ def test_reuse_settings_puts_back_every_character_performance_control(
     page.fill("#cp_seed input", "42")
     page.locator("#cp_seed input").press("Tab")
     wanted = {
-        "ratio": "960:960", "body_control": False, "intensity": "5", "intensity_range": "5", "threshold": "low",
-        "random_seed": False, "seed": "42", "seed_visible": True, "character_as": "image",
-        "character_image": True, "reference_video": True, "selected_tab": "Character Performance",
+        "ratio": "960:960",
+        "body_control": False,
+        "intensity": "5",
+        "intensity_range": "5",
+        "threshold": "low",
+        "random_seed": False,
+        "seed": "42",
+        "seed_visible": True,
+        "character_as": "image",
+        "character_image": True,
+        "reference_video": True,
+        "selected_tab": "Character Performance",
     }
     assert page.evaluate(CP_CONTROLS) == wanted  # what was set is what is sent
     _, task_id = generate(page, "cp")
@@ -313,7 +343,8 @@ def test_reuse_settings_puts_back_every_character_performance_control(
     page.wait_for_selector("#cp_generate", state="visible")
     with contextlib.suppress(Exception):  # on a timeout, the assertion below reports the controls as they are
         page.wait_for_function(
-            "() => document.querySelector('#cp_seed input')?.value === '42' && !!document.querySelector('#cp_reference video')",
+            "() => document.querySelector('#cp_seed input')?.value === '42'"
+            " && !!document.querySelector('#cp_reference video')",
             timeout=10_000,
         )
     shown = page.evaluate(CP_CONTROLS)

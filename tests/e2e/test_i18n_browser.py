@@ -10,8 +10,9 @@ badly, since Chinese strings are shorter and English ones longer.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -57,7 +58,8 @@ def open_page(page: Any, url: str) -> None:
 def wait_phase(page: Any, prefix: str, *phases: str, timeout: float = 20_000) -> str:
     page.wait_for_function(
         "([sel, phases]) => { const s = document.querySelector(sel); return !!s && phases.includes(s.dataset.phase) }",
-        arg=[f"#{prefix}_status .rs-status", list(phases)], timeout=timeout,
+        arg=[f"#{prefix}_status .rs-status", list(phases)],
+        timeout=timeout,
     )
     return str(page.eval_on_selector(f"#{prefix}_status .rs-status", "s => s.dataset.phase"))
 

@@ -78,7 +78,8 @@ def test_a_closed_pages_session_goes_after_an_hour_and_an_open_one_stays(pages: 
     # The open page still works with its own session: switching the model updates its ratio choices.
     choose(open_page, "i2v_model", "gen3a_turbo · Gen-3 Alpha Turbo")
     open_page.wait_for_function(
-        "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)", arg=NO_LAST_FRAME,
+        "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)",
+        arg=NO_LAST_FRAME,
     )
     assert listbox_options(open_page, "i2v_ratio") == GEN3A_RATIOS
 
@@ -112,6 +113,8 @@ def test_a_visitors_session_does_not_grow_with_each_generation(pages: Any, launc
         choose(page, "i2v_ratio", "768:1280" if round_ % 2 == 0 else "960:960")
         sizes.append(size())
     blocks = holder.session_data[session_id].blocks_config.blocks
-    strays = [getattr(b, "elem_id", None) or type(b).__name__ for k, b in blocks.items() if k not in launched.demo.blocks]
+    strays = [
+        getattr(b, "elem_id", None) or type(b).__name__ for k, b in blocks.items() if k not in launched.demo.blocks
+    ]
     assert sizes[3] == sizes[1], f"the session grew: {sizes}; entries the page does not have: {strays}"
     assert not strays, f"the session holds entries the page does not have: {strays}"
