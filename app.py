@@ -8,10 +8,12 @@ This is also the Space's entry point (``app_file`` in the README's front matter)
 from __future__ import annotations
 
 from studio.settings import Settings
+from studio.ui import gradio_compat
 from studio.ui.app import assemble, launch_options
 
 
 def main() -> None:
+    gradio_compat.keep_session_ids()  # once, before any page is served: see its docstring
     settings = Settings.from_env()
     studio, demo = assemble(settings)
     demo.launch(**launch_options(studio, max_upload_mb=settings.max_upload_mb, max_sessions=settings.max_sessions))

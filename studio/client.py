@@ -37,7 +37,7 @@ from studio.errors import (
     TaskNotFound,
     TaskTimedOut,
 )
-from studio.i18n import Label, Msg
+from studio.i18n import Join, Label, Message, Msg
 from studio.requests import LABELS, Request
 from studio.tasks import Task, TaskEvent, Throttled, event_for
 from studio.uris import human_bytes
@@ -186,7 +186,7 @@ class RunwayClient:
 
     async def _with_retries(self, method: str, path: str, *, key: str) -> httpx.Response:
         """An idempotent request, retried on connection errors, 429, 502/503/504."""
-        last_problem: str = ""
+        last_problem: Message = ""
         for attempt in range(self._retry.attempts):
             final = attempt + 1 == self._retry.attempts  # no point waiting after the last try
             try:
@@ -272,7 +272,7 @@ class RunwayClient:
                 Msg("client.rate_limited", provider=self._label, text=text), retry_after=_retry_after(response)
             )
         issues = _issues(response)
-        detail = " ".join(i.message for i in issues) or text
+        detail: Message = Join([i.message for i in issues], "sentences") if issues else text
         return ApiError(
             Msg("client.rejected", provider=self._label, status=status, detail=detail), status=status, issues=issues
         )
@@ -300,7 +300,7 @@ def _auth(key: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {key}"}
 
 
-def _may_exist(why: str) -> str:
+def _may_exist(why: Message) -> Msg:
     return Msg("client.may_exist", why=why)
 
 

@@ -16,63 +16,72 @@
 
 Messages never contain the API key: nothing here is given one.
 
-Every message is English as ``str``; given as a ``studio.i18n.Msg`` it also carries its catalog key and parameters
-(``key``/``params``), so ``localized(lang)`` (or ``studio.i18n.localize``) says it in the visitor's language.
-A message given as a plain string has no key and is shown in English.
+Every message is a ``studio.i18n.Message``: a ``Msg`` (a catalog key and its parameters, so ``localized(lang)``, or
+``studio.i18n.localize``, says it in the visitor's language) or a plain string (shown as it is in every language).
+``str(error)`` is the English.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field as dataclass_field
 from typing import Any
 
-from studio.i18n import Join, Label, Msg, Text, localize, t
+from studio.i18n import Join, Label, Message, Msg, Text, localize
 
 
 class StudioError(Exception):
-    """Base class: ``str(err)`` is the plain message for the visitor (English)."""
+    """Base class: ``message`` is what the visitor reads; ``str(err)`` is its English."""
+
+    def __init__(self, message: Message) -> None:
+        super().__init__(message)
+        self.message = message
 
     @property
     def key(self) -> str | None:
         """The message's catalog key (None: shown in English in every language)."""
-        first = self.args[0] if self.args else None
-        return first.key if isinstance(first, Msg) else None
+        return self.message.key if isinstance(self.message, Msg) else None
 
     @property
     def params(self) -> Mapping[str, Any]:
-        first = self.args[0] if self.args else None
-        return first.params if isinstance(first, Msg) else {}
+        return self.message.params if isinstance(self.message, Msg) else {}
 
     def localized(self, lang: str) -> str:
         """The message in ``lang`` (English where it has no key)."""
-        first = self.args[0] if self.args else None
-        return first.render(lang) if isinstance(first, Text) else str(self)
+        return localize(self.message, lang)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class FieldIssue:
     """One problem with one field: ``field`` is the label a designer sees (e.g. "Ratio").
 
-    ``message`` is the English text; ``key`` and ``params`` say it in another language (taken from ``message``
-    when it is a ``Msg``). They take no part in equality.
+    Two issues are equal when they name the same field and path and say the same in English.
     """
 
     field: str
-    message: str
+    message: Message
     path: tuple[str | int, ...] = ()  # the wire path, e.g. ("promptImage", 1, "position")
-    key: str | None = dataclass_field(default=None, compare=False)
-    params: Mapping[str, object] = dataclass_field(default_factory=dict, compare=False)
 
-    def __post_init__(self) -> None:
-        if self.key is None and isinstance(self.message, Msg):
-            object.__setattr__(self, "key", self.message.key)
-            object.__setattr__(self, "params", dict(self.message.params))
+    @property
+    def key(self) -> str | None:
+        return self.message.key if isinstance(self.message, Msg) else None
+
+    @property
+    def params(self) -> Mapping[str, Any]:
+        return self.message.params if isinstance(self.message, Msg) else {}
 
     def localized(self, lang: str) -> str:
         """The message in ``lang`` (English where it has no key)."""
-        return t(lang, self.key, **self.params) if self.key else str(self.message)
+        return localize(self.message, lang)
+
+    def _identity(self) -> tuple[str, str, tuple[str | int, ...]]:
+        return self.field, str(self.message), self.path
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, FieldIssue) and self._identity() == other._identity()
+
+    def __hash__(self) -> int:
+        return hash(self._identity())
 
 
 class InvalidInput(StudioError):
@@ -80,7 +89,7 @@ class InvalidInput(StudioError):
 
     def __init__(self, issues: list[FieldIssue] | FieldIssue) -> None:
         self.issues = [issues] if isinstance(issues, FieldIssue) else list(issues)
-        super().__init__(Join([_text_of(issue) for issue in self.issues], "sentences"))
+        super().__init__(Join([issue.message for issue in self.issues], "sentences"))
 
     @property
     def key(self) -> str | None:
@@ -94,17 +103,11 @@ class InvalidInput(StudioError):
         return " ".join(localize(issue, lang) for issue in self.issues)
 
 
-def _text_of(issue: FieldIssue) -> str:
-    if issue.key and not isinstance(issue.message, Text):
-        return Msg(issue.key, **issue.params)
-    return issue.message
-
-
 class MediaError(InvalidInput):
     """An image or video that cannot be read, is not allowed, or cannot be made to fit the limits."""
 
-    def __init__(self, field: str, message: str) -> None:
-        text = (
+    def __init__(self, field: str, message: Message) -> None:
+        text: Message = (
             Msg("media.detail", field=Label(field), detail=message)
             if isinstance(message, Text)
             else f"{field}: {message}"
@@ -115,9 +118,7 @@ class MediaError(InvalidInput):
 class ApiError(StudioError):
     """The provider answered with an error status."""
 
-    def __init__(
-        self, message: str, *, status: int, issues: list[FieldIssue] | None = None
-    ) -> None:  # message: str or Msg
+    def __init__(self, message: Message, *, status: int, issues: list[FieldIssue] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.issues = issues or []
@@ -130,7 +131,7 @@ class AuthError(ApiError):
 class RateLimited(ApiError):
     """429: a rate limit or the provider's daily task cap."""
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+    def __init__(self, message: Message, *, retry_after: float | None = None) -> None:
         super().__init__(message, status=429)
         self.retry_after = retry_after
 
@@ -158,6 +159,6 @@ class DownloadError(StudioError):
     network failure that may pass.
     """
 
-    def __init__(self, message: str, *, refused: bool = False) -> None:
+    def __init__(self, message: Message, *, refused: bool = False) -> None:
         super().__init__(message)
         self.refused = refused

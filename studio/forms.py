@@ -18,7 +18,7 @@ from PIL import Image
 from studio import media
 from studio.capabilities import InputLimits, ModelSpec, ProviderSpec, VideoInputRule
 from studio.errors import FieldIssue, InvalidInput
-from studio.i18n import Label, Msg
+from studio.i18n import Label, Message, Msg
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.requests import Request, check_request, parse_request
 
@@ -252,7 +252,7 @@ def _prepare_input(
     spec: ModelSpec,
     provider: ProviderSpec,
     workdir: Path,
-) -> tuple[str, str, Image.Image | None, float | None]:
+) -> tuple[str, Message, Image.Image | None, float | None]:
     """(uri, note, preview, seconds) for one input."""
     limits = provider.limits
     if not given.path:
@@ -262,7 +262,7 @@ def _prepare_input(
         return image.data_uri, "", image.preview, None
     rule = spec.video_inputs.get(wire) or VideoInputRule()
     video = media.prepare_video(given.path, field=label, rule=rule, limits=limits, workdir=workdir)
-    note = ""
+    note: Message = ""
     if video.trimmed and rule.use_first_seconds:
         note = Msg("form.trimmed", field=Label(label), keep=rule.use_first_seconds, total=video.source.duration_s)
     elif video.reencoded:

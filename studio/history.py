@@ -21,8 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from studio.i18n import Message
 from studio.i18n import dumps as dump_text
 from studio.i18n import loads as load_text
+from studio.phases import ENDED
 
 T = TypeVar("T")
 
@@ -78,8 +80,6 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     ),
 )
 
-TERMINAL = ("succeeded", "failed", "cancelled", "lost")
-
 
 @dataclass(frozen=True)
 class Generation:
@@ -110,10 +110,10 @@ class Generation:
 
     @property
     def terminal(self) -> bool:
-        return self.status in TERMINAL
+        return self.status in ENDED
 
     @property
-    def failure_message(self) -> str | None:
+    def failure_message(self) -> Message | None:
         """``failure_reason`` as a translatable ``Msg`` when it was kept as one, else as it is (English)."""
         return load_text(self.failure_text, self.failure_reason)
 
@@ -223,30 +223,31 @@ class HistoryStore:
         *,
         progress: float | None = None,
         failure_code: str | None = None,
-        failure_reason: str | None = None,
+        failure_reason: Message | None = None,
     ) -> bool:
         """Update the status; a change of status (not a mere progress tick) is also logged. True when it changed.
 
-        A ``failure_reason`` given as a ``studio.i18n.Msg`` is also kept as its key and parameters, so History can
-        show it in the visitor's language."""
+        ``failure_reason`` is kept as its English text and, when it is a ``studio.i18n.Msg``, as its key and
+        parameters too, so History can show it in the visitor's language."""
         now = self._clock()
         failure_text = dump_text(failure_reason)
+        reason = None if failure_reason is None else str(failure_reason)
         with self._tx() as db:
             row = db.execute("SELECT status FROM generations WHERE id = ?", (generation_id,)).fetchone()
-            if row is None or row["status"] in TERMINAL:
+            if row is None or row["status"] in ENDED:
                 return False  # a finished generation is never reopened (and a deleted one stays deleted)
             db.execute(
                 """UPDATE generations SET status = ?, progress = COALESCE(?, progress),
                    failure_code = COALESCE(?, failure_code),
                    failure_reason = COALESCE(?, failure_reason),
                    failure_text = CASE WHEN ? IS NULL THEN failure_text ELSE ? END, updated_at = ? WHERE id = ?""",
-                (status, progress, failure_code, failure_reason, failure_reason, failure_text, now, generation_id),
+                (status, progress, failure_code, reason, reason, failure_text, now, generation_id),
             )
             changed = row["status"] != status
             if changed:
                 db.execute(
                     "INSERT INTO status_changes (generation_id, at, status, progress, detail) VALUES (?, ?, ?, ?, ?)",
-                    (generation_id, now, status, progress, failure_reason),
+                    (generation_id, now, status, progress, reason),
                 )
             return changed
 
@@ -291,10 +292,10 @@ class HistoryStore:
 
     def unfinished(self) -> list[Generation]:
         """Every generation not yet at an end, oldest first (the reconciler's work list)."""
-        marks = ",".join("?" * len(TERMINAL))
+        marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", TERMINAL
+                f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", ENDED
             ).fetchall()
         return [_generation(r) for r in rows]
 

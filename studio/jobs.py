@@ -13,12 +13,12 @@ import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Literal
 
 from studio.client import RunwayClient
 from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
 from studio.history import HistoryStore
-from studio.i18n import Msg, Text
+from studio.i18n import Message, Msg
+from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
@@ -26,23 +26,6 @@ from studio.vault import Kept, keep_output
 
 log = logging.getLogger(__name__)
 
-Phase = Literal[
-    "preparing",
-    "submitting",
-    "queued",
-    "throttled",
-    "running",
-    "downloading",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "lost",
-    "interrupted",
-]
-# "interrupted": the page stops following, but the task is not over: history keeps it open and the reconciler
-# picks it up again. "lost": the provider no longer knows the task.
-FINAL_PHASES = frozenset({"succeeded", "failed", "cancelled", "lost", "interrupted"})
-NOT_RECORDED = frozenset({"preparing", "interrupted"})
 MAY_EXIST_CODE = "STUDIO.MAY_EXIST"
 LINK_REFUSED_CODE = "STUDIO.OUTPUT_REFUSED"
 LOST_AFTER_S = 3600.0  # a task id the provider has never shown in this long is given up as lost
@@ -53,12 +36,11 @@ PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History 
 class JobStatus:
     """One snapshot of a generation, as the page shows it.
 
-    ``message`` is English; when it is a ``Msg`` (every message the studio writes), ``message_key`` and ``params``
-    say it in the visitor's language (``studio.i18n.localize(status.message, lang)``). ``notes`` likewise.
+    ``message`` says it in the visitor's language (``studio.i18n.localize(status.message, lang)``); so do ``notes``.
     """
 
     phase: Phase
-    message: str
+    message: Message
     elapsed_s: float = 0.0
     progress: float | None = None
     task_id: str | None = None
@@ -66,12 +48,15 @@ class JobStatus:
     seed: int | None = None
     video: Path | None = None
     estimate: Estimate | None = None
-    notes: tuple[str, ...] = ()
+    notes: tuple[Message, ...] = ()
     failure_code: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "phase", Phase(self.phase))  # a phase given by its stored text
 
     @property
     def final(self) -> bool:
-        return self.phase in FINAL_PHASES
+        return self.phase.final
 
     @property
     def message_key(self) -> str | None:
@@ -99,7 +84,7 @@ class Job:
         task_id: str | None = None,
         estimate: Estimate | None = None,
         seed: int | None = None,
-        notes: tuple[str, ...] = (),
+        notes: tuple[Message, ...] = (),
         born_at: float | None = None,
         seen: bool = False,
         media_gate: asyncio.Semaphore | None = None,
@@ -116,7 +101,7 @@ class Job:
         self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
-        first = "submitting" if request is not None else "queued"
+        first = Phase.SUBMITTING if request is not None else Phase.QUEUED
         self.status = JobStatus(
             first,
             Msg("job.sending") if request else Msg("job.checking"),
@@ -154,19 +139,19 @@ class Job:
             return True
         return abs((status.progress or 0) - (last.progress or 0)) >= PROGRESS_STEP
 
-    async def _publish(self, phase: Phase, message: str, **changes: object) -> None:
+    async def _publish(self, phase: Phase, message: Message, **changes: object) -> None:
         """Record the new status in history, then show it: the page is never ahead of what is kept."""
         now = self._clock()
         status = replace(self.status, phase=phase, message=message, elapsed_s=now - self._started, **changes)  # type: ignore[arg-type]
-        if phase not in NOT_RECORDED and self._worth_recording(status):
+        if phase.recorded and self._worth_recording(status):
             self._recorded = status
             await self._history.run(
                 self._history.record,
                 self.generation_id,
                 phase,
                 progress=status.progress,
-                failure_code=status.failure_code if phase == "failed" else None,
-                failure_reason=message if phase in ("failed", "lost") else None,
+                failure_code=status.failure_code if phase is Phase.FAILED else None,
+                failure_reason=message if phase in (Phase.FAILED, Phase.LOST) else None,
             )
         self.status = status
         if status.final:
@@ -186,24 +171,24 @@ class Job:
             raise
         except Exception:
             log.exception("generation %s stopped unexpectedly", self.generation_id)
-            await self._publish("interrupted", Msg("job.broken"))
+            await self._publish(Phase.INTERRUPTED, Msg("job.broken"))
 
     async def _create(self) -> None:
         assert self._request is not None
         try:
             created = await self._client.create(self._request, key=self._key)
         except TaskMayExist as err:
-            await self._publish("failed", _said(err), failure_code=MAY_EXIST_CODE)
+            await self._publish(Phase.FAILED, err.message, failure_code=MAY_EXIST_CODE)
             return
         except StudioError as err:
-            await self._publish("failed", _said(err))
+            await self._publish(Phase.FAILED, err.message)
             return
         finally:
             self._request = None
         # Kept before anything else learns the id: whoever sees job.task_id can rely on history having it.
         await self._history.run(self._history.set_task, self.generation_id, created.task_id)
         self.task_id = created.task_id
-        await self._publish("queued", Msg("job.created"), task_id=created.task_id)
+        await self._publish(Phase.QUEUED, Msg("job.created"), task_id=created.task_id)
         if self._cancel_requested:
             await self._cancel_remote()
 
@@ -218,43 +203,45 @@ class Job:
         except TaskNotFound:
             await self._not_found()
         except (ProviderUnavailable, TaskTimedOut) as err:
-            await self._publish("interrupted", Msg("job.keeps_checking", error=_said(err)))
+            await self._publish(Phase.INTERRUPTED, Msg("job.keeps_checking", error=err.message))
         except StudioError as err:
-            await self._publish("failed", _said(err))
+            await self._publish(Phase.FAILED, err.message)
 
     async def _not_found(self) -> None:
         """A 404 past the fresh-id grace. A task seen before and gone now is lost; one never seen yet may still
         appear (resellers can be slow to show new ids), so it stays open for the reconciler, until it is too old."""
         too_old = self._history.now() - self._born_at > LOST_AFTER_S
         if self._seen or too_old:
-            await self._publish("lost", Msg("job.lost"))
+            await self._publish(Phase.LOST, Msg("job.lost"))
         else:
-            await self._publish("interrupted", Msg("job.not_shown_yet"))
+            await self._publish(Phase.INTERRUPTED, Msg("job.not_shown_yet"))
 
     async def _on_event(self, event: TaskEvent) -> None:
         if isinstance(event, Pending):
-            await self._publish("queued", Msg("job.queued"))
+            await self._publish(Phase.QUEUED, Msg("job.queued"))
         elif isinstance(event, Throttled):
-            await self._publish("throttled", Msg("job.throttled"))
+            await self._publish(Phase.THROTTLED, Msg("job.throttled"))
         elif isinstance(event, Running):
-            await self._publish("running", Msg("job.generating"), progress=event.progress)
+            await self._publish(Phase.RUNNING, Msg("job.generating"), progress=event.progress)
         elif isinstance(event, Failed):
-            await self._publish("failed", event.reason.message, failure_code=event.code)
+            await self._publish(Phase.FAILED, event.reason.message, failure_code=event.code)
         elif isinstance(event, Cancelled):
-            await self._publish("cancelled", Msg("job.cancelled"))
+            await self._publish(Phase.CANCELLED, Msg("job.cancelled"))
 
     async def _deliver(self, event: Succeeded) -> None:
         if not event.outputs:
-            await self._publish("failed", Msg("job.no_output"))
+            await self._publish(Phase.FAILED, Msg("job.no_output"))
             return
-        await self._publish("downloading", Msg("job.keeping"), progress=1.0)
+        await self._publish(Phase.DOWNLOADING, Msg("job.keeping"), progress=1.0)
         try:
             kept = await self._keep(event)
         except DownloadError as err:
             if err.refused:  # asked again already: the provider keeps refusing this clip's link
-                await self._publish("failed", Msg("job.link_expired", error=_said(err)), failure_code=LINK_REFUSED_CODE)
+                await self._publish(
+                    Phase.FAILED, Msg("job.link_expired", error=err.message), failure_code=LINK_REFUSED_CODE
+                )
             else:
-                await self._publish("interrupted", Msg("job.retry_download", error=_said(err)))
+                await self._publish(Phase.INTERRUPTED, Msg("job.retry_download", error=err.message))
             return
         await self._history.run(
             self._history.set_output,
@@ -263,7 +250,7 @@ class Job:
             poster_path=str(kept.poster),
             actual_credits=event.credits,
         )
-        await self._publish("succeeded", Msg("job.ready"), video=kept.video, progress=1.0)
+        await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0)
 
     async def _keep(self, event: Succeeded) -> Kept:
         """Keep the clip. A refused link (expired, 403) gets one fresh look at the task: providers sign a new one."""
@@ -295,12 +282,6 @@ class Job:
         try:
             await self._client.cancel_task(self.task_id, key=self._key)
         except StudioError as err:
-            await self._publish("interrupted", Msg("job.cancel_failed", error=_said(err)))
+            await self._publish(Phase.INTERRUPTED, Msg("job.cancel_failed", error=err.message))
             return
-        await self._publish("cancelled", Msg("job.cancelled_remote"))
-
-
-def _said(err: StudioError) -> str:
-    """What an error says: its ``Text`` when it has one (so it is translated with the status), else its text."""
-    first = err.args[0] if err.args else None
-    return first if isinstance(first, Text) else str(err)
+        await self._publish(Phase.CANCELLED, Msg("job.cancelled_remote"))

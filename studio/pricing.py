@@ -18,7 +18,7 @@ class Estimate:
     def usd(self) -> float:
         return self.credits * USD_PER_CREDIT
 
-    def describe(self) -> str:
+    def describe(self) -> Msg:
         """E.g. "about 50 credits, $0.50 for 5 s" (a ``Msg``: English as a ``str``, translatable)."""
         return Msg("page.estimate", credits=self.credits, usd=self.usd, seconds=self.seconds)
 

@@ -52,7 +52,7 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def _choices(values: Any) -> str:
+def _choices(values: Any) -> Join:
     return Join([str(v) for v in values])
 
 
@@ -317,7 +317,7 @@ def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: Provi
     return issues
 
 
-def _last_frame_message(provider: ProviderSpec) -> str:
+def _last_frame_message(provider: ProviderSpec) -> Msg:
     able = [m.name for m in provider.models_for("image_to_video") if m.supports_last_frame]
     if not able:
         return Msg("req.no_last_frame_anywhere", provider=Label(provider.label))

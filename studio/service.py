@@ -48,8 +48,9 @@ from studio.forms import (
     with_media,
 )
 from studio.history import Generation, HistoryStore, NewGeneration
-from studio.i18n import Label, Msg
+from studio.i18n import Label, Message, Msg
 from studio.jobs import Job, JobStatus
+from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.settings import Settings
 from studio.simulator.app import create_app as create_simulator
@@ -66,8 +67,6 @@ STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
 RECONCILE_EVERY_S = 60.0
 WORKER_THREADS = 32
-# Statuses only a GET of the task can give: a row in one of them was shown by the provider at least once.
-SEEN_STATUSES = frozenset({"throttled", "running", "downloading"})
 
 
 @dataclass(frozen=True)
@@ -245,14 +244,14 @@ class Studio:
             await self._resume_waiting(visitor=visitor, provider=prepared.provider.name, key=key)
         return job
 
-    async def budget_text(self, visitor: str) -> str:
+    async def budget_text(self, visitor: str) -> Message:
         """What the server key may still spend today for this visitor ('' when no cap is set)."""
         if not self.guard.policy.caps_spending or not self._server_key:
             return ""
         budget = await self.history.run(self.guard.budget, visitor)
         return budget.describe(dt.datetime.now(dt.timezone.utc))
 
-    async def _budget_note(self, visitor: str, key_source: str) -> tuple[str, ...]:
+    async def _budget_note(self, visitor: str, key_source: str) -> tuple[Message, ...]:
         text = await self.budget_text(visitor) if key_source == "server key" else ""
         return (text,) if text else ()
 
@@ -343,7 +342,7 @@ class Studio:
             seed=generation.seed,
             estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
             born_at=generation.created_at,
-            seen=generation.status in SEEN_STATUSES,
+            seen=Phase(generation.status).seen_by_provider,
         )
         self._track(job, generation.visitor)
         return True

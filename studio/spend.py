@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from studio.errors import FieldIssue, InvalidInput
 from studio.history import HistoryStore
-from studio.i18n import Join, Label, Msg
+from studio.i18n import Join, Label, Message, Msg
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class Budget:
     visitor_left: int | None
     resets_at: dt.datetime
 
-    def describe(self, now: dt.datetime) -> str:
+    def describe(self, now: dt.datetime) -> Message:
         when = _resets(self.resets_at, now)
         studio, visitor = self.deployment_left, self.visitor_left
         if studio is not None and visitor is not None:
@@ -114,7 +114,7 @@ class SpendGuard:
                 )
 
 
-def _resets(at: dt.datetime, now: dt.datetime) -> str:
+def _resets(at: dt.datetime, now: dt.datetime) -> Msg:
     left = at - now
     hours, minutes = int(left.total_seconds() // 3600), int(left.total_seconds() % 3600 // 60)
     return Msg("spend.resets", hours=hours, minutes=minutes)

@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from studio.i18n import Msg
+from studio.i18n import Message, Msg
 
 Status = Literal["PENDING", "THROTTLED", "RUNNING", "SUCCEEDED", "FAILED", "CANCELLED"]
 TERMINAL: frozenset[str] = frozenset({"SUCCEEDED", "FAILED", "CANCELLED"})
@@ -52,7 +52,7 @@ _MODERATION_INPUTS = {"TEXT": "failure.where_text", "IMAGE": "failure.where_imag
 @dataclass(frozen=True)
 class FailureReason:
     family: FailureFamily
-    message: str  # plain words for the visitor: what happened and what to do (a Msg: English as a str)
+    message: Message  # plain words for the visitor: what happened and what to do (a Msg: English as a str)
     retryable: bool
 
 

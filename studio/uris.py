@@ -12,7 +12,7 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from studio.capabilities import InputLimits
-from studio.i18n import Msg
+from studio.i18n import Message, Msg
 
 MediaKind = Literal["image", "video"]
 
@@ -20,7 +20,7 @@ _HOST_LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$", re.IGNORECASE)
 _DATA_URI = re.compile(r"^data:(?P<mime>[\w.+-]+/[\w.+-]+)(?P<params>(;[\w.+-]+=[\w.+-]+)*);base64,", re.IGNORECASE)
 
 
-def _human_bytes(n: int) -> str:
+def _human_bytes(n: int) -> Message:
     if n >= 1024 * 1024:
         return f"{n / (1024 * 1024):.1f} MiB".replace(".0 MiB", " MiB")
     if n >= 1024:
@@ -31,7 +31,7 @@ def _human_bytes(n: int) -> str:
 human_bytes = _human_bytes
 
 
-def url_problem(url: str, *, limits: InputLimits) -> str | None:
+def url_problem(url: str, *, limits: InputLimits) -> Message | None:
     """Why ``url`` cannot be sent as an input URL, or None when it can (a ``Msg``: English as a ``str``)."""
     if len(url) > limits.url_max_chars:
         return Msg("uri.too_long", length=len(url), most=limits.url_max_chars)
@@ -59,7 +59,7 @@ def url_problem(url: str, *, limits: InputLimits) -> str | None:
     return None
 
 
-def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> str | None:
+def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> Message | None:
     """Why a data URI cannot be sent for a ``kind`` input, or None when it can."""
     match = _DATA_URI.match(uri)
     if not match:
@@ -76,7 +76,7 @@ def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> str |
     return None
 
 
-def uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> str | None:
+def uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> Message | None:
     """Why ``uri`` (an https URL or a data URI) cannot be sent for a ``kind`` input, or None."""
     if uri.lower().startswith("data:"):
         return data_uri_problem(uri, kind=kind, limits=limits)

@@ -49,7 +49,10 @@ class LaunchedStudio:
 def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudio]:
     """The whole studio as `python app.py` builds it, on the simulator with short task times."""
     from studio.settings import Settings
+    from studio.ui import gradio_compat
     from studio.ui.app import assemble, launch_options
+
+    gradio_compat.keep_session_ids()  # as app.py's main() does
 
     data = tmp_path_factory.mktemp("studio-data")
     settings = Settings.from_env(

@@ -166,7 +166,7 @@ async def test_400_issues_name_the_field() -> None:
     err = info.value
     assert err.status == 400
     assert [(i.field, i.path) for i in err.issues] == [("Ratio", ("ratio",))]
-    assert "1280:768" in err.issues[0].message
+    assert "1280:768" in str(err.issues[0].message)
     assert "1280:768" in str(err)
 
 

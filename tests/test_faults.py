@@ -140,7 +140,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> Path:
     async def warm() -> None:
         rig = Rig(tmp_path_factory.mktemp("warm"), folder)
         final, _ = await rig.generate()
-        assert final.phase == "succeeded", final.message
+        assert final.phase == "succeeded", str(final.message)
 
     asyncio.run(warm())
     return folder
@@ -153,8 +153,8 @@ def rig(tmp_path: Path, clips: Path) -> Rig:
 
 def assert_vaulted(rig: Rig, status: JobStatus) -> None:
     """Succeeded, told so, the clip kept in the studio's own vault, and History agrees."""
-    assert status.phase == "succeeded", status.message
-    assert "ready" in status.message.lower(), status.message
+    assert status.phase == "succeeded", str(status.message)
+    assert "ready" in str(status.message).lower(), str(status.message)
     assert status.video is not None and status.video.is_file()
     row = rig.row(status)
     assert row.status == "succeeded" and row.task_id == status.task_id
@@ -164,12 +164,12 @@ def assert_vaulted(rig: Rig, status: JobStatus) -> None:
 def assert_may_exist(rig: Rig, status: JobStatus) -> None:
     """A create that may have reached the server: failed with STUDIO.MAY_EXIST, told plainly, never re-sent."""
     assert status.phase == "failed" and status.failure_code == MAY_EXIST_CODE, status
-    message = status.message.lower()
-    assert "may exist" in message and "not sent again" in message, status.message
-    assert "history" in message or "dashboard" in message, f"no advice on what to do: {status.message}"
+    message = str(status.message).lower()
+    assert "may exist" in message and "not sent again" in message, str(status.message)
+    assert "history" in message or "dashboard" in message, f"no advice on what to do: {str(status.message)}"
     row = rig.row(status)
     assert row.status == "failed" and row.failure_code == MAY_EXIST_CODE and row.task_id is None
-    assert row.failure_reason == status.message
+    assert row.failure_reason == str(status.message)
     assert rig.posts == 1, f"the create call reached the server {rig.posts} times: {rig.recorder.seen}"
 
 
@@ -197,12 +197,12 @@ async def test_the_daily_cap_is_shown_and_not_retried(rig: Rig) -> None:
     rig.faults.update({"create_status": [429, 429]})  # the daily cap: no Retry-After, its message says "daily"
     final, _ = await rig.generate()
     assert final.phase == "failed", final
-    message = final.message.lower()
-    assert "daily" in message and "resets" in message and "no task was created" in message, final.message
+    message = str(final.message).lower()
+    assert "daily" in message and "resets" in message and "no task was created" in message, str(final.message)
     assert rig.posts == 1 and rig.faults.create_status == [429], "the daily cap was retried"
     assert rig.created == 0
     row = rig.row(final)
-    assert row.status == "failed" and row.failure_reason == final.message and row.task_id is None
+    assert row.status == "failed" and row.failure_reason == str(final.message) and row.task_id is None
 
 
 # --- 5xx on create: the task may exist -------------------------------------------------------------------------
@@ -213,7 +213,7 @@ async def test_a_server_error_on_create_is_never_resent_and_says_the_task_may_ex
     rig.faults.update({"create_status": [code]})
     final, _ = await rig.generate()
     assert_may_exist(rig, final)
-    assert str(code) in final.message
+    assert str(code) in str(final.message)
     # The simulator made no task for an injected status, but the studio cannot know that: it must still warn.
     assert rig.created == 0
 
@@ -235,7 +235,7 @@ async def test_an_outage_longer_than_the_retries_interrupts_and_the_reconciler_f
     rig.faults.update({"read_status": [503] * 6})  # every attempt of one read
     final, _ = await rig.generate()
     assert_open(rig, final)
-    assert "not answering" in final.message and "kept" in final.message, final.message
+    assert "not answering" in str(final.message) and "kept" in str(final.message), str(final.message)
     rig.faults.clear()
     assert_vaulted(rig, await rig.reconcile())
     assert rig.created == 1
@@ -278,7 +278,7 @@ async def test_an_unreadable_answer_to_the_create_call_says_the_task_may_exist(r
     rig.faults.update({"malformed": 1})
     final, _ = await rig.generate()
     assert_may_exist(rig, final)
-    assert "could not be read" in final.message
+    assert "could not be read" in str(final.message)
     assert rig.created == 0
 
 
@@ -292,7 +292,7 @@ async def test_an_unreadable_task_status_does_not_lose_the_task(rig: Rig) -> Non
     assert rig.faults.malformed == 0, "the fault never reached a status read"
     if final.phase == "interrupted":  # what the studio does today: one unreadable body stops the live view
         assert_open(rig, final)
-        assert "unreadable" in final.message and "History" in final.message, final.message
+        assert "unreadable" in str(final.message) and "History" in str(final.message), str(final.message)
         final = await rig.reconcile()
     assert_vaulted(rig, final)
     assert rig.created == 1
@@ -307,8 +307,8 @@ async def test_a_long_throttle_is_shown_and_waited_out(rig: Rig) -> None:
     final, seen = await rig.generate()
     assert_vaulted(rig, final)
     throttled = [s for s in seen if s.phase == "throttled"]
-    assert throttled and "throttled" in throttled[0].message.lower(), [s.phase for s in seen]
-    assert "start on its own" in throttled[0].message
+    assert throttled and "throttled" in str(throttled[0].message).lower(), [s.phase for s in seen]
+    assert "start on its own" in str(throttled[0].message)
     assert rig.clock() - began >= 600
     assert "throttled" in [c.status for c in rig.studio.history.changes(final.generation_id)]
     assert rig.created == 1
@@ -329,7 +329,7 @@ async def test_a_fresh_id_answering_404_past_the_grace_is_not_forgotten(rig: Rig
     row = rig.row(final)
     assert row.task_id == final.task_id and row.task_id in rig.engine.tasks  # the row keeps the task's id
     if final.phase == "lost":
-        assert row.status == "lost" and row.failure_reason == final.message
+        assert row.status == "lost" and row.failure_reason == str(final.message)
     assert rig.created == 1
 
 
@@ -361,11 +361,14 @@ async def test_a_failed_task_says_why_in_plain_words(rig: Rig, code: str, expect
     final, _ = await rig.generate()
     assert final.phase == "failed" and final.failure_code == code, final
     for words in expected:  # a code is shown verbatim; plain words in any case
-        assert (words in final.message) if words.isupper() else (words in final.message.lower()), (words, final.message)
+        assert (words in str(final.message)) if words.isupper() else (words in str(final.message).lower()), (
+            words,
+            str(final.message),
+        )
     if code == "SAFETY.OUTPUT.VIDEO":
-        assert "input image" not in final.message  # it was the output, not the visitor's image
+        assert "input image" not in str(final.message)  # it was the output, not the visitor's image
     row = rig.row(final)
-    assert row.status == "failed" and row.failure_code == code and row.failure_reason == final.message
+    assert row.status == "failed" and row.failure_code == code and row.failure_reason == str(final.message)
     assert row.task_id == final.task_id
     assert rig.created == 1 and rig.posts == 1  # a failed task is not re-sent
 
@@ -379,7 +382,11 @@ async def test_a_refused_output_link_is_asked_again_then_reported(rig: Rig) -> N
     rig.faults.update({"output_status": 403})
     final, _ = await rig.generate()
     assert final.phase == "failed" and final.failure_code == "STUDIO.OUTPUT_REFUSED", final
-    assert "403" in final.message and "expired or was refused" in final.message and "Generate it again" in final.message
+    assert (
+        "403" in str(final.message)
+        and "expired or was refused" in str(final.message)
+        and "Generate it again" in str(final.message)
+    )
     row = rig.row(final)
     assert row.terminal and row.task_id == final.task_id and row.output_path is None
     downloads = [p for _, p, _ in rig.recorder.seen if p.startswith("/_simulator/outputs/")]
@@ -412,7 +419,7 @@ async def test_an_expired_output_link_ends_with_a_reason_instead_of_retrying_for
     row = rig.row(final)
     assert row.terminal and row.status in ("failed", "lost"), row.status
     assert row.failure_reason and "expired" in row.failure_reason
-    assert final.phase == "failed" and "Generate it again" in final.message  # said at once, not after days
+    assert final.phase == "failed" and "Generate it again" in str(final.message)  # said at once, not after days
 
 
 # --- what the page shows ---------------------------------------------------------------------------------------------
@@ -434,4 +441,4 @@ async def test_the_status_panel_shows_how_a_fault_ended(rig: Rig, fault: dict[st
     final, seen = await rig.generate()
     panels = [status_html(status) for status in seen]  # every status the page streams, as the page draws it
     assert f'data-phase="{final.phase}"' in panels[-1]
-    assert html.escape(final.message) in panels[-1], panels[-1]
+    assert html.escape(str(final.message)) in panels[-1], panels[-1]

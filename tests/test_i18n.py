@@ -103,10 +103,9 @@ def test_every_key_the_code_uses_exists_in_both_languages() -> None:
 
 
 def test_keys_made_at_run_time_exist_too() -> None:
-    from studio.ui.history_tab import STATUSES
-    from studio.ui.status import PHASES
+    from studio.phases import RECORDED, Phase
 
-    made = [f"phase.{p}" for p in PHASES] + [f"history.status.{s}" for s in STATUSES]
+    made = [f"phase.{p.value}" for p in Phase] + [f"history.status.{s.value}" for s in RECORDED]
     made += [f"fit.{f}" for f in ("crop", "pad", "as-is")]
     made += [f"uri.data_{what}_{kind}" for what in ("wrong_kind", "too_large") for kind in ("image", "video")]
     assert [key for key in made if key not in EN or key not in ZH] == []
@@ -190,7 +189,7 @@ def test_a_wrong_ratio_is_named_in_chinese_with_the_value_kept() -> None:
     (issue,) = info.value.issues
     assert issue.key == "req.ratio_unavailable" and issue.params["ratio"] == "1280:768"
     english = localize(issue, "en")
-    assert english == issue.message == str(info.value)
+    assert english == str(issue.message) == str(info.value)
     assert english.startswith("Ratio 1280:768 is not available for gen4_turbo. Choose one of 1280:720, ")
     zh = localize(issue, "zh-CN")
     assert "1280:768" in zh and "gen4_turbo" in zh and "画面比例" in zh and chinese(zh)
@@ -205,7 +204,7 @@ def test_a_missing_first_frame_names_the_field_in_chinese() -> None:
         )
     texts = [localize(issue, "zh-CN") for issue in info.value.issues]
     assert any("首帧" in text for text in texts), texts
-    assert [localize(issue, "en") for issue in info.value.issues] == [issue.message for issue in info.value.issues]
+    assert [localize(issue, "en") for issue in info.value.issues] == [str(issue.message) for issue in info.value.issues]
 
 
 @pytest.mark.parametrize(
@@ -228,7 +227,7 @@ def test_every_request_issue_has_a_key_and_says_itself_in_chinese(body: dict[str
         parse_request("image_to_video", body, provider=OPENAI_HK)
     for issue in info.value.issues:
         assert issue.key, issue
-        assert localize(issue, "en") == issue.message
+        assert localize(issue, "en") == str(issue.message)
         assert chinese(localize(issue, "zh-CN")), issue
 
 
@@ -257,7 +256,7 @@ def test_provider_errors_and_failure_reasons_translate() -> None:
     from studio.tasks import explain_failure
 
     reason = explain_failure("INPUT_PREPROCESSING.SAFETY.TEXT", "flagged")
-    assert reason.message == (
+    assert str(reason.message) == (
         "Blocked by content moderation: your prompt did not pass (provider said: flagged). Credits are charged for "
         "moderated tasks; change the input before trying again."
     )
@@ -282,7 +281,8 @@ def test_spend_guard_messages_translate() -> None:
     budget = Budget(deployment_left=120, visitor_left=40, resets_at=dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc))
     text = budget.describe(now)
     assert (
-        text == "120 credits left today on this studio, 40 for you (server key; resets at 00:00 UTC (in 2 h 30 min))."
+        str(text)
+        == "120 credits left today on this studio, 40 for you (server key; resets at 00:00 UTC (in 2 h 30 min))."
     )
     assert (
         localize(text, "zh-CN")
@@ -290,19 +290,20 @@ def test_spend_guard_messages_translate() -> None:
     )
 
 
-# --- the text itself: a str that knows its translation -----------------------------------------------------------
+# --- the text itself: a message that knows its translation, and says English as a str ---------------------------------
 
 
 def test_a_message_is_its_english_string() -> None:
     message = Msg("req.required", field=Label("Seed"))
-    assert message == "Seed is required." and isinstance(message, str) and "required" in message
+    assert str(message) == "Seed is required." and not isinstance(message, str)  # types no longer lie
+    assert message == Msg("req.required", field=Label("Seed")) != Msg("req.required", field=Label("Prompt"))
     assert f"{message}" == "Seed is required." and message.render("zh-CN") == "随机种子为必填项。"
     copy = pickle.loads(pickle.dumps(message))
     assert copy == message and copy.render("zh-CN") == "随机种子为必填项。"
     assert i18n.loads(i18n.dumps(message)).render("zh-CN") == "随机种子为必填项。"
     assert i18n.dumps("plain") is None and i18n.loads(None, "plain") == "plain"
     assert (
-        Join(["a", "b", "c"], "list_or") == "a, b or c"
+        str(Join(["a", "b", "c"], "list_or")) == "a, b or c"
         and Join(["a", "b", "c"], "list_or").render("zh-CN") == "a、b 或 c"
     )
 
@@ -316,7 +317,7 @@ def test_field_issue_equality_ignores_the_translation() -> None:
 
 def test_job_status_carries_its_message_key() -> None:
     status = JobStatus("queued", Msg("job.queued"))
-    assert status.message == "Queued: the provider will start it shortly."
+    assert str(status.message) == "Queued: the provider will start it shortly."
     assert status.message_key == "job.queued" and status.params == {}
     assert localize(status.message, "zh-CN") == "排队中：服务商很快就会开始处理。"
     assert JobStatus("queued", "plain").message_key is None
@@ -395,7 +396,11 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
 
 
 def test_page_labels_are_keys_and_the_api_reads_english() -> None:
-    from studio.i18n import UI, english, page_text
+    from studio.ui.gradio_compat import english as english_with
+    from studio.ui.translations import UI, english_of, page_text
+
+    def english(value: object) -> object:
+        return english_with(value, english_of)
 
     label = UI("ui.seed") + " (0–4294967295)"
     assert "__i18n__" in label and english(label) == "Seed (0–4294967295)"

@@ -207,29 +207,29 @@ def test_unset_fields_are_not_sent() -> None:
 def test_ratio_of_another_model() -> None:
     issue = only_issue("image_to_video", i2v(ratio="1280:768"))
     assert issue.field == "Ratio" and issue.path == ("ratio",)
-    assert issue.message.startswith("Ratio 1280:768 is not available for gen4_turbo. Choose one of 1280:720, ")
-    assert "1584:672" in issue.message
+    assert str(issue.message).startswith("Ratio 1280:768 is not available for gen4_turbo. Choose one of 1280:720, ")
+    assert "1584:672" in str(issue.message)
 
 
 def test_ratio_required_for_gen4_turbo() -> None:
     body = i2v()
     del body["ratio"]
     issue = only_issue("image_to_video", body)
-    assert issue.field == "Ratio" and "required" in issue.message
+    assert issue.field == "Ratio" and "required" in str(issue.message)
 
 
 def test_last_frame_on_gen4_turbo() -> None:
     body = i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}])
     issue = only_issue("image_to_video", body)
     assert issue.field == "Last frame"
-    assert issue.message == "Last frame is supported by gen3a_turbo only."
+    assert str(issue.message) == "Last frame is supported by gen3a_turbo only."
     assert issue.path == ("promptImage", 1, "position")
 
 
 def test_last_frame_on_runway_has_no_model_to_suggest() -> None:
     body = i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}])
     issue = only_issue("image_to_video", body, RUNWAY)
-    assert issue.field == "Last frame" and "not supported by any model on Runway" in issue.message
+    assert issue.field == "Last frame" and "not supported by any model on Runway" in str(issue.message)
 
 
 def test_missing_or_duplicate_first_frame() -> None:
@@ -238,19 +238,19 @@ def test_missing_or_duplicate_first_frame() -> None:
         i2v(promptImage=[{"uri": IMG2, "position": "last"}])
         | {"model": "gen3a_turbo", "ratio": "1280:768", "promptText": "x"},
     )
-    assert issue.field == "First frame" and "required" in issue.message
+    assert issue.field == "First frame" and "required" in str(issue.message)
     found = issues(
         "image_to_video", i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "first"}])
     )
     assert [i.field for i in found] == ["Frames"]
-    assert "once" in found[0].message
+    assert "once" in str(found[0].message)
 
 
 def test_duration_7_is_refused_by_the_proxy_but_fine_upstream() -> None:
     issue = only_issue("image_to_video", i2v(duration=7))
     assert issue.field == "Duration"
-    assert "Duration 7 s is not available for gen4_turbo on openai-hk" in issue.message
-    assert "5, 10" in issue.message
+    assert "Duration 7 s is not available for gen4_turbo on openai-hk" in str(issue.message)
+    assert "5, 10" in str(issue.message)
     assert parse_request("image_to_video", i2v(duration=7), provider=RUNWAY).to_wire()["duration"] == 7
     assert only_issue("image_to_video", i2v(duration=11), RUNWAY).field == "Duration"
     assert only_issue("image_to_video", i2v(duration=1), RUNWAY).field == "Duration"
@@ -260,8 +260,8 @@ def test_duration_7_is_refused_by_the_proxy_but_fine_upstream() -> None:
 def test_seed_out_of_range(seed: int) -> None:
     issue = only_issue("image_to_video", i2v(seed=seed))
     assert issue.field == "Seed"
-    assert f"Seed {seed} is out of range" in issue.message
-    assert "0 to 4294967295" in issue.message
+    assert f"Seed {seed} is out of range" in str(issue.message)
+    assert "0 to 4294967295" in str(issue.message)
 
 
 @pytest.mark.parametrize("seed", [0, 4294967295])
@@ -275,7 +275,7 @@ def test_prompt_length_counts_utf16_units() -> None:
     assert parse_request("image_to_video", i2v(promptText=ok), provider=OPENAI_HK).to_wire()["promptText"] == ok
     issue = only_issue("image_to_video", i2v(promptText=ok + "a"))  # 1001 units, only 501 characters
     assert issue.field == "Prompt"
-    assert "1001" in issue.message and "1000" in issue.message
+    assert "1001" in str(issue.message) and "1000" in str(issue.message)
 
 
 @pytest.mark.parametrize(
@@ -289,7 +289,7 @@ def test_prompt_length_counts_utf16_units() -> None:
 def test_prompt_required(endpoint: str, body: dict[str, Any]) -> None:
     issue = only_issue(endpoint, body)
     assert issue.field == "Prompt" and issue.path == ("promptText",)
-    assert f"Prompt is required for {body['model']}" in issue.message
+    assert f"Prompt is required for {body['model']}" in str(issue.message)
     assert only_issue(endpoint, body | {"promptText": ""}).message == issue.message
 
 
@@ -302,14 +302,14 @@ def test_whitespace_only_prompt(model_body: dict[str, Any]) -> None:
     issue = only_issue(
         "video_to_video" if "videoUri" in model_body else "image_to_video", model_body | {"promptText": " \n\t "}
     )
-    assert issue.field == "Prompt" and "only spaces" in issue.message
+    assert issue.field == "Prompt" and "only spaces" in str(issue.message)
 
 
 @pytest.mark.parametrize("char", ["\x00", "\x07", "\x1b", "\x7f"])
 def test_control_characters_in_prompt(char: str) -> None:
     issue = only_issue("image_to_video", i2v(promptText=f"a wave{char}crashing"))
-    assert issue.field == "Prompt" and "control character" in issue.message
-    assert f"U+{ord(char):04X}" in issue.message
+    assert issue.field == "Prompt" and "control character" in str(issue.message)
+    assert f"U+{ord(char):04X}" in str(issue.message)
 
 
 def test_newlines_and_tabs_are_fine_in_a_prompt() -> None:
@@ -320,14 +320,14 @@ def test_newlines_and_tabs_are_fine_in_a_prompt() -> None:
 def test_expression_intensity_out_of_range(intensity: int) -> None:
     issue = only_issue("character_performance", act(expressionIntensity=intensity))
     assert issue.field == "Expression intensity"
-    assert f"Expression intensity {intensity} is out of range. Choose 1 to 5." == issue.message
+    assert f"Expression intensity {intensity} is out of range. Choose 1 to 5." == str(issue.message)
 
 
 def test_two_references_on_aleph() -> None:
     refs = [{"type": "image", "uri": IMG}, {"type": "image", "uri": IMG2}]
     issue = only_issue("video_to_video", v2v(references=refs))
     assert issue.field == "Reference image"
-    assert "at most 1" in issue.message and "2 were given" in issue.message
+    assert "at most 1" in str(issue.message) and "2 were given" in str(issue.message)
 
 
 @pytest.mark.parametrize("field_name", ["watermark", "notify_hook"])
@@ -335,12 +335,12 @@ def test_proxy_only_fields_refused_on_runway(field_name: str) -> None:
     value: Any = False if field_name == "watermark" else "https://hooks.example.com/x"
     issue = only_issue("image_to_video", i2v(**{field_name: value}), RUNWAY)
     assert issue.path == (field_name,)
-    assert "only available on openai-hk" in issue.message and "Runway" in issue.message
+    assert "only available on openai-hk" in str(issue.message) and "Runway" in str(issue.message)
 
 
 def test_notify_hook_must_be_https() -> None:
     issue = only_issue("image_to_video", i2v(notify_hook="http://hooks.example.com/x"))
-    assert issue.field == "Notify hook" and "https://" in issue.message
+    assert issue.field == "Notify hook" and "https://" in str(issue.message)
 
 
 @pytest.mark.parametrize(
@@ -361,8 +361,8 @@ def test_bad_image_urls(uri: str, words: str) -> None:
     issue = only_issue("image_to_video", i2v(promptImage=uri))
     assert issue.field == "First frame"
     assert issue.path == ("promptImage", 0, "uri")
-    assert issue.message.startswith("First frame: ")
-    assert words in issue.message
+    assert str(issue.message).startswith("First frame: ")
+    assert words in str(issue.message)
 
 
 def test_url_at_the_length_limit_is_accepted() -> None:
@@ -374,13 +374,13 @@ def test_url_at_the_length_limit_is_accepted() -> None:
 def test_text_data_uri_given_as_an_image() -> None:
     issue = only_issue("image_to_video", i2v(promptImage="data:text/plain;base64,aGVsbG8="))
     assert issue.field == "First frame"
-    assert "text/plain" in issue.message and "image" in issue.message
+    assert "text/plain" in str(issue.message) and "image" in str(issue.message)
 
 
 def test_image_data_uri_given_as_a_video() -> None:
     issue = only_issue("video_to_video", v2v(videoUri=PNG_URI))
     assert issue.field == "Input video" and issue.path == ("videoUri",)
-    assert "image/png" in issue.message and "video is expected" in issue.message
+    assert "image/png" in str(issue.message) and "video is expected" in str(issue.message)
 
 
 def test_image_data_uri_over_5_mib() -> None:
@@ -389,7 +389,7 @@ def test_image_data_uri_over_5_mib() -> None:
     big = prefix + "A" * payload_len
     assert len(big) > 5 * 1024 * 1024
     issue = only_issue("image_to_video", i2v(promptImage=big))
-    assert issue.field == "First frame" and "5 MiB" in issue.message
+    assert issue.field == "First frame" and "5 MiB" in str(issue.message)
     at_limit = prefix + "A" * ((5 * 1024 * 1024 - len(prefix)) // 4 * 4)  # valid base64, just under the limit
     assert 5 * 1024 * 1024 - 4 < len(at_limit) <= 5 * 1024 * 1024
     assert parse_request("image_to_video", i2v(promptImage=at_limit), provider=OPENAI_HK)
@@ -397,23 +397,27 @@ def test_image_data_uri_over_5_mib() -> None:
 
 def test_invalid_base64_data_uri() -> None:
     issue = only_issue("image_to_video", i2v(promptImage="data:image/png;base64,not*base64"))
-    assert issue.field == "First frame" and "base64" in issue.message
+    assert issue.field == "First frame" and "base64" in str(issue.message)
 
 
 def test_unknown_model() -> None:
     issue = only_issue("image_to_video", i2v(model="gen9_ultra"))
     assert issue.field == "Model" and issue.path == ("model",)
-    assert "gen9_ultra" in issue.message and "gen4_turbo" in issue.message and "gen3a_turbo" in issue.message
+    assert (
+        "gen9_ultra" in str(issue.message)
+        and "gen4_turbo" in str(issue.message)
+        and "gen3a_turbo" in str(issue.message)
+    )
 
 
 def test_model_of_another_endpoint() -> None:
     issue = only_issue("image_to_video", i2v(model="gen4_aleph"))
-    assert issue.field == "Model" and "gen4_aleph is not available for Image to Video" in issue.message
+    assert issue.field == "Model" and "gen4_aleph is not available for Image to Video" in str(issue.message)
 
 
 def test_endpoint_a_provider_does_not_offer() -> None:
     issue = only_issue("video_to_video", v2v(), RUNWAY)
-    assert issue.field == "Model" and "Runway does not offer Video to Video" in issue.message
+    assert issue.field == "Model" and "Runway does not offer Video to Video" in str(issue.message)
 
 
 @pytest.mark.parametrize(
@@ -430,14 +434,14 @@ def test_endpoint_a_provider_does_not_offer() -> None:
 def test_wrong_types_name_the_field(body: dict[str, Any], field_label: str, words: str) -> None:
     issue = only_issue("image_to_video", body)
     assert issue.field == field_label
-    assert words in issue.message
+    assert words in str(issue.message)
 
 
 def test_missing_required_shape() -> None:
     issue = only_issue("image_to_video", {"model": "gen4_turbo", "ratio": "1280:720"})
-    assert issue.field == "Frames" and "required" in issue.message
+    assert issue.field == "Frames" and "required" in str(issue.message)
     issue = only_issue("character_performance", {"model": "act_two", "character": {"type": "image", "uri": IMG}})
-    assert issue.field == "Reference performance video" and "required" in issue.message
+    assert issue.field == "Reference performance video" and "required" in str(issue.message)
 
 
 def test_body_must_be_an_object_and_endpoint_known() -> None:
@@ -447,21 +451,21 @@ def test_body_must_be_an_object_and_endpoint_known() -> None:
 
 def test_character_type_must_be_image_or_video() -> None:
     issue = only_issue("character_performance", act(character={"type": "audio", "uri": IMG}))
-    assert issue.field == "Character" and "'image'" in issue.message and "'video'" in issue.message
+    assert issue.field == "Character" and "'image'" in str(issue.message) and "'video'" in str(issue.message)
     issue = only_issue("character_performance", act(reference={"type": "image", "uri": IMG}))
-    assert issue.field == "Reference performance video" and "must be a video" in issue.message
+    assert issue.field == "Reference performance video" and "must be a video" in str(issue.message)
 
 
 def test_public_figure_threshold_choices() -> None:
     issue = only_issue("image_to_video", i2v(contentModeration={"publicFigureThreshold": "high"}))
-    assert issue.field == "Public figure threshold" and "'auto'" in issue.message
+    assert issue.field == "Public figure threshold" and "'auto'" in str(issue.message)
 
 
 def test_every_problem_is_reported_at_once() -> None:
     found = issues("image_to_video", i2v(ratio="1280:768", duration=7, seed=-1, promptText="\x00"))
     assert sorted(i.field for i in found) == ["Duration", "Prompt", "Ratio", "Seed"]
     # Each rule has its own message: none repeats another.
-    assert len({i.message for i in found}) == 4
+    assert len({str(i.message) for i in found}) == 4
 
 
 # --- the proxy's documented examples as contract fixtures -----------------------------------------------------------
@@ -474,12 +478,14 @@ def load(name: str) -> dict[str, Any]:
 @pytest.mark.parametrize("provider_name", ["openai-hk", "simulator"])
 def test_proxy_image_example_refused_for_its_last_frame(provider_name: str) -> None:
     found = issues("image_to_video", load("proxy_image_to_video_request.json"), PROVIDERS[provider_name])
-    assert [(i.field, i.message) for i in found] == [("Last frame", "Last frame is supported by gen3a_turbo only.")]
+    assert [(i.field, str(i.message)) for i in found] == [
+        ("Last frame", "Last frame is supported by gen3a_turbo only.")
+    ]
 
 
 def test_proxy_image_example_2_refused_for_last_frame_and_ratio() -> None:
     found = issues("image_to_video", load("proxy_image_to_video_request_2.json"))
-    by_field = {i.field: i.message for i in found}
+    by_field = {i.field: str(i.message) for i in found}
     assert set(by_field) == {"Last frame", "Ratio"}
     assert by_field["Last frame"] == "Last frame is supported by gen3a_turbo only."
     assert by_field["Ratio"].startswith("Ratio 1280:768 is not available for gen4_turbo. Choose one of 1280:720, ")
@@ -498,7 +504,7 @@ def test_proxy_video_to_video_example_refused_for_http_placeholders() -> None:
         ("Input video", ("videoUri",)),
         ("Reference image", ("references", 0, "uri")),
     }
-    assert all("https://" in i.message for i in found)
+    assert all("https://" in str(i.message) for i in found)
 
 
 def test_proxy_character_performance_example_refused_for_http_placeholders() -> None:
@@ -507,7 +513,7 @@ def test_proxy_character_performance_example_refused_for_http_placeholders() -> 
         ("Character", ("character", "uri")),
         ("Reference performance video", ("reference", "uri")),
     }
-    assert all(i.message.startswith(f"{i.field}: ") and "https://" in i.message for i in found)
+    assert all(str(i.message).startswith(f"{i.field}: ") and "https://" in str(i.message) for i in found)
 
 
 def test_proxy_video_examples_valid_with_https_links() -> None:

@@ -384,7 +384,9 @@ async def test_the_studio_never_fetches_a_visitors_url(tmp_path: Path, monkeypat
     # The one lookup is the simulator's own public-address check (the provider's side); the studio made none.
     assert lookups.count("example.invalid") == 1, lookups
     assert status.phase == "failed" and status.failure_code == "ASSET.INVALID", status
-    assert "could not be resolved" in status.message and "Check the image or video" in status.message, status.message
+    assert "could not be resolved" in str(status.message) and "Check the image or video" in str(status.message), str(
+        status.message
+    )
     await studio.aclose()
 
 

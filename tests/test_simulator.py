@@ -272,7 +272,7 @@ async def test_moderation_trigger_fails_like_the_proxy() -> None:
         assert isinstance(failed, Failed)
         assert failed.code == "INPUT_PREPROCESSING.SAFETY.TEXT" == MODERATION_CODE
         assert failed.provider_message == "Text prompt did not pass moderation" == MODERATION_MESSAGE
-        assert failed.reason.family == "moderation" and "prompt" in failed.reason.message
+        assert failed.reason.family == "moderation" and "prompt" in str(failed.reason.message)
         raw = (await sim.http.get(f"/v1/tasks/{created.task_id}", headers=auth())).json()
         assert raw["status"] == "FAILED" and raw["failureCode"] == MODERATION_CODE
         assert raw["cost"] == {"credits": 25}  # moderated tasks are charged like successful ones
@@ -347,7 +347,7 @@ async def test_400_for_the_proxys_invalid_examples_matches_the_studios_own_check
         for issue in payload["issues"]:
             assert set(issue) == {"code", "path", "message"}
             assert isinstance(issue["code"], str) and isinstance(issue["path"], list)
-        assert [i["message"] for i in payload["issues"]] == [i.message for i in info.value.issues]
+        assert [i["message"] for i in payload["issues"]] == [str(i.message) for i in info.value.issues]
         assert [i["path"] for i in payload["issues"]] == [list(i.path) for i in info.value.issues]
         assert sim.engine.counters.created == 0
 

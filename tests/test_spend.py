@@ -70,7 +70,7 @@ class Host:
 async def test_the_deployment_cap_refuses_what_would_pass_it_and_says_when_it_resets(tmp_path: Path) -> None:
     host = Host(tmp_path, SpendPolicy(deployment_daily_credits=30))
     job = await host.start("browser:alice")  # 25 credits
-    assert "5 credits left today on this studio" in " ".join(job.status.notes)
+    assert "5 credits left today on this studio" in " ".join(map(str, job.status.notes))
     with pytest.raises(InvalidInput) as refused:
         await host.start("browser:bob")
     message = str(refused.value)
@@ -126,9 +126,9 @@ async def test_a_request_refused_before_creation_costs_nothing(tmp_path: Path) -
     refuse = httpx.MockTransport(lambda request: httpx.Response(401, json={"error": "Invalid API key"}))
     host.studio.clients = {"openai-hk": RunwayClient(provider=OPENAI_HK, base_url="http://x", transport=refuse)}
     status = await (await host.start("browser:alice")).wait_done()
-    assert status.phase == "failed" and "refused the API key" in status.message
+    assert status.phase == "failed" and "refused the API key" in str(status.message)
     budget = await host.studio.budget_text("browser:alice")
-    assert "25 credits left today" in budget
+    assert "25 credits left today" in str(budget)
 
 
 def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:

@@ -13,7 +13,8 @@ import pytest
 
 from studio import memory
 from studio.ui import upkeep as upkeep_module
-from studio.ui.upkeep import CLOSED_SESSION_TTL_S, drop_departed_sessions, upkeep
+from studio.ui.gradio_compat import drop_departed_sessions
+from studio.ui.upkeep import CLOSED_SESSION_TTL_S, upkeep
 
 NOW = datetime.datetime(2026, 11, 24, 12, 0, 0)
 LONG_AGO = NOW - datetime.timedelta(seconds=CLOSED_SESSION_TTL_S + 1)
@@ -41,7 +42,7 @@ def test_only_pages_closed_for_the_whole_ttl_are_dropped() -> None:
     holder.add("closed-long-ago", closed=True, last_used=LONG_AGO)
     holder.add("closed-just-now", closed=True, last_used=NOW - datetime.timedelta(minutes=5))
     holder.add("open-but-idle", closed=False, last_used=LONG_AGO - datetime.timedelta(days=1))
-    assert drop_departed_sessions(holder, now=NOW) == 1
+    assert drop_departed_sessions(holder, now=NOW, ttl_s=CLOSED_SESSION_TTL_S) == 1
     assert set(holder.session_data) == set(holder.time_last_used) == {"closed-just-now", "open-but-idle"}
     assert holder.deleted_state == ["closed-long-ago"]  # its gr.State values went through Gradio's own deletion
 

@@ -179,5 +179,5 @@ def _error(status: int, message: str) -> JSONResponse:
 
 
 def _invalid(err: InvalidInput) -> JSONResponse:
-    issues = [{"code": "invalid", "path": list(i.path), "message": i.message} for i in err.issues]
+    issues = [{"code": "invalid", "path": list(i.path), "message": str(i.message)} for i in err.issues]
     return JSONResponse({"error": "Invalid input", "issues": issues}, status_code=400)

@@ -14,14 +14,15 @@ from studio import __version__
 from studio.capabilities import PROVIDERS
 from studio.capabilities import provider as provider_spec
 from studio.errors import StudioError
-from studio.i18n import UI, Label, english, localize, page_text, request_language, t
+from studio.i18n import Label, localize, request_language, t
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
-from studio.ui import controls
+from studio.ui import controls, gradio_compat
 from studio.ui.history_tab import TAB_ID as HISTORY_ID
 from studio.ui.history_tab import HistoryTab
 from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
-from studio.ui.upkeep import keep_session_ids, upkeep
+from studio.ui.translations import UI, english_of, page_text
+from studio.ui.upkeep import upkeep
 
 CSS = """
 .rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
@@ -66,7 +67,7 @@ class StudioBlocks(gr.Blocks):
     description of the endpoints (``/info``, which gradio_client reads) names every parameter in English."""
 
     def get_api_info(self, all_endpoints: bool = False, page: str | None = None) -> Any:
-        return english(super().get_api_info(all_endpoints=all_endpoints, page=page))
+        return gradio_compat.english(super().get_api_info(all_endpoints=all_endpoints, page=page), english_of)
 
 
 def _banner(provider: str) -> Any:
@@ -87,7 +88,6 @@ def build_app(
     (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
-    keep_session_ids()  # a Gradio work-around: without it each page's session grows with every generation
     # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
     # the studio's own data dir, so nothing is lost).
     with StudioBlocks(title="Runway Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:

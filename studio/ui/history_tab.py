@@ -11,19 +11,19 @@ from typing import Any
 import gradio as gr
 
 from studio.history import Generation
-from studio.i18n import UI, Label, localize, request_language, t
+from studio.i18n import Label, localize, request_language, t
+from studio.phases import RECORDED
 from studio.requests import ENDPOINT_LABELS
 from studio.service import Studio
 from studio.ui.tabs import GenerationTab, Shared, visitor_of
+from studio.ui.translations import UI
 from studio.vault import status_poster
 
 TAB_ID = "history"
-STATUSES = ("submitting", "queued", "throttled", "running", "downloading", "succeeded", "failed", "cancelled", "lost")
-STATUS_LABELS = {status: t("en", f"history.status.{status}") for status in STATUSES}  # English; shown per language
 
 
 def _status_label(status: str, lang: str) -> str:
-    return t(lang, f"history.status.{status}") if status in STATUSES else status
+    return t(lang, f"history.status.{status}") if status in RECORDED else status
 
 
 def _caption(g: Generation, lang: str = "en") -> str:

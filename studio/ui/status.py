@@ -9,28 +9,15 @@ import html
 from collections.abc import Iterable
 
 from studio.i18n import localize, t
-from studio.service import JobStatus
+from studio.jobs import JobStatus
+from studio.phases import Phase
 
-PHASES = (
-    "preparing",
-    "submitting",
-    "queued",
-    "throttled",
-    "running",
-    "downloading",
-    "succeeded",
-    "failed",
-    "cancelled",
-    "lost",
-    "interrupted",
-)
-PHASE_TITLES = {phase: t("en", f"phase.{phase}") for phase in PHASES}  # in English (the page renders per language)
 IDLE = '<div class="rs-status rs-idle" data-phase="idle">{text}</div>'
 
 
 def idle_page_html() -> str:
     """The quiet panel before anything has run, as the page is built: the browser shows it in its language."""
-    from studio.i18n import UI  # Gradio only where the page is built
+    from studio.ui.translations import UI  # Gradio only where the page is built
 
     return IDLE.format(text=UI("ui.status_idle"))
 
@@ -40,18 +27,18 @@ def status_html(status: JobStatus | None, lang: str = "en") -> str:
     if status is None:
         return IDLE.format(text=html.escape(t(lang, "status.idle")))
     percent = None if status.progress is None else max(0, min(100, round(status.progress * 100)))
-    title = t(lang, f"phase.{status.phase}") if status.phase in PHASES else status.phase
+    title = t(lang, f"phase.{status.phase.value}")
     parts = [f"<b>{html.escape(title)}</b>"]
-    if percent is not None and status.phase in ("running", "downloading"):
+    if percent is not None and status.phase.has_progress:
         parts.append(f'<span class="rs-percent">{percent}%</span>')
     if status.elapsed_s:
         parts.append(t(lang, "status.elapsed", seconds=status.elapsed_s))
     if status.task_id:
         parts.append(f'{t(lang, "status.task")} <code class="rs-task-id">{html.escape(status.task_id)}</code>')
     bar = ""
-    if status.phase in ("running", "downloading", "succeeded") and percent is not None:
+    if (status.phase.has_progress or status.phase is Phase.SUCCEEDED) and percent is not None:
         bar = f'<progress class="rs-bar" max="100" value="{percent}"></progress>'
-    elif status.phase in ("preparing", "submitting", "queued", "throttled"):
+    elif not status.phase.final and not status.phase.has_progress:
         bar = '<progress class="rs-bar"></progress>'  # indeterminate: no progress is known yet
     notes = "".join(f"<li>{html.escape(localize(n, lang))}</li>" for n in status.notes)
     notes_html = f'<ul class="rs-notes">{notes}</ul>' if notes else ""

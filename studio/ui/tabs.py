@@ -16,12 +16,13 @@ from studio.capabilities import provider as provider_spec
 from studio.codegen import as_curl, as_python
 from studio.errors import FieldIssue, InvalidInput
 from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
-from studio.i18n import UI, Label, Msg, localize, page_text, request_language, t
+from studio.i18n import Label, Msg, localize, request_language, t
 from studio.jobs import JobStatus
 from studio.service import Studio
 from studio.ui import controls
-from studio.ui.components import RawImage, RawNumber, RawRadio, RawSlider
+from studio.ui.gradio_compat import RawImage, RawNumber, RawRadio, RawSlider, examples_without_headers
 from studio.ui.status import error_html, idle_page_html, status_html
+from studio.ui.translations import UI, page_text
 
 ASSETS = Path(__file__).resolve().parent.parent.parent / "assets" / "examples"
 # Choice labels are translation keys (the browser shows them in its language); the values are what is sent.
@@ -90,7 +91,7 @@ class ResultPanel:
     def show(self, status: JobStatus, lang: str = "en") -> dict[Any, Any]:
         """The status, and the clip once there is one. Both visible outputs get a value on every update: Gradio
         treats an output left out of a dict as an empty update and copies the component in the visitor's session
-        for it, on every progress step (see ``studio.ui.upkeep.keep_session_ids``)."""
+        for it, on every progress step (see ``studio.ui.gradio_compat.keep_session_ids``)."""
         done = status.phase == "succeeded" and status.video is not None
         updates: dict[Any, Any] = {
             self.status: status_html(status, lang),
@@ -376,14 +377,6 @@ def _url_box(label: Any, prefix: str, *, interactive: bool = True) -> gr.Textbox
     )
 
 
-def _examples(**kwargs: Any) -> gr.Examples:
-    """``gr.Examples`` without its header row: Gradio writes the inputs' labels there as they are, and ours are
-    translation keys, which the browser does not translate in that place (each row shows its values plainly)."""
-    examples = gr.Examples(**kwargs)
-    examples.dataset.headers = []
-    return examples
-
-
 def asset(name: str) -> str:
     """A bundled example file (made by assets/make_assets.py)."""
     return str(ASSETS / name)
@@ -446,7 +439,7 @@ class ImageToVideoTab(GenerationTab):
                     self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
                     self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1)
                 self._actions()
-                _examples(
+                examples_without_headers(
                     label=UI("ui.examples"),
                     examples=[
                         [
@@ -649,7 +642,7 @@ class VideoToVideoTab(GenerationTab):
                     )
                 self._seed_controls()
                 self._actions()
-                _examples(
+                examples_without_headers(
                     label=UI("ui.examples"),
                     examples=[
                         [
@@ -810,7 +803,7 @@ class CharacterTab(GenerationTab):
                 )
                 self._seed_controls()
                 self._actions()
-                _examples(
+                examples_without_headers(
                     label=UI("ui.examples"),
                     examples=[[asset("robot_character.png"), asset("nodding_performance.mp4"), "832:1104"]],
                     inputs=[self.character_image, self.reference, self.ratio],

@@ -9,8 +9,7 @@ here drops the rest of such a session at that point too, and the launch caps how
 (least recently used first), so memory follows the visitors of the last hour, not every visitor there ever was.
 Nothing made is lost: generations live in history, keyed by the visitor token kept in the browser.
 
-Also here: ``keep_session_ids``, a work-around for a Gradio 6.31 bug that made a page's session grow with every
-generation (see its docstring).
+How a session is dropped reaches into Gradio's internals: ``studio.ui.gradio_compat.drop_departed_sessions``.
 """
 
 from __future__ import annotations
@@ -23,60 +22,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from studio.memory import release_free_memory
+from studio.ui.gradio_compat import drop_departed_sessions
 
 log = logging.getLogger(__name__)
 
 CLOSED_SESSION_TTL_S = 3600.0  # as Gradio's STATE_TTL_WHEN_CLOSED: a closed page's session lasts this long unused
 SESSIONS_EVERY_S = 60.0
 TRIM_EVERY_S = 10.0  # malloc_trim takes milliseconds, off the event loop
-
-
-def keep_session_ids() -> None:
-    """Make Gradio's per-session copy of an updated component keep the id of the component it stands in for.
-
-    On every ``gr.update`` (and for every output a handler leaves out, which Gradio treats as an empty update)
-    Gradio 6.31 stores a fresh copy of the component in the session: ``state[id] = Block(**kwargs)``. The copy
-    gets a new id of its own, and the next plain value for that output is stored under the copy's id
-    (``Blocks.postprocess_data``: ``block = state[block._id]``, then ``state[block._id] = block``), so the session
-    gained a component and its config (with its JSON schema) each time: two to six per generation here, for as
-    long as the page stays open. Giving the copy its original id keeps the session at one entry per component.
-    Idempotent; tests/e2e/test_sessions_browser.py measures the session across rounds of generating.
-    """
-    from gradio.blocks import Block
-    from gradio.state_holder import SessionState
-
-    if getattr(SessionState.__setitem__, "keeps_ids", False):
-        return
-    original = SessionState.__setitem__
-
-    def __setitem__(self: SessionState, key: int, value: Any) -> None:
-        page_block = self.blocks_config.blocks.get(key)
-        if page_block is not None and not page_block.stateful and isinstance(value, Block) and value._id != key:
-            value._id = key  # the copy stands in for the page's component `key`
-        original(self, key, value)
-
-    __setitem__.keeps_ids = True  # type: ignore[attr-defined]
-    SessionState.__setitem__ = __setitem__  # type: ignore[method-assign]
-
-
-def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: float = CLOSED_SESSION_TTL_S) -> int:
-    """Drop the sessions of pages that closed (their heartbeat ended) and were not used for ``ttl_s``.
-
-    A page that is still open is never dropped here, however idle. Returns how many sessions were dropped.
-    """
-    sessions: dict[str, Any] = state_holder.session_data
-    last_used: dict[str, datetime.datetime] = state_holder.time_last_used
-    departed = [
-        session_id
-        for session_id, session in list(sessions.items())
-        if getattr(session, "is_closed", False) and (now - last_used.get(session_id, now)).total_seconds() >= ttl_s
-    ]
-    for session_id in departed:
-        state_holder.delete_state(session_id)  # Gradio's own path: runs each gr.State's delete_callback
-        with state_holder.lock:
-            sessions.pop(session_id, None)
-            last_used.pop(session_id, None)
-    return len(departed)
 
 
 @contextlib.asynccontextmanager
@@ -99,7 +51,7 @@ async def upkeep(
             try:
                 if since_sessions >= sessions_every_s:
                     since_sessions = 0.0
-                    dropped = drop_departed_sessions(app.state_holder, now=now())
+                    dropped = drop_departed_sessions(app.state_holder, now=now(), ttl_s=CLOSED_SESSION_TTL_S)
                     if dropped:
                         log.info("dropped the session state of %d closed pages", dropped)
                 await asyncio.to_thread(release_free_memory)

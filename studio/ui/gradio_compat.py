@@ -1,0 +1,224 @@
+"""Every place the studio reaches into Gradio's internals, in one module.
+
+Each reach-in works around something Gradio 6.31.0 does that the studio cannot live with, says what upstream does
+wrong, checks the Gradio version when it is used (``_pinned``: another version fails loudly, because internals
+move without notice), and has a canary in ``tests/test_gradio_compat.py`` that runs Gradio *without* the
+work-around and fails once upstream no longer behaves that way: the signal to delete the work-around.
+
+    keep_session_ids          a page's session grows with every component update (a memory leak)
+    drop_departed_sessions    a closed page's session is never dropped (only at 10,000 sessions)
+    RawImage, Raw*            uploads and values are checked by Gradio with bare messages naming no field
+    examples_without_headers  example headers show translation keys instead of text
+    english                   the API description (/info) shows translation keys instead of labels
+    add_translation           page text made at build time is registered with gr.I18n after it was made
+
+Gradio writes a stub (``gradio_compat.pyi``) beside any module that defines a component subclass when it is
+imported; it is git-ignored, and ``.ci/run`` type-checks a clean clone, where it does not exist yet.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+GRADIO_TESTED = "6.31.0"  # the one version every reach-in below was written and tested against
+
+
+class GradioVersionError(RuntimeError):
+    """The installed Gradio is not the one the work-arounds were tested with."""
+
+
+def _pinned(what: str) -> None:
+    if gr.__version__ != GRADIO_TESTED:
+        raise GradioVersionError(
+            f"studio.ui.gradio_compat.{what} reaches into Gradio {GRADIO_TESTED}'s internals, but Gradio "
+            f"{gr.__version__} is installed. Run tests/test_gradio_compat.py on it: delete each work-around whose "
+            f"canary fails, re-check the others, then update GRADIO_TESTED."
+        )
+
+
+# --- sessions ---------------------------------------------------------------------------------------------------
+
+
+def keep_session_ids() -> None:
+    """Make Gradio's per-session copy of an updated component keep the id of the component it stands in for.
+
+    Upstream (``Blocks.postprocess_data``): on every ``gr.update``, and for every output a handler leaves out of a
+    dict (treated as an empty update), Gradio stores a fresh copy of the component in the page's session:
+    ``state[id] = Block(**kwargs)``. The copy gets a new id of its own, and the next plain value for that output is
+    stored under the copy's id (``block = state[block._id]``, then ``state[block._id] = block``), so the session
+    gains a component and its config (with its JSON schema) each time: two to six per generation here, for as long
+    as the page stays open. Giving the copy its original id keeps the session at one entry per component.
+
+    Applied once, by the entry point (``studio.ui.app.assemble``); idempotent.
+    """
+    from gradio.blocks import Block
+    from gradio.state_holder import SessionState
+
+    _pinned("keep_session_ids")
+    if getattr(SessionState.__setitem__, "keeps_ids", False):
+        return
+    original = SessionState.__setitem__
+
+    def __setitem__(self: SessionState, key: int, value: Any) -> None:
+        page_block = self.blocks_config.blocks.get(key)
+        if page_block is not None and not page_block.stateful and isinstance(value, Block) and value._id != key:
+            value._id = key  # the copy stands in for the page's component `key`
+        original(self, key, value)
+
+    __setitem__.keeps_ids = True  # type: ignore[attr-defined]
+    SessionState.__setitem__ = __setitem__  # type: ignore[method-assign]
+
+
+def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: float) -> int:
+    """Drop the sessions of pages that closed (their heartbeat ended) and were not used for ``ttl_s``.
+
+    Upstream (``StateHolder``): a session is dropped only when more than ``state_session_capacity`` exist; a closed
+    page loses its ``gr.State`` values after an hour (``SessionState.STATE_TTL_WHEN_CLOSED``) but keeps its copy of
+    the page's config (about 0.3 MB) forever. A page that is still open is never dropped here, however idle.
+    Returns how many sessions were dropped.
+    """
+    _pinned("drop_departed_sessions")
+    sessions: dict[str, Any] = state_holder.session_data
+    last_used: dict[str, datetime.datetime] = state_holder.time_last_used
+    departed = [
+        session_id
+        for session_id, session in list(sessions.items())
+        if getattr(session, "is_closed", False) and (now - last_used.get(session_id, now)).total_seconds() >= ttl_s
+    ]
+    for session_id in departed:
+        state_holder.delete_state(session_id)  # Gradio's own path: runs each gr.State's delete_callback
+        with state_holder.lock:
+            sessions.pop(session_id, None)
+            last_used.pop(session_id, None)
+    return len(departed)
+
+
+# --- components that hand values to the studio untouched ----------------------------------------------------------
+
+
+class _PassThrough:
+    """Hands the submitted value to the handler as it came, so the studio's own checks answer with a message
+    naming the field and what is allowed.
+
+    Upstream: ``gr.Slider``/``gr.Number``/``gr.Radio`` check an API caller's value themselves and answer
+    "Value 6 is greater than maximum value 5." or "Could not preprocess input component…", naming no field
+    (the page cannot send such values; an API caller can send anything).
+    """
+
+    def preprocess(self, payload: Any) -> Any:
+        return payload
+
+
+class RawImage(gr.Image):
+    """An image upload that hands the uploaded file's path to the studio untouched.
+
+    Upstream: ``gr.Image`` opens every upload with Pillow before the handler runs, so a broken, huge or disguised
+    file fails there with a bare "Error". The studio's own checks answer with a message naming the field and
+    what is allowed. It uses ``gr.Image``'s frontend unchanged.
+    """
+
+    # No __init__ here: Gradio builds a component's config from its constructor's signature.
+
+    def get_block_name(self) -> str:  # asked when the page's config is built
+        _pinned("RawImage")
+        return "image"
+
+    def preprocess(self, payload: Any) -> str | None:
+        return str(payload.path) if payload is not None and payload.path else None
+
+
+class RawSlider(_PassThrough, gr.Slider):
+    def get_block_name(self) -> str:
+        _pinned("RawSlider")
+        return "slider"
+
+
+class RawNumber(_PassThrough, gr.Number):
+    def get_block_name(self) -> str:
+        _pinned("RawNumber")
+        return "number"
+
+
+class RawRadio(_PassThrough, gr.Radio):
+    """Passes the choice's value through (the page only offers valid ones; the form checks API callers')."""
+
+    def get_block_name(self) -> str:
+        _pinned("RawRadio")
+        return "radio"
+
+
+# --- translations ------------------------------------------------------------------------------------------------
+
+
+def examples_without_headers(**kwargs: Any) -> gr.Examples:
+    """``gr.Examples`` without its header row.
+
+    Upstream: Gradio writes the inputs' labels into the examples table's header as they are; ours are translation
+    keys (``I18nData``), which the browser does not translate in that place, so the header would read
+    ``__i18n__{...}``. Each row still shows its values plainly.
+    """
+    _pinned("examples_without_headers")
+    examples = gr.Examples(**kwargs)
+    examples.dataset.headers = []
+    return examples
+
+
+def english(value: Any, english_of: Callable[[str], str]) -> Any:
+    """``value`` with Gradio translation keys replaced by their English text (``english_of(key)``).
+
+    Upstream: ``Blocks.get_api_info`` (what ``/info`` and gradio_client read) puts a component's label there as
+    it was given: an ``I18nData``, or a string holding its ``__i18n__{...}`` marker, never the text. API callers
+    name parameters by label, so they get English.
+    """
+    _pinned("english")
+    key = getattr(value, "key", None)
+    if key is not None and isinstance(value, gr.i18n.I18nData):
+        return english_of(key)
+    if isinstance(value, str) and _MARKER in value:
+        return _replace_markers(value, english_of)
+    if isinstance(value, dict):
+        if value.get("_type") == "translation_metadata" or value.get("__type__") == "translation_metadata":
+            return english_of(str(value.get("key", "")))
+        return {k: english(v, english_of) for k, v in value.items()}
+    if isinstance(value, list):
+        return [english(v, english_of) for v in value]
+    return value
+
+
+_MARKER = "__i18n__"
+_MARKER_JSON = re.compile(r"__i18n__(\{[^{}]*\})")
+
+
+def _replace_markers(text: str, english_of: Callable[[str], str]) -> str:
+    """Each ``__i18n__{"__type__": "translation_metadata", "key": "..."}`` in ``text`` replaced by its English."""
+
+    def one(match: re.Match[str]) -> str:
+        try:
+            return str(english_of(json.loads(match.group(1))["key"]))
+        except (ValueError, KeyError, TypeError):
+            return match.group(0)
+
+    return _MARKER_JSON.sub(one, text)
+
+
+def add_translation(i18n: gr.I18n, lang: str, key: str, text: str) -> None:
+    """Register ``key`` in ``lang`` with a ``gr.I18n`` after it was made.
+
+    Upstream: ``gr.I18n`` takes its translations only in its constructor; the page's text made at build time (a
+    cost line with numbers in it) exists only later. Its ``translations`` dict is read when the page is served.
+    """
+    _pinned("add_translation")
+    i18n.translations.setdefault(lang, {})[key] = text
+
+
+def translation(i18n: gr.I18n, lang: str, key: str) -> str | None:
+    """A key registered with ``add_translation`` (None when there is none)."""
+    _pinned("translation")
+    found = i18n.translations.get(lang, {}).get(key)
+    return None if found is None else str(found)
