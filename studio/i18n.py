@@ -306,7 +306,7 @@ EN: dict[str, str] = {
     "uri.data_too_large_video": "the encoded video is {size}; at most {cap} can be sent",
     "uri.data_base64": "the data URI is not valid base64",
     "unit.bytes": "{count} bytes",
-    # images and videos (media.py)
+    # images and videos (studio/media/)
     "media.detail": "{field}: {detail}",
     "media.unreadable_file": "the file could not be read ({reason})",
     "media.use_image": "Use a {formats} image.",
