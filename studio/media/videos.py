@@ -399,9 +399,11 @@ def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "
     chosen: VideoFrame | None = None
     try:
         with av.open(str(video)) as container:
-            stream = container.streams.video[0]
+            stream = picture_stream(container)
+            if stream is None:
+                raise MediaError("Video", Msg("media.clip_unreadable"))
             stream.thread_type = "AUTO"
-            length = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+            length = header_seconds(container, stream)  # no decoding pass just to place a poster
             target = None if at == "last" or not length else at * length
             for frame in container.decode(stream):
                 chosen = frame  # converted once, below: not every frame on the way
@@ -410,7 +412,7 @@ def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "
             if chosen is None:
                 raise MediaError("Video", Msg("media.clip_no_frames"))
             image = chosen.to_image()
-    except (av.FFmpegError, IndexError):
+    except av.FFmpegError:
         raise MediaError("Video", Msg("media.clip_unreadable")) from None
     out = Path(dest)
     image.convert("RGB").save(out, quality=88)
