@@ -418,6 +418,13 @@ def test_container_without_frames_is_rejected(tmp_path: Path) -> None:
     assert "no frames" in message and "at least one frame" in message
 
 
+def test_raw_h264_without_timestamps_has_no_length(tmp_path: Path) -> None:
+    """A bare H.264 stream has no timestamps and cannot seek: refused with a message, not an unexplained crash."""
+    clip = make_video(tmp_path / "clip.h264", 2)
+    message = video_rejected(clip, workdir=tmp_path)
+    assert "no length" in message
+
+
 def test_rotation_metadata_is_applied_when_reencoding(tmp_path: Path) -> None:
     """A phone clip stored landscape with a 90-degree display matrix comes out portrait and upright."""
     path = tmp_path / "phone.mp4"

@@ -364,6 +364,13 @@ def test_a_file_without_video_is_refused_with_a_clear_message(tmp_path: Path) ->
     assert not (tmp_path / "o.mp4").exists()
 
 
+def test_a_video_without_timestamps_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    raw = _write_video(tmp_path / "raw.h264", seconds=0.5)  # a bare H.264 stream: no timestamps, no seeking
+    with pytest.raises(ValueError, match="raw.h264 has no timed video frames"):
+        render_video_to_video(video=raw, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+
+
 # --- character performance --------------------------------------------------------------------------------------
 
 

@@ -14,6 +14,7 @@ without audio (the API uses the video only). A video sent as it is keeps its aud
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -188,7 +189,10 @@ def header_seconds(container: InputContainer, stream: VideoStream) -> float | No
 
 def _decoded_seconds(container: InputContainer, stream: VideoStream) -> float:
     """The length measured by decoding: the last frame's end minus the first frame's start."""
-    container.seek(0)
+    # Back to the start, as probe_video has already decoded the first frame. A stream that cannot seek (raw H.264)
+    # is measured from where it is, which for a fresh reader such as the renderer's is its start.
+    with contextlib.suppress(av.error.FFmpegError):
+        container.seek(0)
     start = end = None
     step = 1 / float(stream.guessed_rate or 30)
     try:

@@ -1,63 +1,56 @@
 """The input videos a render reads: opened, measured, and sampled at each output frame's time.
 
-Problems are ValueErrors with a plain message naming the file: the engine shows them as the task's failure.
+Which track holds the picture and how long it lasts come from the studio's one video reader,
+:mod:`studio.media.videos` (``picture_stream``, ``length_seconds``), so the simulator measures a clip exactly as
+the studio's own checks do. Problems are ValueErrors with a plain message naming the file: the engine shows them
+as the task's failure.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import av
 from av.container import InputContainer
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from studio.media import videos
 
 
-def open_video(video: Path) -> InputContainer:
-    """``video`` opened for decoding (threaded); ValueError if it cannot be read or has no video stream."""
+def open_video(video: Path) -> tuple[InputContainer, VideoStream]:
+    """``video`` opened for decoding (threaded) and its picture track; ValueError if it cannot be read or has no
+    video stream. The caller closes the container."""
     name = Path(video).name
     try:
         container = av.open(str(video))
     except av.FFmpegError as error:
         raise ValueError(f"{name} could not be read as a video ({error}).") from error
-    if not container.streams.video:
+    stream = videos.picture_stream(container)
+    if stream is None:
         container.close()
         raise ValueError(f"{name} has no video stream, so there is nothing to render from it.")
-    container.streams.video[0].thread_type = "AUTO"
-    return container
+    stream.thread_type = "AUTO"
+    return container, stream
 
 
 def video_seconds(video: Path) -> float:
-    """How long ``video``'s video stream lasts, from its header or, failing that, from its packets."""
-    with open_video(video) as container:
-        stream = container.streams.video[0]
-        if stream.duration and stream.time_base:
-            return float(stream.duration * stream.time_base)
-        if container.duration:
-            return container.duration / av.time_base
-        return _demuxed_seconds(container)
-
-
-def _demuxed_seconds(container: InputContainer) -> float:
-    """The span of the video packets' timestamps, for files whose header gives no duration."""
-    stream = container.streams.video[0]
-    start, end = math.inf, -math.inf
-    for packet in container.demux(stream):
-        if packet.pts is not None:
-            start = min(start, packet.pts)
-            end = max(end, packet.pts + (packet.duration or 0))
-    if end <= start or stream.time_base is None:
-        raise ValueError(f"{container.name} has no timed video frames.")
-    return float((end - start) * stream.time_base)
+    """How long ``video``'s picture lasts: from its header or, failing that, measured by decoding its frames."""
+    container, stream = open_video(video)
+    with container:
+        seconds = videos.length_seconds(container, stream)
+    if seconds <= 0:
+        raise ValueError(f"{Path(video).name} has no timed video frames.")
+    return seconds
 
 
 class _VideoCursor:
     """Walks forward through a video's frames, answering "which frame is showing at time t?"."""
 
     def __init__(self, video: Path) -> None:
-        self._container = open_video(video)
-        self._frames = self._container.decode(video=0)
+        self._container, stream = open_video(video)
+        self._frames = self._container.decode(stream)
         first = next(self._frames, None)
         if first is None:
             self.close()

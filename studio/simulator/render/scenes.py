@@ -260,8 +260,9 @@ class _Regrade:
 def _motion_energy(video: Path) -> tuple[np.ndarray, np.ndarray]:
     """Each frame's time and motion energy: mean absolute difference to the previous frame at 64x64 grey."""
     times, energy, previous = [], [], None
-    with open_video(video) as container:
-        for frame in container.decode(video=0):
+    container, stream = open_video(video)
+    with container:
+        for frame in container.decode(stream):
             grey = frame.reformat(width=64, height=64, format="gray").to_ndarray().astype(np.float32)
             energy.append(0.0 if previous is None else float(np.abs(grey - previous).mean()))
             times.append(frame.time or 0.0)
