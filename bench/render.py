@@ -32,6 +32,7 @@ from _common import load
 
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator import render
+from studio.simulator.render import encoder
 
 DURATIONS = (5, 10)
 
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"machine: {machine()}")
     print(f"load average before: {load()}   (other work on the machine slows the figures down)")
     print(
-        f"encoder: libx264 preset={render._PRESET} crf={render._CRF} threads={render._X264_THREADS}, {render.FPS} fps"
+        f"encoder: libx264 preset={encoder.PRESET} crf={encoder.CRF} threads={encoder.X264_THREADS}, {render.FPS} fps"
     )
     print(f"command: {command(args)}   (from the repository root)")
     print(f"{'case':<18}{'frames':>7}{'median s':>10}{'min s':>8}{'fps (median)':>14}{'cpu s':>7}{'size':>11}")

@@ -15,7 +15,7 @@ from PIL import Image
 
 from studio.capabilities import GEN4_RATIOS, InputLimits, VideoInputRule, ratio_size
 from studio.errors import MediaError
-from studio.media import Fit, check_url, prepare_image, prepare_video, probe_video
+from studio.media import Fit, check_url, prepare_image, prepare_video, probe_video, save_frame
 from tests.images import encoded, halves, noise, png_header_only
 
 LIMITS = InputLimits()
@@ -418,6 +418,13 @@ def test_container_without_frames_is_rejected(tmp_path: Path) -> None:
     assert "no frames" in message and "at least one frame" in message
 
 
+def test_raw_h264_without_timestamps_has_no_length(tmp_path: Path) -> None:
+    """A bare H.264 stream has no timestamps and cannot seek: refused with a message, not an unexplained crash."""
+    clip = make_video(tmp_path / "clip.h264", 2)
+    message = video_rejected(clip, workdir=tmp_path)
+    assert "no length" in message
+
+
 def test_rotation_metadata_is_applied_when_reencoding(tmp_path: Path) -> None:
     """A phone clip stored landscape with a 90-degree display matrix comes out portrait and upright."""
     path = tmp_path / "phone.mp4"
@@ -442,6 +449,16 @@ def test_rotation_metadata_is_applied_when_reencoding(tmp_path: Path) -> None:
     assert frame.shape[:2] == (96, 64)
     assert close(tuple(frame[10, 32]), (255, 0, 0), 60)  # the stored left half is on top
     assert close(tuple(frame[86, 32]), (0, 0, 255), 60)
+
+
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.webm"])
+def test_poster_is_the_first_frame_and_last_frame_the_last(tmp_path: Path, name: str) -> None:
+    """A WebM's length is in its container, not its stream: the poster must still come from its start."""
+    clip = make_video(tmp_path / name, 2, codec="libvpx-vp9" if name.endswith(".webm") else "libx264")
+    first = Image.open(save_frame(clip, tmp_path / "poster.png", at=0.0)).convert("L").getpixel((32, 32))
+    last = Image.open(save_frame(clip, tmp_path / "last.png")).convert("L").getpixel((32, 32))
+    assert isinstance(first, int) and isinstance(last, int)
+    assert first < 20 < 50 < last  # the greys run from 0 up to 63 over the clip
 
 
 # --- URLs ---------------------------------------------------------------------------------------------------

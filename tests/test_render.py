@@ -16,13 +16,14 @@ import pytest
 from PIL import Image, ImageDraw, ImageOps
 
 from studio.capabilities import GEN4_RATIOS, ratio_size
-from studio.simulator import render
 from studio.simulator.render import (
     FPS,
     render_character_performance,
     render_image_to_video,
     render_video_to_video,
+    scenes,
 )
+from studio.simulator.render import frames as render_frames
 
 SMALL = (160, 96)
 
@@ -194,13 +195,13 @@ def test_odd_sizes_round_down_to_even(tmp_path: Path) -> None:
 def test_clip_appears_whole_or_not_at_all(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     dest = tmp_path / "clip.mp4"
     dest.write_bytes(b"the previous clip")
-    planes = render._still_planes(Image.new("RGB", SMALL, "grey"), SMALL)
+    planes = render_frames.still_planes(Image.new("RGB", SMALL, "grey"), SMALL)
 
     def three_frames_then_break(*_args: object) -> Iterator[object]:
         yield from (planes, planes, planes)
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(render, "_camera_frames", three_frames_then_break)
+    monkeypatch.setattr(scenes, "_camera_frames", three_frames_then_break)
     with pytest.raises(RuntimeError, match="boom"):
         render_image_to_video(first=Image.new("RGB", SMALL), last=None, size=SMALL, seconds=1, seed=1, dest=dest)
     assert dest.read_bytes() == b"the previous clip"
@@ -360,6 +361,13 @@ def test_a_file_without_video_is_refused_with_a_clear_message(tmp_path: Path) ->
     junk.write_bytes(b"not a video at all")
     with pytest.raises(ValueError, match="junk.mp4"):
         render_video_to_video(video=junk, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
+    assert not (tmp_path / "o.mp4").exists()
+
+
+def test_a_video_without_timestamps_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    raw = _write_video(tmp_path / "raw.h264", seconds=0.5)  # a bare H.264 stream: no timestamps, no seeking
+    with pytest.raises(ValueError, match="raw.h264 has no timed video frames"):
+        render_video_to_video(video=raw, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
     assert not (tmp_path / "o.mp4").exists()
 
 

@@ -1,0 +1,17 @@
+"""Render the simulator's clips: real H.264 MP4s made from the real inputs.
+
+Every clip is yuv420p H.264 in an MP4 whose ``moov`` atom comes first (``movflags=+faststart``), so a browser's
+``<video>`` starts playing before the download ends. Clips run at :data:`FPS` frames per second with exactly
+``round(seconds * FPS)`` frames, carry a small "SIMULATED" mark on every frame and are deterministic: the same
+inputs and seed give the same bytes (with the same PyAV build).
+
+* ``scenes``: the three renders (image_to_video's camera move, video_to_video's regrade, character performance).
+* ``frames``: frames as BT.709 yuv420p planes; sizes, colour conversion, fitting, the mark and captions.
+* ``footage``: input videos, read through the studio's one video reader (:mod:`studio.media.videos`).
+* ``encoder``: the H.264 writer, fed by a frame-making worker thread.
+"""
+
+from studio.simulator.render.encoder import FPS
+from studio.simulator.render.scenes import render_character_performance, render_image_to_video, render_video_to_video
+
+__all__ = ["FPS", "render_character_performance", "render_image_to_video", "render_video_to_video"]

@@ -1,0 +1,142 @@
+"""The H.264 writer: planes in, a browser-playable MP4 out, with frame making on a worker thread beside it.
+
+Every clip is yuv420p H.264 at :data:`FPS` in an MP4 whose ``moov`` atom comes first (``movflags=+faststart``),
+written to a hidden file and renamed into place, so a half-written clip is never served. Frames are made on a
+worker thread while the main thread encodes; Pillow, numpy and swscale release the GIL, so on two cores frame
+making and x264 really run side by side.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import tempfile
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import TypeVar
+
+import av
+import numpy as np
+from av.container import OutputContainer
+from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
+
+from studio.simulator.render.frames import Overlay, Planes, plane_arrays
+
+FPS = 24
+
+CRF = "23"
+PRESET = "veryfast"  # superfast/ultrafast are faster but blockier and, on grainy photos, many times larger
+# x264's output depends on its thread count, so a fixed count (not "auto") keeps bytes identical across machines.
+X264_THREADS = 3
+_MUXER_OPTIONS = {"movflags": "+faststart"}
+_BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709 share the value 1
+_LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
+
+T = TypeVar("T")
+
+
+def write(frames: Iterable[Planes], *, size: tuple[int, int], dest: Path, overlays: list[Overlay]) -> Path:
+    """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``."""
+    video_frames = (_video_frame(planes, size, overlays, index) for index, planes in enumerate(frames))
+    return _encode(_prefetch(video_frames), size=size, dest=Path(dest))
+
+
+def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int) -> VideoFrame:
+    """A yuv420p frame holding ``planes`` with ``overlays`` blended on, stamped as frame ``index``."""
+    frame = VideoFrame(size[0], size[1], "yuv420p")
+    views = plane_arrays(frame)
+    for view, plane in zip(views, planes):
+        view[...] = np.asarray(plane)
+    for overlay in overlays:
+        overlay.apply(views)
+    frame.pts, frame.time_base = index, Fraction(1, FPS)
+    return frame
+
+
+def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStream:
+    """An H.264 yuv420p stream at :data:`FPS`, tagged BT.709 limited range (what the planes hold)."""
+    stream = container.add_stream("libx264", rate=FPS)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.options = {"crf": CRF, "preset": PRESET}
+    codec = stream.codec_context
+    codec.thread_count = X264_THREADS
+    codec.colorspace = codec.color_primaries = codec.color_trc = _BT709
+    codec.color_range = _LIMITED_RANGE
+    return stream
+
+
+def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path) -> Path:
+    """Encode ``frames`` to a hidden file beside ``dest``, then rename it: a half-written clip is never served."""
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent)
+    os.close(handle)
+    part = Path(name)
+    try:
+        with av.open(name, "w", format="mp4", container_options=_MUXER_OPTIONS) as container:
+            stream = _h264_stream(container, size)
+            for frame in frames:
+                container.mux(stream.encode(frame))
+            container.mux(stream.encode(None))
+        os.chmod(part, 0o644)  # mkstemp makes it owner-only; a served clip should read like any other file
+        os.replace(part, dest)
+    except BaseException:
+        part.unlink(missing_ok=True)
+        raise
+    return dest
+
+
+# --- running frame making beside the encoder -------------------------------------------------------------------
+
+_DONE = object()
+
+
+@dataclass(frozen=True)
+class _Failure:
+    error: BaseException
+
+
+def _prefetch(items: Iterator[T], depth: int = 6) -> Iterator[T]:
+    """``items`` made on a worker thread up to ``depth`` ahead; its errors are raised here, in order."""
+    box: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    worker = threading.Thread(target=_produce, args=(items, box, stop), name="render-frames", daemon=True)
+    worker.start()
+    try:
+        while (item := box.get()) is not _DONE:
+            if isinstance(item, _Failure):
+                raise item.error
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
+def _produce(items: Iterator[T], box: queue.Queue, stop: threading.Event) -> None:
+    """Feed ``items`` into ``box`` until they end, fail or the consumer stops listening."""
+    try:
+        for item in items:
+            if not _put(box, item, stop):
+                return
+        _put(box, _DONE, stop)
+    except Exception as error:
+        _put(box, _Failure(error), stop)
+    finally:
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()  # on this thread, which is the one running the generator
+
+
+def _put(box: queue.Queue, item: object, stop: threading.Event) -> bool:
+    """Put ``item`` into ``box``, giving up (False) once ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            box.put(item, timeout=0.05)
+            return True
+        except queue.Full:
+            continue
+    return False
