@@ -27,8 +27,8 @@ from studio.errors import (
 )
 from studio.requests import parse_request
 from studio.tasks import Running, Succeeded, Throttled
+from tests.conftest import API_FIXTURES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
 BASE = "https://api.test.example/runwayml"
 KEY = "hk-secret-key-1234567890"
 TASK_ID = "c7f2b640-9adb-4565-8e99-f759cacef00c"
@@ -86,7 +86,7 @@ def task_json(status: str, **extra: Any) -> dict[str, Any]:
 
 
 def fixture(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads((API_FIXTURES / name).read_text())
 
 
 def posts(seen: list[httpx.Request]) -> list[httpx.Request]:
