@@ -28,29 +28,10 @@ from studio.simulator.config import SimulatorConfig
 from studio.simulator.engine import MODERATION_CODE, MODERATION_MESSAGE
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, Throttled
 from tests.conftest import API_FIXTURES
-from tests.fakes import ServerThread
+from tests.fakes import FakeClock, ServerThread
 
 ROOT = "http://testserver"
 KEY = "sk-visitor-one"
-
-
-class FakeClock:
-    """One clock for the simulator and the client: ``sleep`` moves time instead of waiting."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def png_data_uri(width: int = 96, height: int = 64) -> str:
