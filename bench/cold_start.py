@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import resource
 import shutil
 import statistics
 import subprocess
@@ -32,21 +31,14 @@ import tempfile
 import time
 from pathlib import Path
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make the other benches importable
-
-from _common import load, machine
-from concurrency import LOOPBACK, free_port, proc_cpu_s
-from detection_delay import stop, studio_env, tail
+import httpx
+from harness import ROOT
+from harness.machine import children_cpu_s, load, machine, proc_cpu_s
+from harness.servers import LOOPBACK, free_port, start, studio_env
+from harness.stats import spread
 
 TITLE = "Runway Studio"
 POLL_S = 0.05
-
-
-def children_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
 
 
 def time_command(code: str) -> tuple[float, float]:
@@ -59,37 +51,35 @@ def time_command(code: str) -> tuple[float, float]:
 
 def time_first_page(timeout_s: float) -> tuple[float, float, int]:
     """(seconds to the first full page, the server's CPU seconds by then, page bytes) for ``python app.py``."""
-    import httpx
-
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-cold-"))
     port = free_port()
     url = f"http://{LOOPBACK}:{port}/"
-    log_path = folder / "server.log"
     env = studio_env(folder, port)
-    with log_path.open("wb") as log, httpx.Client(timeout=httpx.Timeout(30.0, connect=1.0), trust_env=False) as http:
-        start = time.perf_counter()
-        proc = subprocess.Popen([sys.executable, "app.py"], stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
+    with httpx.Client(timeout=httpx.Timeout(30.0, connect=1.0), trust_env=False) as http:
+        start_s = time.perf_counter()
+        proc = start("studio", [sys.executable, "app.py"], env, folder)
         try:
-            while time.perf_counter() - start < timeout_s:
-                if proc.poll() is not None:
-                    raise SystemExit(f"app.py exited with code {proc.returncode}\n{tail(log_path)}")
+            while time.perf_counter() - start_s < timeout_s:
+                if proc.popen.poll() is not None:
+                    raise SystemExit(f"app.py exited with code {proc.popen.returncode}\n{proc.tail()}")
                 try:
                     response = http.get(url)
                 except httpx.TransportError:
                     time.sleep(POLL_S)
                     continue
                 if response.status_code == 200 and TITLE in response.text:
-                    return time.perf_counter() - start, proc_cpu_s(proc.pid), len(response.content)
+                    return time.perf_counter() - start_s, proc_cpu_s(proc.pid), len(response.content)
                 time.sleep(POLL_S)
-            raise SystemExit(f"no page within {timeout_s:.0f} s\n{tail(log_path)}")
+            raise SystemExit(f"no page within {timeout_s:.0f} s\n{proc.tail()}")
         finally:
-            stop(proc)
+            proc.stop()
             shutil.rmtree(folder, ignore_errors=True)
 
 
 def line(label: str, values: list[float], cpu: list[float] | None) -> str:
-    spent = f"{statistics.median(cpu):>9.2f}" if cpu else f"{'':>9}"
-    return f"{label:<52}{statistics.median(values):>9.2f}{min(values):>8.2f}{max(values):>8.2f}{spent}{len(values):>4}"
+    median, low, high, n = spread(values)
+    spent = f"{spread(cpu)[0]:>9.2f}" if cpu else f"{'':>9}"
+    return f"{label:<52}{median:>9.2f}{low:>8.2f}{high:>8.2f}{spent}{n:>4}"
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -35,42 +35,22 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
-import json
 import os
-import re
-import resource
-import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # run as a script: make ``studio`` importable in the serving subprocess
-
-from _common import machine
-
-from tests.appclient import args_for
-
-API = "/generate_image_to_video"
-IMAGE = ROOT / "assets" / "examples" / "paper_boats.png"
-RATIO = "960:960"
-DURATION = "5"
-SEED = 20240601  # fixed: identical requests share one render
-PROMPT = "Paper boats drift across a calm pond"
-LOOPBACK = "127.0.0.1"
-SERVER_KEYS = ("STUDIO_API_KEY", "RUNWAYML_API_SECRET", "STUDIO_BASE_URL", "STUDIO_PROVIDER")  # never reach a real API
-FILE_DATA = "gradio.FileData"
-PHASE = re.compile(r'data-phase="(\w+)"')
-
+from harness import ROOT
+from harness.gradio_queue import Endpoint, Generation, add_phase, run_event, upload
+from harness.image_to_video import DURATION, GENERATE_API, IMAGE, RATIO, SEED, generate_endpoint
+from harness.machine import CpuMeter, machine, proc_mem_mb
+from harness.servers import LOOPBACK, Proc, clean_up, start_studio
+from harness.stats import percentile
 
 # --- the server (subprocess) -----------------------------------------------------------------------------------
 
@@ -159,113 +139,25 @@ class Run:
     server: Server = field(default_factory=Server)
 
 
-def add_phase(visit: Visit, html_value: Any) -> None:
-    if isinstance(html_value, str):
-        match = PHASE.search(html_value)
-        if match and (not visit.phases or visit.phases[-1] != match.group(1)):
-            visit.phases.append(match.group(1))
-
-
-# --- describing the endpoint once, with gradio_client ------------------------------------------------------------
-
-
-@dataclass
-class Endpoint:
-    fn_index: int
-    args: list[Any]  # as gradio_client takes them (the image as handle_file)
-    data: list[Any]  # as the queue takes them (state inputs as None); file slots filled per visitor
-    file_slots: list[int]
-
-
-def describe(url: str, *, seed: int = SEED) -> Endpoint:
-    """The Image to Video endpoint's request data, found by the controls' labels, with a fixed ``seed``."""
-    from gradio_client import Client, handle_file
-
-    client = Client(url, verbose=False)
-    try:
-        args = args_for(
-            client,
-            API,
-            first_frame=handle_file(str(IMAGE)),
-            prompt=PROMPT,
-            ratio=RATIO,
-            duration=DURATION,
-            random_seed=False,
-            seed=seed,
-        )
-        fn_index = client._infer_fn_index(API, None)
-        endpoint = client.endpoints[fn_index]
-        data = list(endpoint.insert_empty_state(*args) if client._skip_components else args)
-        slots = [i for i, v in enumerate(data) if isinstance(v, dict) and v.get("meta", {}).get("_type") == FILE_DATA]
-        return Endpoint(fn_index=fn_index, args=args, data=data, file_slots=slots)
-    finally:
-        client.close()
-
-
 # --- visitors over raw HTTP (Gradio's queue protocol, sse_v3) -----------------------------------------------------
 
 
-async def sse_messages(response: Any) -> Any:
-    buffer = b""
-    async for chunk in response.aiter_bytes():
-        buffer += chunk
-        while b"\n\n" in buffer:
-            block, buffer = buffer.split(b"\n\n", 1)
-            line = block.decode("utf-8").strip()
-            if line.startswith("data:"):
-                yield json.loads(line[5:])
-
-
 async def http_visit(http: Any, base: str, endpoint: Endpoint, image: bytes, visit: Visit, t0: float) -> None:
-    from gradio_client.utils import apply_diff
-
-    session = uuid.uuid4().hex
-    upload = await http.post(f"{base}gradio_api/upload", files=[("files", (IMAGE.name, image, "image/png"))])
-    upload.raise_for_status()
+    file = await upload(http, base, image, IMAGE.name)
     visit.marks["uploaded"] = time.perf_counter() - t0
-    data = copy.deepcopy(endpoint.data)
-    for slot in endpoint.file_slots:
-        data[slot] = {"path": upload.json()[0], "orig_name": IMAGE.name, "meta": {"_type": FILE_DATA}}
-    body = {
-        "data": data,
-        "event_data": None,
-        "fn_index": endpoint.fn_index,
-        "trigger_id": None,
-        "session_hash": session,
-    }
-    joined = await http.post(f"{base}gradio_api/queue/join", json=body)
-    joined.raise_for_status()
-    event_id = joined.json()["event_id"]
-    visit.marks["joined"] = time.perf_counter() - t0
-    outputs: list[Any] | None = None
-    async with http.stream("GET", f"{base}gradio_api/queue/data", params={"session_hash": session}) as response:
-        response.raise_for_status()
-        async for msg in sse_messages(response):
-            kind = msg.get("msg")
-            if kind == "close_stream":
-                break
-            if kind == "heartbeat" or msg.get("event_id") != event_id:
-                continue
-            if kind == "process_starts":
-                visit.queued_s = time.perf_counter() - t0
-            elif kind == "process_generating":
-                visit.updates += 1
-                out = msg["output"]["data"]
-                # The first update carries whole values; the later ones carry diffs against the previous values.
-                outputs = list(out) if outputs is None else [apply_diff(prev, diff) for prev, diff in zip(outputs, out)]
-                add_phase(visit, outputs[0])
-                if visit.phases:
-                    visit.marks.setdefault(visit.phases[-1], time.perf_counter() - t0)
-            elif kind == "process_completed":
-                if not msg.get("success", True):
-                    visit.error = f"app error: {msg.get('output', {}).get('error')}"
-                break
+    generation = Generation()
+    try:
+        await run_event(http, base, endpoint, generation, file=file)
+    finally:  # what arrived, also when the visit failed or was cut off
+        visit.marks |= {step: at - t0 for step, at in generation.seen.items()}
+        visit.queued_s = visit.marks.get("started")
+        visit.phases, visit.updates, visit.error = generation.phases, generation.updates, generation.error
     if visit.error is None and (not visit.phases or visit.phases[-1] != "succeeded"):
         visit.error = f"stream ended at phase {visit.phases[-1] if visit.phases else 'none'}"
 
 
 async def http_visitors(
-    url: str, endpoint: Endpoint, count: int, cap_s: float, meter: Meter | None = None, *, keep_alive: bool = False
+    url: str, endpoint: Endpoint, count: int, cap_s: float, meter: CpuMeter | None = None, *, keep_alive: bool = False
 ) -> tuple[list[Visit], float]:
     import httpx
 
@@ -310,7 +202,9 @@ async def http_visitors(
 # --- visitors with gradio_client, one Client (own session) per visitor in a thread ------------------------------------
 
 
-def client_visitors(url: str, endpoint: Endpoint, count: int, cap_s: float, meter: Meter) -> tuple[list[Visit], float]:
+def client_visitors(
+    url: str, endpoint: Endpoint, count: int, cap_s: float, meter: CpuMeter
+) -> tuple[list[Visit], float]:
     from concurrent.futures import ThreadPoolExecutor
 
     from gradio_client import Client
@@ -325,7 +219,7 @@ def client_visitors(url: str, endpoint: Endpoint, count: int, cap_s: float, mete
     def one(client: Any, visit: Visit) -> None:
         go.wait()
         t0 = time.perf_counter()
-        job = client.submit(*endpoint.args, api_name=API)
+        job = client.submit(*endpoint.args, api_name=GENERATE_API)
         try:
             job.result(timeout=max(0.0, start_box[0] + cap_s - t0))
         except TimeoutError:
@@ -336,7 +230,7 @@ def client_visitors(url: str, endpoint: Endpoint, count: int, cap_s: float, mete
         visit.latency_s = time.perf_counter() - t0
         if not visit.timed_out:
             for out in job.outputs():
-                add_phase(visit, out[0] if isinstance(out, (list, tuple)) else out)
+                add_phase(visit.phases, out[0] if isinstance(out, (list, tuple)) else out)
             if visit.error is None and (not visit.phases or visit.phases[-1] != "succeeded"):
                 visit.error = f"stream ended at phase {visit.phases[-1] if visit.phases else 'none'}"
         if visit.timed_out:
@@ -360,154 +254,59 @@ def client_visitors(url: str, endpoint: Endpoint, count: int, cap_s: float, mete
 # --- one run: start the server, warm up, measure, stop -----------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_ready(url: str, proc: subprocess.Popen[bytes], timeout_s: float) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the server exited with code {proc.returncode} before it was ready")
-        try:
-            if httpx.get(url, timeout=2.0, trust_env=False).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.3)
-    raise RuntimeError(f"the server did not answer 200 on {url} within {timeout_s:.0f} s")
-
-
-def proc_cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-
-
-class Meter:
-    """CPU of the server, of this script and of the whole machine, from the visitors' start to the end."""
-
-    def __init__(self, pid: int) -> None:
-        self.pid = pid
-        self.loadavg = ""
-        self.marks = (0.0, 0.0, 0.0)
-
-    def start(self) -> None:
-        self.loadavg = Path("/proc/loadavg").read_text().split()[0]
-        self.marks = (proc_cpu_s(self.pid), machine_busy_s(), own_cpu_s())
-
-    def stop(self, server: Server) -> None:
-        server.cpu_s = proc_cpu_s(self.pid) - self.marks[0]
-        server.machine_busy_s = machine_busy_s() - self.marks[1]
-        server.driver_cpu_s = own_cpu_s() - self.marks[2]
-        server.loadavg = self.loadavg
-
-
-def own_cpu_s() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def machine_busy_s() -> float:
-    """CPU seconds all processes have used since boot (every core), from /proc/stat."""
-    ticks = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-    return (sum(ticks[:8]) - idle) / os.sysconf("SC_CLK_TCK")
-
-
-def proc_mem_mb(pid: int, key: str) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def log_problems(text: str) -> list[str]:
-    """Distinct warning/error lines of the server's log, with how often each occurred."""
-    counts: dict[str, int] = {}
-    for line in text.splitlines():
-        if re.search(r"Traceback|Error|Exception|WARNING|ERROR|Warning", line):
-            key = re.sub(r"\b[0-9a-f]{8}-[0-9a-f-]{27}\b|\b\d+(\.\d+)?\b", "#", line.strip())[:200]
-            counts[key] = counts.get(key, 0) + 1
-    return [f"{n} x {line}" for line, n in sorted(counts.items(), key=lambda kv: -kv[1])]
-
-
 def run_mode(mode: str, args: argparse.Namespace) -> Run:
     cap_s = args.default_timeout if mode == "defaults" else args.timeout
     folder = Path(tempfile.mkdtemp(prefix=f"studio-bench-{mode}-"))
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}/"
     pending, running = split_task_time(args.task_seconds)
-    env = {k: v for k, v in os.environ.items() if k not in SERVER_KEYS} | {
-        "STUDIO_PROVIDER": "simulator",
-        "STUDIO_DATA_DIR": str(folder / "data"),
-        "STUDIO_SIM_PENDING_S": f"{pending:g}",
-        "STUDIO_SIM_RUNNING_S": f"{running:g}",
-        "GRADIO_SERVER_NAME": LOOPBACK,
-        "GRADIO_SERVER_PORT": str(port),
-        "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_TEMP_DIR": str(folder / "gradio"),
-        "NO_PROXY": LOOPBACK,
-        "no_proxy": LOOPBACK,
-        "PYTHONUNBUFFERED": "1",
-    }
-    log_path = folder / "server.log"
     command = [sys.executable, str(Path(__file__).resolve()), "--serve-mode", mode]
-    with log_path.open("wb") as log:
-        proc = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
     server = Server()
     try:
         try:
-            wait_ready(url, proc, timeout_s=180)
+            proc = start_studio(
+                folder, command=command, STUDIO_SIM_PENDING_S=f"{pending:g}", STUDIO_SIM_RUNNING_S=f"{running:g}"
+            )
         except RuntimeError as err:
-            tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-20:])
-            raise SystemExit(f"[{mode}] {err}\n--- the server's log, last lines ---\n{tail}") from None
-        hooks = [line for line in log_path.read_text(errors="replace").splitlines() if line.startswith("bench-hook:")]
-        if len(hooks) != 2:
-            raise SystemExit(f"[{mode}] app.py no longer calls studio.ui.app.queue and launch_options: {hooks}")
-        server.hooks = [line.removeprefix("bench-hook: ") for line in hooks]
-        endpoint = describe(url)
-        warm = asyncio.run(http_visitors(url, endpoint, 1, cap_s=max(60.0, 4 * args.task_seconds + 60)))
-        warmup_s = warm[0][0].latency_s if warm[0][0].ok else None
-        if not warm[0][0].ok:
-            print(f"  [{mode}] warm-up visitor failed: {warm[0][0].error}", flush=True)
-        server.rss_before_mb = proc_mem_mb(proc.pid, "VmRSS")
-        meter = Meter(proc.pid)
-        if args.driver == "client":
-            visits, wall = client_visitors(url, endpoint, args.visitors, cap_s, meter)
-        else:
-            visiting = http_visitors(url, endpoint, args.visitors, cap_s, meter, keep_alive=args.keep_alive)
-            visits, wall = asyncio.run(visiting)
-        meter.stop(server)
-        time.sleep(1.0)  # let the server settle before reading its memory
-        server.rss_after_mb = proc_mem_mb(proc.pid, "VmRSS")
-        server.peak_rss_mb = proc_mem_mb(proc.pid, "VmHWM")
-        capped = cap_s if any(v.timed_out for v in visits) else None
-        return Run(mode=mode, visits=visits, wall_s=wall, capped_at=capped, warmup_s=warmup_s, server=server)
-    finally:
-        proc.terminate()
+            raise SystemExit(f"[{mode}] {err}") from None
         try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        server.log_problems = log_problems(log_path.read_text(errors="replace"))
-        if args.keep_logs:
-            print(f"  [{mode}] server log kept: {log_path}")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+            return measure(mode, args, proc, cap_s, server)
+        finally:
+            proc.stop()
+            server.log_problems = proc.problems()
+    finally:
+        clean_up(folder, keep=args.keep_logs)
+
+
+def measure(mode: str, args: argparse.Namespace, proc: Proc, cap_s: float, server: Server) -> Run:
+    """Warm up, then the timed run of ``args.visitors`` visitors against the studio ``proc``."""
+    url, pid = proc.url, proc.pid
+    hooks = [line for line in proc.log.read_text(errors="replace").splitlines() if line.startswith("bench-hook:")]
+    if len(hooks) != 2:
+        raise SystemExit(f"[{mode}] app.py no longer calls studio.ui.app.queue and launch_options: {hooks}")
+    server.hooks = [line.removeprefix("bench-hook: ") for line in hooks]
+    endpoint = generate_endpoint(url)
+    warm = asyncio.run(http_visitors(url, endpoint, 1, cap_s=max(60.0, 4 * args.task_seconds + 60)))
+    warmup_s = warm[0][0].latency_s if warm[0][0].ok else None
+    if not warm[0][0].ok:
+        print(f"  [{mode}] warm-up visitor failed: {warm[0][0].error}", flush=True)
+    server.rss_before_mb = proc_mem_mb(pid, "VmRSS")
+    meter = CpuMeter(pid)
+    if args.driver == "client":
+        visits, wall = client_visitors(url, endpoint, args.visitors, cap_s, meter)
+    else:
+        visits, wall = asyncio.run(
+            http_visitors(url, endpoint, args.visitors, cap_s, meter, keep_alive=args.keep_alive)
+        )
+    use = meter.read()
+    server.cpu_s, server.machine_busy_s, server.driver_cpu_s = use.processes[0], use.machine_s, use.own_s
+    server.loadavg = meter.load_before
+    time.sleep(1.0)  # let the server settle before reading its memory
+    server.rss_after_mb = proc_mem_mb(pid, "VmRSS")
+    server.peak_rss_mb = proc_mem_mb(pid, "VmHWM")
+    capped = cap_s if any(v.timed_out for v in visits) else None
+    return Run(mode=mode, visits=visits, wall_s=wall, capped_at=capped, warmup_s=warmup_s, server=server)
 
 
 # --- report ------------------------------------------------------------------------------------------------------
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    index = max(0, min(len(ordered) - 1, round(q * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def project(run: Run) -> float | None:
@@ -639,7 +438,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.driver == "http"
         else "one gradio_client Client (own session) per visitor, each in a thread"
     )
-    print(f"{args.visitors} visitors generate at once through {API} on the simulator")
+    print(f"{args.visitors} visitors generate at once through {GENERATE_API} on the simulator")
     print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")
     print(f"task time T = {args.task_seconds:g} s (simulator PENDING {pending:g} s + RUNNING {running:g} s)")
     print(

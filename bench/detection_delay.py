@@ -32,194 +32,26 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
 import os
-import re
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and the other benches importable
+from harness import ROOT
+from harness.gradio_queue import Endpoint, Generation, run_event, upload
+from harness.image_to_video import DURATION, IMAGE, PROMPT, RATIO, SEED, generate_endpoint
+from harness.machine import load, machine
+from harness.servers import LOOPBACK, Proc, clean_up, print_problems, start_simulator, start_studio
+from harness.stats import spread
 
-from _common import load, machine
-from concurrency import (
-    DURATION,
-    FILE_DATA,
-    IMAGE,
-    LOOPBACK,
-    PHASE,
-    PROMPT,
-    RATIO,
-    SEED,
-    SERVER_KEYS,
-    Endpoint,
-    describe,
-    free_port,
-    log_problems,
-    sse_messages,
-    wait_ready,
-)
-
-TASK_ID = re.compile(r'class="rs-task-id">([^<]+)<')
 SIM_POLL_S = 0.02  # how often this script asks the simulator whether the task has SUCCEEDED
 SDK_SLEEP = (4.5, 7.5)  # runwayml.lib.polling: POLL_TIME 6 +- POLL_JITTER 3 / 2 before every poll
 STUDIO_JITTER = 0.2  # RunwayClient's poll_jitter: each interval is poll_interval_s x (1 +- 0.2)
 RUN_TIMEOUT_S = 120.0
-
-
-# --- processes ---------------------------------------------------------------------------------------------------
-
-
-def studio_env(folder: Path, port: int, **settings: str) -> dict[str, str]:
-    """The environment for ``python app.py`` on a loopback port with its own data folder; never a real key."""
-    return (
-        {k: v for k, v in os.environ.items() if k not in SERVER_KEYS}
-        | {
-            "STUDIO_PROVIDER": "simulator",
-            "STUDIO_DATA_DIR": str(folder / "data"),
-            "GRADIO_SERVER_NAME": LOOPBACK,
-            "GRADIO_SERVER_PORT": str(port),
-            "GRADIO_ANALYTICS_ENABLED": "False",
-            "GRADIO_TEMP_DIR": str(folder / "gradio"),
-            "NO_PROXY": LOOPBACK,
-            "no_proxy": LOOPBACK,
-            "PYTHONUNBUFFERED": "1",
-        }
-        | settings
-    )
-
-
-def start(command: list[str], env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with log_path.open("wb") as log:
-        return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """Stop a process this script started (by its own handle), politely first."""
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_simulator(url: str, proc: subprocess.Popen[bytes], timeout_s: float = 60.0) -> None:
-    """The standalone simulator answers 401 to a read without a key once it is up."""
-    import httpx
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"the simulator exited with code {proc.returncode}")
-        try:
-            if httpx.get(f"{url}/v1/tasks/ping", timeout=2.0, trust_env=False).status_code == 401:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the simulator did not answer within {timeout_s:.0f} s")
-
-
-def tail(path: Path, lines: int = 20) -> str:
-    return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-
-
-# --- one visitor over Gradio's queue API -----------------------------------------------------------------------------
-
-
-@dataclass
-class Visitor:
-    """One Gradio session: what its generation streamed, and when (perf_counter) each thing first arrived."""
-
-    session: str = field(default_factory=lambda: uuid.uuid4().hex)
-    event_id: str | None = None
-    outputs: list[Any] | None = None
-    phase: str | None = None
-    task_id: str | None = None
-    video: Any = None
-    seen: dict[str, float] = field(default_factory=dict)  # phase -> when first seen; "video" -> when delivered
-    updates: int = 0
-    error: str | None = None
-    completed: bool = False  # the generate event's process_completed arrived
-
-    @property
-    def succeeded(self) -> bool:
-        return self.error is None and self.phase == "succeeded" and self.video is not None
-
-
-async def upload(http: Any, base: str, image: bytes, name: str = IMAGE.name) -> dict[str, Any]:
-    response = await http.post(f"{base}gradio_api/upload", files=[("files", (name, image, "image/png"))])
-    response.raise_for_status()
-    return {"path": response.json()[0], "orig_name": name, "meta": {"_type": FILE_DATA}}
-
-
-async def join(http: Any, base: str, fn_index: int, data: list[Any], session: str) -> str:
-    body = {"data": data, "event_data": None, "fn_index": fn_index, "trigger_id": None, "session_hash": session}
-    response = await http.post(f"{base}gradio_api/queue/join", json=body)
-    response.raise_for_status()
-    return str(response.json()["event_id"])
-
-
-async def run_visitor(
-    http: Any,
-    base: str,
-    endpoint: Endpoint,
-    image: bytes,
-    visitor: Visitor,
-    on_update: Callable[[Visitor], None] | None = None,
-) -> None:
-    """Upload, join ``/generate_image_to_video`` and read the session's SSE stream until Gradio closes it (every
-    event of the session done: a cancel joined with the same session ends on this stream too)."""
-    from gradio_client.utils import apply_diff
-
-    data = copy.deepcopy(endpoint.data)
-    file = await upload(http, base, image)
-    for slot in endpoint.file_slots:
-        data[slot] = file
-    visitor.event_id = await join(http, base, endpoint.fn_index, data, visitor.session)
-    async with http.stream("GET", f"{base}gradio_api/queue/data", params={"session_hash": visitor.session}) as response:
-        response.raise_for_status()
-        async for msg in sse_messages(response):
-            kind = msg.get("msg")
-            if kind == "close_stream":
-                break
-            if msg.get("event_id") != visitor.event_id:
-                continue
-            if kind == "process_generating":
-                now = time.perf_counter()
-                visitor.updates += 1
-                out = msg["output"]["data"]
-                # The first update carries whole values; the later ones carry diffs against the previous values.
-                prev = visitor.outputs
-                visitor.outputs = list(out) if prev is None else [apply_diff(p, d) for p, d in zip(prev, out)]
-                status = visitor.outputs[0] if isinstance(visitor.outputs[0], str) else ""
-                if (match := PHASE.search(status)) is not None:
-                    visitor.phase = match.group(1)
-                    visitor.seen.setdefault(visitor.phase, now)
-                if visitor.task_id is None and (match := TASK_ID.search(status)) is not None:
-                    visitor.task_id = match.group(1)
-                video = visitor.outputs[1] if len(visitor.outputs) > 1 else None
-                if visitor.video is None and isinstance(video, dict) and (video.get("path") or video.get("url")):
-                    visitor.video = video  # a FileData; an update without a value is {"__type__": "update"}
-                    visitor.seen["video"] = now
-                if on_update is not None:
-                    on_update(visitor)
-            elif kind == "process_completed":
-                visitor.completed = True
-                if not msg.get("success", True):
-                    visitor.error = f"app error: {msg.get('output', {}).get('error')}"
 
 
 # --- the SUCCEEDED moment ---------------------------------------------------------------------------------------------
@@ -259,19 +91,23 @@ class Result:
     error: str | None = None
 
 
-async def studio_once(http: Any, base: str, sim_url: str, endpoint: Endpoint, image: bytes) -> Result:
-    visitor = Visitor()
+Marks = dict[str, float]  # label -> when (perf_counter) it happened
+
+
+async def after_succeeded(http: Any, sim_url: str, wait: Callable[[Callable[[str], None]], Awaitable[Marks]]) -> Result:
+    """One way of waiting, timed from the SUCCEEDED moment: ``wait(found)`` calls ``found(task_id)`` as soon as it
+    knows the task, which starts polling the simulator for that moment, and returns its marks."""
     poller: list[asyncio.Task[Moment]] = []
 
-    def on_update(v: Visitor) -> None:
-        if v.task_id and not poller:
-            poller.append(asyncio.create_task(first_succeeded(http, sim_url, v.task_id)))
+    def found(task_id: str) -> None:
+        if not poller:
+            poller.append(asyncio.create_task(first_succeeded(http, sim_url, task_id)))
 
     result = Result()
     try:
-        await asyncio.wait_for(run_visitor(http, base, endpoint, image, visitor, on_update), RUN_TIMEOUT_S)
-        if not visitor.succeeded or not poller:
-            raise RuntimeError(visitor.error or f"the stream ended at phase {visitor.phase} without a video")
+        marks = await wait(found)
+        if not poller:
+            raise RuntimeError("no task id was seen")
         moment = await poller[0]
     except Exception as err:
         result.error = f"{type(err).__name__}: {err}"
@@ -279,16 +115,33 @@ async def studio_once(http: Any, base: str, sim_url: str, endpoint: Endpoint, im
             task.cancel()
         return result
     result.gap_s = moment.gap_s
-    if "downloading" in visitor.seen:
-        result.delays["downloading"] = visitor.seen["downloading"] - moment.at
-    result.delays["video"] = visitor.seen["video"] - moment.at
+    result.delays = {label: at - moment.at for label, at in marks.items()}
     return result
 
 
+async def studio_once(http: Any, base: str, sim_url: str, endpoint: Endpoint, image: bytes) -> Result:
+    """One visitor: upload, generate, and read the session's stream until Gradio closes it."""
+
+    async def visit(found: Callable[[str], None]) -> Marks:
+        visitor = Generation()
+        file = await upload(http, base, image, IMAGE.name)
+
+        def on_update(v: Generation) -> None:
+            if v.task_id:
+                found(v.task_id)
+
+        await run_event(http, base, endpoint, visitor, file=file, until_closed=True, on_update=on_update)
+        if visitor.error or visitor.phase != "succeeded" or "video" not in visitor.seen:
+            raise RuntimeError(visitor.error or f"the stream ended at phase {visitor.phase} without a video")
+        return {label: visitor.seen[label] for label in ("downloading", "video") if label in visitor.seen}
+
+    return await after_succeeded(http, sim_url, lambda found: asyncio.wait_for(visit(found), RUN_TIMEOUT_S))
+
+
 async def sdk_once(http: Any, sdk: Any, sim_url: str, uri: str) -> Result:
-    result = Result()
-    poller: asyncio.Task[Moment] | None = None
-    try:
+    """The official SDK: create, then ``wait_for_task_output``, then download the clip."""
+
+    async def wait(found: Callable[[str], None]) -> Marks:
         task = await asyncio.to_thread(
             sdk.image_to_video.create,
             model="gen4_turbo",
@@ -298,33 +151,24 @@ async def sdk_once(http: Any, sdk: Any, sim_url: str, uri: str) -> Result:
             seed=SEED,
             prompt_text=PROMPT,
         )
-        poller = asyncio.create_task(first_succeeded(http, sim_url, task.id))
+        found(task.id)
         done = await asyncio.to_thread(task.wait_for_task_output, timeout=RUN_TIMEOUT_S)
         returned = time.perf_counter()
         clip = await http.get(done.output[0])
         clip.raise_for_status()
-        downloaded = time.perf_counter()
-        moment = await poller
-    except Exception as err:
-        result.error = f"{type(err).__name__}: {err}"
-        if poller is not None:
-            poller.cancel()
-        return result
-    result.gap_s = moment.gap_s
-    result.delays["returned"] = returned - moment.at
-    result.delays["downloaded"] = downloaded - moment.at
-    return result
+        return {"returned": returned, "downloaded": time.perf_counter()}
+
+    return await after_succeeded(http, sim_url, wait)
 
 
 async def cadence_once(http: Any, client: Any, sim_url: str, request: Any, folder: Path) -> Result:
+    """The studio's own client at the real providers' cadence, then its vault step (download, probe, poster)."""
     from studio.tasks import Succeeded
     from studio.vault import keep_output
 
-    result = Result()
-    poller: asyncio.Task[Moment] | None = None
-    try:
+    async def wait(found: Callable[[str], None]) -> Marks:
         created = await client.create(request, key="bench")
-        poller = asyncio.create_task(first_succeeded(http, sim_url, created.task_id))
+        found(created.task_id)
         seen = None
         async for event in client.wait(created.task_id, key="bench", timeout_s=RUN_TIMEOUT_S):
             if isinstance(event, Succeeded):
@@ -333,17 +177,9 @@ async def cadence_once(http: Any, client: Any, sim_url: str, request: Any, folde
         if seen is None:
             raise RuntimeError("the task ended without succeeding")
         await keep_output(client, seen[1].outputs[0], folder=folder)
-        kept = time.perf_counter()
-        moment = await poller
-    except Exception as err:
-        result.error = f"{type(err).__name__}: {err}"
-        if poller is not None:
-            poller.cancel()
-        return result
-    result.gap_s = moment.gap_s
-    result.delays["seen"] = seen[0] - moment.at
-    result.delays["kept"] = kept - moment.at
-    return result
+        return {"seen": seen[0], "kept": time.perf_counter()}
+
+    return await after_succeeded(http, sim_url, wait)
 
 
 # --- the run ----------------------------------------------------------------------------------------------------------
@@ -373,7 +209,7 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
     from studio.client import RunwayClient
     from studio.forms import ImageToVideoForm, MediaInput, prepare_blocking
 
-    endpoint = await asyncio.to_thread(describe, studio_url)
+    endpoint = await asyncio.to_thread(generate_endpoint, studio_url)
     image = IMAGE.read_bytes()
     # The SDK sends what the studio sends: the same prepared image, so all three share the simulator's one render.
     uri = (
@@ -415,9 +251,7 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
 
 def summary(results: list[Result], key: str) -> tuple[float, float, float, int] | None:
     values = [r.delays[key] for r in results if r.error is None and key in r.delays]
-    if not values:
-        return None
-    return statistics.median(values), min(values), max(values), len(values)
+    return spread(values) if values else None
 
 
 def report(results: dict[str, list[Result]], args: argparse.Namespace) -> None:
@@ -493,57 +327,27 @@ def main(argv: list[str] | None = None) -> None:
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
     print(f"command: {command(args)}   (from the repository root)")
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-detect-"))
-    sim_port, studio_port = free_port(), free_port()
-    sim_url, studio_url = f"http://{LOOPBACK}:{sim_port}", f"http://{LOOPBACK}:{studio_port}/"
-    sim_cmd = [
-        sys.executable,
-        "-m",
-        "studio.simulator",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(sim_port),
-        "--pending",
-        f"{args.pending:g}",
-        "--running",
-        f"{args.running:g}",
-        "--output-dir",
-        str(folder / "sim"),
-    ]
-    print(f"simulator: {' '.join(['python'] + sim_cmd[1:-2])} (standalone, loopback)")
-    print(f"studio: python app.py with STUDIO_PROVIDER=simulator STUDIO_BASE_URL={sim_url}")
     print(
         f"request: {IMAGE.relative_to(ROOT)}, gen4_turbo, ratio {RATIO}, {DURATION} s, seed {SEED} (one shared render)"
     )
-    sim_log, studio_log = folder / "simulator.log", folder / "studio.log"
-    simulator = start(sim_cmd, studio_env(folder, studio_port), sim_log)
-    studio = None
+    procs: list[Proc] = []
     try:
         try:
-            wait_simulator(sim_url, simulator)
-            studio = start(
-                [sys.executable, "app.py"], studio_env(folder, studio_port, STUDIO_BASE_URL=sim_url), studio_log
-            )
-            wait_ready(studio_url, studio, timeout_s=180)
+            simulator = start_simulator(folder, pending=args.pending, running=args.running)
+            procs.append(simulator)
+            print(f"simulator: {' '.join(['python', *simulator.command[1:-2]])} (standalone, loopback)")
+            print(f"studio: python app.py with STUDIO_PROVIDER=simulator STUDIO_BASE_URL={simulator.url}")
+            procs.append(start_studio(folder, STUDIO_BASE_URL=simulator.url))
         except RuntimeError as err:
-            logs = (
-                f"--- simulator ---\n{tail(sim_log)}\n--- studio ---\n{tail(studio_log) if studio_log.exists() else ''}"
-            )
-            raise SystemExit(f"{err}\n{logs}") from None
-        results = asyncio.run(measure(args, studio_url, sim_url, folder))
+            raise SystemExit(str(err)) from None
+        results = asyncio.run(measure(args, procs[1].url, simulator.url, folder))
     finally:
-        for proc in (studio, simulator):
-            if proc is not None:
-                stop(proc)
+        for proc in reversed(procs):
+            proc.stop()
     report(results, args)
-    problems = log_problems(studio_log.read_text(errors="replace")) + log_problems(sim_log.read_text(errors="replace"))
-    if problems:
-        print(f"server logs: {len(problems)} distinct warning/error lines, e.g.: {problems[0][:160]}")
+    print_problems(procs)
     print(f"load average after: {load()}")
-    if args.keep_logs:
-        print(f"logs kept in {folder}")
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
+    clean_up(folder, keep=args.keep_logs)
 
 
 if __name__ == "__main__":

@@ -27,24 +27,19 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and the other benches importable
+from harness import ROOT
+from harness.gradio_queue import Generation, describe, join, run_event, upload
+from harness.image_to_video import CANCEL_API, IMAGE, RATIO, SEED, generate_endpoint
+from harness.machine import load, machine, proc_cpu_s, proc_status
+from harness.servers import LOOPBACK, clean_up, print_problems, start_studio
 
-from _common import load, machine
-from concurrency import IMAGE, LOOPBACK, RATIO, SEED, describe, free_port, log_problems, proc_cpu_s, wait_ready
-from detection_delay import Visitor, join, run_visitor, start, stop, studio_env, tail
-
-CANCEL_API = "/cancel_image_to_video"
 PHASE_TIMEOUT_S = 150.0  # every visitor RUNNING within this, or the run reports what it reached
 
 
@@ -56,19 +51,14 @@ class Snapshot:
     fds: int
 
 
-def status_fields(pid: int) -> dict[str, str]:
-    lines = Path(f"/proc/{pid}/status").read_text().splitlines()
-    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)}
-
-
 def snapshot(pid: int, samples: int) -> Snapshot:
     """VmRSS as the median of ``samples`` readings 0.5 s apart; the peak, threads and open files at the end."""
     rss = []
     for index in range(max(1, samples)):
         if index:
             time.sleep(0.5)
-        rss.append(int(status_fields(pid)["VmRSS"].split()[0]) / 1024)
-    fields = status_fields(pid)
+        rss.append(int(proc_status(pid)["VmRSS"].split()[0]) / 1024)
+    fields = proc_status(pid)
     return Snapshot(
         rss_mb=statistics.median(rss),
         hwm_mb=int(fields["VmHWM"].split()[0]) / 1024,
@@ -91,22 +81,7 @@ def settle(pid: int, *, quiet_cpu_s: float = 0.1, window_s: float = 1.0, limit_s
     return time.monotonic() - start
 
 
-def cancel_data(url: str) -> tuple[int, list[Any]]:
-    """fn_index and data of the Cancel button's endpoint (its one input, the visitor token, left empty)."""
-    from gradio_client import Client
-
-    client = Client(url, verbose=False)
-    try:
-        info = client.view_api(return_format="dict", print_info=False)["named_endpoints"][CANCEL_API]
-        args = [param.get("parameter_default") for param in info["parameters"]]
-        fn_index = client._infer_fn_index(CANCEL_API, None)
-        endpoint = client.endpoints[fn_index]
-        return fn_index, list(endpoint.insert_empty_state(*args) if client._skip_components else args)
-    finally:
-        client.close()
-
-
-async def wait_for(visitors: list[Visitor], tasks: list[asyncio.Task[None]], phase: str, limit_s: float) -> float:
+async def wait_for(visitors: list[Generation], tasks: list[asyncio.Task[None]], phase: str, limit_s: float) -> float:
     """Until every visitor has reached ``phase`` (or its stream ended); the seconds it took."""
     start = time.perf_counter()
     while time.perf_counter() - start < limit_s:
@@ -119,31 +94,32 @@ async def wait_for(visitors: list[Visitor], tasks: list[asyncio.Task[None]], pha
 async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any]:
     import httpx
 
-    endpoint = await asyncio.to_thread(describe, url)
-    cancel_fn, cancel = await asyncio.to_thread(cancel_data, url)
+    endpoint = await asyncio.to_thread(generate_endpoint, url)
+    cancel = await asyncio.to_thread(describe, url, CANCEL_API)  # its one input, the visitor token, left empty
     image = IMAGE.read_bytes()
     out: dict[str, Any] = {}
     limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)  # a fresh connection per request
     async with httpx.AsyncClient(timeout=httpx.Timeout(120.0), limits=limits, trust_env=False) as http:
 
-        async def visit(visitor: Visitor) -> None:
+        async def visit(visitor: Generation) -> None:
             try:
-                await run_visitor(http, url, endpoint, image, visitor)
+                file = await upload(http, url, image, IMAGE.name)
+                await run_event(http, url, endpoint, visitor, file=file, until_closed=True)
             except Exception as err:
                 visitor.error = f"{type(err).__name__}: {err}"
 
         # Warm-up: one generation, cancelled once RUNNING (it also starts the shared render); then let CPU settle.
-        warm = Visitor()
+        warm = Generation()
         warm_task = asyncio.create_task(visit(warm))
         await wait_for([warm], [warm_task], "running", 120.0)
-        await join(http, url, cancel_fn, cancel, warm.session)
+        await join(http, url, cancel, warm.session)
         await asyncio.wait_for(warm_task, 60.0)
         if warm.phase != "cancelled":
             raise SystemExit(f"the warm-up visitor ended at phase {warm.phase}: {warm.error}")
         out["settle_before_s"] = await asyncio.to_thread(settle, pid)
         out["before"] = await asyncio.to_thread(snapshot, pid, args.samples)
 
-        visitors = [Visitor() for _ in range(args.visitors)]
+        visitors = [Generation() for _ in range(args.visitors)]
         started = time.perf_counter()
         tasks = [asyncio.create_task(visit(v)) for v in visitors]
         out["to_running_s"] = await wait_for(visitors, tasks, "running", PHASE_TIMEOUT_S)
@@ -157,7 +133,7 @@ async def measure(args: argparse.Namespace, url: str, pid: int) -> dict[str, Any
         else:
             out["end"] = "cancelled (/cancel_image_to_video, same session)"
             joined = await asyncio.gather(
-                *(join(http, url, cancel_fn, cancel, v.session) for v, t in zip(visitors, tasks) if not t.done()),
+                *(join(http, url, cancel, v.session) for v, t in zip(visitors, tasks) if not t.done()),
                 return_exceptions=True,
             )
             out["cancel_errors"] = [repr(j) for j in joined if isinstance(j, BaseException)]
@@ -241,30 +217,18 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(f"command: {command(args)}   (from the repository root)")
     folder = Path(tempfile.mkdtemp(prefix="studio-bench-memory-"))
-    port = free_port()
-    url = f"http://{LOOPBACK}:{port}/"
-    env = studio_env(folder, port, STUDIO_SIM_PENDING_S=f"{args.pending:g}", STUDIO_SIM_RUNNING_S=f"{args.running:g}")
-    log_path = folder / "server.log"
-    proc = start([sys.executable, "app.py"], env, log_path)
     try:
-        try:
-            wait_ready(url, proc, timeout_s=180)
-        except RuntimeError as err:
-            raise SystemExit(f"{err}\n--- the server's log ---\n{tail(log_path)}") from None
-        out = asyncio.run(measure(args, url, proc.pid))
+        proc = start_studio(folder, STUDIO_SIM_PENDING_S=f"{args.pending:g}", STUDIO_SIM_RUNNING_S=f"{args.running:g}")
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
+    try:
+        out = asyncio.run(measure(args, proc.url, proc.pid))
     finally:
-        stop(proc)
+        proc.stop()
     report(out, args)
-    problems = log_problems(log_path.read_text(errors="replace"))
-    if problems:
-        print(f"server log: {len(problems)} distinct warning/error lines, e.g.:")
-        for line in problems[:3]:
-            print(f"  {line[:200]}")
+    print_problems([proc])
     print(f"load average after: {load()}")
-    if args.keep_logs:
-        print(f"log and data kept in {folder}")
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
+    clean_up(folder, keep=args.keep_logs)
 
 
 if __name__ == "__main__":

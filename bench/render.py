@@ -14,21 +14,16 @@ other work was competing), the clip's size, the machine and the command to repro
 from __future__ import annotations
 
 import argparse
-import os
 import platform
 import statistics
-import sys
 import tempfile
-import time
 from pathlib import Path
 
 import av
-import numpy as np
-from PIL import Image, ImageDraw, ImageFilter
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script: make ``studio`` importable
-
-from _common import load
+from harness.images import photo_like_image
+from harness.machine import load, machine
+from harness.stats import timed
+from PIL import Image
 
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator import render
@@ -37,44 +32,20 @@ from studio.simulator.render import encoder
 DURATIONS = (5, 10)
 
 
-def photo_like_image(size: tuple[int, int] = (1920, 1080), seed: int = 0) -> Image.Image:
-    """A deterministic photo-like picture: soft colour fields, a few shapes and fine grain."""
-    rng = np.random.default_rng(seed)
-    fields = Image.fromarray(rng.integers(0, 256, (9, 16, 3), dtype=np.uint8)).resize(size, Image.Resampling.BICUBIC)
-    draw = ImageDraw.Draw(fields)
-    for _ in range(12):
-        x, y = rng.integers(0, size[0]), rng.integers(0, size[1])
-        radius = int(rng.integers(40, 260))
-        draw.ellipse(
-            (x - radius, y - radius, x + radius, y + radius), fill=tuple(int(v) for v in rng.integers(0, 256, 3))
-        )
-    soft = np.asarray(fields.filter(ImageFilter.GaussianBlur(3)), np.int16)
-    grain = rng.normal(0.0, 6.0, soft.shape[:2])[..., None]
-    return Image.fromarray(np.clip(soft + grain, 0, 255).astype(np.uint8))
-
-
 def time_case(image: Image.Image, size: tuple[int, int], seconds: int, repeat: int, folder: Path) -> dict:
     """Render one case ``repeat`` times: wall-clock and CPU (all threads) times, and the clip's size in bytes."""
     dest = folder / f"{size[0]}x{size[1]}_{seconds}s.mp4"
-    times, cpu = [], []
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
+
+    def once() -> None:
         render.render_image_to_video(first=image, last=None, size=size, seconds=seconds, seed=1, dest=dest)
-        times.append(time.perf_counter() - start)
-        cpu.append(time.process_time() - start_cpu)
+
+    times, cpu, _ = timed(once, repeat, warm_up=False)
     return {"times": times, "cpu": cpu, "bytes": dest.stat().st_size, "frames": round(seconds * render.FPS)}
 
 
 def cases(all_ratios: bool) -> list[tuple[tuple[int, int], int]]:
     ratios = GEN4_RATIOS if all_ratios else ("1280:720",)
     return [(ratio_size(ratio), seconds) for ratio in ratios for seconds in DURATIONS]
-
-
-def machine() -> str:
-    return (
-        f"{os.cpu_count()} CPUs, {platform.platform()}, {platform.processor() or platform.machine()}, "
-        f"Python {platform.python_version()}, PyAV {av.__version__} (FFmpeg {av.ffmpeg_version_info})"
-    )
 
 
 def command(args: argparse.Namespace) -> str:
@@ -88,7 +59,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     image = photo_like_image()
     print("render_image_to_video, 1920x1080 photo-like source, no last frame, no caption")
-    print(f"machine: {machine()}")
+    cpu = platform.processor() or platform.machine()
+    print(f"machine: {machine('av', 'numpy', 'pillow')}, {cpu}, FFmpeg {av.ffmpeg_version_info}")
     print(f"load average before: {load()}   (other work on the machine slows the figures down)")
     print(
         f"encoder: libx264 preset={encoder.PRESET} crf={encoder.CRF} threads={encoder.X264_THREADS}, {render.FPS} fps"

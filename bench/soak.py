@@ -10,7 +10,7 @@ What runs (all on 127.0.0.1, all started and stopped by this script):
   ``GET /_simulator/stats`` counts the tasks it created, independently of the studio);
 * the studio, ``python app.py`` as it is, with ``STUDIO_PROVIDER=simulator``, ``STUDIO_BASE_URL`` pointing at that
   simulator and a temporary ``STUDIO_DATA_DIR``;
-* N visitors speaking Gradio's queue API with raw httpx from one asyncio loop (the approach and helpers of
+* N visitors speaking Gradio's queue API with raw httpx from one asyncio loop (``harness.gradio_queue``, as in
   ``bench/concurrency.py``): each has its own session, uploads the same small image once (as a browser does), then
   presses Generate on Image to Video, follows the stream to its end, and presses again, until the time is up.
 
@@ -39,14 +39,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import copy
+import contextlib
 import os
 import random
 import re
-import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -57,36 +55,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench/ (for concurrency.py), whether run or imported
-
-import contextlib
-
-from _common import load, machine
-from concurrency import (
-    API,
-    DURATION,
-    FILE_DATA,
-    IMAGE,
-    LOOPBACK,
-    RATIO,
-    ROOT,
-    SERVER_KEYS,
-    add_phase,
-    free_port,
-    log_problems,
-    machine_busy_s,
-    own_cpu_s,
-    percentile,
-    proc_cpu_s,
-    proc_mem_mb,
-    sse_messages,
-    wait_ready,
-)
-from concurrency import describe as describe_endpoint
+from harness import ROOT
+from harness.gradio_queue import Endpoint, Generation, run_event, upload
+from harness.image_to_video import DURATION, GENERATE_API, IMAGE, RATIO, generate_endpoint
+from harness.machine import CpuMeter, load, machine, proc_mem_mb
+from harness.servers import LOOPBACK, Proc, clean_up, start_simulator, start_studio
+from harness.stats import percentile
 
 SEED_BASE = 20240601  # the pool is SEED_BASE, SEED_BASE + 1, ...
 SEED_SENTINEL = 987654321  # marks the seed's slot in the request data (replaced on every press)
-TASK_ID = re.compile(r'class="rs-task-id">([^<]+)<')
 TAGS = re.compile(r"<[^>]+>")
 TERMINAL = ("succeeded", "failed", "cancelled", "lost")  # studio.history.TERMINAL (read here without importing it)
 RSS_EVERY_S = 30.0
@@ -115,115 +92,62 @@ class Press:
 class Visitor:
     index: int
     session: str = field(default_factory=lambda: uuid.uuid4().hex)
-    upload: str | None = None  # the server path of the image this visitor uploaded
+    upload: dict[str, Any] | None = None  # the FileData of the image this visitor uploaded
     presses: list[Press] = field(default_factory=list)
     client_errors: list[str] = field(default_factory=list)  # outside a press (the upload)
 
 
-@dataclass
-class Endpoint:
-    fn_index: int
-    data: list[Any]  # as the queue takes it; the file slots and the seed slot are filled per press
-    file_slots: list[int]
+@dataclass(frozen=True)
+class Seeded:
+    """The Generate button's request data (``harness.image_to_video``) and the slot its seed goes in."""
+
+    endpoint: Endpoint
     seed_slot: int
 
 
-def describe(url: str) -> Endpoint:
-    """bench/concurrency.py's request data, with a sentinel seed to find the seed's slot by."""
-    base = describe_endpoint(url, seed=SEED_SENTINEL)
-    seeds = [i for i, v in enumerate(base.data) if v == SEED_SENTINEL]
-    if len(seeds) != 1 or not base.file_slots:
+def describe(url: str) -> Seeded:
+    """The request data, described with a sentinel seed to find the seed's slot by."""
+    endpoint = generate_endpoint(url, seed=SEED_SENTINEL)
+    seeds = [i for i, v in enumerate(endpoint.data) if v == SEED_SENTINEL]
+    if len(seeds) != 1 or not endpoint.file_slots:
         raise RuntimeError(
-            f"cannot find the seed and image slots of {API} (seed slots {seeds}, image slots {base.file_slots})"
+            f"cannot find the seed and image slots of {GENERATE_API} (seed slots {seeds}, image slots "
+            f"{endpoint.file_slots})"
         )
-    return Endpoint(fn_index=base.fn_index, data=base.data, file_slots=base.file_slots, seed_slot=seeds[0])
+    return Seeded(endpoint=endpoint, seed_slot=seeds[0])
 
 
 def text_of(html_value: Any) -> str:
     return re.sub(r"\s+", " ", TAGS.sub(" ", html_value)).strip() if isinstance(html_value, str) else ""
 
 
-async def upload(http: Any, base: str) -> str:
-    files = [("files", (IMAGE.name, IMAGE.read_bytes(), "image/png"))]
-    response = await http.post(f"{base}gradio_api/upload", files=files)
-    response.raise_for_status()
-    return str(response.json()[0])
-
-
-async def press_once(http: Any, base: str, endpoint: Endpoint, visitor: Visitor, press: Press, t0: float) -> None:
+async def press_once(http: Any, base: str, endpoint: Seeded, visitor: Visitor, press: Press, t0: float) -> None:
     """One press of Generate: queue/join, then the session's SSE stream until this event completes."""
-    from gradio_client.utils import apply_diff
-
-    data = copy.deepcopy(endpoint.data)
-    for slot in endpoint.file_slots:
-        data[slot] = {"path": visitor.upload, "orig_name": IMAGE.name, "meta": {"_type": FILE_DATA}}
-    data[endpoint.seed_slot] = press.seed
-    body = {
-        "data": data,
-        "event_data": None,
-        "fn_index": endpoint.fn_index,
-        "trigger_id": None,
-        "session_hash": visitor.session,
-    }
-    step = "queue/join"
-    joined = await http.post(f"{base}gradio_api/queue/join", json=body)
-    joined.raise_for_status()
-    event_id = joined.json()["event_id"]
-    step = "the SSE stream"
-    outputs: list[Any] | None = None
-    completed = False
+    generation = Generation(session=visitor.session)
+    slots = {endpoint.seed_slot: press.seed}
     try:
-        params = {"session_hash": visitor.session}
-        async with http.stream("GET", f"{base}gradio_api/queue/data", params=params) as response:
-            response.raise_for_status()
-            async for msg in sse_messages(response):
-                kind = msg.get("msg")
-                if kind == "close_stream":
-                    break
-                if kind in ("unexpected_error", "server_stopped"):
-                    press.detail = f"{kind}: {msg.get('message', '')}"[:200]
-                    return
-                if kind == "heartbeat" or msg.get("event_id") != event_id:
-                    continue
-                if kind == "process_generating":
-                    press.updates += 1
-                    out = msg["output"]["data"]
-                    outputs = list(out) if outputs is None else [apply_diff(p, d) for p, d in zip(outputs, out)]
-                    record_status(press, outputs[0])
-                elif kind == "process_completed":
-                    completed = True
-                    output = msg.get("output") or {}
-                    if not msg.get("success", True):
-                        press.outcome, press.detail = "failed", f"app error: {output.get('error')}"[:300]
-                        return
-                    final = output.get("data")
-                    if isinstance(final, list) and final and isinstance(final[0], str):
-                        record_status(press, final[0])  # a full final value (not a diff), when Gradio sends one
-                    break
+        await run_event(http, base, endpoint.endpoint, generation, file=visitor.upload, slots=slots)
     except Exception as err:
+        step = "queue/join" if generation.event_id is None else "the SSE stream"
         detail = str(err) or repr(err.__cause__ or err.__context__)
         raise RuntimeError(f"{type(err).__name__} {detail} during {step}") from err
     finally:
         press.latency_s = time.perf_counter() - t0
-    if not completed:
-        press.detail = f"the stream ended before the result (last phase {press.phases[-1] if press.phases else 'none'})"
-        return
-    last = press.phases[-1] if press.phases else "none"
-    press.outcome = "succeeded" if last == "succeeded" else "failed"
-    if press.outcome == "failed":
-        press.detail = f"[{last}] {text_of(outputs[0]) if outputs else 'no status was streamed'}"[:300]
-
-
-def record_status(press: Press, html_value: Any) -> None:
-    add_phase(press, html_value)  # type: ignore[arg-type] - it only uses .phases
-    if isinstance(html_value, str) and press.task_id is None:
-        match = TASK_ID.search(html_value)
-        if match:
-            press.task_id = match.group(1)
+        press.phases, press.task_id, press.updates = generation.phases, generation.task_id, generation.updates
+    last = generation.phase or "none"
+    if not generation.completed:  # an unexpected_error or server_stopped, or the stream closed early
+        press.detail = (generation.error or f"the stream ended before the result (last phase {last})")[:300]
+    elif generation.error:
+        press.outcome, press.detail = "failed", generation.error[:300]
+    else:
+        press.outcome = "succeeded" if last == "succeeded" else "failed"
+        if press.outcome == "failed":
+            status = text_of(generation.outputs[0]) if generation.outputs else "no status was streamed"
+            press.detail = f"[{last}] {status}"[:300]
 
 
 async def run_press(
-    http: Any, base: str, endpoint: Endpoint, visitor: Visitor, seed: int, start: float, timeout_s: float
+    http: Any, base: str, endpoint: Seeded, visitor: Visitor, seed: int, start: float, timeout_s: float
 ) -> Press:
     t0 = time.perf_counter()
     press = Press(visitor=visitor.session, seed=seed, at_s=t0 - start)
@@ -239,10 +163,10 @@ async def run_press(
     return press
 
 
-async def ensure_upload(http: Any, base: str, visitor: Visitor, deadline: float) -> bool:
+async def ensure_upload(http: Any, base: str, visitor: Visitor, image: bytes, deadline: float) -> bool:
     while visitor.upload is None:
         try:
-            visitor.upload = await asyncio.wait_for(upload(http, base), timeout=60.0)
+            visitor.upload = await asyncio.wait_for(upload(http, base, image, IMAGE.name), timeout=60.0)
         except Exception as err:
             visitor.client_errors.append(f"upload: {type(err).__name__} {err}"[:200])
             if time.perf_counter() + 1.0 >= deadline:
@@ -254,52 +178,12 @@ async def ensure_upload(http: Any, base: str, visitor: Visitor, deadline: float)
 # --- the processes ---------------------------------------------------------------------------------------------
 
 
-@dataclass
-class Proc:
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=15)
-
-
-def start(name: str, command: list[str], env: dict[str, str], folder: Path) -> Proc:
-    log_path = folder / f"{name}.log"
-    with log_path.open("wb") as log:
-        popen = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
-    return Proc(name, popen, log_path)
-
-
-def log_tail(proc: Proc, lines: int = 20) -> str:
-    return "\n".join(proc.log.read_text(errors="replace").splitlines()[-lines:])
-
-
 def sim_stats(sim_url: str) -> dict[str, Any]:
     import httpx
 
     response = httpx.get(f"{sim_url}/_simulator/stats", timeout=10.0, trust_env=False)
     response.raise_for_status()
     return dict(response.json())
-
-
-def wait_simulator(sim_url: str, proc: Proc, timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"the simulator exited with code {proc.popen.returncode}:\n{log_tail(proc)}")
-        try:
-            sim_stats(sim_url)
-            return
-        except Exception:
-            time.sleep(0.3)
-    raise RuntimeError(f"the simulator did not answer within {timeout_s:.0f} s:\n{log_tail(proc)}")
 
 
 def folder_mb(path: Path) -> float:
@@ -387,11 +271,12 @@ def seed_for(pool: list[int], visitor: int, press: int) -> int:
     return pool[(visitor + press) % len(pool)]
 
 
-async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Proc, db_path: Path) -> None:
+async def drive(soak: Soak, url: str, endpoint: Seeded, studio: Proc, sim: Proc, db_path: Path) -> None:
     import httpx
 
     args = soak.args
     task_s = soak.pending_s + soak.running_s
+    image = IMAGE.read_bytes()
     press_timeout = max(180.0, 30.0 * task_s)
     # A fresh connection per request (as bench/concurrency.py does by default): a pooled keep-alive connection
     # reused just as uvicorn closes it fails with ReadError, an artefact of the client, not the studio.
@@ -402,7 +287,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         soak.warmup = [Visitor(index=-1 - i) for i in range(len(soak.seeds))]
 
         async def warm(visitor: Visitor, seed: int) -> None:
-            if await ensure_upload(http, url, visitor, time.perf_counter() + 120.0):
+            if await ensure_upload(http, url, visitor, image, time.perf_counter() + 120.0):
                 await run_press(http, url, endpoint, visitor, seed, t_warm, press_timeout)
 
         await asyncio.gather(*(warm(v, s) for v, s in zip(soak.warmup, soak.seeds)))
@@ -416,9 +301,9 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
                     )
 
         # The soak: N visitors, each starting at a random moment within the first task time, then back to back.
-        soak.load_before = load()
-        pids = (studio.popen.pid, sim.popen.pid)
-        marks = (proc_cpu_s(pids[0]), proc_cpu_s(pids[1]), own_cpu_s(), machine_busy_s())
+        pids = (studio.pid, sim.pid)
+        meter = CpuMeter(*pids)
+        soak.load_before = meter.load_before
         soak.rss.append(("idle after warm-up", proc_mem_mb(pids[0], "VmRSS")))
         soak.sim_rss.append(("idle after warm-up", proc_mem_mb(pids[1], "VmRSS")))
         start = time.perf_counter()
@@ -432,7 +317,7 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         async def visit(visitor: Visitor) -> None:
             nonlocal arrived
             await asyncio.sleep(rng.uniform(0.0, task_s))
-            if not await ensure_upload(http, url, visitor, deadline):
+            if not await ensure_upload(http, url, visitor, image, deadline):
                 return
             k = 0
             while time.perf_counter() < deadline:
@@ -496,10 +381,9 @@ async def drive(soak: Soak, url: str, endpoint: Endpoint, studio: Proc, sim: Pro
         soak.rss.append((f"end (+{soak.grace_s:.0f}s grace)", proc_mem_mb(pids[0], "VmRSS")))
         soak.sim_rss.append((f"end (+{soak.grace_s:.0f}s grace)", proc_mem_mb(pids[1], "VmRSS")))
         soak.studio_peak_mb = proc_mem_mb(pids[0], "VmHWM")
-        soak.studio_cpu_s = proc_cpu_s(pids[0]) - marks[0]
-        soak.sim_cpu_s = proc_cpu_s(pids[1]) - marks[1]
-        soak.driver_cpu_s = own_cpu_s() - marks[2]
-        soak.machine_busy_s = machine_busy_s() - marks[3]
+        use = meter.read()
+        soak.studio_cpu_s, soak.sim_cpu_s = use.processes
+        soak.driver_cpu_s, soak.machine_busy_s = use.own_s, use.machine_s
         soak.load_after = load()
 
 
@@ -509,53 +393,16 @@ def run(args: argparse.Namespace) -> Soak:
     seeds = [SEED_BASE + i for i in range(args.seeds)]
     soak = Soak(args=args, seeds=seeds, pending_s=pending, running_s=task_s - pending)
     folder = Path(tempfile.mkdtemp(prefix="studio-soak-"))
+    # As harness.servers lays them out: the studio's data and Gradio temp folders, the simulator's outputs.
     data_dir, gradio_tmp, sim_out = folder / "data", folder / "gradio", folder / "simulator"
-    sim_port, studio_port = free_port(), free_port()
-    while studio_port == sim_port:
-        studio_port = free_port()
-    sim_url, url = f"http://{LOOPBACK}:{sim_port}", f"http://{LOOPBACK}:{studio_port}/"
-    base_env = {k: v for k, v in os.environ.items() if k not in SERVER_KEYS} | {
-        "NO_PROXY": LOOPBACK,
-        "no_proxy": LOOPBACK,
-        "PYTHONUNBUFFERED": "1",
-        "GRADIO_ANALYTICS_ENABLED": "False",
-    }
-    sim_cmd = [
-        sys.executable,
-        "-m",
-        "studio.simulator",
-        "--host",
-        LOOPBACK,
-        "--port",
-        str(sim_port),
-        "--admin",
-        "--pending",
-        f"{soak.pending_s:g}",
-        "--running",
-        f"{soak.running_s:g}",
-        "--output-dir",
-        str(sim_out),
-    ]
-    studio_env = base_env | {
-        "STUDIO_PROVIDER": "simulator",
-        "STUDIO_BASE_URL": sim_url,
-        "STUDIO_DATA_DIR": str(data_dir),
-        "GRADIO_SERVER_NAME": LOOPBACK,
-        "GRADIO_SERVER_PORT": str(studio_port),
-        "GRADIO_TEMP_DIR": str(gradio_tmp),
-    }
     procs: list[Proc] = []
     db_path = data_dir / "history.sqlite3"
     try:
-        sim = start("simulator", sim_cmd, base_env, folder)
+        sim = start_simulator(folder, pending=soak.pending_s, running=soak.running_s, admin=True)
         procs.append(sim)
-        wait_simulator(sim_url, sim, timeout_s=60.0)
-        studio = start("studio", [sys.executable, "app.py"], studio_env, folder)
+        studio = start_studio(folder, STUDIO_BASE_URL=sim.url)
         procs.append(studio)
-        try:
-            wait_ready(url, studio.popen, timeout_s=180.0)
-        except RuntimeError as err:
-            raise RuntimeError(f"{err}\n--- the studio's log ---\n{log_tail(studio)}") from None
+        url, sim_url = studio.url, sim.url
         endpoint = describe(url)
         asyncio.run(drive(soak, url, endpoint, studio, sim, db_path))
         stats = sim_stats(sim_url)
@@ -569,7 +416,7 @@ def run(args: argparse.Namespace) -> Soak:
         if procs:
             soak.studio_exit = procs[-1].popen.returncode if procs[-1].name == "studio" else None
         for proc in procs:
-            problems = log_problems(proc.log.read_text(errors="replace"))
+            problems = proc.problems()
             if proc.name == "studio":
                 soak.studio_log = problems
             else:
@@ -580,10 +427,7 @@ def run(args: argparse.Namespace) -> Soak:
                 p.name: folder_mb(p) if p.is_dir() else p.stat().st_size / 1e6 for p in sorted(data_dir.iterdir())
             }
         soak.gradio_tmp_mb, soak.sim_out_mb = folder_mb(gradio_tmp), folder_mb(sim_out)
-        if args.keep:
-            print(f"kept: {folder} (logs, data dir, Gradio temp dir, simulator outputs)")
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
+        clean_up(folder, keep=args.keep)
     return soak
 
 
@@ -841,7 +685,7 @@ def main(argv: list[str] | None = None) -> int:
 
     pending = min(1.0, 0.2 * args.task_seconds)
     print(
-        f"soak: {args.visitors} visitors press Generate on Image to Video ({API}) back to back for "
+        f"soak: {args.visitors} visitors press Generate on Image to Video ({GENERATE_API}) back to back for "
         f"{args.minutes:g} min, on a standalone simulator"
     )
     print(f"machine: {machine('gradio', 'gradio_client', 'httpx')}")

@@ -32,23 +32,18 @@ import asyncio
 import base64
 import json
 import statistics
-import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-BENCH = Path(__file__).resolve().parent
-ROOT = BENCH.parent
-sys.path[:0] = [str(ROOT), str(BENCH)]  # run as a script: make ``studio`` and the other benches importable
-
 import httpx
 import numpy as np
-from _common import load
-from _common import machine as common_machine
+from harness.images import photo_like_image
+from harness.machine import load, machine
+from harness.stats import spread, timed
 from PIL import Image, features
-from render import photo_like_image
 
 from studio.capabilities import SIMULATOR
 from studio.client import RunwayClient
@@ -67,7 +62,7 @@ ORIENTATION = 0x0112
 
 
 def photo(path: Path, orientation: int) -> None:
-    """A 6000x4000 photo-like JPEG: photo_like_image (render.py) at 1500x1000, upscaled, with fresh full-size grain
+    """A 6000x4000 photo-like JPEG: photo_like_image (harness.images) at 1500x1000, upscaled, with fresh full-size grain
     (an unblurred upscale alone would compress far better than a camera's picture)."""
     small = photo_like_image((SIZE[0] // 4, SIZE[1] // 4), seed=24)
     pixels = np.asarray(small.resize(SIZE, Image.Resampling.BICUBIC), dtype=np.int16)
@@ -76,18 +71,6 @@ def photo(path: Path, orientation: int) -> None:
     exif = Image.Exif()
     exif[ORIENTATION] = orientation
     Image.fromarray(pixels.astype(np.uint8)).save(path, "JPEG", quality=QUALITY, exif=exif)
-
-
-def timed(fn: Any, repeat: int) -> tuple[list[float], list[float], Any]:
-    """Wall and CPU (all threads of this process) times of ``fn()`` over ``repeat`` runs after a warm-up."""
-    result = fn()
-    walls, cpus = [], []
-    for _ in range(repeat):
-        start, start_cpu = time.perf_counter(), time.process_time()
-        result = fn()
-        walls.append(time.perf_counter() - start)
-        cpus.append(time.process_time() - start_cpu)
-    return walls, cpus, result
 
 
 class Stamped(httpx.AsyncBaseTransport):
@@ -153,18 +136,16 @@ async def submits(path: Path, repeat: int, folder: Path, naive_body: dict[str, A
 
 
 def stats(values: list[float]) -> str:
-    return f"{statistics.median(values):>9.3f}{min(values):>8.3f}{max(values):>8.3f}{len(values):>4}"
+    median, low, high, n = spread(values)
+    return f"{median:>9.3f}{low:>8.3f}{high:>8.3f}{n:>4}"
 
 
 def mib(n: int) -> str:
     return f"{n / 1024 / 1024:.2f} MiB" if n >= 1024 * 1024 else f"{n / 1024:.0f} KiB"
 
 
-def machine() -> str:
-    return (
-        f"{common_machine('pillow', 'numpy', 'httpx', 'pydantic')}, "
-        f"libjpeg-turbo {features.version_feature('libjpeg_turbo')}, libwebp {features.version('webp')}"
-    )
+def codecs() -> str:
+    return f"libjpeg-turbo {features.version_feature('libjpeg_turbo')}, libwebp {features.version('webp')}"
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -178,7 +159,7 @@ def main(argv: list[str] | None = None) -> None:
         "submit overhead: a 24-megapixel photo -> the create request sent, "
         "and its size against the original as a data URI"
     )
-    print(f"machine: {machine()}")
+    print(f"machine: {machine('pillow', 'numpy', 'httpx', 'pydantic')}, {codecs()}")
     print(f"load average before: {load()}   (a shared machine: other work slows every figure down)")
     print(
         f"command: python bench/submit_overhead.py --repeat {repeat} --orientation {args.orientation}"

@@ -16,6 +16,8 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")  # the network is clo
 ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets" / "examples"
 ARTIFACTS = Path(__file__).resolve().parent / "artifacts"
+# The real API's documented wire examples and reference, copied into the repository (see its README.md).
+API_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "api"
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -11,18 +11,24 @@ import uvicorn
 
 
 class FakeClock:
-    """One clock for the simulator and the client: ``sleep`` moves time instead of waiting.
+    """One clock for the simulator and the client: ``sleep`` moves time instead of waiting, and records how long it
+    was asked to wait; ``advance`` moves time without a sleep; ``elapsed`` is the time moved since ``start``.
 
-    ``real_pause`` lets worker threads (clip renders) make progress while the loop polls in fake time.
+    ``real_pause`` lets worker threads (clip renders) make progress while the loop polls in fake time; by default a
+    sleep only yields to the event loop once.
     """
 
     def __init__(self, start: float = 100.0, *, real_pause: float = 0.0) -> None:
-        self.now = start
+        self.start = self.now = start
         self.sleeps: list[float] = []
         self._real_pause = real_pause
 
     def __call__(self) -> float:
         return self.now
+
+    @property
+    def elapsed(self) -> float:
+        return self.now - self.start
 
     async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)

@@ -1,6 +1,6 @@
 """The capability table: invariants every reader (forms, validation, simulator, cost) relies on.
 
-Facts are checked against ``../shared/reference/runway-api.md`` (the API as it really behaves), not against the
+Facts are checked against ``tests/fixtures/api/runway-api.md`` (the API as it really behaves), not against the
 table itself, so a wrong table fails here even though the client and the simulator would agree with it.
 """
 

@@ -27,8 +27,9 @@ from studio.errors import (
 )
 from studio.requests import parse_request
 from studio.tasks import Running, Succeeded, Throttled
+from tests.conftest import API_FIXTURES
+from tests.fakes import FakeClock
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
 BASE = "https://api.test.example/runwayml"
 KEY = "hk-secret-key-1234567890"
 TASK_ID = "c7f2b640-9adb-4565-8e99-f759cacef00c"
@@ -37,26 +38,6 @@ REQUEST = parse_request(
     {"model": "gen4_turbo", "promptImage": "https://cdn.example.com/a.png", "ratio": "1280:720", "duration": 5},
     provider=OPENAI_HK,
 )
-
-
-class FakeClock:
-    """A clock whose ``sleep`` advances time instantly and records how long it was asked to wait."""
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self.start = self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    @property
-    def elapsed(self) -> float:
-        return self.now - self.start
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -86,7 +67,7 @@ def task_json(status: str, **extra: Any) -> dict[str, Any]:
 
 
 def fixture(name: str) -> Any:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads((API_FIXTURES / name).read_text())
 
 
 def posts(seen: list[httpx.Request]) -> list[httpx.Request]:

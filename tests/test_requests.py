@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +12,7 @@ import pytest
 from studio.capabilities import OPENAI_HK, PROVIDERS, RUNWAY, SIMULATOR, ProviderSpec
 from studio.errors import FieldIssue, InvalidInput
 from studio.requests import parse_request
-
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
+from tests.conftest import API_FIXTURES
 
 IMG = "https://cdn.example.com/frames/first.png"
 IMG2 = "https://cdn.example.com/frames/last.jpg"
@@ -472,7 +470,7 @@ def test_every_problem_is_reported_at_once() -> None:
 
 
 def load(name: str) -> dict[str, Any]:
-    return json.loads((EXAMPLES / name).read_text())
+    return json.loads((API_FIXTURES / name).read_text())
 
 
 @pytest.mark.parametrize("provider_name", ["openai-hk", "simulator"])

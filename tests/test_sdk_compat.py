@@ -28,8 +28,7 @@ runwayml = pytest.importorskip("runwayml", reason="the official SDK is needed fo
 from runwayml import BadRequestError, RunwayML
 from runwayml.lib import polling
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT.parent / "shared" / "reference" / "examples"
+from tests.conftest import API_FIXTURES, ROOT
 
 
 def free_port() -> int:
@@ -170,7 +169,7 @@ def test_sdk_sees_moderation_as_a_failed_task(simulator_url: str, fast_polling: 
 
 
 def test_sdk_surfaces_the_400_issues(simulator_url: str) -> None:
-    body = json.loads((EXAMPLES / "proxy_image_to_video_request_2.json").read_text())
+    body = json.loads((API_FIXTURES / "proxy_image_to_video_request_2.json").read_text())
     client = sdk(simulator_url, Recorder())
     with pytest.raises(BadRequestError) as info:
         client.image_to_video.create(

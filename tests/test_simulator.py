@@ -27,30 +27,11 @@ from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.engine import MODERATION_CODE, MODERATION_MESSAGE
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, Throttled
-from tests.fakes import ServerThread
+from tests.conftest import API_FIXTURES
+from tests.fakes import FakeClock, ServerThread
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
 ROOT = "http://testserver"
 KEY = "sk-visitor-one"
-
-
-class FakeClock:
-    """One clock for the simulator and the client: ``sleep`` moves time instead of waiting."""
-
-    def __init__(self, start: float = 100.0) -> None:
-        self.now = start
-        self.sleeps: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-        await asyncio.sleep(0)
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def png_data_uri(width: int = 96, height: int = 64) -> str:
@@ -336,7 +317,7 @@ CASES = [
 @pytest.mark.asyncio
 @pytest.mark.parametrize(("endpoint", "name"), CASES, ids=[n for _, n in CASES])
 async def test_400_for_the_proxys_invalid_examples_matches_the_studios_own_check(endpoint: str, name: str) -> None:
-    body = json.loads((EXAMPLES / name).read_text())
+    body = json.loads((API_FIXTURES / name).read_text())
     with pytest.raises(InvalidInput) as info:
         parse_request(endpoint, body, provider=SIMULATOR)
     async with simulator() as sim:
@@ -354,7 +335,7 @@ async def test_400_for_the_proxys_invalid_examples_matches_the_studios_own_check
 
 @pytest.mark.asyncio
 async def test_the_client_shows_a_400_against_the_field() -> None:
-    body = json.loads((EXAMPLES / "proxy_image_to_video_request_2.json").read_text())
+    body = json.loads((API_FIXTURES / "proxy_image_to_video_request_2.json").read_text())
     unchecked = ImageToVideoRequest.model_validate(body)  # the shape is fine; the table's rules are not
     async with simulator() as sim:
         with pytest.raises(ApiError) as info:

@@ -18,9 +18,9 @@ from studio.tasks import (
     event_for,
     explain_failure,
 )
+from tests.conftest import API_FIXTURES
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "shared" / "reference" / "examples"
-TASK_FIXTURES = sorted(EXAMPLES.glob("task_*.json"))
+TASK_FIXTURES = sorted(API_FIXTURES.glob("task_*.json"))
 
 
 def test_the_fixtures_are_there() -> None:
@@ -44,11 +44,11 @@ def test_every_task_fixture_parses(path: Path) -> None:
 
 
 def test_fixture_details() -> None:
-    running = Task.model_validate_json((EXAMPLES / "task_running.json").read_text())
+    running = Task.model_validate_json((API_FIXTURES / "task_running.json").read_text())
     assert running.progress == pytest.approx(0.42)
-    succeeded = Task.model_validate_json((EXAMPLES / "task_succeeded.json").read_text())
+    succeeded = Task.model_validate_json((API_FIXTURES / "task_succeeded.json").read_text())
     assert succeeded.output and succeeded.output[0].startswith("https://") and ".mp4?" in succeeded.output[0]
-    failed = Task.model_validate_json((EXAMPLES / "task_failed.json").read_text())
+    failed = Task.model_validate_json((API_FIXTURES / "task_failed.json").read_text())
     assert failed.failure_code == "INPUT_PREPROCESSING.SAFETY.TEXT"
 
 

@@ -17,7 +17,7 @@ import pytest
 
 from tests.conftest import ARTIFACTS
 
-# The flags measured to work for Debian's Chromium in a container (see /work/shared/testing.md).
+# The flags measured to work for Debian's Chromium in a container (the project's testing notes, outside the repository).
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
