@@ -207,7 +207,7 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
     from studio import media
     from studio.capabilities import OPENAI_HK, SIMULATOR
     from studio.client import RunwayClient
-    from studio.forms import ImageToVideoForm, MediaInput, prepare_blocking
+    from studio.forms import Form, MediaInput, prepare_blocking
 
     endpoint = await asyncio.to_thread(generate_endpoint, studio_url)
     image = IMAGE.read_bytes()
@@ -217,11 +217,12 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
             media.prepare_image, IMAGE, field="First frame", ratio=RATIO, fit="crop", limits=SIMULATOR.limits
         )
     ).data_uri
-    form = ImageToVideoForm(
+    form = Form.of(
+        "image_to_video",
         model="gen4_turbo",
         ratio=RATIO,
         first=MediaInput(path=str(IMAGE)),
-        prompt=PROMPT,
+        prompt_text=PROMPT,
         duration=int(DURATION),
         seed=SEED,
     )

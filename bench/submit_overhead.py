@@ -11,7 +11,7 @@ then, each ``--repeat`` times after one untimed warm-up:
 
 1. ``studio.media.prepare_image(path, field="First frame", ratio="1280:720", fit="crop", limits=SIMULATOR.limits)``:
    check, decode (JPEG draft scaling), orient, crop, encode to a data URI that fits the 5 MiB limit;
-2. ``studio.forms.prepare_blocking(ImageToVideoForm(...), provider=SIMULATOR, workdir=tmp)``: the whole form
+2. ``studio.forms.prepare_blocking(Form.of("image_to_video", ...), provider=SIMULATOR, workdir=tmp)``: the whole form
    (cheap checks first, then the image, then the request validated against the capability table);
 3. submit -> the create request leaving the client: ``Studio.prepare`` + ``Studio.start`` on an in-process
    simulator (``studio.simulator.app.create_app`` behind ``httpx.ASGITransport``, wrapped to timestamp the POST as
@@ -47,7 +47,7 @@ from PIL import Image, features
 
 from studio.capabilities import SIMULATOR
 from studio.client import RunwayClient
-from studio.forms import ImageToVideoForm, MediaInput, prepare_blocking
+from studio.forms import Form, MediaInput, prepare_blocking
 from studio.media import prepare_image
 from studio.service import Studio
 from studio.simulator.app import create_app
@@ -102,8 +102,14 @@ async def submits(path: Path, repeat: int, folder: Path, naive_body: dict[str, A
     transport = Stamped(httpx.ASGITransport(app=simulator))
     client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport)
     studio = Studio(clients={"simulator": client}, server_provider="simulator", server_key="", data_dir=folder / "data")
-    form = ImageToVideoForm(
-        model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT, duration=5, seed=SEED
+    form = Form.of(
+        "image_to_video",
+        model="gen4_turbo",
+        ratio=RATIO,
+        first=MediaInput(path=str(path)),
+        prompt_text=PROMPT,
+        duration=5,
+        seed=SEED,
     )
     out = Submits()
     try:
@@ -111,9 +117,7 @@ async def submits(path: Path, repeat: int, folder: Path, naive_body: dict[str, A
             t0 = time.perf_counter()
             prepared = await studio.prepare(form, provider="simulator")
             t1 = time.perf_counter()
-            job = await studio.start(
-                prepared, form=form, visitor="browser:bench", key="simulator", key_source="simulator"
-            )
+            job = await studio.start(prepared, visitor="browser:bench", key="simulator", key_source="simulator")
             t2 = time.perf_counter()
             del prepared
             status = await job.wait_done()
@@ -180,8 +184,14 @@ def main(argv: list[str] | None = None) -> None:
             return prepare_image(path, field="First frame", ratio=RATIO, fit="crop", limits=limits)
 
         def form() -> Any:
-            form = ImageToVideoForm(
-                model="gen4_turbo", ratio=RATIO, first=MediaInput(path=str(path)), prompt=PROMPT, duration=5, seed=SEED
+            form = Form.of(
+                "image_to_video",
+                model="gen4_turbo",
+                ratio=RATIO,
+                first=MediaInput(path=str(path)),
+                prompt_text=PROMPT,
+                duration=5,
+                seed=SEED,
             )
             return prepare_blocking(form, provider=SIMULATOR, workdir=folder)
 

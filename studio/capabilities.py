@@ -76,11 +76,12 @@ class ModelSpec:
     default_duration: int | None = None
     positions: tuple[str, ...] = ()  # image_to_video frame positions ("first", "last")
     max_references: int = 0  # video_to_video reference images
-    extra_fields: tuple[str, ...] = ()  # provider-only body fields, e.g. watermark, notify_hook
+    # Optional body fields this model takes (wire names) beyond its endpoint's own: a request that sets one the
+    # model does not take is refused, and the page shows the control only for models that take it.
+    options: tuple[str, ...] = ()
     video_inputs: Mapping[str, VideoInputRule] = field(default_factory=dict)
     character_types: tuple[str, ...] = ()  # character_performance: "image", "video"
     expression_intensity: tuple[int, int, int] | None = None  # (min, max, default)
-    moderation: bool = False  # takes contentModeration.publicFigureThreshold
     note: str = ""
 
     @property
@@ -99,6 +100,7 @@ class ProviderSpec:
     models: Mapping[str, ModelSpec]
     limits: InputLimits = InputLimits()
     note: str = ""
+    simulated: bool = False  # the built-in simulator: free, takes any key, says so on the page
 
     def models_for(self, endpoint: Endpoint) -> tuple[ModelSpec, ...]:
         return tuple(m for m in self.models.values() if m.endpoint == endpoint)
@@ -131,8 +133,7 @@ _HK_GEN4_TURBO = ModelSpec(
     positions=("first",),
     ratio_required=True,
     credits_per_second=5,
-    extra_fields=("watermark", "notify_hook"),
-    moderation=True,
+    options=("watermark", "notify_hook", "contentModeration"),
 )
 _HK_GEN3A_TURBO = ModelSpec(
     name="gen3a_turbo",
@@ -145,8 +146,7 @@ _HK_GEN3A_TURBO = ModelSpec(
     positions=("first", "last"),
     prompt_required=True,
     credits_per_second=5,
-    extra_fields=("watermark", "notify_hook"),
-    moderation=True,
+    options=("watermark", "notify_hook", "contentModeration"),
     note="Retired upstream on 2026-07-30; still listed by the proxy.",
 )
 _HK_GEN4_ALEPH = ModelSpec(
@@ -159,7 +159,7 @@ _HK_GEN4_ALEPH = ModelSpec(
     max_references=1,
     credits_per_second=15,
     video_inputs=_ALEPH_VIDEO,
-    moderation=True,
+    options=("contentModeration",),
     note="Removed from the official API on 2026-06-10; still listed by the proxy.",
 )
 _ACT_TWO = ModelSpec(
@@ -172,7 +172,7 @@ _ACT_TWO = ModelSpec(
     video_inputs=_ACT_TWO_VIDEO,
     character_types=("image", "video"),
     expression_intensity=(1, 5, 3),
-    moderation=True,
+    options=("contentModeration",),
 )
 
 OPENAI_HK = ProviderSpec(
@@ -205,7 +205,7 @@ RUNWAY = ProviderSpec(
             positions=("first",),
             ratio_required=True,
             credits_per_second=5,
-            moderation=True,
+            options=("contentModeration",),
         ),
         _ACT_TWO,
     ),
@@ -218,6 +218,7 @@ SIMULATOR = ProviderSpec(
     base_url="",
     poll_interval_s=0.5,
     models=OPENAI_HK.models,
+    simulated=True,
     note="Runs inside the studio; clips are simulated placeholders and cost nothing.",
 )
 
@@ -226,6 +227,10 @@ PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType({p.name: p for p in (SI
 # Path prefix the client puts before /v1/... for each provider. The proxy serves the API under /runwayml,
 # already part of its base URL; the simulator serves both /v1 and /runwayml/v1.
 API_PREFIX = "/v1"
+
+
+# Every optional body field some model takes: a request that sets one is checked against its model's ``options``.
+OPTIONS: frozenset[str] = frozenset(o for p in PROVIDERS.values() for m in p.models.values() for o in m.options)
 
 
 def provider(name: str) -> ProviderSpec:

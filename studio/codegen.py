@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from studio.capabilities import API_PREFIX, API_VERSION
@@ -26,6 +27,21 @@ def elide_data_uris(value: Any) -> Any:
         kind = data_uri_mime(value) or "data"
         return f"<{kind} data URI, {human_bytes(len(value))}: put your file's data URI or an https URL here>"
     return value
+
+
+@dataclass(frozen=True)
+class CodeSnippets:
+    """The request a generation sent, as the page offers to copy it."""
+
+    curl: str
+    python: str
+
+
+def snippets(*, base_url: str, endpoint: str, body: dict[str, Any]) -> CodeSnippets:
+    return CodeSnippets(
+        as_curl(base_url=base_url, endpoint=endpoint, body=body),
+        as_python(base_url=base_url, endpoint=endpoint, body=body),
+    )
 
 
 def as_curl(*, base_url: str, endpoint: str, body: dict[str, Any]) -> str:

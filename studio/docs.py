@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 from studio.capabilities import PROVIDERS, USD_PER_CREDIT
-from studio.settings import SETTINGS
+from studio.settings import documented
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def settings_table() -> str:
     rows = ["| Variable | Default | What it does |", "|---|---|---|"]
-    rows += [f"| `{s.name}` | {s.default} | {s.help} |" for s in SETTINGS]
+    rows += [f"| `{name}` | {default} | {help} |" for name, default, help in documented()]
     return "\n".join(rows)
 
 

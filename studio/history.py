@@ -78,6 +78,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE generations ADD COLUMN failure_text TEXT;  -- failure_reason's catalog key and parameters (JSON)
         """,
     ),
+    (
+        # A form's values are named as the request's fields (studio.forms): prompt_text, expression_intensity.
+        "0004_form_field_names",
+        """
+        UPDATE generations SET form = json_remove(json_set(form, '$.prompt_text', json_extract(form, '$.prompt')),
+                                                  '$.prompt')
+            WHERE json_type(form, '$.prompt') IS NOT NULL;
+        UPDATE generations SET form = json_remove(
+                json_set(form, '$.expression_intensity', json_extract(form, '$.intensity')), '$.intensity')
+            WHERE json_type(form, '$.intensity') IS NOT NULL;
+        """,
+    ),
 )
 
 
@@ -119,7 +131,7 @@ class Generation:
 
     @property
     def prompt(self) -> str:
-        return str(self.form.get("prompt") or "")
+        return str(self.form.get("prompt_text") or "")
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.client import RunwayClient
+from studio.codegen import CodeSnippets
 from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
 from studio.history import HistoryStore
 from studio.i18n import Message, Msg
@@ -88,8 +89,10 @@ class Job:
         born_at: float | None = None,
         seen: bool = False,
         media_gate: asyncio.Semaphore | None = None,
+        code: CodeSnippets | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
+        self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
         self._request = request  # released once sent: its data URIs can be megabytes
         self._client, self._key, self._history, self._outputs, self._clock = client, key, history, outputs, clock
         self._started = clock()

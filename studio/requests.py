@@ -11,12 +11,13 @@ bodies with the same functions, so its 400s match the studio's own checks.
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from studio.capabilities import Endpoint, ModelSpec, ProviderSpec
+from studio.capabilities import OPTIONS, PROVIDERS, Endpoint, ModelSpec, ProviderSpec
 from studio.errors import FieldIssue, InvalidInput
 from studio.i18n import Join, Label, Msg
 from studio.uris import MediaKind, uri_problem, url_problem
@@ -39,7 +40,6 @@ LABELS: dict[str, str] = {
     "bodyControl": "Body control",
     "expressionIntensity": "Expression intensity",
 }
-FRAME_LABELS = {"first": "First frame", "last": "Last frame"}
 ENDPOINT_LABELS: dict[str, str] = {
     "image_to_video": "Image to Video",
     "video_to_video": "Video to Video",
@@ -83,16 +83,51 @@ class MediaRef(_Wire):
     uri: str
 
 
+@dataclass(frozen=True)
+class Slot:
+    """One media input of a form: what the visitor calls it, what kind of file it is, which of the table's
+    ``video_inputs`` rules it follows, and whether it must be given. ``kind`` None: the form's
+    ``character_type`` says (a character is an image or a video)."""
+
+    label: str
+    kind: MediaKind | None
+    wire: str
+    required: bool = False
+    drives_length: bool = False  # the output lasts as long as this input (the cost follows it)
+
+
 class _Request(_Wire):
     endpoint: ClassVar[Endpoint]
+    SLOTS: ClassVar[Mapping[str, Slot]] = {}  # the form's media inputs, by the form's name for them
     model: str
     seed: int | None = None
     ratio: str | None = None
     content_moderation: ContentModeration | None = Field(None, alias="contentModeration")
 
+    @classmethod
+    def body_from(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        """The wire body for a form: its values by these fields' Python names (None is left out) and the URIs its
+        media inputs became. Nested shapes are each request's own (``_media_body``)."""
+        body = {
+            (field.alias or name): values[name]
+            for name, field in cls.model_fields.items()
+            if name not in cls.SLOTS and values.get(name) is not None
+        }
+        if values.get("threshold") is not None:
+            body["contentModeration"] = {"publicFigureThreshold": values["threshold"]}
+        return body | cls._media_body(values, uris)
+
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        return {}
+
 
 class ImageToVideoRequest(_Request):
     endpoint: ClassVar[Endpoint] = "image_to_video"
+    SLOTS: ClassVar[Mapping[str, Slot]] = {
+        "first": Slot("First frame", "image", "promptImage", required=True),
+        "last": Slot("Last frame", "image", "promptImage"),
+    }
     prompt_image: list[PromptImage] = Field(alias="promptImage")
     prompt_text: str | None = Field(None, alias="promptText")
     duration: int | None = None
@@ -105,26 +140,51 @@ class ImageToVideoRequest(_Request):
         # The API accepts a single URI string as the first frame.
         return [{"uri": value, "position": "first"}] if isinstance(value, str) else value
 
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        return {"promptImage": [{"uri": uris[p], "position": p} for p in ("first", "last") if p in uris]}
+
     def frame(self, position: str) -> PromptImage | None:
         return next((f for f in self.prompt_image if f.position == position), None)
 
 
 class VideoToVideoRequest(_Request):
     endpoint: ClassVar[Endpoint] = "video_to_video"
+    SLOTS: ClassVar[Mapping[str, Slot]] = {
+        "video": Slot("Input video", "video", "videoUri", required=True, drives_length=True),
+        "reference": Slot("Reference image", "image", "references"),
+    }
     video_uri: str = Field(alias="videoUri")
     prompt_text: str | None = Field(None, alias="promptText")
     references: list[ImageReference] | None = None
 
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        references = [{"type": "image", "uri": uris["reference"]}] if "reference" in uris else None
+        return {"videoUri": uris.get("video", "")} | ({"references": references} if references else {})
+
 
 class CharacterPerformanceRequest(_Request):
     endpoint: ClassVar[Endpoint] = "character_performance"
+    SLOTS: ClassVar[Mapping[str, Slot]] = {
+        "character": Slot("Character", None, "character", required=True),
+        "reference": Slot("Reference performance video", "video", "reference", required=True, drives_length=True),
+    }
     character: MediaRef
     reference: MediaRef
     body_control: bool | None = Field(None, alias="bodyControl")
     expression_intensity: int | None = Field(None, alias="expressionIntensity")
 
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        return {
+            "character": {"type": values.get("character_type", "image"), "uri": uris.get("character", "")},
+            "reference": {"type": "video", "uri": uris.get("reference", "")},
+        }
+
 
 Request = ImageToVideoRequest | VideoToVideoRequest | CharacterPerformanceRequest
+FRAME_LABELS = {position: slot.label for position, slot in ImageToVideoRequest.SLOTS.items()}
 REQUEST_TYPES: dict[str, type[_Request]] = {
     "image_to_video": ImageToVideoRequest,
     "video_to_video": VideoToVideoRequest,
@@ -235,10 +295,28 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
                 ("ratio",),
             )
         )
-    if request.content_moderation is not None and not spec.moderation:
-        issues.append(
-            FieldIssue("Public figure threshold", Msg("req.no_moderation", model=spec.name), ("contentModeration",))
+    return issues + _option_issues(request, spec, provider)
+
+
+def _option_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    """An optional field set for a model that does not take it (``ModelSpec.options``), named with where it is."""
+    issues: list[FieldIssue] = []
+    for name, field in type(request).model_fields.items():
+        wire = field.alias or name
+        if wire not in OPTIONS or getattr(request, name) is None or wire in spec.options:
+            continue
+        label = Label(LABELS.get(wire, wire))
+        elsewhere = [
+            Label(p.label)
+            for p in PROVIDERS.values()
+            if p.name != "simulator" and wire in getattr(p.model(spec.name), "options", ())
+        ]
+        message = (
+            Msg("req.option_elsewhere", field=label, providers=Join(elsewhere, "or"), provider=Label(provider.label))
+            if elsewhere
+            else Msg("req.option_not_taken", model=spec.name, field=label)
         )
+        issues.append(FieldIssue(label.name, message, (wire,)))
     return issues
 
 
@@ -295,7 +373,7 @@ def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
                 ("duration",),
             )
         )
-    issues += _extra_field_issues(request, spec, provider)
+    issues += _notify_hook_issues(request, provider)
     return issues
 
 
@@ -324,27 +402,15 @@ def _last_frame_message(provider: ProviderSpec) -> Msg:
     return Msg("req.last_frame_only", models=Join(able, "and"))
 
 
-def _extra_field_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
-    issues: list[FieldIssue] = []
-    for wire, value in (("watermark", request.watermark), ("notify_hook", request.notify_hook)):
-        if value is not None and wire not in spec.extra_fields:
-            label = LABELS[wire]
-            issues.append(
-                FieldIssue(
-                    label, Msg("req.openai_hk_only", field=Label(label), provider=Label(provider.label)), (wire,)
-                )
-            )
-    if request.notify_hook is not None and "notify_hook" in spec.extra_fields:
-        problem = url_problem(request.notify_hook, limits=provider.limits)
-        if problem:
-            issues.append(
-                FieldIssue(
-                    "Notify hook",
-                    Msg("req.field_problem", field=Label("Notify hook"), problem=problem),
-                    ("notify_hook",),
-                )
-            )
-    return issues
+def _notify_hook_issues(request: ImageToVideoRequest, provider: ProviderSpec) -> list[FieldIssue]:
+    problem = url_problem(request.notify_hook, limits=provider.limits) if request.notify_hook is not None else None
+    if problem is None:
+        return []
+    return [
+        FieldIssue(
+            "Notify hook", Msg("req.field_problem", field=Label("Notify hook"), problem=problem), ("notify_hook",)
+        )
+    ]
 
 
 def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:

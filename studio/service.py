@@ -1,12 +1,14 @@
-"""The studio's service layer, the only thing the UI calls: keys, preparing forms, starting and resuming jobs,
-and each visitor's history.
+"""The studio's service layer, the only thing the UI calls: one call per visitor action.
 
-    prepared = await studio.prepare(form, provider="simulator")          # InvalidInput: nothing was sent
-    job = await studio.start(prepared, form=form, visitor=v, key=k, key_source=s)
+    job = await studio.submit(form, provider="simulator", visitor=v, visitor_key=None)   # InvalidInput: not sent
     async for status in job.follow(): ...
 
-The history row is written before the create call is sent; the reconciler (``lifespan``) resumes every task that
-is not finished, at start-up and every minute, whether or not anyone is watching.
+``submit`` does the whole sequence: the key (a missing key is reported together with the form's own problems),
+the cheap checks, the media, the code snippet, the spend guard and the history row, then the create call. The
+history row is written before the create call is sent; the reconciler (``lifespan``) resumes every task that is
+not finished, at start-up and every minute, whether or not anyone is watching.
+
+What the studio is made of (clients, the embedded simulator, the store) is put together in ``studio.wiring``.
 """
 
 from __future__ import annotations
@@ -17,53 +19,33 @@ import datetime as dt
 import logging
 import os
 import random
-import secrets
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import httpx
 from PIL import Image
 
 from studio import media
-from studio.capabilities import PROVIDERS
 from studio.capabilities import provider as provider_spec
 from studio.client import RunwayClient
+from studio.codegen import snippets
 from studio.errors import FieldIssue, InvalidInput
-from studio.forms import (
-    ENDPOINT_OF,
-    Fit,
-    Form,
-    MediaInput,
-    Prepared,
-    check_form,
-    form_from_dict,
-    form_to_dict,
-    media_inputs,
-    prepare_blocking,
-    with_media,
-)
+from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
 from studio.jobs import Job, JobStatus
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
-from studio.settings import Settings
-from studio.simulator.app import create_app as create_simulator
-from studio.simulator.config import SimulatorConfig
-from studio.simulator.faults import FaultyTransport
 from studio.spend import SpendGuard, SpendPolicy
 
 log = logging.getLogger(__name__)
 
 KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
-EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI transport answers it in-process
-STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
 RECONCILE_EVERY_S = 60.0
 WORKER_THREADS = 32
@@ -71,11 +53,14 @@ WORKER_THREADS = 32
 
 @dataclass(frozen=True)
 class Reuse:
-    """What "Reuse settings" fills in: the tab, the form, and the generation it came from."""
+    """What "Reuse settings" fills in: the form (its tab is its endpoint) and the generation it came from."""
 
-    endpoint: str
     form: Form
     generation_id: str
+
+    @property
+    def endpoint(self) -> str:
+        return self.form.endpoint
 
 
 class Studio:
@@ -92,6 +77,8 @@ class Studio:
         spend: SpendPolicy | None = None,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        code_base_urls: Mapping[str, str] | None = None,
+        simulator_app: Any = None,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -110,56 +97,19 @@ class Studio:
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
         self._latest: dict[tuple[str, str], str] = {}  # (visitor, endpoint) -> generation id
-        self._base_override = ""
-        self.simulator_app: Any = None  # the embedded simulator (tests read its task counters)
-
-    @classmethod
-    def from_settings(cls, settings: Settings, *, simulator: SimulatorConfig | None = None) -> Studio:
-        """The studio for ``settings``: the simulator in-process (or at STUDIO_BASE_URL), plus the real providers."""
-        clients: dict[str, RunwayClient] = {}
-        simulator_app = None
-        override = settings.base_url.rstrip("/") if settings.base_url else ""
-        for name, spec in PROVIDERS.items():
-            base = override if (name == settings.provider and override) else None
-            if name == "simulator" and base is None:
-                simulator_app = create_simulator(simulator or _simulator_config(settings))
-                transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
-                clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
-            else:
-                clients[name] = RunwayClient(provider=spec, base_url=base)
-        studio = cls(
-            clients=clients,
-            server_provider=settings.provider,
-            server_key=settings.api_key,
-            data_dir=settings.data_dir,
-            spend=settings.spend_policy,
-        )
-        studio._base_override = override
-        studio.simulator_app = simulator_app
-        return studio
-
-    def browser_secret(self, settings: Settings) -> str:
-        """The secret that encrypts visitor tokens in browsers: STUDIO_SECRET, else one made once and kept in the
-        data dir, so visitors keep their history across restarts."""
-        if settings.secret:
-            return settings.secret
-        path = self.data_dir / "browser_secret"
-        if not path.exists():
-            path.write_text(secrets.token_hex(32), encoding="utf-8")
-            path.chmod(0o600)
-        return path.read_text(encoding="utf-8").strip()
+        # The base URL copy-as-code shows per provider (a standalone simulator's for the embedded one).
+        self._code_base_urls = dict(code_base_urls or {})
+        self.simulator_app = simulator_app  # the embedded simulator (tests read its task counters)
 
     def code_base_url(self, provider: str) -> str:
-        """The base URL shown in copy-as-code: the provider's, or the standalone simulator's."""
-        if provider == self.server_provider and self._base_override:
-            return self._base_override
-        return provider_spec(provider).base_url or STANDALONE_SIMULATOR_URL
+        """The base URL shown in copy-as-code."""
+        return self._code_base_urls.get(provider) or provider_spec(provider).base_url
 
     # --- keys ------------------------------------------------------------------------------------------------
 
     def key_for(self, provider_name: str, visitor_key: str | None) -> tuple[str, KeySource]:
         """The key to use and where it came from. Raises InvalidInput when a real provider has none."""
-        if provider_name == "simulator":
+        if provider_spec(provider_name).simulated:
             return SIMULATOR_KEY, "simulator"
         if visitor_key and visitor_key.strip():
             return visitor_key.strip(), "your key"
@@ -175,29 +125,46 @@ class Studio:
         except InvalidInput:
             return "none"
 
-    # --- preparing and starting ---------------------------------------------------------------------------------
+    # --- submitting -------------------------------------------------------------------------------------------
 
-    async def check(self, form: Form, *, provider: str) -> None:
-        """The form's problems that need no media work. Raises InvalidInput."""
-        await asyncio.to_thread(check_form, form, provider=provider_spec(provider))
+    async def submit(
+        self, form: Form, *, provider: str, visitor: str, visitor_key: str | None, parent_id: str | None = None
+    ) -> Job:
+        """Check, prepare and send one generation; the job follows it. Raises InvalidInput (nothing was sent):
+        a missing key is reported together with the form's own problems, not instead of them."""
+        try:
+            key, source = self.key_for(provider, visitor_key)
+        except InvalidInput as missing:
+            try:
+                await asyncio.to_thread(check_form, form, provider=provider_spec(provider))
+            except InvalidInput as more:
+                raise InvalidInput(missing.issues + more.issues) from None
+            raise
+        prepared = await self.prepare(form, provider=provider)
+        return await self.start(prepared, visitor=visitor, key=key, key_source=source, parent_id=parent_id)
+
+    # ``submit``'s two halves, public for what times or inspects them (bench/submit_overhead.py, tests).
 
     async def prepare(self, form: Form, *, provider: str) -> Prepared:
         """Check every field, then prepare the media off the event loop. Raises InvalidInput; nothing is sent."""
         spec = provider_spec(provider)
         if form.seed is None:  # "random": chosen here so it can be reported and reused
-            form = _replace_seed(form, self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
+            form = form.replace(seed=self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
         async with self._media_gate:
             return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
 
     async def start(
-        self, prepared: Prepared, *, form: Form, visitor: str, key: str, key_source: str, parent_id: str | None = None
+        self, prepared: Prepared, *, visitor: str, key: str, key_source: str, parent_id: str | None = None
     ) -> Job:
         """Record the generation, then send it. The history row exists before the create call is made.
 
         Raises InvalidInput (SpendRefused) when the spend guard refuses it; then nothing is recorded or sent.
         """
+        form, request = prepared.form, prepared.request
+        code = snippets(
+            base_url=self.code_base_url(prepared.provider.name), endpoint=form.endpoint, body=request.to_wire()
+        )
         self._forget_old_jobs()
-        request = prepared.request
         new = NewGeneration(
             visitor=visitor,
             provider=prepared.provider.name,
@@ -210,8 +177,8 @@ class Studio:
             output_seconds=prepared.estimate.seconds,
             parent_id=parent_id,
         )
-        kept = await asyncio.to_thread(self._keep_inputs, _replace_seed(form, request.seed), new.id)
-        new.form = form_to_dict(kept)
+        kept = await asyncio.to_thread(self._keep_inputs, form, new.id)
+        new.form = kept.to_dict()
         async with self._start_lock:
             try:
                 await self.history.run(
@@ -238,6 +205,7 @@ class Studio:
             estimate=prepared.estimate,
             seed=request.seed,
             notes=prepared.notes + await self._budget_note(visitor, key_source),
+            code=code,
         )
         self._track(job, visitor)
         if key_source == "your key":
@@ -259,13 +227,13 @@ class Studio:
         """Copy the uploads into the data dir (Gradio's temp files do not last), so settings can be reused."""
         folder = self.inputs / generation_id
         kept: dict[str, MediaInput] = {}
-        for name, given in media_inputs(form).items():
+        for name, given in form.media().items():
             if given.path and Path(given.path).is_file():
                 folder.mkdir(parents=True, exist_ok=True)
                 dest = folder / f"{name}{Path(given.path).suffix.lower()}"
                 shutil.copyfile(given.path, dest)
                 kept[name] = MediaInput(path=str(dest), url=given.url)
-        return with_media(form, kept)
+        return form.replace(**kept)
 
     def _track(self, job: Job, visitor: str) -> None:
         self._live[job.generation_id] = job
@@ -407,7 +375,7 @@ class Studio:
         found = await self.generation(generation_id, visitor=visitor)
         if found is None:
             return None
-        return Reuse(found.endpoint, form_from_dict(found.endpoint, found.form), found.id)
+        return Reuse(Form.from_dict(found.endpoint, found.form), found.id)  # type: ignore[arg-type]
 
     async def delete(self, generation_id: str, *, visitor: str) -> bool:
         """Delete a visitor's own generation and its files. A running task is cancelled first."""
@@ -457,20 +425,3 @@ class Studio:
             return None
         seconds = output_seconds(spec, duration=duration, input_seconds=input_seconds)
         return estimate(spec, seconds=seconds) if seconds else None
-
-
-def endpoint_of(form: Form) -> str:
-    return ENDPOINT_OF[type(form)]
-
-
-def _replace_seed(form: Form, seed: int | None) -> Form:
-    return replace(form, seed=seed)
-
-
-def _simulator_config(settings: Settings) -> SimulatorConfig:
-    return SimulatorConfig(
-        pending_s=settings.sim_pending_s,
-        running_s=settings.sim_running_s,
-        max_concurrent=settings.sim_max_concurrent,
-        output_dir=settings.data_dir / "simulator",
-    )

@@ -1,130 +1,139 @@
 """Settings, read once from the environment at the edge and passed down. The only module that reads os.environ.
 
-Tests build ``Settings.from_env({...})`` from a plain dict.
+Each setting is declared once, as a field of ``Settings``: its environment variable, type, default and help. The
+parser (pydantic), the README's table (``python -m studio.docs``) and the simulator's defaults read that one
+declaration. Tests build ``Settings.from_env({...})`` from a plain dict.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from studio.capabilities import PROVIDERS
 from studio.spend import SpendPolicy
 
-
-@dataclass(frozen=True)
-class Setting:
-    """One environment variable: its name, default (as text) and what it does. The README table is made from these."""
-
-    name: str
-    default: str
-    help: str
-
-
-SETTINGS: tuple[Setting, ...] = (
-    Setting(
-        "STUDIO_PROVIDER", "openai-hk with a key, else simulator", "Which API to use: simulator, openai-hk or runway."
-    ),
-    Setting(
-        "STUDIO_API_KEY",
-        "(none)",
-        "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator.",
-    ),
-    Setting(
-        "RUNWAYML_API_SECRET",
-        "(none)",
-        "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable).",
-    ),
-    Setting(
-        "STUDIO_BASE_URL",
-        "the provider's",
-        "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787).",
-    ),
-    Setting(
-        "STUDIO_DATA_DIR",
-        "./data (on a Space with storage: /data/runway-studio)",
-        "Where history, outputs and inputs are kept.",
-    ),
-    Setting("STUDIO_SIM_PENDING_S", "1.0", "Simulator: seconds a task stays PENDING."),
-    Setting("STUDIO_SIM_RUNNING_S", "4.0", "Simulator: seconds a task stays RUNNING."),
-    Setting("STUDIO_SIM_MAX_CONCURRENT", "(unlimited)", "Simulator: tasks beyond this wait as THROTTLED."),
-    Setting(
-        "STUDIO_SECRET",
-        "made once, kept in the data dir",
-        "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed.",
-    ),
-    Setting(
-        "STUDIO_DAILY_CREDIT_CAP",
-        "(no cap)",
-        "Spend guard: credits the server key may spend per UTC day, for the whole studio.",
-    ),
-    Setting(
-        "STUDIO_VISITOR_DAILY_CREDIT_CAP",
-        "(no cap)",
-        "Spend guard: credits the server key may spend per UTC day for one visitor.",
-    ),
-    Setting(
-        "STUDIO_ALLOWED_MODELS",
-        "(all)",
-        "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two.",
-    ),
-    Setting(
-        "STUDIO_REQUIRE_VISITOR_KEY",
-        "false",
-        "Spend guard: true = every visitor must enter their own key; the server key is never used for them.",
-    ),
-    Setting("STUDIO_MAX_UPLOAD_MB", "100", "Largest upload the page accepts, in MB."),
-    Setting(
-        "STUDIO_MAX_SESSIONS",
-        "1000",
-        "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page "
-        "loses its key and must enter it again. A closed page's state goes an hour after it closed.",
-    ),
-    Setting(
-        "SPACE_ID",
-        "(set by Hugging Face)",
-        "On a Space: uses its persistent storage at /data when mounted, and warns when there is none.",
-    ),
-    Setting(
-        "OAUTH_CLIENT_ID",
-        "(set by Hugging Face)",
-        "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face.",
-    ),
-    Setting(
-        "GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."
-    ),
-)
-
-
-DEFAULT_MAX_SESSIONS = 1000  # pages whose Gradio session state is kept (Gradio's own default is 10,000: gigabytes)
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
+ProviderName = Literal["simulator", "openai-hk", "runway"]
 
 
 class SettingsError(ValueError):
-    """A setting has a value that cannot be used; the message names the variable."""
+    """A setting has a value that cannot be used; the message names the variable and what is allowed."""
 
 
-@dataclass(frozen=True)
-class Settings:
-    provider: str = "simulator"
-    api_key: str = field(default="", repr=False)  # never printed
-    base_url: str = ""
-    data_dir: Path = Path("data")
-    sim_pending_s: float = 1.0
-    sim_running_s: float = 4.0
-    sim_max_concurrent: int | None = None
-    max_upload_mb: int = 100
-    max_sessions: int = DEFAULT_MAX_SESSIONS
-    secret: str = field(default="", repr=False)
-    daily_credit_cap: int | None = None
-    visitor_daily_credit_cap: int | None = None
-    allowed_models: frozenset[str] | None = None
-    require_visitor_key: bool = False
-    space_id: str = ""  # set on a Hugging Face Space
-    oauth: bool = False  # Hugging Face sign-in is configured (a Space with hf_oauth: true sets OAUTH_CLIENT_ID)
-    persistent: bool = True  # False: the data dir is a Space's temporary disk, lost on restart
+def _env(name: str, default: Any, help: str, *, shown: str | None = None, **rules: Any) -> Any:
+    """One environment variable: ``name``, its ``default`` (``shown`` in the README when it is worked out), and
+    what it does. ``rules`` are pydantic's (``ge=1``...)."""
+    return Field(default, validation_alias=name, description=help, json_schema_extra={"shown": shown}, **rules)
+
+
+class Settings(BaseModel):
+    """Everything the studio reads from its environment, checked once."""
+
+    model_config = ConfigDict(frozen=True, populate_by_name=True, extra="ignore")
+
+    provider: ProviderName = _env(
+        "STUDIO_PROVIDER",
+        "simulator",
+        "Which API to use: simulator, openai-hk or runway.",
+        shown="openai-hk with a key, else simulator",
+    )
+    api_key: SecretStr = _env(
+        "STUDIO_API_KEY",
+        SecretStr(""),
+        "The server's API key. Without one (and without a visitor's own key) the studio runs on the simulator.",
+        shown="(none)",
+    )
+    runway_api_secret: SecretStr = _env(
+        "RUNWAYML_API_SECRET",
+        SecretStr(""),
+        "The key for provider runway when STUDIO_API_KEY is not set (the official SDK's variable).",
+        shown="(none)",
+    )
+    base_url: str = _env(
+        "STUDIO_BASE_URL",
+        "",
+        "Override the provider's base URL (e.g. a standalone simulator at http://127.0.0.1:8787).",
+        shown="the provider's",
+    )
+    data_dir: Path = _env(
+        "STUDIO_DATA_DIR",
+        Path("data"),
+        "Where history, outputs and inputs are kept.",
+        shown="./data (on a Space with storage: /data/runway-studio)",
+    )
+    sim_pending_s: float = _env("STUDIO_SIM_PENDING_S", 1.0, "Simulator: seconds a task stays PENDING.", ge=0)
+    sim_running_s: float = _env("STUDIO_SIM_RUNNING_S", 4.0, "Simulator: seconds a task stays RUNNING.", ge=0)
+    sim_max_concurrent: int | None = _env(
+        "STUDIO_SIM_MAX_CONCURRENT", None, "Simulator: tasks beyond this wait as THROTTLED.", shown="(unlimited)", ge=1
+    )
+    secret: SecretStr = _env(
+        "STUDIO_SECRET",
+        SecretStr(""),
+        "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed.",
+        shown="made once, kept in the data dir",
+    )
+    daily_credit_cap: int | None = _env(
+        "STUDIO_DAILY_CREDIT_CAP",
+        None,
+        "Spend guard: credits the server key may spend per UTC day, for the whole studio.",
+        shown="(no cap)",
+        ge=0,
+    )
+    visitor_daily_credit_cap: int | None = _env(
+        "STUDIO_VISITOR_DAILY_CREDIT_CAP",
+        None,
+        "Spend guard: credits the server key may spend per UTC day for one visitor.",
+        shown="(no cap)",
+        ge=0,
+    )
+    allowed_models: frozenset[str] | None = _env(
+        "STUDIO_ALLOWED_MODELS",
+        None,
+        "Spend guard: comma-separated models the server key may be used for, e.g. gen4_turbo,act_two.",
+        shown="(all)",
+    )
+    require_visitor_key: bool = _env(
+        "STUDIO_REQUIRE_VISITOR_KEY",
+        False,
+        "Spend guard: true = every visitor must enter their own key; the server key is never used for them.",
+        shown="false",
+    )
+    max_upload_mb: int = _env("STUDIO_MAX_UPLOAD_MB", 100, "Largest upload the page accepts, in MB.", ge=1)
+    max_sessions: int = _env(
+        "STUDIO_MAX_SESSIONS",
+        1000,  # Gradio's own default is 10,000: gigabytes of session state
+        "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page "
+        "loses its key and must enter it again. A closed page's state goes an hour after it closed.",
+        ge=1,
+    )
+    space_id: str = _env(
+        "SPACE_ID",
+        "",
+        "On a Space: uses its persistent storage at /data when mounted, and warns when there is none.",
+        shown="(set by Hugging Face)",
+    )
+    oauth_client_id: str = _env(
+        "OAUTH_CLIENT_ID",
+        "",
+        "Set on a Space with hf_oauth: true: the page offers sign-in with Hugging Face.",
+        shown="(set by Hugging Face)",
+    )
+    persistent: bool = Field(True, exclude=True)  # worked out: False when the data dir is a Space's temporary disk
+
+    # --- what is worked out from the values ---------------------------------------------------------------------
+
+    @property
+    def server_key(self) -> str:
+        """The key the server uses for its provider: STUDIO_API_KEY, or RUNWAYML_API_SECRET for runway."""
+        key = self.api_key.get_secret_value()
+        if not key and self.provider == "runway":
+            key = self.runway_api_secret.get_secret_value()
+        return key
 
     @property
     def spend_policy(self) -> SpendPolicy:
@@ -140,41 +149,100 @@ class Settings:
         return bool(self.space_id)
 
     @property
+    def oauth(self) -> bool:
+        """Hugging Face sign-in is configured (a Space with hf_oauth: true sets OAUTH_CLIENT_ID)."""
+        return bool(self.oauth_client_id)
+
+    @property
     def uses_simulator(self) -> bool:
         return self.provider == "simulator"
 
+    # --- parsing ---------------------------------------------------------------------------------------------
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, *, space_storage: Path = SPACE_STORAGE) -> Settings:
+        """The settings in ``environ`` (os.environ by default). An empty variable counts as unset.
+
+        Raises SettingsError naming every variable that has a value the studio cannot use.
+        """
         env = os.environ if environ is None else environ
-        key = env.get("STUDIO_API_KEY", "").strip()
-        provider = env.get("STUDIO_PROVIDER", "").strip() or ("openai-hk" if key else "simulator")
-        if provider not in PROVIDERS:
-            raise SettingsError(f"STUDIO_PROVIDER={provider!r} is not known. Use one of: {', '.join(PROVIDERS)}.")
-        if provider == "runway" and not key:
-            key = env.get("RUNWAYML_API_SECRET", "").strip()
-        space_id = env.get("SPACE_ID", "").strip()
-        data_dir, persistent = _data_dir(
-            env.get("STUDIO_DATA_DIR", "").strip(), on_space=bool(space_id), storage=space_storage
-        )
-        return cls(
-            provider=provider,
-            api_key=key,
-            base_url=env.get("STUDIO_BASE_URL", "").strip(),
-            data_dir=data_dir,
-            sim_pending_s=_number(env, "STUDIO_SIM_PENDING_S", 1.0),
-            sim_running_s=_number(env, "STUDIO_SIM_RUNNING_S", 4.0),
-            sim_max_concurrent=_optional_int(env, "STUDIO_SIM_MAX_CONCURRENT"),
-            max_upload_mb=int(_number(env, "STUDIO_MAX_UPLOAD_MB", 100)),
-            max_sessions=_optional_int(env, "STUDIO_MAX_SESSIONS", minimum=1) or DEFAULT_MAX_SESSIONS,
-            secret=env.get("STUDIO_SECRET", "").strip(),
-            daily_credit_cap=_optional_int(env, "STUDIO_DAILY_CREDIT_CAP", minimum=0),
-            visitor_daily_credit_cap=_optional_int(env, "STUDIO_VISITOR_DAILY_CREDIT_CAP", minimum=0),
-            allowed_models=_models(env.get("STUDIO_ALLOWED_MODELS", "")),
-            require_visitor_key=_flag(env, "STUDIO_REQUIRE_VISITOR_KEY"),
-            space_id=space_id,
-            oauth=bool(env.get("OAUTH_CLIENT_ID", "").strip()),
-            persistent=persistent,
-        )
+        given = {name: env[name].strip() for name in _VARIABLES if env.get(name, "").strip()}
+        try:
+            return cls.model_validate(given, context={"space_storage": space_storage})
+        except ValidationError as err:
+            raise SettingsError(" ".join(_problem(e, given) for e in err.errors())) from None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _worked_out(cls, data: Any, info: Any) -> Any:
+        """The provider follows the key when none is chosen; the data dir follows a Space's storage."""
+        if not isinstance(data, dict):
+            return data
+        values = dict(data)
+        if "STUDIO_PROVIDER" not in values and "provider" not in values:
+            values["STUDIO_PROVIDER"] = "openai-hk" if values.get("STUDIO_API_KEY") else "simulator"
+        storage = (info.context or {}).get("space_storage", SPACE_STORAGE)
+        raw_dir = values.get("STUDIO_DATA_DIR", "")
+        data_dir, persistent = _data_dir(str(raw_dir), on_space=bool(values.get("SPACE_ID")), storage=storage)
+        if "data_dir" not in values:
+            values["STUDIO_DATA_DIR"] = data_dir
+        values.setdefault("persistent", persistent)
+        return values
+
+    @field_validator("allowed_models", mode="before")
+    @classmethod
+    def _model_names(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+        known = {m for p in PROVIDERS.values() for m in p.models}
+        unknown = sorted(names - known)
+        if unknown:
+            raise ValueError(f"names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
+        return names or None
+
+
+_VARIABLES = {str(f.validation_alias): name for name, f in Settings.model_fields.items() if f.validation_alias}
+DEFAULT_MAX_SESSIONS: int = Settings.model_fields["max_sessions"].default
+
+# Read by others, documented beside the studio's own (the README's table).
+OTHER_VARIABLES: tuple[tuple[str, str, str], ...] = (
+    ("GRADIO_SERVER_NAME / GRADIO_SERVER_PORT", "127.0.0.1 / 7860", "Where the studio listens (read by Gradio)."),
+)
+
+
+def documented() -> list[tuple[str, str, str]]:
+    """(variable, default as shown, what it does) for every setting, in declaration order (the README's table)."""
+    rows = []
+    for field in Settings.model_fields.values():
+        if not field.validation_alias:
+            continue
+        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        shown = extra.get("shown") or _shown(field.default)
+        rows.append((str(field.validation_alias), str(shown), field.description or ""))
+    return rows + list(OTHER_VARIABLES)
+
+
+def _shown(default: Any) -> str:
+    return str(default).lower() if isinstance(default, bool) else str(default)
+
+
+def _problem(error: Any, given: Mapping[str, str]) -> str:
+    """One pydantic error as a sentence naming the variable, the value and what is allowed."""
+    name = str(error["loc"][0]) if error["loc"] else "settings"
+    raw = given.get(name, error.get("input"))
+    kind, ctx = error["type"], error.get("ctx") or {}
+    field = Settings.model_fields.get(_VARIABLES.get(name, ""))
+    if field is not None and kind.startswith(("int_", "float_", "greater_than")):
+        whole = "int" in str(field.annotation)
+        low = next((rule.ge for rule in field.metadata if hasattr(rule, "ge")), None)
+        at_least = f" of at least {low}" if low is not None else ""
+        return f"{name}={raw!r} must be {'a whole number' if whole else 'a number'}{at_least}."
+    if kind == "bool_parsing":
+        return f"{name}={raw!r}: use true or false."
+    if kind == "literal_error":
+        return f"{name}={raw!r} is not known. Use one of: {ctx.get('expected', '')}."
+    return f"{name}={raw!r} {error['msg'].removeprefix('Value error, ')}."
 
 
 def _data_dir(raw: str, *, on_space: bool, storage: Path) -> tuple[Path, bool]:
@@ -186,45 +254,3 @@ def _data_dir(raw: str, *, on_space: bool, storage: Path) -> tuple[Path, bool]:
     if on_space and mounted:
         return storage / "runway-studio", True
     return Path("data"), not on_space
-
-
-def _number(env: Mapping[str, str], name: str, default: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number.") from None
-    if value < 0:
-        raise SettingsError(f"{name} must not be negative.")
-    return value
-
-
-def _optional_int(env: Mapping[str, str], name: str, *, minimum: int = 1) -> int | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) < minimum:
-        raise SettingsError(f"{name}={raw!r} must be a whole number of at least {minimum}.")
-    return int(raw)
-
-
-def _flag(env: Mapping[str, str], name: str) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if raw in ("", "0", "false", "no", "off"):
-        return False
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    raise SettingsError(f"{name}={raw!r}: use true or false.")
-
-
-def _models(raw: str) -> frozenset[str] | None:
-    names = frozenset(n.strip() for n in raw.split(",") if n.strip())
-    known = {m for p in PROVIDERS.values() for m in p.models}
-    unknown = sorted(names - known)
-    if unknown:
-        raise SettingsError(
-            f"STUDIO_ALLOWED_MODELS names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
-        )
-    return names or None

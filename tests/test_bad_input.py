@@ -26,7 +26,7 @@ from PIL import Image
 
 from studio.capabilities import OPENAI_HK, SIMULATOR, InputLimits
 from studio.errors import InvalidInput
-from studio.forms import ImageToVideoForm, MediaInput, VideoToVideoForm, prepare_blocking
+from studio.forms import Form, MediaInput, prepare_blocking
 from tests.appclient import args_for, latest, phases
 from tests.conftest import LaunchedStudio, free_port
 from tests.images import encoded, halves, noise, png_header_only
@@ -737,7 +737,8 @@ def refused(form: Any, *, provider: Any, workdir: Path) -> str:
 
 
 def test_service_notify_hook_http_is_refused_on_openai_hk(tmp_path: Path) -> None:
-    form = ImageToVideoForm(
+    form = Form.of(
+        "image_to_video",
         model="gen4_turbo",
         ratio="1280:720",
         first=MediaInput(path=good_image(tmp_path)),
@@ -752,7 +753,8 @@ def test_service_image_that_cannot_fit_the_byte_limit(tmp_path: Path) -> None:
     """With the default 5 MiB the studio always fits (it scales to the ratio's size, then steps down the
     quality): a 1280x720 noise image as JPEG is about 1 MiB. A tiny limit shows the message."""
     provider = replace(SIMULATOR, limits=InputLimits(image_data_uri_bytes=3_000))
-    form = ImageToVideoForm(
+    form = Form.of(
+        "image_to_video",
         model="gen4_turbo",
         ratio="1280:720",
         first=MediaInput(path=write(tmp_path, "noise.png", encoded(noise(640, 360), "PNG"))),
@@ -778,8 +780,13 @@ def test_service_video_that_cannot_fit_the_byte_limit(tmp_path: Path) -> None:
                 )
             )
         container.mux(stream.encode(None))
-    form = VideoToVideoForm(
-        model="gen4_aleph", ratio="1280:720", video=MediaInput(path=str(clip)), prompt="Repaint", seed=1
+    form = Form.of(
+        "video_to_video",
+        model="gen4_aleph",
+        ratio="1280:720",
+        video=MediaInput(path=str(clip)),
+        prompt_text="Repaint",
+        seed=1,
     )
     message = refused(form, provider=provider, workdir=tmp_path / "work")
     assert (

@@ -90,7 +90,7 @@ def test_durations_per_provider() -> None:
 def test_provider_only_fields_are_on_openai_hk_only() -> None:
     for prov in PROVIDERS.values():
         for spec in prov.models.values():
-            extras = set(spec.extra_fields)
+            extras = set(spec.options) & {"watermark", "notify_hook"}
             if prov.name in ("openai-hk", "simulator") and spec.endpoint == "image_to_video":
                 assert extras == {"watermark", "notify_hook"}, (prov.name, spec.name)
             else:

@@ -1,7 +1,7 @@
 """Faults: injected in the simulator, survived by the studio.
 
 Each fault is injected through the simulator's own knobs (``app.state.faults``; connection resets and timeouts
-through ``FaultyTransport``, exactly as the embedded simulator is wired in ``Studio.from_settings``), and a
+through ``FaultyTransport``, exactly as the embedded simulator is wired in ``studio.wiring.build_studio``), and a
 generation is driven through the service as the page drives it (``prepare`` + ``start`` + ``wait_done``, and
 ``reconcile`` where the job was interrupted). For each one, three things a visitor would notice:
 
@@ -30,7 +30,7 @@ import pytest
 
 from studio.capabilities import SIMULATOR
 from studio.client import RunwayClient
-from studio.forms import ImageToVideoForm, MediaInput
+from studio.forms import Form, MediaInput
 from studio.history import Generation
 from studio.jobs import MAY_EXIST_CODE, Job, JobStatus
 from studio.service import Studio
@@ -43,8 +43,12 @@ from tests.fakes import FakeClock
 
 VISITOR = "browser:faulty"
 ENDPOINT = "image_to_video"
-FORM = ImageToVideoForm(
-    model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7
+FORM = Form.of(
+    "image_to_video",
+    model="gen4_turbo",
+    ratio="960:960",
+    first=MediaInput(path=str(ASSETS / "paper_boats.png")),
+    seed=7,
 )
 
 Hook = Callable[[httpx.Request], None]
@@ -109,8 +113,7 @@ class Rig:
         return sum(1 for method, _, _ in self.recorder.seen if method == "POST")
 
     async def start(self) -> Job:
-        prepared = await self.studio.prepare(FORM, provider="simulator")
-        return await self.studio.start(prepared, form=FORM, visitor=VISITOR, key="simulator", key_source="simulator")
+        return await self.studio.submit(FORM, provider="simulator", visitor=VISITOR, visitor_key=None)
 
     async def generate(self) -> tuple[JobStatus, list[JobStatus]]:
         """One visitor click: the final status and every status the page saw on the way."""

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
-from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 
 from studio.capabilities import SIMULATOR
 from studio.client import RunwayClient
-from studio.forms import CharacterForm, Form, ImageToVideoForm, MediaInput, VideoToVideoForm
+from studio.forms import Form, MediaInput
 from studio.history import MIGRATIONS, HistoryStore, migrate
 from studio.service import Studio
 from studio.simulator.app import create_app
@@ -52,10 +51,7 @@ class Rig:
         return self.simulator.state.engine
 
     async def generate(self, form: Form, *, visitor: str = "browser:alice", parent: str | None = None) -> Any:
-        prepared = await self.studio.prepare(form, provider="simulator")
-        job = await self.studio.start(
-            prepared, form=form, visitor=visitor, key="simulator", key_source="simulator", parent_id=parent
-        )
+        job = await self.studio.submit(form, provider="simulator", visitor=visitor, visitor_key=None, parent_id=parent)
         return await job.wait_done()
 
 
@@ -71,11 +67,15 @@ class _Spy(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-def i2v(**changes: Any) -> ImageToVideoForm:
-    base = ImageToVideoForm(
-        model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), seed=7
+def i2v(**changes: Any) -> Form:
+    base = Form.of(
+        "image_to_video",
+        model="gen4_turbo",
+        ratio="960:960",
+        first=MediaInput(path=str(ASSETS / "paper_boats.png")),
+        seed=7,
     )
-    return replace(base, **changes)
+    return base.replace(**changes)
 
 
 async def test_the_row_exists_before_the_create_call_is_sent(tmp_path: Path) -> None:
@@ -118,8 +118,7 @@ async def test_the_vault_copy_plays_after_the_provider_link_expired(tmp_path: Pa
 
 async def test_an_unfinished_task_is_resumed_by_the_reconciler(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    prepared = await rig.studio.prepare(i2v(), provider="simulator")
-    job = await rig.studio.start(prepared, form=i2v(), visitor="browser:alice", key="simulator", key_source="simulator")
+    job = await rig.studio.submit(i2v(), provider="simulator", visitor="browser:alice", visitor_key=None)
     while job.task_id is None:
         await asyncio.sleep(0.001)
     job._runner.cancel()  # the studio "dies" while the task runs: nobody follows it any more
@@ -161,51 +160,55 @@ async def test_a_create_cut_short_is_marked_as_may_exist_not_left_running(tmp_pa
 
 
 FORMS: list[Form] = [
-    ImageToVideoForm(
+    Form.of(
+        "image_to_video",
         model="gen3a_turbo",
         ratio="768:1280",
         first=MediaInput(path=str(ASSETS / "lighthouse_dawn.jpg")),
         last=MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")),
-        prompt="dawn to dusk ✨",
+        prompt_text="dawn to dusk ✨",
         duration=10,
         seed=123,
         fit="pad",
         watermark=True,
         notify_hook="https://hooks.example.com/done",
     ),
-    VideoToVideoForm(
+    Form.of(
+        "video_to_video",
         model="gen4_aleph",
         ratio="848:480",
         video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
         reference=MediaInput(path=str(ASSETS / "watercolor_reference.jpg")),
-        prompt="watercolour",
+        prompt_text="watercolour",
         seed=9,
         threshold="low",
     ),
-    CharacterForm(
+    Form.of(
+        "character_performance",
         model="act_two",
         ratio="960:960",
         character=MediaInput(path=str(ASSETS / "robot_wave.mp4")),
         character_type="video",
         reference=MediaInput(path=str(ASSETS / "nodding_performance.mp4")),
         body_control=False,
-        intensity=5,
+        expression_intensity=5,
         seed=42,
         threshold="low",
     ),
 ]
 
 
-@pytest.mark.parametrize("form", FORMS, ids=lambda f: type(f).__name__)
+@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.endpoint)
 async def test_reuse_settings_round_trips_every_field(tmp_path: Path, form: Form) -> None:
     rig = Rig(tmp_path)
     status = await rig.generate(form)
     reused = await rig.studio.reuse(status.generation_id, visitor="browser:alice")
-    assert reused is not None and type(reused.form) is type(form)
-    for name, value in asdict(form).items():
-        again = getattr(reused.form, name)
-        if isinstance(value, dict):  # a media input: the kept copy has the same bytes
-            assert Path(again.path).read_bytes() == Path(value["path"]).read_bytes(), name
+    assert reused is not None and reused.form.endpoint == form.endpoint
+    assert set(reused.form.values) == set(form.values)
+    for name, value in form.values.items():
+        again = reused.form.values[name]
+        if isinstance(value, MediaInput):  # a media input: the kept copy has the same bytes
+            assert Path(again.path).read_bytes() == Path(value.path).read_bytes(), name
             assert Path(again.path).is_relative_to(rig.studio.inputs)
         else:
             assert again == value, name
@@ -217,8 +220,13 @@ async def test_a_chain_of_three_records_its_lineage(tmp_path: Path) -> None:
     frame = await rig.studio.last_frame(first.video)
     second = await rig.generate(i2v(first=MediaInput(path=str(frame))), parent=first.generation_id)
     third = await rig.generate(
-        VideoToVideoForm(
-            model="gen4_aleph", ratio="960:960", video=MediaInput(path=str(second.video)), prompt="paint it", seed=3
+        Form.of(
+            "video_to_video",
+            model="gen4_aleph",
+            ratio="960:960",
+            video=MediaInput(path=str(second.video)),
+            prompt_text="paint it",
+            seed=3,
         ),
         parent=second.generation_id,
     )
@@ -265,6 +273,7 @@ def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> No
     assert store.applied == [n for n, _ in MIGRATIONS[1:]]
     old = store.get("old")
     assert old is not None and old.prompt == "hi" and old.key_source == "server key" and old.parent_id is None
+    assert old.form == {"prompt_text": "hi"}  # 0004: named as the request's field
 
 
 def test_migrate_is_idempotent_on_one_connection(tmp_path: Path) -> None:
@@ -280,7 +289,7 @@ async def test_ended_jobs_do_not_pile_up_in_memory(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     for visitor in ("browser:alice", "browser:bob"):
         for seed in range(4):
-            status = await rig.generate(replace(i2v(), seed=seed), visitor=visitor)
+            status = await rig.generate(i2v(seed=seed), visitor=visitor)
             assert status.phase == "succeeded"
     assert rig.studio.jobs_in_memory <= 2 + 1  # each visitor's latest; the newest start pruned all but those
     latest = rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video")
@@ -288,6 +297,6 @@ async def test_ended_jobs_do_not_pile_up_in_memory(tmp_path: Path) -> None:
     assert len(rig.studio.history.for_visitor("browser:alice")) == 4  # nothing made is forgotten
 
     rig.clock.advance(JOB_RETENTION_S + 1)
-    await rig.generate(replace(i2v(), seed=9), visitor="browser:carol")
+    await rig.generate(i2v(seed=9), visitor="browser:carol")
     assert rig.studio.jobs_in_memory == 1  # only carol's, just ended
     assert rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video") is None

@@ -113,9 +113,10 @@ def test_keys_made_at_run_time_exist_too() -> None:
 
 def test_every_field_tab_provider_and_key_source_name_is_translated() -> None:
     from studio.capabilities import PROVIDERS
-    from studio.forms import _LABELS as FORM_LABELS
+    from studio.requests import REQUEST_TYPES
 
-    names = {*LABELS.values(), *FRAME_LABELS.values(), *ENDPOINT_LABELS.values(), *FORM_LABELS.values()}
+    slots = {slot.label for request in REQUEST_TYPES.values() for slot in request.SLOTS.values()}
+    names = {*LABELS.values(), *FRAME_LABELS.values(), *ENDPOINT_LABELS.values(), *slots}
     names |= {p.label for p in PROVIDERS.values() if p.name == "simulator"} | {"simulator", "server key", "your key"}
     names |= {"Endpoint", "Request", "API key", "Cost", "Video", "Output"}
     untranslated = sorted(name for name in names if f"label.{name}" not in ZH)
@@ -354,7 +355,7 @@ def test_the_status_panel_speaks_chinese() -> None:
 
 def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path) -> None:
     from studio.history import HistoryStore, NewGeneration
-    from studio.ui.history_tab import _caption, _details
+    from studio.ui.tabs.history import _caption, _details
 
     store = HistoryStore(tmp_path / "history.sqlite3")
     try:
@@ -363,7 +364,7 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
             provider="simulator",
             endpoint="image_to_video",
             model="gen4_turbo",
-            form={"prompt": "waves"},
+            form={"prompt_text": "waves"},
             estimated_credits=25,
             key_source="simulator",
             seed=3,

@@ -24,13 +24,14 @@ import pytest
 from gradio_client import Client, handle_file
 
 from studio.capabilities import SIMULATOR
-from studio.forms import ImageToVideoForm, MediaInput
+from studio.forms import Form, MediaInput
 from studio.service import Studio
 from studio.settings import Settings
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.inputs import InputUnavailable, load_uri
 from studio.ui.app import assemble, launch_options
+from studio.wiring import build_studio
 from tests.appclient import args_for
 from tests.conftest import ASSETS, free_port
 from tests.fakes import ServerThread
@@ -97,7 +98,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
                     "STUDIO_DATA_DIR": str(tmp / "data"),
                 }
             )
-            assert settings.api_key == ""  # no server key: only a visitor's own key can be used
+            assert settings.server_key == ""  # no server key: only a visitor's own key can be used
             studio, demo = assemble(settings)
             port = free_port()
             demo.launch(
@@ -372,14 +373,14 @@ async def test_the_studio_never_fetches_a_visitors_url(tmp_path: Path, monkeypat
     settings = Settings.from_env(
         {"STUDIO_DATA_DIR": str(tmp_path), "STUDIO_SIM_PENDING_S": "0", "STUDIO_SIM_RUNNING_S": "0.2"}
     )
-    studio = Studio.from_settings(settings)  # the embedded simulator, in-process
-    form = ImageToVideoForm(model="gen4_turbo", ratio="960:960", first=MediaInput(url=url), seed=3)
+    studio = build_studio(settings)  # the embedded simulator, in-process
+    form = Form.of("image_to_video", model="gen4_turbo", ratio="960:960", first=MediaInput(url=url), seed=3)
 
     prepared = await studio.prepare(form, provider="simulator")
     assert lookups == [], f"preparing the form looked up {lookups}"
     assert [f.uri for f in prepared.request.prompt_image] == [url]  # handed on as given, for the provider to fetch
 
-    job = await studio.start(prepared, form=form, visitor="browser:url", key="simulator", key_source="simulator")
+    job = await studio.start(prepared, visitor="browser:url", key="simulator", key_source="simulator")
     status = await job.wait_done()
     # The one lookup is the simulator's own public-address check (the provider's side); the studio made none.
     assert lookups.count("example.invalid") == 1, lookups

@@ -14,7 +14,7 @@ from gradio_client import Client, handle_file
 from studio.capabilities import OPENAI_HK
 from studio.client import RunwayClient
 from studio.errors import InvalidInput
-from studio.forms import ImageToVideoForm, MediaInput
+from studio.forms import Form, MediaInput
 from studio.service import Studio
 from studio.settings import Settings
 from studio.simulator.app import create_app
@@ -26,8 +26,13 @@ from tests.conftest import ASSETS, free_port
 from tests.fakes import FakeClock, ServerThread
 
 SERVER_KEY = "sk-host-FAKE-0001"
-FORM = ImageToVideoForm(
-    model="gen4_turbo", ratio="960:960", first=MediaInput(path=str(ASSETS / "paper_boats.png")), duration=5, seed=1
+FORM = Form.of(
+    "image_to_video",
+    model="gen4_turbo",
+    ratio="960:960",
+    first=MediaInput(path=str(ASSETS / "paper_boats.png")),
+    duration=5,
+    seed=1,
 )
 
 
@@ -61,10 +66,8 @@ class Host:
     def created(self) -> int:
         return int(self.simulator.state.engine.counters.created)
 
-    async def start(self, visitor: str, *, visitor_key: str | None = None, form: ImageToVideoForm = FORM) -> Any:
-        key, source = self.studio.key_for("openai-hk", visitor_key)
-        prepared = await self.studio.prepare(form, provider="openai-hk")
-        return await self.studio.start(prepared, form=form, visitor=visitor, key=key, key_source=source)
+    async def start(self, visitor: str, *, visitor_key: str | None = None, form: Form = FORM) -> Any:
+        return await self.studio.submit(form, provider="openai-hk", visitor=visitor, visitor_key=visitor_key)
 
 
 async def test_the_deployment_cap_refuses_what_would_pass_it_and_says_when_it_resets(tmp_path: Path) -> None:

@@ -15,6 +15,7 @@ from studio import memory
 from studio.ui import upkeep as upkeep_module
 from studio.ui.gradio_compat import drop_departed_sessions
 from studio.ui.upkeep import CLOSED_SESSION_TTL_S, upkeep
+from studio.wiring import build_studio
 
 NOW = datetime.datetime(2026, 11, 24, 12, 0, 0)
 LONG_AGO = NOW - datetime.timedelta(seconds=CLOSED_SESSION_TTL_S + 1)
@@ -89,7 +90,6 @@ def test_release_free_memory_answers_on_any_platform() -> None:
 
 
 def test_the_session_cap_is_a_setting_the_launch_passes_to_gradio(tmp_path: Any) -> None:
-    from studio.service import Studio
     from studio.settings import DEFAULT_MAX_SESSIONS, Settings, SettingsError
     from studio.ui.app import launch_options
 
@@ -97,6 +97,6 @@ def test_the_session_cap_is_a_setting_the_launch_passes_to_gradio(tmp_path: Any)
     assert Settings.from_env({"STUDIO_MAX_SESSIONS": "250"}).max_sessions == 250
     with pytest.raises(SettingsError, match="STUDIO_MAX_SESSIONS"):
         Settings.from_env({"STUDIO_MAX_SESSIONS": "0"})
-    studio = Studio.from_settings(Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path)}))
+    studio = build_studio(Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path)}))
     options = launch_options(studio, max_upload_mb=10, max_sessions=250)
     assert options["state_session_capacity"] == 250

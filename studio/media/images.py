@@ -84,11 +84,11 @@ def prepare_image(
     return PreparedImage(uri, preview.width, preview.height, mime, source_size, preview)
 
 
-def _format_list(formats: tuple[str, ...]) -> str:
+def _format_list(formats: tuple[str, ...]) -> Join:
     return Join([_FORMAT_NAMES.get(name, name) for name in formats], "list_or")
 
 
-def _use_instead(limits: InputLimits) -> str:
+def _use_instead(limits: InputLimits) -> Msg:
     return Msg("media.use_image", formats=_format_list(limits.image_formats))
 
 
@@ -158,7 +158,7 @@ def _source_caps(limits: InputLimits) -> tuple[int, int]:
     return MAX_SOURCE_PIXELS, limits.image_max_side_px * SOURCE_SIDE_FACTOR
 
 
-def _too_large_message(size: tuple[int, int] | None, limits: InputLimits) -> str:
+def _too_large_message(size: tuple[int, int] | None, limits: InputLimits) -> Msg:
     max_pixels, max_side = _source_caps(limits)
     if size:
         return Msg(

@@ -258,7 +258,7 @@ def _seconds_text(seconds: float, bound: float) -> str:
     return f"{seconds:.2f}" if float(text) == bound else text
 
 
-def _allowed_length(rule: VideoInputRule) -> str:
+def _allowed_length(rule: VideoInputRule) -> Msg:
     low, high = rule.min_seconds, rule.max_seconds
     if low is not None and high is not None:
         return Msg("media.length_between", low=low, high=high)

@@ -4,25 +4,27 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
 from studio import __version__
-from studio.capabilities import PROVIDERS
+from studio.capabilities import PROVIDERS, Endpoint
 from studio.capabilities import provider as provider_spec
 from studio.errors import StudioError
+from studio.forms import Form, MediaInput
 from studio.i18n import Label, localize, request_language, t
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls, gradio_compat
-from studio.ui.history_tab import TAB_ID as HISTORY_ID
-from studio.ui.history_tab import HistoryTab
-from studio.ui.tabs import CharacterTab, GenerationTab, ImageToVideoTab, Shared, VideoToVideoTab
+from studio.ui.tabs import GENERATION_TABS, GenerationTab, HistoryTab, Shared
+from studio.ui.tabs.history import TAB_ID as HISTORY_ID
 from studio.ui.translations import UI, english_of, page_text
 from studio.ui.upkeep import upkeep
+from studio.wiring import browser_secret, build_studio
 
 CSS = """
 .rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
@@ -71,7 +73,7 @@ class StudioBlocks(gr.Blocks):
 
 
 def _banner(provider: str) -> Any:
-    return gr.update(visible=provider == "simulator")
+    return gr.update(visible=provider_spec(provider).simulated)
 
 
 def build_app(
@@ -85,7 +87,7 @@ def build_app(
     """The whole page. Importing this module builds nothing; calling this does.
 
     ``browser_secret`` encrypts the visitor token kept in the browser; it must stay the same across restarts
-    (``Studio.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
+    (``studio.wiring.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
     # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
@@ -96,7 +98,7 @@ def build_app(
             UI("ui.sim_banner"),
             elem_classes="rs-banner",
             elem_id="sim_banner",
-            visible=default_provider == "simulator",
+            visible=provider_spec(default_provider).simulated,
         )
         if ephemeral_history:
             gr.Markdown(
@@ -109,10 +111,7 @@ def build_app(
         with gr.Accordion(UI("ui.settings"), open=False, elem_id="settings"):
             with gr.Row():
                 provider = gr.Radio(
-                    [
-                        (UI("ui.provider_simulator") if p.name == "simulator" else p.label, p.name)
-                        for p in PROVIDERS.values()
-                    ],
+                    [(UI("ui.provider_simulator") if p.simulated else p.label, p.name) for p in PROVIDERS.values()],
                     value=default_provider,
                     label=UI("ui.provider"),
                     elem_id="provider",
@@ -126,12 +125,8 @@ def build_app(
         shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
         tabs: list[GenerationTab] = []
         with gr.Tabs(selected="i2v") as tab_set:
-            for title, cls in (
-                (UI("ui.tab_i2v"), ImageToVideoTab),
-                (UI("ui.tab_v2v"), VideoToVideoTab),
-                (UI("ui.tab_cp"), CharacterTab),
-            ):
-                with gr.Tab(title, id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
+            for cls in GENERATION_TABS:
+                with gr.Tab(UI(f"ui.tab_{cls.prefix}"), id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
                     tab = cls(studio, shared, default_provider=default_provider)
                     tab.build()
                     tab.wire()
@@ -140,9 +135,8 @@ def build_app(
                 history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set)
                 history.build()
                 history.wire(history_tab)
-        i2v, v2v, cp = tabs
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
-        _wire_chaining(studio, tab_set, tabs, history, i2v, v2v, cp)  # type: ignore[arg-type]
+        _wire_chaining(studio, tab_set, tabs, history)
         demo.load(_ensure_token, token, token, queue=False)
         for tab in tabs:  # a reopened page follows the visitor's running generation again
             panel = tab.panel
@@ -197,59 +191,61 @@ def _refresh_all(
     return updates
 
 
-def _wire_chaining(
-    studio: Studio,
-    tab_set: Any,
-    tabs: list[GenerationTab],
-    history: HistoryTab,
-    i2v: ImageToVideoTab,
-    v2v: VideoToVideoTab,
-    cp: CharacterTab,
-) -> None:
-    """ "Use last frame as first frame", "Send to Video to Video", "Use as character": from a tab's result or from
-    History. The next generation records the one it continues (its lineage)."""
+@dataclass(frozen=True)
+class Chain:
+    """A chaining action: the button on every result (and in History), the tab it opens, and the form values it
+    puts there from a clip (``fields`` names them). The next generation records the one it continues."""
 
-    async def to_first(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
-        lang = request_language(request)
-        try:
-            frame = await studio.last_frame(Path(_need(clip, lang)))
-        except StudioError as err:
-            raise gr.Error(localize(err, lang)) from None
-        return {i2v.first: str(frame), i2v.first_url: "", i2v.parent: parent, tab_set: gr.Tabs(selected=i2v.prefix)}
+    button: str
+    endpoint: Endpoint
+    fields: tuple[str, ...]
+    values: Callable[[Studio, str], Awaitable[dict[str, Any]]]
 
-    def to_v2v(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
-        clip = _need(clip, request_language(request))
-        return {v2v.video: clip, v2v.video_url: "", v2v.parent: parent, tab_set: gr.Tabs(selected=v2v.prefix)}
 
-    def to_character(clip: str | None, parent: str | None, request: gr.Request) -> dict[Any, Any]:
-        clip = _need(clip, request_language(request))
-        return {
-            cp.character_type: "video",
-            cp.character_video: gr.update(value=clip, visible=True),
-            cp.character_image: gr.update(visible=False),
-            cp.character_url: "",
-            cp.parent: parent,
-            tab_set: gr.Tabs(selected=cp.prefix),
-        }
+async def _last_frame_first(studio: Studio, clip: str) -> dict[str, Any]:
+    return {"first": MediaInput(path=str(await studio.last_frame(Path(clip))))}
 
-    targets = {
-        to_first: [i2v.first, i2v.first_url, i2v.parent, tab_set],
-        to_v2v: [v2v.video, v2v.video_url, v2v.parent, tab_set],
-        to_character: [cp.character_type, cp.character_video, cp.character_image, cp.character_url, cp.parent, tab_set],
-    }
-    for tab in tabs:
-        panel = tab.panel
-        for button, action in ((panel.to_first, to_first), (panel.to_v2v, to_v2v), (panel.to_character, to_character)):
-            button.click(action, [panel.clip, panel.generation], targets[action])
-    history_inputs = [history.selected, history.shared.visitor_token]
-    for button, action in (
-        (history.to_first, to_first),
-        (history.to_v2v, to_v2v),
-        (history.to_character, to_character),
-    ):
-        button.click(history.clip_of, history_inputs, [history.clip, history.clip_parent]).success(
-            action, [history.clip, history.clip_parent], targets[action]
-        )
+
+async def _as_input_video(studio: Studio, clip: str) -> dict[str, Any]:
+    return {"video": MediaInput(path=clip)}
+
+
+async def _as_character(studio: Studio, clip: str) -> dict[str, Any]:
+    return {"character_type": "video", "character": MediaInput(path=clip)}
+
+
+CHAINS = (
+    Chain("to_first", "image_to_video", ("first",), _last_frame_first),  # "Use last frame as first frame"
+    Chain("to_v2v", "video_to_video", ("video",), _as_input_video),  # "Send to Video to Video"
+    Chain("to_character", "character_performance", ("character_type", "character"), _as_character),
+)
+
+
+def _wire_chaining(studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab) -> None:
+    """Each chaining action, from every tab's result and from History."""
+    by_endpoint = {tab.endpoint: tab for tab in tabs}
+    for chain in CHAINS:
+        target = by_endpoint[chain.endpoint]
+
+        async def act(
+            clip: str | None, parent: str | None, request: gr.Request, chain: Chain = chain, target: Any = target
+        ) -> dict[Any, Any]:
+            lang = request_language(request)
+            try:
+                values = await chain.values(studio, _need(clip, lang))
+            except StudioError as err:
+                raise gr.Error(localize(err, lang)) from None
+            return target.fill(Form(target.endpoint, values), only=chain.fields) | {
+                target.parent: parent,
+                tab_set: gr.Tabs(selected=target.prefix),
+            }
+
+        outputs = [*target.bindings.targets(only=chain.fields), target.parent, tab_set]
+        for tab in tabs:
+            getattr(tab.panel, chain.button).click(act, [tab.panel.clip, tab.panel.generation], outputs)
+        getattr(history, chain.button).click(
+            history.clip_of, [history.selected, history.shared.visitor_token], [history.clip, history.clip_parent]
+        ).success(act, [history.clip, history.clip_parent], outputs)
 
 
 def _need(clip: str | None, lang: str = "en") -> str:
@@ -260,11 +256,11 @@ def _need(clip: str | None, lang: str = "en") -> str:
 
 def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
     """The studio and its page for ``settings``, queued and ready to launch (app.py and the tests use this)."""
-    studio = Studio.from_settings(settings)
+    studio = build_studio(settings)
     demo = build_app(
         studio,
         default_provider=settings.provider,
-        browser_secret=studio.browser_secret(settings),
+        browser_secret=browser_secret(settings),
         sign_in=settings.on_space and settings.oauth,  # LoginButton without OAuth would demand a local HF login
         ephemeral_history=not settings.persistent,
     )

@@ -54,13 +54,17 @@ def duration_choices(spec: ModelSpec | None) -> list[str]:
     return [str(d) for d in spec.durations] if spec and spec.durations else []
 
 
+def kept_duration(spec: ModelSpec | None, current: str | int | None) -> str | None:
+    """The duration the control shows for ``spec``: the current one while still allowed, else the default."""
+    if spec is None or not spec.durations:
+        return None
+    return keep(str(current or ""), duration_choices(spec), str(spec.default_duration))  # type: ignore[no-any-return]
+
+
 def duration_update(spec: ModelSpec | None, current: str | int | None) -> Any:
     if spec is None or not spec.durations:
         return gr.update(choices=[], value=None, interactive=False)
-    choices = duration_choices(spec)
-    return gr.update(
-        choices=choices, value=keep(str(current or ""), choices, str(spec.default_duration)), interactive=True
-    )
+    return gr.update(choices=duration_choices(spec), value=kept_duration(spec, current), interactive=True)
 
 
 def last_frame_note(provider: str, spec: ModelSpec | None, lang: str = "en") -> str:

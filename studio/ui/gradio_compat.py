@@ -156,7 +156,7 @@ class RawRadio(_PassThrough, gr.Radio):
 # --- translations ------------------------------------------------------------------------------------------------
 
 
-def examples_without_headers(**kwargs: Any) -> gr.Examples:
+def examples_without_headers(**kwargs: Any) -> Any:
     """``gr.Examples`` without its header row.
 
     Upstream: Gradio writes the inputs' labels into the examples table's header as they are; ours are translation

@@ -11,11 +11,11 @@ from typing import Any
 import gradio as gr
 
 from studio.history import Generation
-from studio.i18n import Label, localize, request_language, t
+from studio.i18n import Label, Message, localize, request_language, t
 from studio.phases import RECORDED
 from studio.requests import ENDPOINT_LABELS
 from studio.service import Studio
-from studio.ui.tabs import GenerationTab, Shared, visitor_of
+from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.translations import UI
 from studio.vault import status_poster
 
@@ -36,7 +36,7 @@ def _when(timestamp: float) -> str:
     return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-def _tab(endpoint: str) -> str:
+def _tab(endpoint: str) -> Message:
     return Label(ENDPOINT_LABELS[endpoint]) if endpoint in ENDPOINT_LABELS else endpoint
 
 
@@ -45,7 +45,7 @@ def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
         cost = t(lang, "history.credits", credits=g.actual_credits)
     else:
         cost = t(lang, "history.credits_estimate", credits=g.estimated_credits)
-    provider = Label(g.provider) if g.provider == "simulator" else g.provider
+    provider = Label(g.provider)  # "simulator" is a name the catalog translates; the others stay as they are
     lines = [
         t(
             lang,
@@ -93,7 +93,11 @@ class HistoryTab:
                 self.video = gr.Video(label=UI("ui.clip"), interactive=False, elem_id="history_video")
             with gr.Column(scale=2):
                 self.details = gr.Markdown(elem_id="history_details")
-                self.download = gr.DownloadButton(UI("ui.download_mp4"), size="sm", elem_id="history_download")
+                self.download = gr.DownloadButton(
+                    UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
+                    size="sm",
+                    elem_id="history_download",
+                )
                 with gr.Row():
                     self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
                     self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", elem_id="history_delete")
@@ -195,6 +199,6 @@ class HistoryTab:
         self.gallery.select(
             self.select, [self.ids, self.shared.visitor_token], refresh_outputs[4:], show_progress="hidden"
         )
-        targets = [c for t in self.tabs.values() for c in t.fill_targets()] + [self.tab_set]
+        targets = [c for t in self.tabs.values() for c in t.bindings.targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
         self.delete.click(self.do_delete, [self.selected, self.shared.visitor_token], refresh_outputs)

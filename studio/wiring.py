@@ -1,0 +1,68 @@
+"""Composition: settings in, the studio out. The one place that knows what the studio is made of.
+
+    settings -> transports (the network, or the embedded simulator in-process) -> one client per provider
+             -> the history store -> the service (``Studio``)
+
+The service never imports the simulator: when the studio runs on it, the simulator is just another transport
+(``httpx.ASGITransport``), wrapped so that connection faults can be injected (``FaultyTransport``).
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import httpx
+
+from studio.capabilities import PROVIDERS
+from studio.client import RunwayClient
+from studio.history import HistoryStore
+from studio.service import Studio
+from studio.settings import Settings
+from studio.simulator.app import create_app as create_simulator
+from studio.simulator.config import SimulatorConfig
+from studio.simulator.faults import FaultyTransport
+
+EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI transport answers it in-process
+STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator (what copy-as-code points at)
+
+
+def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None) -> Studio:
+    """The studio for ``settings``: the simulator in-process (or at STUDIO_BASE_URL), plus the real providers."""
+    override = settings.base_url.rstrip("/")
+    clients: dict[str, RunwayClient] = {}
+    code_base_urls: dict[str, str] = {}
+    simulator_app = None
+    for name, spec in PROVIDERS.items():
+        base = override if (name == settings.provider and override) else None
+        if spec.simulated and base is None:
+            simulator_app = create_simulator(simulator or SimulatorConfig.from_settings(settings))
+            transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
+            clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
+            code_base_urls[name] = STANDALONE_SIMULATOR_URL
+        else:
+            clients[name] = RunwayClient(provider=spec, base_url=base)
+            if base:
+                code_base_urls[name] = base
+    return Studio(
+        clients=clients,
+        server_provider=settings.provider,
+        server_key=settings.server_key,
+        data_dir=settings.data_dir,
+        history=HistoryStore(settings.data_dir / "history.sqlite3"),
+        spend=settings.spend_policy,
+        code_base_urls=code_base_urls,
+        simulator_app=simulator_app,
+    )
+
+
+def browser_secret(settings: Settings) -> str:
+    """The secret that encrypts visitor tokens in browsers: STUDIO_SECRET, else one made once and kept in the
+    data dir, so visitors keep their history across restarts."""
+    if settings.secret.get_secret_value():
+        return settings.secret.get_secret_value()
+    path = settings.data_dir / "browser_secret"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
