@@ -72,6 +72,7 @@ def keep_session_ids() -> None:
         original(self, key, value)
 
     __setitem__.keeps_ids = True  # type: ignore[attr-defined]
+    __setitem__.original = original  # type: ignore[attr-defined]  # for the canary test
     SessionState.__setitem__ = __setitem__  # type: ignore[method-assign]
 
 

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from studio.settings import DEFAULT_MAX_SESSIONS
-from studio.ui.upkeep import CLOSED_SESSION_TTL_S, drop_departed_sessions
+from studio.ui.gradio_compat import drop_departed_sessions
+from studio.ui.upkeep import CLOSED_SESSION_TTL_S
 from tests.conftest import LaunchedStudio
 from tests.e2e.conftest import VIEWPORT
 from tests.e2e.test_browser import GEN3A_RATIOS, NO_LAST_FRAME, choose, listbox_options, open_studio
@@ -67,11 +68,13 @@ def test_a_closed_pages_session_goes_after_an_hour_and_an_open_one_stays(pages: 
     assert not holder.session_data[open_id].is_closed
 
     now = datetime.datetime.now()
-    assert drop_departed_sessions(holder, now=now + datetime.timedelta(minutes=30)) == 0  # closed, but not for long
+    assert (
+        drop_departed_sessions(holder, now=now + datetime.timedelta(minutes=30), ttl_s=CLOSED_SESSION_TTL_S) == 0
+    )  # closed, but not for long
     assert left_id in holder.session_data
 
     later = now + datetime.timedelta(seconds=CLOSED_SESSION_TTL_S + 60)
-    drop_departed_sessions(holder, now=later)
+    drop_departed_sessions(holder, now=later, ttl_s=CLOSED_SESSION_TTL_S)
     assert left_id not in holder.session_data and left_id not in holder.time_last_used
     assert open_id in holder.session_data  # idle just as long, but its page is open
 
