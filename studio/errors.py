@@ -40,15 +40,23 @@ class StudioError(Exception):
     @property
     def key(self) -> str | None:
         """The message's catalog key (None: shown in English in every language)."""
-        return self.message.key if isinstance(self.message, Msg) else None
+        return _key(self.message)
 
     @property
     def params(self) -> Mapping[str, Any]:
-        return self.message.params if isinstance(self.message, Msg) else {}
+        return _params(self.message)
 
     def localized(self, lang: str) -> str:
         """The message in ``lang`` (English where it has no key)."""
         return localize(self.message, lang)
+
+
+def _key(message: Message) -> str | None:
+    return message.key if isinstance(message, Msg) else None
+
+
+def _params(message: Message) -> Mapping[str, Any]:
+    return message.params if isinstance(message, Msg) else {}
 
 
 @dataclass(frozen=True, eq=False)
@@ -62,17 +70,9 @@ class FieldIssue:
     message: Message
     path: tuple[str | int, ...] = ()  # the wire path, e.g. ("promptImage", 1, "position")
 
-    @property
-    def key(self) -> str | None:
-        return self.message.key if isinstance(self.message, Msg) else None
-
-    @property
-    def params(self) -> Mapping[str, Any]:
-        return self.message.params if isinstance(self.message, Msg) else {}
-
-    def localized(self, lang: str) -> str:
-        """The message in ``lang`` (English where it has no key)."""
-        return localize(self.message, lang)
+    key = property(lambda self: _key(self.message), doc="The message's catalog key, if it has one.")
+    params = property(lambda self: _params(self.message))
+    localized = StudioError.localized
 
     def _identity(self) -> tuple[str, str, tuple[str | int, ...]]:
         return self.field, str(self.message), self.path

@@ -19,27 +19,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from studio.capabilities import OPTIONS, PROVIDERS, Endpoint, ModelSpec, ProviderSpec
 from studio.errors import FieldIssue, InvalidInput
-from studio.i18n import Join, Label, Msg
+from studio.i18n import Join, Label, Message, Msg
 from studio.uris import MediaKind, uri_problem, url_problem
 
-# What a designer calls each wire field.
-LABELS: dict[str, str] = {
-    "model": "Model",
-    "promptImage": "Frames",
-    "promptText": "Prompt",
-    "ratio": "Ratio",
-    "duration": "Duration",
-    "seed": "Seed",
-    "watermark": "Watermark",
-    "notify_hook": "Notify hook",
-    "contentModeration": "Public figure threshold",
-    "videoUri": "Input video",
-    "references": "Reference image",
-    "character": "Character",
-    "reference": "Reference performance video",
-    "bodyControl": "Body control",
-    "expressionIntensity": "Expression intensity",
-}
 ENDPOINT_LABELS: dict[str, str] = {
     "image_to_video": "Image to Video",
     "video_to_video": "Video to Video",
@@ -99,10 +81,12 @@ class Slot:
 class _Request(_Wire):
     endpoint: ClassVar[Endpoint]
     SLOTS: ClassVar[Mapping[str, Slot]] = {}  # the form's media inputs, by the form's name for them
-    model: str
-    seed: int | None = None
-    ratio: str | None = None
-    content_moderation: ContentModeration | None = Field(None, alias="contentModeration")
+    model: str = Field(title="Model")
+    seed: int | None = Field(None, title="Seed")
+    ratio: str | None = Field(None, title="Ratio")
+    content_moderation: ContentModeration | None = Field(
+        None, alias="contentModeration", title="Public figure threshold"
+    )
 
     @classmethod
     def body_from(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
@@ -128,11 +112,11 @@ class ImageToVideoRequest(_Request):
         "first": Slot("First frame", "image", "promptImage", required=True),
         "last": Slot("Last frame", "image", "promptImage"),
     }
-    prompt_image: list[PromptImage] = Field(alias="promptImage")
-    prompt_text: str | None = Field(None, alias="promptText")
-    duration: int | None = None
-    watermark: bool | None = None
-    notify_hook: str | None = None
+    prompt_image: list[PromptImage] = Field(alias="promptImage", title="Frames")
+    prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
+    duration: int | None = Field(None, title="Duration")
+    watermark: bool | None = Field(None, title="Watermark")
+    notify_hook: str | None = Field(None, title="Notify hook")
 
     @field_validator("prompt_image", mode="before")
     @classmethod
@@ -154,9 +138,9 @@ class VideoToVideoRequest(_Request):
         "video": Slot("Input video", "video", "videoUri", required=True, drives_length=True),
         "reference": Slot("Reference image", "image", "references"),
     }
-    video_uri: str = Field(alias="videoUri")
-    prompt_text: str | None = Field(None, alias="promptText")
-    references: list[ImageReference] | None = None
+    video_uri: str = Field(alias="videoUri", title="Input video")
+    prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
+    references: list[ImageReference] | None = Field(None, title="Reference image")
 
     @classmethod
     def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
@@ -170,10 +154,10 @@ class CharacterPerformanceRequest(_Request):
         "character": Slot("Character", None, "character", required=True),
         "reference": Slot("Reference performance video", "video", "reference", required=True, drives_length=True),
     }
-    character: MediaRef
-    reference: MediaRef
-    body_control: bool | None = Field(None, alias="bodyControl")
-    expression_intensity: int | None = Field(None, alias="expressionIntensity")
+    character: MediaRef = Field(title="Character")
+    reference: MediaRef = Field(title="Reference performance video")
+    body_control: bool | None = Field(None, alias="bodyControl", title="Body control")
+    expression_intensity: int | None = Field(None, alias="expressionIntensity", title="Expression intensity")
 
     @classmethod
     def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
@@ -189,6 +173,12 @@ REQUEST_TYPES: dict[str, type[_Request]] = {
     "image_to_video": ImageToVideoRequest,
     "video_to_video": VideoToVideoRequest,
     "character_performance": CharacterPerformanceRequest,
+}
+# What a designer calls each wire field: each request field's title.
+LABELS: dict[str, str] = {
+    field.alias or name: field.title or name
+    for request in REQUEST_TYPES.values()
+    for name, field in request.model_fields.items()
 }
 
 
@@ -269,7 +259,7 @@ def _unknown_model(request: Request, provider: ProviderSpec) -> FieldIssue:
             provider=Label(provider.label),
             choices=_choices(served),
         )
-    return FieldIssue("Model", message, ("model",))
+    return _issue(message, "model")
 
 
 def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -277,22 +267,15 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
     limits = provider.limits
     if request.seed is not None and not limits.seed_min <= request.seed <= limits.seed_max:
         issues.append(
-            FieldIssue(
-                "Seed",
-                Msg("req.seed_range", seed=request.seed, low=limits.seed_min, high=limits.seed_max),
-                ("seed",),
-            )
+            _issue(Msg("req.seed_range", seed=request.seed, low=limits.seed_min, high=limits.seed_max), "seed")
         )
     if request.ratio is None and spec.ratio_required:
-        issues.append(
-            FieldIssue("Ratio", Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), ("ratio",))
-        )
+        issues.append(_issue(Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), "ratio"))
     elif request.ratio is not None and request.ratio not in spec.ratios:
         issues.append(
-            FieldIssue(
-                "Ratio",
+            _issue(
                 Msg("req.ratio_unavailable", ratio=request.ratio, model=spec.name, choices=_choices(spec.ratios)),
-                ("ratio",),
+                "ratio",
             )
         )
     return issues + _option_issues(request, spec, provider)
@@ -326,34 +309,31 @@ def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) 
     path = ("promptText",)
     if text is None or text == "":
         if spec.prompt_required:
-            return [FieldIssue("Prompt", Msg("req.prompt_required", model=spec.name), path)]
+            return [_issue(Msg("req.prompt_required", model=spec.name), *path)]
         return []
     if not text.strip():
-        return [
-            FieldIssue(
-                "Prompt", Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), path
-            )
-        ]
+        return [_issue(Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), *path)]
     bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"]
     if bad:
-        return [FieldIssue("Prompt", Msg("req.prompt_control", count=len(bad), code=ord(bad[0])), path)]
+        return [_issue(Msg("req.prompt_control", count=len(bad), code=ord(bad[0])), *path)]
     length = utf16_len(text)
     if length > cap:
-        return [
-            FieldIssue(
-                "Prompt",
-                Msg("req.prompt_too_long", length=length, cap=cap, over=length - cap),
-                path,
-            )
-        ]
+        return [_issue(Msg("req.prompt_too_long", length=length, cap=cap, over=length - cap), *path)]
     return []
 
 
 def media_uri_issue(
-    uri: str, *, label: str, kind: MediaKind, path: tuple[Any, ...], provider: ProviderSpec
+    uri: str, *, kind: MediaKind, path: tuple[Any, ...], provider: ProviderSpec, label: str | None = None
 ) -> list[FieldIssue]:
+    """A problem with an input's URI, named as its field (``label``, else the field ``path`` starts with)."""
     problem = uri_problem(uri, kind=kind, limits=provider.limits)
-    return [FieldIssue(label, Msg("req.field_problem", field=Label(label), problem=problem), path)] if problem else []
+    name = label or LABELS[path[0]]
+    return [FieldIssue(name, Msg("req.field_problem", field=Label(name), problem=problem), path)] if problem else []
+
+
+def _issue(message: Message, *path: str | int) -> FieldIssue:
+    """An issue with the field ``path`` starts with, named as the designer knows it (its title)."""
+    return FieldIssue(LABELS[str(path[0])], message, path)
 
 
 def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -361,8 +341,7 @@ def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
     issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
     if request.duration is not None and spec.durations and request.duration not in spec.durations:
         issues.append(
-            FieldIssue(
-                "Duration",
+            _issue(
                 Msg(
                     "req.duration_unavailable",
                     duration=request.duration,
@@ -370,7 +349,7 @@ def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
                     provider=Label(provider.label),
                     choices=_choices(spec.durations),
                 ),
-                ("duration",),
+                "duration",
             )
         )
     issues += _notify_hook_issues(request, provider)
@@ -383,7 +362,7 @@ def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: Provi
     if "first" not in positions:
         issues.append(FieldIssue("First frame", Msg("req.first_frame_required"), ("promptImage",)))
     if len(set(positions)) != len(positions):
-        issues.append(FieldIssue("Frames", Msg("req.frame_once"), ("promptImage",)))
+        issues.append(_issue(Msg("req.frame_once"), "promptImage"))
     for index, frame in enumerate(request.prompt_image):
         label = FRAME_LABELS[frame.position]
         if frame.position not in spec.positions:
@@ -406,56 +385,41 @@ def _notify_hook_issues(request: ImageToVideoRequest, provider: ProviderSpec) ->
     problem = url_problem(request.notify_hook, limits=provider.limits) if request.notify_hook is not None else None
     if problem is None:
         return []
-    return [
-        FieldIssue(
-            "Notify hook", Msg("req.field_problem", field=Label("Notify hook"), problem=problem), ("notify_hook",)
-        )
-    ]
+    return [_issue(Msg("req.field_problem", field=Label("Notify hook"), problem=problem), "notify_hook")]
 
 
 def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
-    issues = media_uri_issue(
-        request.video_uri, label="Input video", kind="video", path=("videoUri",), provider=provider
-    )
+    issues = media_uri_issue(request.video_uri, kind="video", path=("videoUri",), provider=provider)
     issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
     references = request.references or []
     if len(references) > spec.max_references:
         issues.append(
-            FieldIssue(
-                "Reference image",
+            _issue(
                 Msg("req.too_many_references", model=spec.name, most=spec.max_references, given=len(references)),
-                ("references",),
+                "references",
             )
         )
     for index, ref in enumerate(references):
-        issues += media_uri_issue(
-            ref.uri, label="Reference image", kind="image", path=("references", index, "uri"), provider=provider
-        )
+        issues += media_uri_issue(ref.uri, kind="image", path=("references", index, "uri"), provider=provider)
     return issues
 
 
 def _character_performance_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     if request.character.type not in spec.character_types:
-        issues.append(
-            FieldIssue(
-                "Character", Msg("req.character_type", choices=_choices(spec.character_types)), ("character", "type")
-            )
-        )
+        issues.append(_issue(Msg("req.character_type", choices=_choices(spec.character_types)), "character", "type"))
     else:
         issues += media_uri_issue(
             request.character.uri,
-            label="Character",
             kind=request.character.type,
             path=("character", "uri"),
             provider=provider,
         )
     if request.reference.type != "video":
-        issues.append(FieldIssue("Reference performance video", Msg("req.reference_video"), ("reference", "type")))
+        issues.append(_issue(Msg("req.reference_video"), "reference", "type"))
     else:
         issues += media_uri_issue(
             request.reference.uri,
-            label="Reference performance video",
             kind="video",
             path=("reference", "uri"),
             provider=provider,
@@ -464,10 +428,9 @@ def _character_performance_issues(request: Any, spec: ModelSpec, provider: Provi
         low, high, _ = spec.expression_intensity
         if not low <= request.expression_intensity <= high:
             issues.append(
-                FieldIssue(
-                    "Expression intensity",
+                _issue(
                     Msg("req.intensity_range", value=request.expression_intensity, low=low, high=high),
-                    ("expressionIntensity",),
+                    "expressionIntensity",
                 )
             )
     return issues

@@ -192,22 +192,18 @@ class Studio:
                 await asyncio.to_thread(shutil.rmtree, self.inputs / new.id, True)
                 raise
             await self.history.run(self.history.add, new)
-        job = Job(
-            generation_id=new.id,
+        job = self._job(
+            new.id,
             endpoint=request.endpoint,
-            client=self.clients[prepared.provider.name],
+            provider=prepared.provider.name,
             key=key,
-            history=self.history,
-            outputs=self.outputs,
-            clock=self._clock,
+            visitor=visitor,
             request=request,
-            media_gate=self._media_gate,
             estimate=prepared.estimate,
             seed=request.seed,
             notes=prepared.notes + await self._budget_note(visitor, key_source),
             code=code,
         )
-        self._track(job, visitor)
         if key_source == "your key":
             await self._resume_waiting(visitor=visitor, provider=prepared.provider.name, key=key)
         return job
@@ -297,23 +293,35 @@ class Studio:
         key = key or self._resume_key(generation)
         if key is None or generation.provider not in self.clients:
             return False  # a visitor's own key is never stored: it resumes when they come back with it
-        job = Job(
-            generation_id=generation.id,
+        self._job(
+            generation.id,
             endpoint=generation.endpoint,
-            client=self.clients[generation.provider],
+            provider=generation.provider,
             key=key,
-            history=self.history,
-            outputs=self.outputs,
-            clock=self._clock,
+            visitor=generation.visitor,
             task_id=generation.task_id,
-            media_gate=self._media_gate,
             seed=generation.seed,
             estimate=Estimate(generation.estimated_credits or 0, generation.output_seconds or 0),
             born_at=generation.created_at,
             seen=Phase(generation.status).seen_by_provider,
         )
-        self._track(job, generation.visitor)
         return True
+
+    def _job(self, generation_id: str, *, endpoint: str, provider: str, key: str, visitor: str, **details: Any) -> Job:
+        """A job for a generation (a new one with its ``request``, or one resumed by its ``task_id``), tracked."""
+        job = Job(
+            generation_id=generation_id,
+            endpoint=endpoint,
+            client=self.clients[provider],
+            key=key,
+            history=self.history,
+            outputs=self.outputs,
+            clock=self._clock,
+            media_gate=self._media_gate,
+            **details,
+        )
+        self._track(job, visitor)
+        return job
 
     def _resume_key(self, generation: Generation) -> str | None:
         if generation.key_source == "simulator":

@@ -256,5 +256,10 @@ def text_or_none(value: Any) -> str | None:
     return str(value or "") or None
 
 
+def prompt_field(textbox: Any) -> Field:
+    """The prompt: sent as typed (spaces kept, so "only spaces" can be named), not at all when empty."""
+    return Field(textbox, "prompt_text", read_value=text_or_none, empty="")
+
+
 def stripped_or_none(value: Any) -> str | None:
     return str(value or "").strip() or None

@@ -8,6 +8,7 @@ making and x264 really run side by side.
 
 from __future__ import annotations
 
+import functools
 import os
 import queue
 import tempfile
@@ -32,6 +33,13 @@ CRF = "23"
 PRESET = "veryfast"  # superfast/ultrafast are faster but blockier and, on grainy photos, many times larger
 # x264's output depends on its thread count, so a fixed count (not "auto") keeps bytes identical across machines.
 X264_THREADS = 3
+# x264's AVX-512 mbtree code (mbtree_propagate_list_internal_avx512) works 8 macroblocks at a time with no mask for
+# the last, partial group: when the width in macroblocks is not a multiple of 8 (a width that is not a multiple of
+# 128 px: 64, 720, 832, 960, 1104, ...) it reads values past the end of the row, some from memory x264 never
+# initialised, and adds them into real macroblocks. The bytes then depend on whatever the heap held, so the same
+# inputs and seed could give different clips (tests/test_render.py failed about one run in fifteen). x264's AVX2
+# code has no such read; only CPUs with AVX-512 are steered to it (naming a level the CPU lacks would crash x264).
+AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})  # x264's AVX512 level
 _MUXER_OPTIONS = {"movflags": "+faststart"}
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709 share the value 1
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
@@ -57,12 +65,23 @@ def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay],
     return frame
 
 
+@functools.cache
+def x264_cpu_options() -> dict[str, str]:
+    """``{"x264-params": "asm=AVX2"}`` on a CPU with AVX-512 (see :data:`AVX512_FLAGS`), else nothing."""
+    try:
+        cpuinfo = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return {}
+    flags = next((line.split(":", 1)[1].split() for line in cpuinfo.splitlines() if line.startswith("flags")), [])
+    return {"x264-params": "asm=AVX2"} if AVX512_FLAGS.issubset(flags) else {}
+
+
 def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStream:
     """An H.264 yuv420p stream at :data:`FPS`, tagged BT.709 limited range (what the planes hold)."""
     stream = container.add_stream("libx264", rate=FPS)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
-    stream.options = {"crf": CRF, "preset": PRESET}
+    stream.options = {"crf": CRF, "preset": PRESET, **x264_cpu_options()}
     codec = stream.codec_context
     codec.thread_count = X264_THREADS
     codec.colorspace = codec.color_primaries = codec.color_trc = _BT709

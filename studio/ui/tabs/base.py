@@ -14,7 +14,7 @@ from typing import Any
 
 import gradio as gr
 
-from studio.capabilities import Endpoint, ModelSpec
+from studio.capabilities import Endpoint, ModelSpec, VideoInputRule
 from studio.capabilities import provider as provider_spec
 from studio.errors import InvalidInput
 from studio.forms import Form
@@ -81,8 +81,25 @@ class GenerationTab:
         self.default_provider = default_provider
         self.start_spec = controls.first_spec(default_provider, self.endpoint)
 
+    EXAMPLES: Sequence[Mapping[str, Any]] = ()  # one-click examples: each a form's values by field name
+
     def build(self) -> None:
+        """The tab: its form (``build_form``, which sets ``self.bindings``) and its examples on the left, the result
+        on the right."""
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3):
+                self.build_form()
+                inputs, values = self.bindings.examples(self.EXAMPLES)
+                examples_without_headers(label=UI("ui.examples"), examples=values, inputs=inputs)
+            with gr.Column(scale=2):
+                self.panel = ResultPanel(self.prefix)
+                self.build_result()
+
+    def build_form(self) -> None:
         raise NotImplementedError
+
+    def build_result(self) -> None:
+        """Anything the tab shows under its result panel."""
 
     # --- the controls every tab has --------------------------------------------------------------------------
 
@@ -162,11 +179,6 @@ class GenerationTab:
             Field(self.ratio, "ratio", read_value=text),
             Seed(self.random_seed, self.seed),
         ]
-
-    def _examples(self, rows: Sequence[Mapping[str, Any]]) -> None:
-        """One-click examples, each a form's values by field name: the columns follow the bindings."""
-        inputs, values = self.bindings.examples(rows)
-        examples_without_headers(label=UI("ui.examples"), examples=values, inputs=inputs)
 
     # --- events -------------------------------------------------------------------------------------------
 
@@ -253,8 +265,9 @@ class GenerationTab:
 
     # --- an input video the output follows (Video to Video's input, Character Performance's reference) -----------
 
-    def _length_note_box(self, elem_id: str) -> None:
-        """The note under the input video the output follows; ``length_note`` says what it holds."""
+    def _length_note_box(self, source: Upload, elem_id: str) -> None:
+        """The note under the input video the output follows (``source``); ``length_note`` says what it holds."""
+        self.length_source = source
         self.seconds = gr.State(None)
         self.length_note_box = gr.Markdown(
             page_text(lambda lang: self.length_note(None, self.default_provider, lang)),
@@ -264,6 +277,12 @@ class GenerationTab:
 
     def length_note(self, seconds: float | None, provider: str, lang: str) -> str:
         raise NotImplementedError
+
+    def length_rule(self, provider: str) -> VideoInputRule | None:
+        """The table's rule for the input video the output follows, for the provider's first model here."""
+        spec = controls.first_spec(provider, self.endpoint)
+        slot = Form.of(self.endpoint).slots[self.length_source.name]
+        return spec.video_inputs.get(slot.wire) if spec else None
 
     async def on_input_video(
         self, provider: str, model: str | None, path: str | None, request: gr.Request

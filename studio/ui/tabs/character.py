@@ -11,12 +11,10 @@ import gradio as gr
 from studio.capabilities import Endpoint
 from studio.forms import NO_MEDIA, MediaInput
 from studio.i18n import t
-from studio.ui import controls
 from studio.ui.bindings import Bindings, Data, Field, Upload, whole
 from studio.ui.gradio_compat import RawImage, RawRadio, RawSlider
-from studio.ui.result_panel import ResultPanel
 from studio.ui.tabs.base import GenerationTab, asset, url_box
-from studio.ui.tabs.video_to_video import threshold_radio
+from studio.ui.tabs.video_to_video import threshold_field, threshold_radio
 from studio.ui.translations import UI
 
 EXAMPLES = [
@@ -70,75 +68,70 @@ class CharacterTab(GenerationTab):
     endpoint: Endpoint = "character_performance"
     prefix = "cp"
 
-    def build(self) -> None:
+    EXAMPLES = EXAMPLES
+
+    def build_form(self) -> None:
         spec = self.start_spec
         low, high, default = spec.expression_intensity if spec and spec.expression_intensity else (1, 5, 3)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                with gr.Row():
-                    with gr.Column():
-                        self.character_type = RawRadio(
-                            [(UI("ui.character_image_choice"), "image"), (UI("ui.character_video_choice"), "video")],
-                            value="image",
-                            label=UI("ui.character_as"),
-                            elem_id="cp_character_type",
-                        )
-                        self.character_image = RawImage(
-                            label=UI("ui.character_image"),
-                            type="filepath",
-                            image_mode=None,
-                            sources=["upload", "clipboard"],
-                            elem_id="cp_character_image",
-                            height=220,
-                        )
-                        self.character_video = gr.Video(
-                            label=UI("ui.character_video"),
-                            sources=["upload"],
-                            visible=False,
-                            elem_id="cp_character_video",
-                            height=220,
-                        )
-                        self.character_url = url_box(UI("ui.character_link"), "cp_character_url")
-                        gr.Markdown(UI("ui.character_hint"), elem_classes="rs-note")
-                    with gr.Column():
-                        self.reference = gr.Video(
-                            label=UI("ui.reference_performance"), sources=["upload"], elem_id="cp_reference", height=220
-                        )
-                        self.reference_url = url_box(UI("ui.reference_performance_link"), "cp_reference_url")
-                        self._length_note_box("cp_reference_note")
-                self._model_controls()
-                with gr.Row():
-                    self.body_control = gr.Checkbox(True, label=UI("ui.body_control"), elem_id="cp_body_control")
-                    self.intensity = RawSlider(
-                        low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity"
-                    )
-                self.threshold = threshold_radio(self.prefix)
-                self._seed_controls()
-                self._actions()
-                self.length_source = Upload(self.reference, self.reference_url, "reference")
-                self.bindings = Bindings(
-                    [
-                        Field(self.character_type, "character_type", empty="image"),
-                        Character(self.character_type, self.character_image, self.character_video, self.character_url),
-                        self.length_source,
-                        *self.common_bindings(),
-                        Field(self.body_control, "body_control", read_value=bool, empty=True),
-                        Field(
-                            self.intensity,
-                            "expression_intensity",
-                            read_value=lambda v: whole("Expression intensity")(v) or 0,
-                            empty=default,
-                        ),
-                        Field(self.threshold, "threshold", option="contentModeration", empty="auto"),
-                    ]
+        with gr.Row():
+            with gr.Column():
+                self.character_type = RawRadio(
+                    [(UI("ui.character_image_choice"), "image"), (UI("ui.character_video_choice"), "video")],
+                    value="image",
+                    label=UI("ui.character_as"),
+                    elem_id="cp_character_type",
                 )
-                self._examples(EXAMPLES)
-            with gr.Column(scale=2):
-                self.panel = ResultPanel(self.prefix)
+                self.character_image = RawImage(
+                    label=UI("ui.character_image"),
+                    type="filepath",
+                    image_mode=None,
+                    sources=["upload", "clipboard"],
+                    elem_id="cp_character_image",
+                    height=220,
+                )
+                self.character_video = gr.Video(
+                    label=UI("ui.character_video"),
+                    sources=["upload"],
+                    visible=False,
+                    elem_id="cp_character_video",
+                    height=220,
+                )
+                self.character_url = url_box(UI("ui.character_link"), "cp_character_url")
+                gr.Markdown(UI("ui.character_hint"), elem_classes="rs-note")
+            with gr.Column():
+                self.reference = gr.Video(
+                    label=UI("ui.reference_performance"), sources=["upload"], elem_id="cp_reference", height=220
+                )
+                self.reference_url = url_box(UI("ui.reference_performance_link"), "cp_reference_url")
+                self._length_note_box(Upload(self.reference, self.reference_url, "reference"), "cp_reference_note")
+        self._model_controls()
+        with gr.Row():
+            self.body_control = gr.Checkbox(True, label=UI("ui.body_control"), elem_id="cp_body_control")
+            self.intensity = RawSlider(
+                low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity"
+            )
+        self.threshold = threshold_radio(self.prefix)
+        self._seed_controls()
+        self._actions()
+        self.bindings = Bindings(
+            [
+                Field(self.character_type, "character_type", empty="image"),
+                Character(self.character_type, self.character_image, self.character_video, self.character_url),
+                self.length_source,
+                *self.common_bindings(),
+                Field(self.body_control, "body_control", read_value=bool, empty=True),
+                Field(
+                    self.intensity,
+                    "expression_intensity",
+                    read_value=lambda v: whole("Expression intensity")(v) or 0,
+                    empty=default,
+                ),
+                threshold_field(self.threshold),
+            ]
+        )
 
     def length_note(self, seconds: float | None, provider: str, lang: str) -> str:
-        spec = controls.first_spec(provider, self.endpoint)
-        rule = spec.video_inputs.get("reference") if spec else None
+        rule = self.length_rule(provider)
         allowed = (
             t(lang, "page.allowed_length", low=rule.min_seconds, high=rule.max_seconds)
             if rule and rule.min_seconds and rule.max_seconds

@@ -12,14 +12,14 @@ from studio.errors import InvalidInput
 from studio.forms import FITS
 from studio.i18n import Msg, localize, request_language, t
 from studio.ui import controls
-from studio.ui.bindings import Bindings, Field, Upload, one_of, stripped_or_none, text_or_none, whole
+from studio.ui.bindings import Bindings, Field, Upload, one_of, prompt_field, stripped_or_none, whole
 from studio.ui.gradio_compat import RawImage, RawRadio
-from studio.ui.result_panel import ResultPanel
 from studio.ui.tabs.base import GenerationTab, asset, url_box
 from studio.ui.translations import UI, page_text
 
 # Choice labels are translation keys (the browser shows them in its language); the values are what is sent.
 FIT_CHOICES = [(UI(f"ui.fit_{fit.replace('-', '_')}"), fit) for fit in FITS]
+FIT_LABEL = "Fit the image to the ratio"
 EXAMPLES = [
     {
         "first": asset("lighthouse_dawn.jpg"),
@@ -64,64 +64,59 @@ class ImageToVideoTab(GenerationTab):
     endpoint: Endpoint = "image_to_video"
     prefix = "i2v"
 
-    def build(self) -> None:
+    EXAMPLES = EXAMPLES
+
+    def build_form(self) -> None:
         spec = self.start_spec
         last_ok = spec is not None and spec.supports_last_frame
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                with gr.Row():
-                    with gr.Column():
-                        self.first = _image(UI("ui.first_frame"), "i2v_first")
-                        self.first_url = url_box(UI("ui.first_frame_link"), "i2v_first_url")
-                    with gr.Column():
-                        self.last = _image(UI("ui.last_frame"), "i2v_last", interactive=last_ok)
-                        self.last_url = url_box(UI("ui.last_frame_link"), "i2v_last_url", interactive=last_ok)
-                        self.last_note = gr.Markdown(
-                            page_text(lambda lang: controls.last_frame_note(self.default_provider, spec, lang)),
-                            elem_id="i2v_last_note",
-                            elem_classes="rs-note",
-                        )
-                self._prompt(placeholder=UI("ui.i2v_prompt_placeholder"))
-                self._model_controls()
-                with gr.Row():
-                    self.duration = gr.Dropdown(
-                        controls.duration_choices(spec),
-                        value=str(spec.default_duration) if spec else None,
-                        label=UI("ui.duration_s"),
-                        elem_id="i2v_duration",
-                        allow_custom_value=True,
-                    )
-                    self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
-                self._seed_controls()
-                with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=False) as self.extras:
-                    self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
-                    self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1)
-                self._actions()
-                self.bindings = Bindings(
-                    [
-                        Upload(self.first, self.first_url, "first"),
-                        Upload(self.last, self.last_url, "last"),
-                        Field(self.prompt, "prompt_text", read_value=text_or_none, empty=""),
-                        *self.common_bindings(),
-                        Field(self.duration, "duration", read_value=whole("Duration"), to_page=str),
-                        Field(
-                            self.fit, "fit", read_value=one_of(FITS, "Fit the image to the ratio", "form.fit_choices")
-                        ),
-                        Field(self.watermark, "watermark", read_value=bool, option="watermark", empty=False),
-                        Field(
-                            self.notify_hook, "notify_hook", read_value=stripped_or_none, option="notify_hook", empty=""
-                        ),
-                    ],
-                    groups={self.extras: ("watermark", "notify_hook")},
+        with gr.Row():
+            with gr.Column():
+                self.first = _image(UI("ui.first_frame"), "i2v_first")
+                self.first_url = url_box(UI("ui.first_frame_link"), "i2v_first_url")
+            with gr.Column():
+                self.last = _image(UI("ui.last_frame"), "i2v_last", interactive=last_ok)
+                self.last_url = url_box(UI("ui.last_frame_link"), "i2v_last_url", interactive=last_ok)
+                self.last_note = gr.Markdown(
+                    page_text(lambda lang: controls.last_frame_note(self.default_provider, spec, lang)),
+                    elem_id="i2v_last_note",
+                    elem_classes="rs-note",
                 )
-                self._examples(EXAMPLES)
-            with gr.Column(scale=2):
-                self.panel = ResultPanel(self.prefix)
-                with gr.Accordion(UI("ui.what_will_be_sent"), open=False):
-                    self.preview = gr.Image(
-                        label=UI("ui.first_frame_as_sent"), interactive=False, elem_id="i2v_preview", height=200
-                    )
-                    self.preview_note = gr.Markdown(elem_id="i2v_preview_note")
+        self._prompt(placeholder=UI("ui.i2v_prompt_placeholder"))
+        self._model_controls()
+        with gr.Row():
+            self.duration = gr.Dropdown(
+                controls.duration_choices(spec),
+                value=str(spec.default_duration) if spec else None,
+                label=UI("ui.duration_s"),
+                elem_id="i2v_duration",
+                allow_custom_value=True,
+            )
+            self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
+        self._seed_controls()
+        with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=False) as self.extras:
+            self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
+            self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1)
+        self._actions()
+        self.bindings = Bindings(
+            [
+                Upload(self.first, self.first_url, "first"),
+                Upload(self.last, self.last_url, "last"),
+                prompt_field(self.prompt),
+                *self.common_bindings(),
+                Field(self.duration, "duration", read_value=whole("Duration"), to_page=str),
+                Field(self.fit, "fit", read_value=one_of(FITS, FIT_LABEL, "form.fit_choices")),
+                Field(self.watermark, "watermark", read_value=bool, option="watermark", empty=False),
+                Field(self.notify_hook, "notify_hook", read_value=stripped_or_none, option="notify_hook", empty=""),
+            ],
+            groups={self.extras: ("watermark", "notify_hook")},
+        )
+
+    def build_result(self) -> None:
+        with gr.Accordion(UI("ui.what_will_be_sent"), open=False):
+            self.preview = gr.Image(
+                label=UI("ui.first_frame_as_sent"), interactive=False, elem_id="i2v_preview", height=200
+            )
+            self.preview_note = gr.Markdown(elem_id="i2v_preview_note")
 
     def model_targets(self) -> list[Any]:
         return [self.duration, self.last, self.last_url, self.last_note]
