@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Literal
 
-Endpoint = Literal["image_to_video", "video_to_video", "character_performance"]
-ProviderName = Literal["simulator", "openai-hk", "runway"]
+Endpoint = Literal["image_to_video", "text_to_video", "video_to_video", "character_performance"]
+ProviderName = Literal["simulator", "simulator-runway", "openai-hk", "runway"]
 
-ENDPOINTS: tuple[Endpoint, ...] = ("image_to_video", "video_to_video", "character_performance")
+ENDPOINTS: tuple[Endpoint, ...] = ("image_to_video", "text_to_video", "video_to_video", "character_performance")
 
 MIB = 1024 * 1024
 
@@ -30,12 +30,15 @@ GEN4_RATIOS = ("1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:
 # must still be sent (runway-api.md, video_to_video).
 ALEPH_RATIOS = GEN4_RATIOS + ("848:480", "640:480")
 GEN3A_RATIOS = ("1280:768", "768:1280")
+VEO_RATIOS = ("1280:720", "720:1280", "1080:1920", "1920:1080")
 PUBLIC_FIGURE_THRESHOLDS = ("auto", "low")
+# aleph2's targetAspectRatio: the input is letterboxed to it, then the bars are outpainted.
+OUTPAINT_ASPECTS = ("16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "21:9")
 
 
 @dataclass(frozen=True)
 class InputLimits:
-    """Limits on what may be sent, shared by every model (runway-api.md, "Common input rules")."""
+    """Limits on what may be sent (runway-api.md, "Common input rules" and "The official API as of late 2026")."""
 
     image_data_uri_bytes: int = 5 * MIB  # the whole encoded data URI string
     video_data_uri_bytes: int = 16 * MIB
@@ -46,47 +49,68 @@ class InputLimits:
     image_min_aspect: float = 0.5  # width / height
     image_max_aspect: float = 2.0
     image_formats: tuple[str, ...] = ("JPEG", "PNG", "WEBP")  # Pillow format names; no GIF, no SVG
-    prompt_max_utf16: int = 1000
+    prompt_max_utf16: int = 1000  # promptText and negativePrompt alike
     seed_min: int = 0
     seed_max: int = 4_294_967_295
+    # Ephemeral uploads (POST /v1/uploads): an input too big for a data URI is uploaded and sent as runway://.
+    # 0 = the provider has no uploads.
+    upload_min_bytes: int = 0
+    upload_max_bytes: int = 0
+
+    @property
+    def uploads(self) -> bool:
+        return self.upload_max_bytes > 0
 
 
 @dataclass(frozen=True)
 class VideoInputRule:
-    """How one video input is used: the part that counts and the lengths allowed."""
+    """How one video input is used: the part that counts, the lengths allowed and the fastest frame rate."""
 
-    use_first_seconds: float | None = None  # only this much of the input is used (aleph: 5 s)
+    use_first_seconds: float | None = None  # only this much of the input is used (gen4_aleph: 5 s)
     min_seconds: float | None = None
     max_seconds: float | None = None
+    max_fps: float | None = None  # a faster input is converted to this rate (aleph2: 30)
 
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """One model as served by one provider."""
+    """One model as served by one provider on one endpoint."""
 
     name: str
     endpoint: Endpoint
     label: str
-    ratios: tuple[str, ...]
-    default_ratio: str
+    ratios: tuple[str, ...]  # () : the model takes no ratio (aleph2 keeps the input's resolution)
+    default_ratio: str | None
     credits_per_second: int
     prompt_required: bool = False
     ratio_required: bool = False  # the API refuses a body without one (we always send one anyway)
     durations: tuple[int, ...] | None = None  # None: the endpoint has no duration field
     default_duration: int | None = None
-    positions: tuple[str, ...] = ()  # image_to_video frame positions ("first", "last")
-    max_references: int = 0  # video_to_video reference images
+    duration_required: bool = False
+    positions: tuple[str, ...] = ()  # image_to_video frame positions ("first", "last"); a last needs a first
+    max_references: int = 0  # video_to_video reference images (gen4_aleph)
     # Optional body fields this model takes (wire names) beyond its endpoint's own: a request that sets one the
     # model does not take is refused, and the page shows the control only for models that take it.
     options: tuple[str, ...] = ()
     video_inputs: Mapping[str, VideoInputRule] = field(default_factory=dict)
     character_types: tuple[str, ...] = ()  # character_performance: "image", "video"
     expression_intensity: tuple[int, int, int] | None = None  # (min, max, default)
+    max_keyframes: int = 0  # aleph2: timed guidance images
+    outpaint_aspects: tuple[str, ...] = ()  # aleph2: targetAspectRatio choices
+    audio_credits_per_second: int | None = None  # the price when the model makes sound (Veo: audio on)
+    minimum_credits: int = 0  # a task never costs less (aleph2)
+    price_is_estimate: bool = False  # the price comes from third-party pages only: the page says so
+    legacy: bool = False  # gone from the official API; still served by the proxy
     note: str = ""
 
     @property
     def supports_last_frame(self) -> bool:
         return "last" in self.positions
+
+    @property
+    def output_follows_input(self) -> bool:
+        """The output lasts as long as an input video (no duration field)."""
+        return self.durations is None
 
 
 @dataclass(frozen=True)
@@ -97,20 +121,21 @@ class ProviderSpec:
     label: str
     base_url: str  # empty for the simulator: the studio serves it itself
     poll_interval_s: float
-    models: Mapping[str, ModelSpec]
+    models: tuple[ModelSpec, ...]
     limits: InputLimits = InputLimits()
     note: str = ""
     simulated: bool = False  # the built-in simulator: free, takes any key, says so on the page
+    organization: bool = False  # GET /v1/organization answers the credit balance and the tier's daily limits
 
     def models_for(self, endpoint: Endpoint) -> tuple[ModelSpec, ...]:
-        return tuple(m for m in self.models.values() if m.endpoint == endpoint)
+        return tuple(m for m in self.models if m.endpoint == endpoint)
 
-    def model(self, name: str) -> ModelSpec | None:
-        return self.models.get(name)
+    def model(self, name: str, endpoint: Endpoint) -> ModelSpec | None:
+        return next((m for m in self.models if m.name == name and m.endpoint == endpoint), None)
 
-
-def _freeze(*models: ModelSpec) -> Mapping[str, ModelSpec]:
-    return MappingProxyType({m.name: m for m in models})
+    @property
+    def model_names(self) -> frozenset[str]:
+        return frozenset(m.name for m in self.models)
 
 
 _ALEPH_VIDEO = MappingProxyType({"videoUri": VideoInputRule(use_first_seconds=5.0)})
@@ -121,7 +146,8 @@ _ACT_TWO_VIDEO = MappingProxyType(
 # --- openai-hk, the proxy our users buy keys from -------------------------------------------------------------
 # The proxy's docs send gen4_turbo with a `last` frame and with ratio 1280:768. Both are rejected upstream
 # (runway-api.md, "image_to_video": "Validate per model; never send them"), so gen4_turbo here takes the first
-# frame only and the six gen4 ratios. The proxy documents durations 5 and 10 only and bills 5 s tiers.
+# frame only and the six gen4 ratios. The proxy documents durations 5 and 10 only and bills 5 s tiers. Its table
+# stays as its own docs say: none of the official API's newer models are listed there.
 _HK_GEN4_TURBO = ModelSpec(
     name="gen4_turbo",
     endpoint="image_to_video",
@@ -147,6 +173,7 @@ _HK_GEN3A_TURBO = ModelSpec(
     prompt_required=True,
     credits_per_second=5,
     options=("watermark", "notify_hook", "contentModeration"),
+    legacy=True,
     note="Retired upstream on 2026-07-30; still listed by the proxy.",
 )
 _HK_GEN4_ALEPH = ModelSpec(
@@ -157,9 +184,11 @@ _HK_GEN4_ALEPH = ModelSpec(
     default_ratio="1280:720",
     prompt_required=True,
     max_references=1,
+    ratio_required=True,  # upstream follows the input video, but a valid ratio must still be sent
     credits_per_second=15,
     video_inputs=_ALEPH_VIDEO,
-    options=("contentModeration",),
+    options=("references", "contentModeration"),
+    legacy=True,
     note="Removed from the official API on 2026-06-10; still listed by the proxy.",
 )
 _ACT_TWO = ModelSpec(
@@ -180,20 +209,77 @@ OPENAI_HK = ProviderSpec(
     label="openai-hk",
     base_url="https://api.openai-hk.com/runwayml",
     poll_interval_s=5.0,
-    models=_freeze(_HK_GEN4_TURBO, _HK_GEN3A_TURBO, _HK_GEN4_ALEPH, _ACT_TWO),
+    models=(_HK_GEN4_TURBO, _HK_GEN3A_TURBO, _HK_GEN4_ALEPH, _ACT_TWO),
     note="Bills 5 s and 10 s tiers (10 s costs twice 5 s).",
 )
 
-# --- Runway's official API ---------------------------------------------------------------------------------
-# gen4_turbo takes any whole duration from 2 to 10 s upstream. gen3a_turbo and gen4_aleph were removed from the
-# official API on 2026-06-10 (runway_models.json, status "removed_upstream"), so this provider does not serve
-# them and the Video to Video tab says so.
+# --- Runway's official API (runwayml 5.24 types/, runway-api.md "The official API as of late 2026") -------------
+# gen3a_turbo and gen4_aleph were removed on 2026-06-10 (runway_models.json, "removed_upstream"): not served here.
+
+
+def _gen4_5(endpoint: Endpoint, ratios: tuple[str, ...], positions: tuple[str, ...] = ()) -> ModelSpec:
+    """gen4.5: prompt, ratio and duration (2-10 s) required; 12 credits/s."""
+    return ModelSpec(
+        name="gen4.5",
+        endpoint=endpoint,
+        label="Gen-4.5",
+        ratios=ratios,
+        default_ratio="1280:720",
+        durations=tuple(range(2, 11)),
+        default_duration=5,
+        duration_required=True,
+        prompt_required=True,
+        ratio_required=True,
+        credits_per_second=12,
+        options=("contentModeration",),
+        positions=positions,
+    )
+
+
+def _veo(
+    name: str, label: str, endpoint: Endpoint, *, silent: int, with_audio: int, positions: tuple[str, ...] = ()
+) -> ModelSpec:
+    """Veo 3.1: 4 ratios; 4, 6 or 8 s; audio (on by default) changes the price; a negative prompt. Veo refuses
+    any field it does not know (additionalProperties: false), so it takes no contentModeration."""
+    return ModelSpec(
+        name=name,
+        endpoint=endpoint,
+        label=label,
+        ratios=VEO_RATIOS,
+        default_ratio="1280:720",
+        durations=(4, 6, 8),
+        default_duration=8,
+        ratio_required=True,
+        prompt_required=endpoint == "text_to_video",
+        credits_per_second=silent,
+        audio_credits_per_second=with_audio,
+        options=("audio", "negativePrompt"),
+        positions=positions,
+    )
+
+
+_ALEPH2 = ModelSpec(
+    name="aleph2",
+    endpoint="video_to_video",
+    label="Aleph 2",
+    ratios=(),  # ratio is deprecated: the output keeps the input's resolution (up to 1080p)
+    default_ratio=None,
+    credits_per_second=28,
+    minimum_credits=56,
+    price_is_estimate=True,  # 28 credits/s and the 56-credit minimum are third-party figures (runway-api.md)
+    video_inputs=MappingProxyType({"videoUri": VideoInputRule(min_seconds=2.0, max_seconds=30.0, max_fps=30.0)}),
+    max_keyframes=5,
+    outpaint_aspects=OUTPAINT_ASPECTS,
+    options=("keyframes", "targetAspectRatio", "contentModeration"),
+)
+
 RUNWAY = ProviderSpec(
     name="runway",
     label="Runway",
     base_url="https://api.dev.runwayml.com",
     poll_interval_s=5.0,
-    models=_freeze(
+    models=(
+        _gen4_5("image_to_video", GEN4_RATIOS, positions=("first",)),
         ModelSpec(
             name="gen4_turbo",
             endpoint="image_to_video",
@@ -207,30 +293,56 @@ RUNWAY = ProviderSpec(
             credits_per_second=5,
             options=("contentModeration",),
         ),
+        _veo("veo3.1", "Veo 3.1", "image_to_video", silent=20, with_audio=40, positions=("first", "last")),
+        _veo("veo3.1_fast", "Veo 3.1 Fast", "image_to_video", silent=10, with_audio=15, positions=("first", "last")),
+        _gen4_5("text_to_video", ("1280:720", "720:1280")),
+        _veo("veo3.1", "Veo 3.1", "text_to_video", silent=20, with_audio=40),
+        _veo("veo3.1_fast", "Veo 3.1 Fast", "text_to_video", silent=10, with_audio=15),
+        _ALEPH2,
         _ACT_TWO,
     ),
+    # SDK 5.24's docstrings cap video (and audio) data URIs at 5 MB; anything bigger is uploaded (200 MB at most).
+    limits=InputLimits(video_data_uri_bytes=5 * MIB, upload_min_bytes=512, upload_max_bytes=200_000_000),
+    organization=True,
 )
 
-# --- the built-in simulator: serves the openai-hk table, polled faster so demos feel alive -------------------
+# --- the built-in simulator: each provider's rules, free and offline, polled faster so demos feel alive ---------
+# It serves the proxy's table under /runwayml/v1 and the official one under /v1 (studio/simulator/app.py).
 SIMULATOR = ProviderSpec(
     name="simulator",
-    label="Simulator",
+    label="Simulator · openai-hk",
     base_url="",
     poll_interval_s=0.5,
     models=OPENAI_HK.models,
+    limits=OPENAI_HK.limits,
     simulated=True,
-    note="Runs inside the studio; clips are simulated placeholders and cost nothing.",
+    note="Runs inside the studio under the proxy's rules; clips are simulated placeholders and cost nothing.",
+)
+SIMULATOR_RUNWAY = ProviderSpec(
+    name="simulator-runway",
+    label="Simulator · Runway",
+    base_url="",
+    poll_interval_s=0.5,
+    models=RUNWAY.models,
+    limits=RUNWAY.limits,
+    simulated=True,
+    organization=True,
+    note="Runs inside the studio under the official API's rules; clips are simulated placeholders and cost nothing.",
 )
 
-PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType({p.name: p for p in (SIMULATOR, OPENAI_HK, RUNWAY)})
+PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType(
+    {p.name: p for p in (SIMULATOR, SIMULATOR_RUNWAY, OPENAI_HK, RUNWAY)}
+)
+# Which real provider's rules each dialect of the simulator follows, by the path prefix it is served under.
+SIMULATED_DIALECTS: Mapping[str, ProviderSpec] = MappingProxyType({"/runwayml": SIMULATOR, "": SIMULATOR_RUNWAY})
 
 # Path prefix the client puts before /v1/... for each provider. The proxy serves the API under /runwayml,
-# already part of its base URL; the simulator serves both /v1 and /runwayml/v1.
+# already part of its base URL.
 API_PREFIX = "/v1"
 
 
 # Every optional body field some model takes: a request that sets one is checked against its model's ``options``.
-OPTIONS: frozenset[str] = frozenset(o for p in PROVIDERS.values() for m in p.models.values() for o in m.options)
+OPTIONS: frozenset[str] = frozenset(o for p in PROVIDERS.values() for m in p.models for o in m.options)
 
 
 def provider(name: str) -> ProviderSpec:

@@ -17,10 +17,10 @@ import asyncio
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, cast
 
 import httpx
 
@@ -36,6 +36,7 @@ from studio.errors import (
     TaskMayExist,
     TaskNotFound,
     TaskTimedOut,
+    UploadFailed,
 )
 from studio.i18n import Join, Label, Message, Msg
 from studio.requests import LABELS, Request
@@ -46,6 +47,7 @@ USER_AGENT = f"runway-studio/{__version__} (+https://github.com/runway-studio)"
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
 DAILY_CAP_HINT = "daily"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)  # as the official SDK's
+UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=5.0, write=600.0)  # up to 200 MB to send
 
 Sleep = Callable[[float], Awaitable[None]]
 Clock = Callable[[], float]
@@ -70,6 +72,26 @@ class RetryPolicy:
 class Created:
     task_id: str
     estimated_credits: float | None = None
+
+
+@dataclass(frozen=True)
+class ModelLimits:
+    """One model's share of an account's tier (None: no limit)."""
+
+    max_daily: int | None
+    max_concurrent: int | None
+    used_today: int
+
+
+@dataclass(frozen=True)
+class Organization:
+    """``GET /v1/organization``: the credit balance and each model's daily limits for the key in use."""
+
+    credit_balance: int
+    models: Mapping[str, ModelLimits]
+
+
+Progress = Callable[[float], None]  # the fraction done, 0 to 1
 
 
 class RunwayClient:
@@ -114,9 +136,11 @@ class RunwayClient:
 
     # --- create --------------------------------------------------------------------------------------------
 
-    async def create(self, request: Request, *, key: str) -> Created:
-        """Send a validated request. Never re-sent once it may have reached the server (see module doc)."""
-        body = request.to_wire()
+    async def create(self, request: Request, *, key: str, uploaded: Mapping[str, str] | None = None) -> Created:
+        """Send a validated request. Never re-sent once it may have reached the server (see module doc).
+
+        ``uploaded``: the ``runway://`` URI of each input the request holds a placeholder for (by placeholder)."""
+        body = _substituted(request.to_wire(), uploaded or {})
         rate_limit_retries = 0
         for attempt in range(self._retry.attempts):
             try:
@@ -162,6 +186,63 @@ class RunwayClient:
         credits = cost.get("credits") if isinstance(cost, dict) else None
         return Created(task_id, float(credits) if isinstance(credits, (int, float)) else None)
 
+    # --- uploads and the account ---------------------------------------------------------------------------
+
+    async def upload(self, path: Path, *, key: str, on_progress: Progress | None = None) -> str:
+        """Upload ``path`` as an ephemeral input and return its ``runway://`` URI (valid 24 h).
+
+        Two steps, as the official SDK's ``uploads.create_ephemeral``: ``POST /v1/uploads`` names the file and
+        answers where to send it; then a multipart POST of the answer's ``fields`` and the ``file`` goes to that
+        ``uploadUrl``, with no Authorization header (it is signed). Raises UploadFailed: nothing was created.
+        """
+        response = await self._with_retries(
+            "POST", "/uploads", key=key, json={"filename": Path(path).name, "type": "ephemeral"}
+        )
+        if response.status_code >= 400:
+            raise UploadFailed(
+                Msg("client.upload_refused", provider=self._label, detail=self._api_error(response).message)
+            )
+        try:
+            started = response.json()
+            upload_url, fields, runway_uri = (
+                str(started["uploadUrl"]),
+                dict(started["fields"]),
+                str(started["runwayUri"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            raise UploadFailed(Msg("client.upload_unreadable", provider=self._label)) from None
+        with _Counted(Path(path), on_progress) as counted:
+            file = cast(IO[bytes], counted)  # a file as far as httpx's multipart is concerned
+            try:
+                sent = await self._http.post(
+                    upload_url, data=fields, files={"file": (Path(path).name, file)}, timeout=UPLOAD_TIMEOUT
+                )
+            except httpx.TransportError as err:
+                raise UploadFailed(Msg("client.upload_interrupted", error=type(err).__name__)) from None
+        if sent.status_code >= 400:
+            raise UploadFailed(Msg("client.upload_rejected", status=sent.status_code))
+        return runway_uri
+
+    async def organization(self, *, key: str) -> Organization:
+        """The account's credit balance and tier limits (official API only)."""
+        response = await self._with_retries("GET", "/organization", key=key)
+        if response.status_code >= 400:
+            raise self._api_error(response)
+        try:
+            data = response.json()
+            tier, usage = data["tier"].get("models", {}), data.get("usage", {}).get("models", {})
+            models = {
+                name: ModelLimits(
+                    max_daily=limits.get("maxDailyGenerations"),
+                    max_concurrent=limits.get("maxConcurrentGenerations"),
+                    used_today=int(usage.get(name, {}).get("dailyGenerations", 0)),
+                )
+                for name, limits in tier.items()
+            }
+            return Organization(credit_balance=int(data["creditBalance"]), models=models)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise ProviderUnavailable(Msg("client.unreadable_status", provider=self._label), status=200) from None
+
     # --- read, cancel ----------------------------------------------------------------------------------------
 
     async def get_task(self, task_id: str, *, key: str) -> Task:
@@ -184,13 +265,14 @@ class RunwayClient:
         if response.status_code >= 400 and response.status_code != 404:
             raise self._api_error(response)
 
-    async def _with_retries(self, method: str, path: str, *, key: str) -> httpx.Response:
-        """An idempotent request, retried on connection errors, 429, 502/503/504."""
+    async def _with_retries(self, method: str, path: str, *, key: str, json: Any = None) -> httpx.Response:
+        """A request that is safe to repeat (a read, a cancel, starting an upload that costs nothing), retried on
+        connection errors, 429, 502/503/504."""
         last_problem: Message = ""
         for attempt in range(self._retry.attempts):
             final = attempt + 1 == self._retry.attempts  # no point waiting after the last try
             try:
-                response = await self._http.request(method, path, headers=_auth(key))
+                response = await self._http.request(method, path, headers=_auth(key), json=json)
             except httpx.TransportError as err:
                 last_problem = Msg("client.problem_connection", error=type(err).__name__)
                 if not final:
@@ -283,6 +365,40 @@ class RunwayClient:
         return Label(self.provider.label)
 
 
+class _Counted:
+    """A file opened for an upload that reports how much of it has been read (sent) so far. httpx reads it in
+    chunks, and learns its size from ``fileno``, so the upload carries a Content-Length (signed upload forms need
+    one)."""
+
+    def __init__(self, path: Path, on_progress: Progress | None) -> None:
+        self._path, self._on_progress = path, on_progress
+        self._total = max(1, path.stat().st_size)
+        self._sent = 0
+
+    def __enter__(self) -> _Counted:
+        self._file = self._path.open("rb")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._file.close()
+
+    def read(self, size: int = -1) -> bytes:
+        chunk = self._file.read(size)
+        self._sent += len(chunk)
+        if self._on_progress is not None:
+            self._on_progress(min(1.0, self._sent / self._total))
+        return chunk
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+
 async def _stream_to(response: httpx.Response, path: Path, *, max_bytes: int) -> None:
     declared = response.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > max_bytes:
@@ -294,6 +410,15 @@ async def _stream_to(response: httpx.Response, path: Path, *, max_bytes: int) ->
             if written > max_bytes:
                 raise DownloadError(Msg("client.output_over_limit", cap=human_bytes(max_bytes)))
             out.write(chunk)
+
+
+def _substituted(value: Any, uris: Mapping[str, str]) -> Any:
+    """``value`` (a wire body) with every string that is a key of ``uris`` replaced by its value."""
+    if isinstance(value, dict):
+        return {k: _substituted(v, uris) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substituted(v, uris) for v in value]
+    return uris.get(value, value) if isinstance(value, str) else value
 
 
 def _auth(key: str) -> dict[str, str]:

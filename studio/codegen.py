@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from studio.capabilities import API_PREFIX, API_VERSION
-from studio.uris import data_uri_mime, human_bytes
+from studio.uris import UPLOAD_PLACEHOLDER, data_uri_mime, human_bytes
 
 KEY_VARIABLE = "STUDIO_API_KEY"
 
@@ -23,6 +23,8 @@ def elide_data_uris(value: Any) -> Any:
         return {k: elide_data_uris(v) for k, v in value.items()}
     if isinstance(value, list):
         return [elide_data_uris(v) for v in value]
+    if isinstance(value, str) and value.startswith(UPLOAD_PLACEHOLDER):
+        return "<a runway:// URI: upload the file with POST /v1/uploads first (it is too big for a data URI)>"
     if isinstance(value, str) and value.startswith("data:"):
         kind = data_uri_mime(value) or "data"
         return f"<{kind} data URI, {human_bytes(len(value))}: put your file's data URI or an https URL here>"

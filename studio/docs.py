@@ -10,7 +10,7 @@ import re
 import sys
 from pathlib import Path
 
-from studio.capabilities import PROVIDERS, USD_PER_CREDIT
+from studio.capabilities import PROVIDERS, USD_PER_CREDIT, ModelSpec
 from studio.settings import documented
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -23,25 +23,40 @@ def settings_table() -> str:
 
 
 def model_table() -> str:
+    """Every real provider's models (each simulator serves exactly its provider's rows, for free)."""
     rows = [
-        "| Provider | Endpoint | Model | Ratios | Durations (s) | Frames | Prompt | Credits/s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| Provider | Endpoint | Model | Ratios | Durations (s) | Frames | Prompt | Options | Credits/s |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
-    for provider in PROVIDERS.values():
-        for m in provider.models.values():
+    for provider in (p for p in PROVIDERS.values() if not p.simulated):
+        for m in provider.models:
             durations = ", ".join(map(str, m.durations)) if m.durations else _length_rule(m)
             frames = " + ".join(m.positions) if m.positions else "–"
             prompt = "required" if m.prompt_required else "optional" if m.endpoint != "character_performance" else "–"
-            cost = f"{m.credits_per_second} (${m.credits_per_second * USD_PER_CREDIT:.2f})"
-            cells = [provider.label, m.endpoint, f"`{m.name}`", " ".join(m.ratios), durations, frames, prompt, cost]
+            options = ", ".join(o for o in m.options if o != "contentModeration") or "–"
+            name = f"`{m.name}`" + (" (legacy)" if m.legacy else "")
+            ratios = " ".join(m.ratios) or "the input's"
+            cells = [provider.label, m.endpoint, name, ratios, durations, frames, prompt, options, _price(m)]
             rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 
 
-def _length_rule(model: object) -> str:
-    rules = getattr(model, "video_inputs", {})
+def _price(m: ModelSpec) -> str:
+    text = f"{m.credits_per_second} (${m.credits_per_second * USD_PER_CREDIT:.2f})"
+    if m.audio_credits_per_second is not None:
+        text += f", {m.audio_credits_per_second} with audio"
+    if m.minimum_credits:
+        text += f", at least {m.minimum_credits} a task"
+    return text + (" (third-party estimate)" if m.price_is_estimate else "")
+
+
+def _length_rule(model: ModelSpec) -> str:
+    rules = model.video_inputs
     if "videoUri" in rules and rules["videoUri"].use_first_seconds:
         return f"first {rules['videoUri'].use_first_seconds:g} s of the input"
+    if "videoUri" in rules:
+        r = rules["videoUri"]
+        return f"the input's length ({r.min_seconds:g}–{r.max_seconds:g} s, up to {r.max_fps:g} fps)"
     if "reference" in rules:
         r = rules["reference"]
         return f"the reference's length ({r.min_seconds:g}–{r.max_seconds:g} s)"

@@ -12,7 +12,8 @@
     ├── TaskMayExist                 a create call failed after it may have reached the server: not re-sent
     ├── TaskNotFound                 the task id is unknown to the provider
     ├── TaskTimedOut                 the task did not finish within the allowed running time
-    └── DownloadError                an output could not be fetched or was too large
+    ├── DownloadError                an output could not be fetched or was too large
+    └── UploadFailed                 an input could not be uploaded: nothing was created, safe to try again
 
 Messages never contain the API key: nothing here is given one.
 
@@ -162,3 +163,8 @@ class DownloadError(StudioError):
     def __init__(self, message: Message, *, refused: bool = False) -> None:
         super().__init__(message)
         self.refused = refused
+
+
+class UploadFailed(StudioError):
+    """An input could not be uploaded (``POST /v1/uploads`` or the upload itself failed). Nothing was created, so
+    trying again is safe."""

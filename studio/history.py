@@ -273,6 +273,14 @@ class HistoryStore:
                 (output_path, poster_path, actual_credits, self._clock(), generation_id),
             )
 
+    def set_cost(self, generation_id: str, credits: float) -> None:
+        """What the provider charged for a task that ended without a clip (moderated: charged; cancelled: 0)."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE generations SET actual_credits = ?, updated_at = ? WHERE id = ?",
+                (credits, self._clock(), generation_id),
+            )
+
     def delete(self, generation_id: str, *, visitor: str) -> Generation | None:
         """Remove a visitor's own generation; returns what was removed (its files are the caller's to delete)."""
         found = self.get(generation_id, visitor=visitor)
@@ -329,9 +337,10 @@ class HistoryStore:
         return list(reversed(chain))
 
     def server_key_credits_since(self, since: float, *, visitor: str | None = None) -> int:
-        """Estimated credits of what the server key created since ``since``: tasks created, in flight, or that may
-        exist after a failed create. Refused-before-created (failed with no task and no code) costs nothing."""
-        query = """SELECT COALESCE(SUM(estimated_credits), 0) FROM generations
+        """Credits of what the server key created since ``since``: what the provider charged once known, else the
+        estimate (tasks in flight, or that may exist after a failed create). Refused-before-created (failed with no
+        task and no code) costs nothing."""
+        query = """SELECT COALESCE(SUM(COALESCE(actual_credits, estimated_credits)), 0) FROM generations
                    WHERE key_source = 'server key' AND created_at >= ?
                    AND NOT (status = 'failed' AND task_id IS NULL AND failure_code IS NULL)"""
         args: list[Any] = [since]

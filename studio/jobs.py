@@ -10,19 +10,28 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 from studio.client import RunwayClient
 from studio.codegen import CodeSnippets
-from studio.errors import DownloadError, ProviderUnavailable, StudioError, TaskMayExist, TaskNotFound, TaskTimedOut
+from studio.errors import (
+    DownloadError,
+    ProviderUnavailable,
+    StudioError,
+    TaskMayExist,
+    TaskNotFound,
+    TaskTimedOut,
+    UploadFailed,
+)
 from studio.history import HistoryStore
 from studio.i18n import Message, Msg
 from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
+from studio.uris import UPLOAD_PLACEHOLDER
 from studio.vault import Kept, keep_output
 
 log = logging.getLogger(__name__)
@@ -48,9 +57,11 @@ class JobStatus:
     generation_id: str | None = None
     seed: int | None = None
     video: Path | None = None
-    estimate: Estimate | None = None
+    estimate: Estimate | None = None  # the studio's own, from the table
     notes: tuple[Message, ...] = ()
     failure_code: str | None = None
+    provider_estimate: float | None = None  # what the provider expects to charge (estimatedCost), once created
+    credits: float | None = None  # what the provider charged (cost; 0 = refunded), once the task is over
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "phase", Phase(self.phase))  # a phase given by its stored text
@@ -90,10 +101,12 @@ class Job:
         seen: bool = False,
         media_gate: asyncio.Semaphore | None = None,
         code: CodeSnippets | None = None,
+        uploads: Mapping[str, Path] | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
         self._request = request  # released once sent: its data URIs can be megabytes
+        self._uploads = dict(uploads or {})  # inputs to upload before the create call, by media name
         self._client, self._key, self._history, self._outputs, self._clock = client, key, history, outputs, clock
         self._started = clock()
         self.task_id = task_id
@@ -104,10 +117,10 @@ class Job:
         self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
-        first = Phase.SUBMITTING if request is not None else Phase.QUEUED
+        first = Phase.QUEUED if request is None else Phase.UPLOADING if self._uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
-            Msg("job.sending") if request else Msg("job.checking"),
+            Msg("job.checking") if request is None else Msg("job.uploading") if self._uploads else Msg("job.sending"),
             task_id=task_id,
             generation_id=generation_id,
             seed=seed,
@@ -176,10 +189,44 @@ class Job:
             log.exception("generation %s stopped unexpectedly", self.generation_id)
             await self._publish(Phase.INTERRUPTED, Msg("job.broken"))
 
+    async def _upload(self) -> dict[str, str] | None:
+        """Upload the inputs too big for a data URI; their runway:// URIs by placeholder. None when an upload failed
+        or the visitor cancelled meanwhile: then nothing was created, and the status says so."""
+        uploaded: dict[str, str] = {}
+        total = len(self._uploads)
+        for done, (name, path) in enumerate(self._uploads.items()):
+
+            def show(fraction: float, done: int = done) -> None:
+                self._show_progress((done + fraction) / total)
+
+            try:
+                uploaded[UPLOAD_PLACEHOLDER + name] = await self._client.upload(path, key=self._key, on_progress=show)
+            except UploadFailed as err:
+                await self._publish(Phase.FAILED, Msg("job.upload_failed", error=err.message))
+                return None
+            if self._cancel_requested:
+                await self._publish(Phase.CANCELLED, Msg("job.cancelled_before_create"))
+                return None
+        if uploaded:
+            await self._publish(Phase.SUBMITTING, Msg("job.sending"), progress=None)
+        return uploaded
+
+    def _show_progress(self, fraction: float) -> None:
+        """An upload's progress, for the page only (history keeps the phase, not every percent)."""
+        if self.status.progress is not None and fraction - self.status.progress < 0.01 and fraction < 1:
+            return
+        self.status = replace(self.status, progress=fraction, elapsed_s=self._clock() - self._started)
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+
     async def _create(self) -> None:
         assert self._request is not None
+        uploaded = await self._upload()
+        if uploaded is None:
+            self._request = None
+            return
         try:
-            created = await self._client.create(self._request, key=self._key)
+            created = await self._client.create(self._request, key=self._key, uploaded=uploaded)
         except TaskMayExist as err:
             await self._publish(Phase.FAILED, err.message, failure_code=MAY_EXIST_CODE)
             return
@@ -191,7 +238,9 @@ class Job:
         # Kept before anything else learns the id: whoever sees job.task_id can rely on history having it.
         await self._history.run(self._history.set_task, self.generation_id, created.task_id)
         self.task_id = created.task_id
-        await self._publish(Phase.QUEUED, Msg("job.created"), task_id=created.task_id)
+        await self._publish(
+            Phase.QUEUED, Msg("job.created"), task_id=created.task_id, provider_estimate=created.estimated_credits
+        )
         if self._cancel_requested:
             await self._cancel_remote()
 
@@ -227,9 +276,16 @@ class Job:
         elif isinstance(event, Running):
             await self._publish(Phase.RUNNING, Msg("job.generating"), progress=event.progress)
         elif isinstance(event, Failed):
-            await self._publish(Phase.FAILED, event.reason.message, failure_code=event.code)
+            await self._charged(event.credits)
+            await self._publish(Phase.FAILED, event.reason.message, failure_code=event.code, credits=event.credits)
         elif isinstance(event, Cancelled):
-            await self._publish(Phase.CANCELLED, Msg("job.cancelled"))
+            await self._charged(event.credits)
+            await self._publish(Phase.CANCELLED, Msg("job.cancelled"), credits=event.credits)
+
+    async def _charged(self, credits: float | None) -> None:
+        """Keep what the provider charged for a task that ended without a clip (the spend guard counts it)."""
+        if credits is not None:
+            await self._history.run(self._history.set_cost, self.generation_id, credits)
 
     async def _deliver(self, event: Succeeded) -> None:
         if not event.outputs:
@@ -253,7 +309,7 @@ class Job:
             poster_path=str(kept.poster),
             actual_credits=event.credits,
         )
-        await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0)
+        await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0, credits=event.credits)
 
     async def _keep(self, event: Succeeded) -> Kept:
         """Keep the clip. A refused link (expired, 403) gets one fresh look at the task: providers sign a new one."""

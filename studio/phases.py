@@ -1,6 +1,6 @@
 """The phases of a generation, from pressing Generate to its end: one enum, read by the job, History and the page.
 
-    preparing -> submitting -> queued <-> throttled -> running -> downloading -> succeeded
+    preparing -> [uploading] -> submitting -> queued <-> throttled -> running -> downloading -> succeeded
                                                                               \\-> failed | cancelled | lost
     interrupted: the page stops following, but the task is not over: History keeps it open and the reconciler
                  picks it up again.  lost: the provider no longer knows the task.
@@ -16,6 +16,7 @@ from enum import Enum
 
 class Phase(str, Enum):
     PREPARING = "preparing"
+    UPLOADING = "uploading"  # big inputs go to the provider's ephemeral uploads first; nothing is created yet
     SUBMITTING = "submitting"
     QUEUED = "queued"
     THROTTLED = "throttled"
@@ -56,7 +57,7 @@ class Phase(str, Enum):
     @property
     def has_progress(self) -> bool:
         """The provider reports a real percentage in this phase."""
-        return self in (Phase.RUNNING, Phase.DOWNLOADING)
+        return self in (Phase.UPLOADING, Phase.RUNNING, Phase.DOWNLOADING)
 
 
 _ENDED = frozenset({Phase.SUCCEEDED, Phase.FAILED, Phase.CANCELLED, Phase.LOST})

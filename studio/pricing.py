@@ -13,26 +13,36 @@ from studio.i18n import Msg
 class Estimate:
     credits: int
     seconds: float
+    third_party: bool = False  # the price comes from third-party pages only (aleph2): say so
 
     @property
     def usd(self) -> float:
         return self.credits * USD_PER_CREDIT
 
     def describe(self) -> Msg:
-        """E.g. "about 50 credits, $0.50 for 5 s" (a ``Msg``: English as a ``str``, translatable)."""
-        return Msg("page.estimate", credits=self.credits, usd=self.usd, seconds=self.seconds)
+        """E.g. "about 50 credits, $0.50 for 5 s" (translatable)."""
+        key = "page.estimate_third_party" if self.third_party else "page.estimate"
+        return Msg(key, credits=self.credits, usd=self.usd, seconds=self.seconds)
 
 
-def estimate(spec: ModelSpec, *, seconds: float) -> Estimate:
-    """The cost of ``seconds`` of output from ``spec`` (billed per started second)."""
+def credits_per_second(spec: ModelSpec, *, audio: bool | None = None) -> int:
+    """The model's price per second; with sound (Veo's ``audio``, on unless turned off) where that costs more."""
+    if spec.audio_credits_per_second is not None and audio is not False:
+        return spec.audio_credits_per_second
+    return spec.credits_per_second
+
+
+def estimate(spec: ModelSpec, *, seconds: float, audio: bool | None = None) -> Estimate:
+    """The cost of ``seconds`` of output from ``spec`` (billed per started second, never under its minimum)."""
     billed = math.ceil(seconds - 1e-9) if seconds > 0 else 0
-    return Estimate(credits=billed * spec.credits_per_second, seconds=round(seconds, 2))
+    credits = max(billed * credits_per_second(spec, audio=audio), spec.minimum_credits if billed else 0)
+    return Estimate(credits=credits, seconds=round(seconds, 2), third_party=spec.price_is_estimate)
 
 
 def output_seconds(spec: ModelSpec, *, duration: int | None = None, input_seconds: float | None = None) -> float | None:
     """How long the output will be: the chosen duration, or the part of the input video that is used.
 
-    None when it depends on a video not given yet (act_two follows its reference's length).
+    None when it depends on a video not given yet (act_two and aleph2 follow their input's length).
     """
     if spec.durations:
         return float(duration or spec.default_duration or min(spec.durations))

@@ -24,6 +24,7 @@ from studio.uris import MediaKind, uri_problem, url_problem
 
 ENDPOINT_LABELS: dict[str, str] = {
     "image_to_video": "Image to Video",
+    "text_to_video": "Text to Video",
     "video_to_video": "Video to Video",
     "character_performance": "Character Performance",
 }
@@ -65,6 +66,25 @@ class MediaRef(_Wire):
     uri: str
 
 
+class EditWindow(_Wire):
+    """A keyframe's edit window, in whole seconds of the input (the end is exclusive)."""
+
+    start_seconds: int = Field(ge=0)
+    end_seconds: int = Field(gt=0)
+
+    def contains(self, seconds: float) -> bool:
+        return self.start_seconds <= seconds < self.end_seconds
+
+
+class Keyframe(_Wire):
+    """aleph2's timed guidance image: at ``seconds`` on the input's timeline, or at the fraction ``at`` of it."""
+
+    uri: str
+    seconds: float | None = None
+    at: float | None = None
+    range: EditWindow | None = None
+
+
 @dataclass(frozen=True)
 class Slot:
     """One media input of a form: what the visitor calls it, what kind of file it is, which of the table's
@@ -76,6 +96,7 @@ class Slot:
     wire: str
     required: bool = False
     drives_length: bool = False  # the output lasts as long as this input (the cost follows it)
+    many: bool = False  # a list of inputs (aleph2's keyframes), each named "<slot>.<index>" in a form
 
 
 class _Request(_Wire):
@@ -115,6 +136,8 @@ class ImageToVideoRequest(_Request):
     prompt_image: list[PromptImage] = Field(alias="promptImage", title="Frames")
     prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
     duration: int | None = Field(None, title="Duration")
+    audio: bool | None = Field(None, title="Audio")
+    negative_prompt: str | None = Field(None, alias="negativePrompt", title="Negative prompt")
     watermark: bool | None = Field(None, title="Watermark")
     notify_hook: str | None = Field(None, title="Notify hook")
 
@@ -132,20 +155,34 @@ class ImageToVideoRequest(_Request):
         return next((f for f in self.prompt_image if f.position == position), None)
 
 
+class TextToVideoRequest(_Request):
+    endpoint: ClassVar[Endpoint] = "text_to_video"
+    prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
+    duration: int | None = Field(None, title="Duration")
+    audio: bool | None = Field(None, title="Audio")
+    negative_prompt: str | None = Field(None, alias="negativePrompt", title="Negative prompt")
+
+
 class VideoToVideoRequest(_Request):
     endpoint: ClassVar[Endpoint] = "video_to_video"
     SLOTS: ClassVar[Mapping[str, Slot]] = {
         "video": Slot("Input video", "video", "videoUri", required=True, drives_length=True),
         "reference": Slot("Reference image", "image", "references"),
+        "keyframes": Slot("Keyframe", "image", "keyframes", many=True),
     }
     video_uri: str = Field(alias="videoUri", title="Input video")
     prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
     references: list[ImageReference] | None = Field(None, title="Reference image")
+    keyframes: list[Keyframe] | None = Field(None, title="Keyframes")
+    target_aspect_ratio: str | None = Field(None, alias="targetAspectRatio", title="Outpaint to")
 
     @classmethod
     def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
-        references = [{"type": "image", "uri": uris["reference"]}] if "reference" in uris else None
-        return {"videoUri": uris.get("video", "")} | ({"references": references} if references else {})
+        body: dict[str, Any] = {"videoUri": uris.get("video", "")}
+        if "reference" in uris:
+            body["references"] = [{"type": "image", "uri": uris["reference"]}]
+        keyframes = [k.wire(uris[f"keyframes.{i}"]) for i, k in enumerate(values.get("keyframes") or ())]
+        return body | ({"keyframes": keyframes} if keyframes else {})
 
 
 class CharacterPerformanceRequest(_Request):
@@ -167,10 +204,12 @@ class CharacterPerformanceRequest(_Request):
         }
 
 
-Request = ImageToVideoRequest | VideoToVideoRequest | CharacterPerformanceRequest
+Request = ImageToVideoRequest | TextToVideoRequest | VideoToVideoRequest | CharacterPerformanceRequest
+KEYFRAME_MAX_SECONDS = 30.0  # aleph2: a keyframe's time on the input's timeline (the input is 30 s at most)
 FRAME_LABELS = {position: slot.label for position, slot in ImageToVideoRequest.SLOTS.items()}
 REQUEST_TYPES: dict[str, type[_Request]] = {
     "image_to_video": ImageToVideoRequest,
+    "text_to_video": TextToVideoRequest,
     "video_to_video": VideoToVideoRequest,
     "character_performance": CharacterPerformanceRequest,
 }
@@ -238,8 +277,8 @@ def _shape_issue(error: Any) -> FieldIssue:
 
 def check_request(request: Request, *, provider: ProviderSpec) -> list[FieldIssue]:
     """Every way ``request`` breaks the table's rules for ``provider`` (empty when it is fine)."""
-    spec = provider.model(request.model)
-    if spec is None or spec.endpoint != request.endpoint:
+    spec = provider.model(request.model, request.endpoint)
+    if spec is None:
         return [_unknown_model(request, provider)]
     issues = _common_issues(request, spec, provider)
     issues += _ENDPOINT_CHECKS[request.endpoint](request, spec, provider)
@@ -271,6 +310,8 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
         )
     if request.ratio is None and spec.ratio_required:
         issues.append(_issue(Msg("req.ratio_required", model=spec.name, choices=_choices(spec.ratios)), "ratio"))
+    elif request.ratio is not None and not spec.ratios:
+        issues.append(_issue(Msg("req.no_ratio", model=spec.name), "ratio"))
     elif request.ratio is not None and request.ratio not in spec.ratios:
         issues.append(
             _issue(
@@ -278,7 +319,25 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
                 "ratio",
             )
         )
-    return issues + _option_issues(request, spec, provider)
+    return issues + _duration_issues(request, spec, provider) + _option_issues(request, spec, provider)
+
+
+def _duration_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    duration = getattr(request, "duration", None)
+    if duration is None:
+        if spec.duration_required and spec.durations:
+            return [_issue(Msg("req.duration_required", model=spec.name, choices=_choices(spec.durations)), "duration")]
+        return []
+    if spec.durations and duration not in spec.durations:
+        message = Msg(
+            "req.duration_unavailable",
+            duration=duration,
+            model=spec.name,
+            provider=Label(provider.label),
+            choices=_choices(spec.durations),
+        )
+        return [_issue(message, "duration")]
+    return []
 
 
 def _option_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -292,7 +351,7 @@ def _option_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
         elsewhere = [
             Label(p.label)
             for p in PROVIDERS.values()
-            if p.name != "simulator" and wire in getattr(p.model(spec.name), "options", ())
+            if not p.simulated and wire in getattr(p.model(spec.name, spec.endpoint), "options", ())
         ]
         message = (
             Msg("req.option_elsewhere", field=label, providers=Join(elsewhere, "or"), provider=Label(provider.label))
@@ -303,22 +362,24 @@ def _option_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
     return issues
 
 
-def prompt_issues(text: str | None, *, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
-    """Problems with a prompt for ``spec``: required, length in UTF-16 units, control characters."""
+def prompt_issues(
+    text: str | None, *, spec: ModelSpec, provider: ProviderSpec, wire: str = "promptText"
+) -> list[FieldIssue]:
+    """Problems with a prompt (or a negative prompt: ``wire``): required, length in UTF-16 units, control
+    characters."""
     cap = provider.limits.prompt_max_utf16
-    path = ("promptText",)
+    field = Label(LABELS[wire])
+    required = spec.prompt_required and wire == "promptText"
     if text is None or text == "":
-        if spec.prompt_required:
-            return [_issue(Msg("req.prompt_required", model=spec.name), *path)]
-        return []
+        return [_issue(Msg("req.prompt_required", model=spec.name), wire)] if required else []
     if not text.strip():
-        return [_issue(Msg("req.prompt_spaces_required" if spec.prompt_required else "req.prompt_spaces"), *path)]
+        return [_issue(Msg("req.prompt_spaces_required" if required else "req.prompt_spaces", field=field), wire)]
     bad = [ch for ch in text if unicodedata.category(ch) == "Cc" and ch not in "\r\n\t"]
     if bad:
-        return [_issue(Msg("req.prompt_control", count=len(bad), code=ord(bad[0])), *path)]
+        return [_issue(Msg("req.prompt_control", field=field, count=len(bad), code=ord(bad[0])), wire)]
     length = utf16_len(text)
     if length > cap:
-        return [_issue(Msg("req.prompt_too_long", length=length, cap=cap, over=length - cap), *path)]
+        return [_issue(Msg("req.prompt_too_long", field=field, length=length, cap=cap, over=length - cap), wire)]
     return []
 
 
@@ -338,22 +399,12 @@ def _issue(message: Message, *path: str | int) -> FieldIssue:
 
 def _image_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues = _frame_issues(request, spec, provider)
-    issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
-    if request.duration is not None and spec.durations and request.duration not in spec.durations:
-        issues.append(
-            _issue(
-                Msg(
-                    "req.duration_unavailable",
-                    duration=request.duration,
-                    model=spec.name,
-                    provider=Label(provider.label),
-                    choices=_choices(spec.durations),
-                ),
-                "duration",
-            )
-        )
-    issues += _notify_hook_issues(request, provider)
-    return issues
+    return issues + _text_to_video_issues(request, spec, provider) + _notify_hook_issues(request, provider)
+
+
+def _text_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    issues = prompt_issues(request.prompt_text, spec=spec, provider=provider)
+    return issues + prompt_issues(request.negative_prompt, spec=spec, provider=provider, wire="negativePrompt")
 
 
 def _frame_issues(request: ImageToVideoRequest, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -388,11 +439,53 @@ def _notify_hook_issues(request: ImageToVideoRequest, provider: ProviderSpec) ->
     return [_issue(Msg("req.field_problem", field=Label("Notify hook"), problem=problem), "notify_hook")]
 
 
+def _keyframe_issues(request: VideoToVideoRequest, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    """aleph2's keyframes: how many, each placed once (seconds or a fraction), their edit windows all or none."""
+    keyframes = request.keyframes or []
+    issues: list[FieldIssue] = []
+    if len(keyframes) > spec.max_keyframes:
+        message = Msg("req.too_many_keyframes", model=spec.name, most=spec.max_keyframes, given=len(keyframes))
+        issues.append(_issue(message, "keyframes"))
+    if len({k.range is not None for k in keyframes}) > 1:
+        issues.append(_issue(Msg("req.keyframe_windows"), "keyframes"))
+    for index, keyframe in enumerate(keyframes):
+        label = keyframe_label(index)
+        for problem in _keyframe_problems(keyframe):
+            message = Msg("req.field_problem", field=Label(label), problem=problem)
+            issues.append(FieldIssue(label, message, ("keyframes", index)))
+        path = ("keyframes", index, "uri")
+        issues += media_uri_issue(keyframe.uri, kind="image", path=path, provider=provider, label=label)
+    return issues
+
+
+def keyframe_label(index: int) -> str:
+    """What the visitor calls the keyframe at ``index`` ("Keyframe 1" for the first)."""
+    return f"Keyframe {index + 1}"
+
+
+def _keyframe_problems(keyframe: Keyframe) -> list[Msg]:
+    if (keyframe.seconds is None) == (keyframe.at is None):
+        return [Msg("req.keyframe_when")]
+    problems: list[Msg] = []
+    if keyframe.at is not None and not 0.0 <= keyframe.at <= 1.0:
+        problems.append(Msg("req.keyframe_at", value=keyframe.at))
+    if keyframe.seconds is not None and not 0.0 <= keyframe.seconds <= KEYFRAME_MAX_SECONDS:
+        problems.append(Msg("req.keyframe_seconds", value=keyframe.seconds, high=KEYFRAME_MAX_SECONDS))
+    window = keyframe.range
+    if window is not None and window.end_seconds <= window.start_seconds:
+        problems.append(Msg("req.window_order", start=window.start_seconds, end=window.end_seconds))
+    elif window is not None and keyframe.seconds is not None and not window.contains(keyframe.seconds):
+        problems.append(
+            Msg("req.keyframe_outside", value=keyframe.seconds, start=window.start_seconds, end=window.end_seconds)
+        )
+    return problems
+
+
 def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues = media_uri_issue(request.video_uri, kind="video", path=("videoUri",), provider=provider)
     issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
     references = request.references or []
-    if len(references) > spec.max_references:
+    if "references" in spec.options and len(references) > spec.max_references:
         issues.append(
             _issue(
                 Msg("req.too_many_references", model=spec.name, most=spec.max_references, given=len(references)),
@@ -401,7 +494,11 @@ def _video_to_video_issues(request: Any, spec: ModelSpec, provider: ProviderSpec
         )
     for index, ref in enumerate(references):
         issues += media_uri_issue(ref.uri, kind="image", path=("references", index, "uri"), provider=provider)
-    return issues
+    aspect = request.target_aspect_ratio
+    if aspect is not None and spec.outpaint_aspects and aspect not in spec.outpaint_aspects:
+        message = Msg("req.aspect_unavailable", aspect=aspect, model=spec.name, choices=_choices(spec.outpaint_aspects))
+        issues.append(_issue(message, "targetAspectRatio"))
+    return issues + _keyframe_issues(request, spec, provider)
 
 
 def _character_performance_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -438,6 +535,7 @@ def _character_performance_issues(request: Any, spec: ModelSpec, provider: Provi
 
 _ENDPOINT_CHECKS: dict[str, Callable[[Any, ModelSpec, ProviderSpec], list[FieldIssue]]] = {
     "image_to_video": _image_to_video_issues,
+    "text_to_video": _text_to_video_issues,
     "video_to_video": _video_to_video_issues,
     "character_performance": _character_performance_issues,
 }

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import hashlib
 import logging
 import os
 import random
@@ -30,14 +31,15 @@ from typing import Any, Literal
 from PIL import Image
 
 from studio import media
+from studio.capabilities import Endpoint
 from studio.capabilities import provider as provider_spec
-from studio.client import RunwayClient
+from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
-from studio.errors import FieldIssue, InvalidInput
+from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
-from studio.jobs import Job, JobStatus
+from studio.jobs import MAY_EXIST_CODE, Job, JobStatus
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
@@ -48,6 +50,7 @@ KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
 RECONCILE_EVERY_S = 60.0
+BALANCE_EVERY_S = 60.0  # the account's balance is asked for at most this often per key
 WORKER_THREADS = 32
 
 
@@ -100,6 +103,7 @@ class Studio:
         # The base URL copy-as-code shows per provider (a standalone simulator's for the embedded one).
         self._code_base_urls = dict(code_base_urls or {})
         self.simulator_app = simulator_app  # the embedded simulator (tests read its task counters)
+        self._balances: dict[tuple[str, str], tuple[float, Organization | None]] = {}  # (provider, key hash)
 
     def code_base_url(self, provider: str) -> str:
         """The base URL shown in copy-as-code."""
@@ -203,6 +207,7 @@ class Studio:
             seed=request.seed,
             notes=prepared.notes + await self._budget_note(visitor, key_source),
             code=code,
+            uploads=prepared.uploads,
         )
         if key_source == "your key":
             await self._resume_waiting(visitor=visitor, provider=prepared.provider.name, key=key)
@@ -229,7 +234,7 @@ class Studio:
                 dest = folder / f"{name}{Path(given.path).suffix.lower()}"
                 shutil.copyfile(given.path, dest)
                 kept[name] = MediaInput(path=str(dest), url=given.url)
-        return form.replace(**kept)
+        return form.with_media(kept)
 
     def _track(self, job: Job, visitor: str) -> None:
         self._live[job.generation_id] = job
@@ -283,11 +288,16 @@ class Studio:
         return resumed
 
     async def _resume(self, generation: Generation, *, key: str | None = None) -> bool:
+        if generation.task_id is None and generation.status == Phase.UPLOADING:
+            # The studio stopped while uploading an input: nothing was created, nothing is charged.
+            reason = Msg("job.stopped_while_uploading")
+            await self.history.run(self.history.record, generation.id, Phase.FAILED, failure_reason=reason)
+            return False
         if generation.task_id is None:
             # The studio stopped while the create call was in flight: the task may exist, but its id is unknown.
             reason = Msg("job.stopped_while_sending")
             await self.history.run(
-                self.history.record, generation.id, "failed", failure_code="STUDIO.MAY_EXIST", failure_reason=reason
+                self.history.record, generation.id, Phase.FAILED, failure_code=MAY_EXIST_CODE, failure_reason=reason
             )
             return False
         key = key or self._resume_key(generation)
@@ -425,11 +435,40 @@ class Studio:
         return await asyncio.to_thread(media.save_last_frame, video, video.with_suffix(".last.png"))
 
     def cost(
-        self, *, provider: str, model: str, duration: int | None = None, input_seconds: float | None = None
+        self,
+        *,
+        provider: str,
+        endpoint: Endpoint,
+        model: str,
+        duration: int | None = None,
+        input_seconds: float | None = None,
+        audio: bool | None = None,
     ) -> Estimate | None:
         """The estimate for a model, or None when the length is not known yet (act_two before a reference)."""
-        spec = provider_spec(provider).model(model)
+        spec = provider_spec(provider).model(model, endpoint)
         if spec is None:
             return None
         seconds = output_seconds(spec, duration=duration, input_seconds=input_seconds)
-        return estimate(spec, seconds=seconds) if seconds else None
+        return estimate(spec, seconds=seconds, audio=audio) if seconds else None
+
+    # --- the account ---------------------------------------------------------------------------------------------
+
+    async def balance(self, provider: str, visitor_key: str | None) -> Organization | None:
+        """The credit balance and tier limits for the key in use on ``provider`` (None where the provider has no
+        such endpoint, no key is available, or it did not answer). Asked at most once a minute per key."""
+        if not provider_spec(provider).organization:
+            return None
+        try:
+            key, _ = self.key_for(provider, visitor_key)
+        except InvalidInput:
+            return None
+        cache_key = (provider, hashlib.sha256(key.encode()).hexdigest())  # never the key itself, even in memory maps
+        cached = self._balances.get(cache_key)
+        if cached is not None and self._clock() - cached[0] < BALANCE_EVERY_S:
+            return cached[1]
+        try:
+            found: Organization | None = await self.clients[provider].organization(key=key)
+        except StudioError:
+            found = None
+        self._balances[cache_key] = (self._clock(), found)
+        return found

@@ -195,7 +195,7 @@ class Settings(BaseModel):
         if not isinstance(raw, str):
             return raw
         names = frozenset(n.strip() for n in raw.split(",") if n.strip())
-        known = {m for p in PROVIDERS.values() for m in p.models}
+        known = {m.name for p in PROVIDERS.values() for m in p.models}
         unknown = sorted(names - known)
         if unknown:
             raise ValueError(f"names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")

@@ -35,12 +35,19 @@ class Task(BaseModel):
         return self.status in TERMINAL
 
     @property
-    def credits(self) -> float | None:
-        """Credits charged (``cost``) or estimated (``estimatedCost``), when the provider says."""
-        for key in ("cost", "estimatedCost"):
-            value: Any = (self.model_extra or {}).get(key)
-            if isinstance(value, dict) and isinstance(value.get("credits"), (int, float)):
-                return float(value["credits"])
+    def cost(self) -> float | None:
+        """Credits charged, once the task is over (``cost``; 0 means refunded), when the provider says."""
+        return self._credits("cost")
+
+    @property
+    def estimated_cost(self) -> float | None:
+        """Credits the provider expects to charge (``estimatedCost``), while the task is live."""
+        return self._credits("estimatedCost")
+
+    def _credits(self, key: str) -> float | None:
+        value: Any = (self.model_extra or {}).get(key)
+        if isinstance(value, dict) and isinstance(value.get("credits"), (int, float)):
+            return float(value["credits"])
         return None
 
 
@@ -109,12 +116,14 @@ class Failed:
     code: str | None
     reason: FailureReason
     provider_message: str | None = None
+    credits: float | None = None  # charged all the same (moderation) or refunded (0)
 
 
 @dataclass(frozen=True)
 class Cancelled:
     task_id: str
     elapsed_s: float
+    credits: float | None = None
 
 
 TaskEvent = Pending | Throttled | Running | Succeeded | Failed | Cancelled
@@ -129,8 +138,8 @@ def event_for(task: Task, *, elapsed_s: float) -> TaskEvent:
     if task.status == "RUNNING":
         return Running(task.id, elapsed_s, task.progress)
     if task.status == "SUCCEEDED":
-        return Succeeded(task.id, elapsed_s, tuple(task.output or ()), task.credits)
+        return Succeeded(task.id, elapsed_s, tuple(task.output or ()), task.cost)
     if task.status == "FAILED":
         reason = explain_failure(task.failure_code, task.failure)
-        return Failed(task.id, elapsed_s, task.failure_code, reason, task.failure)
-    return Cancelled(task.id, elapsed_s)
+        return Failed(task.id, elapsed_s, task.failure_code, reason, task.failure, task.cost)
+    return Cancelled(task.id, elapsed_s, task.cost)

@@ -76,8 +76,14 @@ def data_uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> Messa
     return None
 
 
+RUNWAY_URI = "runway://"  # an ephemeral upload (POST /v1/uploads), usable for 24 h
+UPLOAD_PLACEHOLDER = RUNWAY_URI + "pending/"  # stands for an input until its upload is done (studio.jobs)
+
+
 def uri_problem(uri: str, *, kind: MediaKind, limits: InputLimits) -> Message | None:
-    """Why ``uri`` (an https URL or a data URI) cannot be sent for a ``kind`` input, or None."""
+    """Why ``uri`` (an https URL, a data URI, or an upload's runway:// URI) cannot be sent for a ``kind`` input."""
+    if uri.startswith(RUNWAY_URI):
+        return None if limits.uploads and len(uri) > len(RUNWAY_URI) else Msg("uri.no_uploads")
     if uri.lower().startswith("data:"):
         return data_uri_problem(uri, kind=kind, limits=limits)
     return url_problem(uri, limits=limits)

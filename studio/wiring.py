@@ -13,7 +13,7 @@ import secrets
 
 import httpx
 
-from studio.capabilities import PROVIDERS
+from studio.capabilities import PROVIDERS, SIMULATED_DIALECTS
 from studio.client import RunwayClient
 from studio.history import HistoryStore
 from studio.service import Studio
@@ -35,10 +35,12 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
     for name, spec in PROVIDERS.items():
         base = override if (name == settings.provider and override) else None
         if spec.simulated and base is None:
-            simulator_app = create_simulator(simulator or SimulatorConfig.from_settings(settings))
-            transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
-            clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL, transport=transport)
-            code_base_urls[name] = STANDALONE_SIMULATOR_URL
+            if simulator_app is None:  # one simulator serves both dialects, each under its own prefix
+                simulator_app = create_simulator(simulator or SimulatorConfig.from_settings(settings))
+                transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
+            prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect.name == name)
+            clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL + prefix, transport=transport)
+            code_base_urls[name] = STANDALONE_SIMULATOR_URL + prefix
         else:
             clients[name] = RunwayClient(provider=spec, base_url=base)
             if base:

@@ -185,7 +185,8 @@ def test_sdk_surfaces_the_400_issues(simulator_url: str) -> None:
     error = info.value.body
     assert isinstance(error, dict)
     messages = [issue["message"] for issue in error["issues"]]
-    assert "Last frame is supported by gen3a_turbo only." in messages
+    assert "Last frame is supported by veo3.1 and veo3.1_fast only." in messages  # the official API's rules
+    assert "Watermark is only available on openai-hk, not on Simulator · Runway." in messages
     assert any(m.startswith("Ratio 1280:768 is not available for gen4_turbo") for m in messages)
 
 
@@ -209,3 +210,121 @@ def test_sdk_retrieves_and_cancels(simulator_url: str) -> None:
     assert type(cancelled).__name__ == "AwaitableCancelled"
     assert cancelled.cost.credits == 0
     assert [r.headers["X-Runway-Version"] for r in recorder.requests] == ["2024-11-06"] * 4
+
+
+# --- Runway's current models, uploads and the account (runwayml 5.24) ----------------------------------------------
+
+
+def _clip(url: str, tmp_path: Path) -> Path:
+    response = httpx.get(url, timeout=30)
+    assert response.status_code == 200
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(response.content)
+    return clip
+
+
+def _measure(clip: Path) -> tuple[float, int, int, bool]:
+    """(seconds, width, height, has an AAC audio stream)."""
+    with av.open(str(clip)) as container:
+        stream = container.streams.video[0]
+        frames = sum(1 for _ in container.decode(stream))
+        audio = [s for s in container.streams.audio if s.codec_context.name == "aac"]
+        return frames / float(stream.average_rate), stream.width, stream.height, bool(audio)
+
+
+def _small_video(tmp_path: Path, seconds: float, *, fps: int = 24) -> Path:
+    from tests.videos import write_video
+
+    return write_video(tmp_path / f"in-{seconds:g}-{fps}.mp4", seconds, size=(320, 180), fps=fps)
+
+
+def test_sdk_veo_with_a_first_and_a_last_frame_and_sound(
+    simulator_url: str, fast_polling: None, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    client = sdk(simulator_url, recorder)
+    first, last = png_data_uri(), png_data_uri()
+    task = client.image_to_video.create(
+        model="veo3.1",
+        prompt_image=[{"uri": first, "position": "first"}, {"uri": last, "position": "last"}],
+        ratio="720:1280",
+        duration=4,
+        prompt_text="the sail fills",
+    )
+    result = task.wait_for_task_output(timeout=60)
+    assert result.status == "SUCCEEDED" and result.cost.credits == 160  # 4 s x 40: audio is on by default
+    seconds, width, height, audio = _measure(_clip(result.output[0], tmp_path))
+    assert (round(seconds), width, height, audio) == (4, 720, 1280, True)
+
+
+def test_sdk_gen4_5_text_to_video(simulator_url: str, fast_polling: None, tmp_path: Path) -> None:
+    client = sdk(simulator_url, Recorder())
+    task = client.text_to_video.create(model="gen4.5", prompt_text="a lantern on a river", ratio="1280:720", duration=2)
+    result = task.wait_for_task_output(timeout=60)
+    assert result.status == "SUCCEEDED" and result.cost.credits == 24
+    seconds, width, height, audio = _measure(_clip(result.output[0], tmp_path))
+    assert (round(seconds), width, height, audio) == (2, 1280, 720, False)
+
+
+def test_sdk_aleph2_with_two_keyframes_on_an_uploaded_video(
+    simulator_url: str, fast_polling: None, tmp_path: Path
+) -> None:
+    recorder = Recorder()
+    client = sdk(simulator_url, recorder)
+    uploaded = client.uploads.create_ephemeral(file=_small_video(tmp_path, 3))
+    assert uploaded.uri.startswith("runway://")
+    frame = png_data_uri()
+    task = client.video_to_video.create(
+        model="aleph2",
+        video_uri=uploaded.uri,
+        keyframes=[{"uri": frame, "seconds": 0.5}, {"uri": frame, "at": 0.9}],
+        prompt_text="snow",
+    )
+    result = task.wait_for_task_output(timeout=60)
+    assert result.status == "SUCCEEDED" and result.cost.credits == 84  # 3 s x 28
+    seconds, width, height, _ = _measure(_clip(result.output[0], tmp_path))
+    assert (round(seconds), width, height) == (3, 320, 180)  # the output keeps the input's resolution
+    created = recorder.bodies()[-1]
+    assert created["videoUri"] == uploaded.uri and "ratio" not in created
+
+
+def test_sdk_reads_the_organization(simulator_url: str) -> None:
+    account = sdk(simulator_url, Recorder()).organization.retrieve()
+    assert isinstance(account.credit_balance, int) and account.credit_balance > 0
+    assert "veo3.1" in account.tier.models and account.tier.models["veo3.1"].max_daily_generations is None
+
+
+def test_sdk_refusals_of_the_official_dialect(simulator_url: str, tmp_path: Path) -> None:
+    client = sdk(simulator_url, Recorder())
+    frame = png_data_uri()
+    video = "data:video/mp4;base64," + base64.b64encode(_small_video(tmp_path, 3).read_bytes()).decode()
+    attempts = [
+        (
+            lambda: client.video_to_video.create(
+                model="aleph2", video_uri=video, extra_body={"references": [{"type": "image", "uri": frame}]}
+            ),
+            "aleph2 takes no Reference image setting.",
+        ),
+        (
+            lambda: client.image_to_video.create(
+                model="veo3.1", prompt_image=[{"uri": frame, "position": "last"}], ratio="1280:720"
+            ),
+            "First frame is required. Upload an image or give an https link.",
+        ),
+        (
+            lambda: client.character_performance.create(
+                model="act_two",
+                character={"type": "image", "uri": frame},
+                reference={
+                    "type": "video",
+                    "uri": "data:video/mp4;base64," + base64.b64encode(_small_video(tmp_path, 2).read_bytes()).decode(),
+                },
+            ),
+            "Reference performance video: the video is 2.0 s",
+        ),
+    ]
+    for attempt, said in attempts:
+        with pytest.raises(BadRequestError) as info:
+            attempt()
+        messages = [issue["message"] for issue in info.value.body["issues"]]  # type: ignore[index]
+        assert any(m.startswith(said) for m in messages), messages

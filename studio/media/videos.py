@@ -8,8 +8,11 @@ Every limit comes from the ``InputLimits`` / ``VideoInputRule`` objects passed i
 rejection is a ``MediaError`` naming the caller's field label and saying what is allowed. The functions block
 (PyAV): callers run them in a worker thread.
 
-Re-encoded videos are H.264/yuv420p MP4 with faststart, at most ``REENCODE_MAX_SIDE`` px on the long side,
-without audio (the API uses the video only). A video sent as it is keeps its audio and container type.
+Re-encoded videos are H.264/yuv420p MP4 with faststart, without audio (the API uses the video only). A video sent
+as it is keeps its audio and container type. Where the provider takes uploads (``InputLimits.uploads``), a video
+too big for a data URI is uploaded as it is (a 150 MB 4K clip stays 150 MB of 4K): it is re-encoded only for what
+the API cannot take (a frame rate over the model's, a length to cut, a codec or container it refuses), at its own
+size. Elsewhere it is shrunk until it fits, at most ``REENCODE_MAX_SIDE`` px on the long side.
 """
 
 from __future__ import annotations
@@ -40,7 +43,8 @@ from studio.uris import human_bytes
 
 StrPath = str | os.PathLike[str]
 
-REENCODE_MAX_SIDE = 1280  # the long side of a re-encoded video, at most
+REENCODE_MAX_SIDE = 1280  # the long side of a video re-encoded to fit a data URI, at most
+UPLOAD_MAX_SIDE = 4096  # the long side of a video re-encoded to be uploaded (4K stays 4K)
 SENDABLE_VIDEO_CODECS = frozenset({"h264", "hevc", "av1", "vp8", "vp9", "prores"})  # runway-api.md
 STILL_IMAGE_CODECS = frozenset({"png", "mjpeg", "jpegls", "webp", "gif", "bmp", "tiff", "apng", "qoi"})
 
@@ -63,18 +67,21 @@ class VideoInfo:
     has_audio: bool
     size_bytes: int
     container: str = ""  # mp4, mov, webm, mkv, avi, ...
+    fps: float = 0.0  # frames per second (0: unknown)
 
 
 @dataclass(frozen=True)
 class PreparedVideo:
-    """A video ready to send."""
+    """A video ready to send: as a data URI, or (``upload``) as a file to upload first."""
 
-    data_uri: str  # data:video/mp4;base64,... (video/quicktime or video/webm when sent as it was)
+    data_uri: str | None  # data:video/mp4;base64,... (video/quicktime or video/webm when sent as it was)
     info: VideoInfo  # of what is sent
     source: VideoInfo
     trimmed: bool  # only the first ``rule.use_first_seconds`` were kept
     reencoded: bool
     path: Path | None = None  # the file that was encoded (the source itself when sent as it was)
+    upload: Path | None = None  # too big for a data URI: upload this file and send its runway:// URI
+    rate_capped: bool = False  # converted down to the model's fastest frame rate
 
 
 def probe_video(path: StrPath, *, field: str) -> VideoInfo:
@@ -98,6 +105,7 @@ def probe_video(path: StrPath, *, field: str) -> VideoInfo:
             has_audio=bool(container.streams.audio),
             size_bytes=size_bytes,
             container=_container_kind(container, Path(path)),
+            fps=float(stream.average_rate or stream.guessed_rate or 0),
         )
 
 
@@ -235,15 +243,64 @@ def prepare_video(
     source = probe_video(path, field=field)
     keep = _seconds_to_keep(source, rule)
     _check_length(source.duration_s if keep is None else keep, rule=rule, field=field)
+    too_fast = rule.max_fps is not None and source.fps > rule.max_fps + 0.01
     mime = _VIDEO_MIME.get(source.container)
-    sendable = keep is None and mime and source.codec in SENDABLE_VIDEO_CODECS
-    if sendable and mime and data_uri_length(source.size_bytes, mime) <= limits.video_data_uri_bytes:
-        uri = data_uri(Path(path).read_bytes(), mime)
-        return PreparedVideo(uri, source, source, trimmed=False, reencoded=False, path=Path(path))
-    output = _reencode_to_fit(Path(path), source=source, keep_s=keep, field=field, limits=limits, workdir=Path(workdir))
+    if keep is None and mime and source.codec in SENDABLE_VIDEO_CODECS and not too_fast:
+        as_is = _sent_as_is(Path(path), source, mime=mime, field=field, limits=limits)
+        if as_is is not None:
+            return as_is
+    workdir = Path(workdir)
+    if limits.uploads:  # what the API cannot take is fixed; the picture keeps its size and quality
+        output = _reencode_for_upload(Path(path), keep_s=keep, max_fps=rule.max_fps, field=field, workdir=workdir)
+    else:
+        output = _reencode_to_fit(Path(path), source=source, keep_s=keep, field=field, limits=limits, workdir=workdir)
     info = probe_video(output, field=field)
-    uri = data_uri(output.read_bytes(), "video/mp4")
-    return PreparedVideo(uri, info, source, trimmed=keep is not None, reencoded=True, path=output)
+    sent = _sent_as_is(output, info, mime="video/mp4", field=field, limits=limits)
+    assert sent is not None  # _reencode_to_fit made it fit, or the provider takes uploads of this size
+    return PreparedVideo(
+        sent.data_uri,
+        info,
+        source,
+        trimmed=keep is not None,
+        reencoded=True,
+        path=output,
+        upload=sent.upload,
+        rate_capped=too_fast,
+    )
+
+
+def _sent_as_is(path: Path, info: VideoInfo, *, mime: str, field: str, limits: InputLimits) -> PreparedVideo | None:
+    """``path`` sent as it is: as a data URI when it fits, else uploaded when the provider takes uploads (and it
+    is within their size limit). None when neither can carry it."""
+    if data_uri_length(info.size_bytes, mime) <= limits.video_data_uri_bytes:
+        return PreparedVideo(data_uri(path.read_bytes(), mime), info, info, trimmed=False, reencoded=False, path=path)
+    if not limits.uploads:
+        return None
+    if info.size_bytes > limits.upload_max_bytes:
+        size, cap = human_bytes(info.size_bytes), human_bytes(limits.upload_max_bytes)
+        raise MediaError(field, Msg("media.upload_too_large", size=size, cap=cap))
+    return PreparedVideo(None, info, info, trimmed=False, reencoded=False, path=path, upload=path)
+
+
+def _reencode_for_upload(path: Path, *, keep_s: float | None, max_fps: float | None, field: str, workdir: Path) -> Path:
+    """One re-encode at the source's own size and good quality: to cut it, slow its frame rate, or change a codec
+    or container the API refuses. The result is uploaded, so it need not fit a data URI."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    output = workdir / f"{uuid.uuid4().hex}.mp4"
+    settings = _EncodeSettings(max_side=UPLOAD_MAX_SIDE, crf=18, maxrate_kbps=None, keep_s=keep_s, max_fps=max_fps)
+    _transcode(path, output, settings=settings, field=field)
+    return output
+
+
+def check_video(path: StrPath, *, rule: VideoInputRule, field: str) -> VideoInfo:
+    """A video as a provider that refuses what a model cannot take: its length (the part used) within the rule's,
+    and its frame rate at most the rule's (the studio converts a faster one; upstream refuses it)."""
+    info = probe_video(path, field=field)
+    keep = _seconds_to_keep(info, rule)
+    _check_length(info.duration_s if keep is None else keep, rule=rule, field=field)
+    if rule.max_fps is not None and info.fps > rule.max_fps + 0.01:
+        raise MediaError(field, Msg("media.too_fast", fps=info.fps, cap=rule.max_fps))
+    return info
 
 
 def _seconds_to_keep(source: VideoInfo, rule: VideoInputRule) -> float | None:
@@ -284,7 +341,7 @@ def _reencode_to_fit(
     smallest = None
     for max_side, crf in _VIDEO_ATTEMPTS:
         output = workdir / f"{uuid.uuid4().hex}.mp4"
-        settings = _EncodeSettings(max_side=max_side, crf=crf, maxrate_kbps=kbps, keep_s=keep_s)
+        settings = _EncodeSettings(max_side=max_side, crf=crf, maxrate_kbps=kbps, keep_s=keep_s, max_fps=None)
         _transcode(path, output, settings=settings, field=field)
         size = data_uri_length(output.stat().st_size, "video/mp4")
         if size <= limits.video_data_uri_bytes:
@@ -307,8 +364,9 @@ def _budget_kbps(uri_limit: int, seconds: float) -> int:
 class _EncodeSettings:
     max_side: int
     crf: int
-    maxrate_kbps: int
+    maxrate_kbps: int | None  # None: quality only (the file is uploaded, not fitted into a data URI)
     keep_s: float | None
+    max_fps: float | None = None  # frames faster than this are dropped to it
 
 
 def _transcode(source: Path, output: Path, *, settings: _EncodeSettings, field: str) -> None:
@@ -327,10 +385,12 @@ def _transcode(source: Path, output: Path, *, settings: _EncodeSettings, field: 
         raise MediaError(field, Msg("media.no_decodable_frames"))
 
 
-def _output_rate(stream: VideoStream) -> Fraction:
-    """The source's frame rate; 30 when it is unknown or above 60 (slow-motion clips are sent at 30)."""
+def _output_rate(stream: VideoStream, max_fps: float | None = None) -> Fraction:
+    """The source's frame rate; 30 when it is unknown or above 60 (slow-motion clips are sent at 30); never above
+    ``max_fps`` (a model's fastest rate)."""
     rate = stream.average_rate or stream.guessed_rate or Fraction(30)
-    return Fraction(rate) if 0 < rate <= _MAX_OUTPUT_FPS else Fraction(30)
+    chosen = Fraction(rate) if 0 < rate <= _MAX_OUTPUT_FPS else Fraction(30)
+    return min(chosen, Fraction(max_fps).limit_denominator(1001)) if max_fps else chosen
 
 
 def _write_frames(inp: InputContainer, out: OutputContainer, *, settings: _EncodeSettings) -> int:
@@ -339,7 +399,7 @@ def _write_frames(inp: InputContainer, out: OutputContainer, *, settings: _Encod
     if in_stream is None:
         return 0
     in_stream.thread_type = "AUTO"
-    rate = _output_rate(in_stream)
+    rate = _output_rate(in_stream, settings.max_fps)
     encoder: VideoStream | None = None
     start: float | None = None
     last_pts, written = -1, 0
@@ -374,12 +434,9 @@ def _add_encoder(
     out: OutputContainer, display: tuple[int, int], *, rate: Fraction, settings: _EncodeSettings
 ) -> VideoStream:
     width, height = _even_size(display, settings.max_side)
-    options = {
-        "crf": str(settings.crf),
-        "preset": "veryfast",
-        "maxrate": f"{settings.maxrate_kbps}k",
-        "bufsize": f"{settings.maxrate_kbps * 2}k",
-    }
+    options = {"crf": str(settings.crf), "preset": "veryfast"}
+    if settings.maxrate_kbps is not None:
+        options |= {"maxrate": f"{settings.maxrate_kbps}k", "bufsize": f"{settings.maxrate_kbps * 2}k"}
     stream = out.add_stream("libx264", rate=rate, options=options)
     stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
     return stream

@@ -1,12 +1,17 @@
-"""The simulator's HTTP API: a Runway-compatible ASGI app built by a factory.
+"""The simulator's HTTP API: a Runway-compatible ASGI app built by a factory. It speaks both dialects:
 
-Routes (each also under ``/runwayml``, the proxy's prefix):
-``POST /v1/image_to_video``, ``POST /v1/video_to_video``, ``POST /v1/character_performance``,
-``GET /v1/tasks/{id}``, ``DELETE /v1/tasks/{id}``; and ``GET /_simulator/outputs/{id}.mp4`` serving the clips
-behind signed links that expire like the real ones.
+* ``/runwayml/v1/...``: the openai-hk proxy's, under the proxy's table;
+* ``/v1/...``: Runway's official API, under the official table: it requires ``X-Runway-Version``, and also serves
+  ``POST /v1/uploads`` (ephemeral uploads, with an upload target of its own at ``/_simulator/uploads/{id}``) and
+  ``GET /v1/organization`` (a balance that goes down as tasks are charged).
+
+Both: ``POST /v1/{image_to_video,text_to_video,video_to_video,character_performance}``, ``GET`` and ``DELETE
+/v1/tasks/{id}``; and ``GET /_simulator/outputs/{id}.mp4`` serving the clips behind signed links that expire like
+the real ones.
 
 Bodies are validated by ``studio.requests`` against the same capability table the studio uses, so a 400 here
-carries the same message the studio would have shown before sending.
+carries the same message the studio would have shown before sending; inputs whose length or frame rate upstream
+refuses (act_two's reference outside 3-30 s, aleph2's input over 30 fps) are refused when they can be read.
 """
 
 from __future__ import annotations
@@ -25,13 +30,15 @@ from starlette.requests import Request as HttpRequest
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from studio.capabilities import ENDPOINTS
+from studio.capabilities import API_VERSION, ENDPOINTS, SIMULATED_DIALECTS, SIMULATOR_RUNWAY, ProviderSpec
 from studio.errors import InvalidInput
 from studio.requests import parse_request
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.engine import SimTask, TaskEngine
+from studio.uris import RUNWAY_URI
 
 OUTPUT_PATH = "/_simulator/outputs"
+UPLOAD_PATH = "/_simulator/uploads"
 
 
 def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.monotonic) -> Starlette:
@@ -78,8 +85,11 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         authorization = _bearer(request)
         if authorization is None:
             return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if (refused := _version_refused(request)) is not None:
+            return refused
         if (fault := await injected(faults.take_create_status())) is not None:
             return fault
+        provider = dialect(request)
         try:
             body = json.loads(await request.body())
         except ValueError:
@@ -87,10 +97,11 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         try:
             # Off the event loop: checking a 16 MiB data URI takes ~40 ms, and the embedded simulator shares the
             # studio's loop with every visitor.
-            validated = await asyncio.to_thread(parse_request, endpoint, body, provider=engine.provider)
+            validated = await asyncio.to_thread(parse_request, endpoint, body, provider=provider)
+            await asyncio.to_thread(engine.check_videos, validated, provider)
         except InvalidInput as err:
             return _invalid(err)
-        task = engine.create(validated, authorization=authorization)
+        task = engine.create(validated, provider=provider, authorization=authorization)
         return JSONResponse({"id": task.id, "estimatedCost": {"credits": task.estimated_credits}})
 
     async def get_task(request: HttpRequest) -> Response:
@@ -128,14 +139,61 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             )
         return FileResponse(path, media_type="video/mp4")
 
+    async def start_upload(request: HttpRequest) -> Response:
+        if _bearer(request) is None:
+            return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if (refused := _version_refused(request)) is not None:
+            return refused
+        try:
+            body = json.loads(await request.body())
+            filename, kind = str(body["filename"]), body.get("type", "ephemeral")
+        except (ValueError, KeyError, TypeError):
+            return _error(400, 'Send {"filename": "...", "type": "ephemeral"}.')
+        if kind != "ephemeral":
+            return _error(400, "Only ephemeral uploads are supported.")
+        upload = engine.start_upload(filename)
+        root = str(request.base_url).rstrip("/")
+        return JSONResponse(
+            {
+                "uploadUrl": f"{root}{UPLOAD_PATH}/{upload.id}",
+                "fields": {"key": upload.id, "signature": upload.signature},
+                "runwayUri": f"{RUNWAY_URI}uploads/{upload.id}",
+            }
+        )
+
+    async def receive_upload(request: HttpRequest) -> Response:
+        """The upload target: a multipart form of the announced ``fields`` and the ``file`` (no API key)."""
+        upload = engine.uploads.get(request.path_params["upload_id"])
+        form = await request.form()  # Starlette spools the file to disk as it arrives
+        file = form.get("file")
+        if upload is None or form.get("signature") != upload.signature or isinstance(file, str) or file is None:
+            return Response("Unknown upload, wrong signature, or no file.", status_code=403, media_type="text/plain")
+        limits = SIMULATOR_RUNWAY.limits
+        if not limits.upload_min_bytes <= (file.size or 0) <= limits.upload_max_bytes:
+            return _error(400, f"An upload is {limits.upload_min_bytes} bytes to {limits.upload_max_bytes} bytes.")
+        await asyncio.to_thread(engine.receive_upload, upload, file.file)
+        return Response(status_code=204)
+
+    async def organization(request: HttpRequest) -> Response:
+        if _bearer(request) is None:
+            return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
+        if (refused := _version_refused(request)) is not None:
+            return refused
+        return JSONResponse(engine.organization(SIMULATOR_RUNWAY))
+
     routes: list[Route] = []
-    for prefix in ("", "/runwayml"):
+    for prefix in SIMULATED_DIALECTS:
         routes += [Route(f"{prefix}/v1/{endpoint}", create, methods=["POST"]) for endpoint in ENDPOINTS]
         routes += [
             Route(f"{prefix}/v1/tasks/{{task_id}}", get_task, methods=["GET"]),
             Route(f"{prefix}/v1/tasks/{{task_id}}", delete_task, methods=["DELETE"]),
         ]
-    routes.append(Route(f"{OUTPUT_PATH}/{{task_id}}.mp4", output, methods=["GET"]))
+    routes += [
+        Route("/v1/uploads", start_upload, methods=["POST"]),
+        Route("/v1/organization", organization, methods=["GET"]),
+        Route(f"{UPLOAD_PATH}/{{upload_id}}", receive_upload, methods=["POST"]),
+        Route(f"{OUTPUT_PATH}/{{task_id}}.mp4", output, methods=["GET"]),
+    ]
     if config.admin:
         routes += _admin_routes(engine)
     app = Starlette(routes=routes)
@@ -166,6 +224,19 @@ def _admin_routes(engine: TaskEngine) -> list[Route]:
         Route("/_simulator/faults", clear_faults, methods=["DELETE"]),
         Route("/_simulator/stats", stats, methods=["GET"]),
     ]
+
+
+def dialect(request: HttpRequest) -> ProviderSpec:
+    """Whose rules a request is served under: the proxy's below /runwayml, the official API's below /v1."""
+    prefix = next((p for p in SIMULATED_DIALECTS if p and request.url.path.startswith(p + "/")), "")
+    return SIMULATED_DIALECTS[prefix]
+
+
+def _version_refused(request: HttpRequest) -> Response | None:
+    """The official API refuses a call without the X-Runway-Version header; the proxy does not ask for it."""
+    if dialect(request).organization and not request.headers.get("x-runway-version"):
+        return _error(400, f"The X-Runway-Version header is required (for example {API_VERSION}).")
+    return None
 
 
 def _bearer(request: HttpRequest) -> str | None:

@@ -17,7 +17,6 @@ _DECLARED = Settings.model_fields
 class SimulatorConfig:
     """Settings of one simulator instance. Defaults make a demo feel alive: a clip in about five seconds."""
 
-    provider: str = "simulator"  # whose capability table it serves (the simulator's is openai-hk's)
     pending_s: float = _DECLARED["sim_pending_s"].default  # PENDING before it starts running
     running_s: float = _DECLARED["sim_running_s"].default  # RUNNING from 0 to 1
     max_concurrent: int | None = None  # tasks beyond this wait as THROTTLED, like an account's tier limit
@@ -29,6 +28,8 @@ class SimulatorConfig:
     render_workers: int = 2  # clips rendered at once; more wait (the machine has 2 cores)
     url_secret: str = ""  # signs output links; random per instance when empty
     admin: bool = False  # serve /_simulator/faults and /_simulator/stats (fault injection over HTTP)
+    starting_credits: int = 100_000  # the account's balance before any task is charged (GET /v1/organization)
+    upload_ttl_s: float = 24 * 3600.0  # an ephemeral upload's runway:// URI works this long
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SimulatorConfig:

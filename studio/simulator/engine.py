@@ -4,7 +4,9 @@ A task is THROTTLED while over ``max_concurrent``, then PENDING for ``pending_s`
 rising from 0 to 1 over ``running_s``, then SUCCEEDED once its clip is rendered (or FAILED). Nothing advances on
 its own: every read asks the clock, so tests move time by moving a fake clock.
 
-The clip is rendered in a worker thread as soon as the task is created, from the real inputs.
+The clip is rendered in a worker thread as soon as the task is created, from the real inputs. The engine serves
+both dialects (each task is made under one provider's table), keeps ephemeral uploads, and keeps an account: a
+credit balance that goes down as tasks are charged.
 """
 
 from __future__ import annotations
@@ -13,23 +15,33 @@ import asyncio
 import hashlib
 import heapq
 import io
+import shutil
 import tempfile
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image
 
-from studio.capabilities import ModelSpec, ProviderSpec, ratio_size
-from studio.capabilities import provider as provider_spec
+from studio.capabilities import Endpoint, ModelSpec, ProviderSpec, ratio_size
+from studio.errors import FieldIssue, InvalidInput
+from studio.media import videos
 from studio.pricing import estimate, output_seconds
-from studio.requests import CharacterPerformanceRequest, ImageToVideoRequest, Request, VideoToVideoRequest
+from studio.requests import (
+    LABELS,
+    CharacterPerformanceRequest,
+    ImageToVideoRequest,
+    Request,
+    TextToVideoRequest,
+    VideoToVideoRequest,
+)
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FAILURE_MESSAGES, Faults
-from studio.simulator.inputs import InputUnavailable, load_uri
+from studio.simulator.inputs import InputUnavailable, decode_data_uri, load_uri
+from studio.uris import RUNWAY_URI
 
 MODERATION_CODE = "INPUT_PREPROCESSING.SAFETY.TEXT"
 MODERATION_MESSAGE = FAILURE_MESSAGES[MODERATION_CODE]  # the proxy's own wording
@@ -39,6 +51,8 @@ MODERATION_MESSAGE = FAILURE_MESSAGES[MODERATION_CODE]  # the proxy's own wordin
 class SimTask:
     id: str
     model: str  # the request itself is not kept: its data URIs can be megabytes, for every task ever made
+    endpoint: Endpoint
+    provider: ProviderSpec  # whose rules it was made under (the dialect it was sent in)
     created_at: float
     created_iso: str
     start_at: float  # when it leaves THROTTLED
@@ -46,6 +60,7 @@ class SimTask:
     estimated_credits: int = 0  # sent as estimatedCost while live and as cost once charged, like the API
     charged_credits: int | None = None  # set once it succeeds: from the clip's real length
     fail_code: str | None = None  # the task fails with this code part-way through (moderation trigger, or a fault)
+    audio: bool | None = None  # Veo's audio, which changes the price
     cancelled_at: float | None = None
     render: asyncio.Task[Path] | None = None
     finished_at: float | None = None  # clock time it was first seen SUCCEEDED/FAILED
@@ -57,12 +72,22 @@ class Counters:
     by_endpoint: dict[str, int] = field(default_factory=dict)
 
 
+@dataclass
+class Upload:
+    """An ephemeral upload: announced by ``POST /v1/uploads``, its file received by the upload target."""
+
+    id: str
+    filename: str
+    signature: str
+    expires_at: float
+    path: Path | None = None  # set once the file has arrived
+
+
 class TaskEngine:
     """Holds every task of one simulator; safe to use from one event loop."""
 
     def __init__(self, config: SimulatorConfig, *, clock: Callable[[], float]) -> None:
         self.config = config
-        self.provider: ProviderSpec = provider_spec(config.provider)
         self.clock = clock
         self.faults = Faults()
         self.tasks: dict[str, SimTask] = {}
@@ -73,23 +98,28 @@ class TaskEngine:
         self._lengths: dict[Path, float] = {}  # each clip's length, measured once when it is made
         self._outputs = config.output_dir or Path(tempfile.mkdtemp(prefix="studio-sim-"))
         self._outputs.mkdir(parents=True, exist_ok=True)
+        self.uploads: dict[str, Upload] = {}
+        self._forgotten_charges = 0  # what deleted tasks cost (the balance keeps it)
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
-    def create(self, request: Request, *, authorization: str) -> SimTask:
+    def create(self, request: Request, *, provider: ProviderSpec, authorization: str) -> SimTask:
         now = self.clock()
         task = SimTask(
             id=str(uuid.uuid4()),
             model=request.model,
+            endpoint=request.endpoint,
+            provider=provider,
             created_at=now,
             created_iso=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             start_at=max(self._take_slot(now), now + self.faults.throttled_s),
             authorization=authorization,
-            estimated_credits=self._estimate(request),
+            estimated_credits=self._estimate(request, provider),
+            audio=getattr(request, "audio", None),
             fail_code=MODERATION_CODE if self._is_moderated(request) else self.faults.fail_code,
         )
         if task.fail_code is None:
-            task.render = self._render_once(request)
+            task.render = self._render_once(request, provider)
         self.tasks[task.id] = task
         self.counters.created += 1
         self.counters.by_endpoint[request.endpoint] = self.counters.by_endpoint.get(request.endpoint, 0) + 1
@@ -106,16 +136,17 @@ class TaskEngine:
         heapq.heappush(self._slots, start + busy_for)
         return start
 
-    def _estimate(self, request: Request) -> int:
+    @staticmethod
+    def _estimate(request: Request, provider: ProviderSpec) -> int:
         # Current API versions (and the official SDK's models, which need them to tell the statuses apart) carry
         # estimatedCost on live tasks and cost on finished ones.
-        spec = self.provider.model(request.model)
+        spec = provider.model(request.model, request.endpoint)
         if spec is None:
             return 0
         seconds = output_seconds(spec, duration=getattr(request, "duration", None))
-        if seconds is None:  # follows an input video not read yet (act_two): estimate the longest allowed
+        if seconds is None:  # follows an input video not read yet (act_two, aleph2): estimate the longest allowed
             seconds = max((rule.max_seconds or 0.0 for rule in spec.video_inputs.values()), default=0.0)
-        return estimate(spec, seconds=seconds).credits
+        return estimate(spec, seconds=seconds, audio=getattr(request, "audio", None)).credits
 
     def _is_moderated(self, request: Request) -> bool:
         prompt = getattr(request, "prompt_text", None) or ""
@@ -128,6 +159,7 @@ class TaskEngine:
         if task is None:
             return False
         if self.snapshot(task)["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
+            self._forgotten_charges += self._charged_so_far(task)  # forgotten, but still paid for
             del self.tasks[task_id]
         else:
             task.cancelled_at = self.clock()
@@ -166,11 +198,93 @@ class TaskEngine:
         return self._finished(task, now) | base | cost | {"status": "SUCCEEDED", "output": [url]}
 
     def _charge(self, task: SimTask, clip: Path) -> int:
-        """Credits for the clip as made: its length is known only now (act_two follows its reference video)."""
+        """Credits for the clip as made: its length is known only now (act_two and aleph2 follow their input)."""
         if task.charged_credits is None:
-            spec = self.provider.model(task.model)
-            task.charged_credits = estimate(spec, seconds=self._lengths[clip]).credits if spec else 0
+            spec = task.provider.model(task.model, task.endpoint)
+            task.charged_credits = estimate(spec, seconds=self._lengths[clip], audio=task.audio).credits if spec else 0
         return task.charged_credits
+
+    # --- the account (GET /v1/organization) ------------------------------------------------------------------
+
+    def organization(self, provider: ProviderSpec) -> dict[str, Any]:
+        """The balance (what tasks have been charged comes off it) and each model's tier limits and use today."""
+        charged = 0
+        used: dict[str, int] = {}
+        for task in list(self.tasks.values()):
+            charged += self._charged_so_far(task)
+            used[task.model] = used.get(task.model, 0) + 1
+        limits = {"maxConcurrentGenerations": self.config.max_concurrent, "maxDailyGenerations": None}
+        return {
+            "creditBalance": max(0, self.config.starting_credits - charged - self._forgotten_charges),
+            "tier": {
+                "maxMonthlyCreditSpend": self.config.starting_credits,
+                "models": dict.fromkeys(sorted(provider.model_names), limits),
+            },
+            "usage": {"models": {name: {"dailyGenerations": count} for name, count in sorted(used.items())}},
+        }
+
+    def _charged_so_far(self, task: SimTask) -> int:
+        if task.charged_credits is not None:
+            return task.charged_credits
+        cost = self.snapshot(task).get("cost")
+        return int(cost["credits"]) if isinstance(cost, dict) else 0
+
+    # --- ephemeral uploads ----------------------------------------------------------------------------------
+
+    def start_upload(self, filename: str) -> Upload:
+        upload = Upload(
+            id=uuid.uuid4().hex,
+            filename=Path(filename).name or "upload",
+            signature=uuid.uuid4().hex,
+            expires_at=self.clock() + self.config.upload_ttl_s,
+        )
+        self.uploads[upload.id] = upload
+        return upload
+
+    def receive_upload(self, upload: Upload, data: BinaryIO) -> None:
+        """Blocking: keep an upload's file (from the upload target's spooled copy)."""
+        folder = self._outputs / "uploads"
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / upload.id
+        with path.open("wb") as out:
+            shutil.copyfileobj(data, out)
+        upload.path = path
+
+    # --- what upstream refuses once it reads the inputs ----------------------------------------------------------
+
+    def check_videos(self, request: Request, provider: ProviderSpec) -> None:
+        """Blocking: refuse, as upstream does, a video input whose length or frame rate its model does not take
+        (act_two's reference outside 3-30 s, aleph2's input outside 2-30 s or over 30 fps). Only inputs the
+        simulator holds (data URIs and uploads) are read here; a link is read when the clip is rendered."""
+        spec = provider.model(request.model, request.endpoint)
+        wired = request.to_wire()
+        issues: list[FieldIssue] = []
+        for wire, rule in spec.video_inputs.items() if spec else ():
+            uri = _video_uri(wired.get(wire))
+            data = self._held(uri) if uri else None
+            if data is None:
+                continue
+            label = LABELS.get(wire, wire)
+            with tempfile.TemporaryDirectory(prefix="studio-sim-check-") as tmp:
+                try:
+                    videos.check_video(_file(data, tmp, "input"), rule=rule, field=label)
+                except InvalidInput as err:
+                    issues += [replace(issue, path=(wire,)) for issue in err.issues]
+        if issues:
+            raise InvalidInput(issues)
+
+    def _held(self, uri: str) -> bytes | None:
+        if uri.startswith("data:"):
+            return decode_data_uri(uri)
+        path = self.uploaded(uri) if uri.startswith(RUNWAY_URI) else None
+        return path.read_bytes() if path is not None else None
+
+    def uploaded(self, uri: str) -> Path | None:
+        """The file behind a runway:// URI, while it lasts (24 h)."""
+        upload = self.uploads.get(uri.removeprefix(RUNWAY_URI).removeprefix("uploads/"))
+        if upload is None or upload.path is None or self.clock() > upload.expires_at:
+            return None
+        return upload.path
 
     def _finished(self, task: SimTask, now: float) -> dict[str, Any]:
         if task.finished_at is None:
@@ -195,43 +309,50 @@ class TaskEngine:
 
     # --- rendering --------------------------------------------------------------------------------------------
 
-    def _render_once(self, request: Request) -> asyncio.Task[Path]:
+    def _render_once(self, request: Request, provider: ProviderSpec) -> asyncio.Task[Path]:
         """Start (or share) the render of ``request``: the same body and seed always make the same clip."""
         digest = hashlib.sha256(request.model_dump_json(by_alias=True).encode()).hexdigest()[:32]
         existing = self._renders.get(digest)
         if existing is not None and not (existing.done() and (existing.cancelled() or existing.exception())):
             return existing
-        job = asyncio.get_running_loop().create_task(self._render(request, self._outputs / f"{digest}.mp4"))
+        dest = self._outputs / f"{digest}.mp4"
+        job = asyncio.get_running_loop().create_task(self._render(request, provider, dest))
         self._renders[digest] = job
         return job
 
-    async def _render(self, request: Request, dest: Path) -> Path:
+    async def _render(self, request: Request, provider: ProviderSpec, dest: Path) -> Path:
         if not dest.exists():
-            inputs = await self._load_inputs(request)
+            inputs = await self._load_inputs(request, provider)
             async with self._render_gate:
-                spec = self.provider.model(request.model)
+                spec = provider.model(request.model, request.endpoint)
                 assert spec is not None  # requests are validated against this provider before they get here
                 await asyncio.to_thread(_render_clip, request, spec, inputs, dest)
         # Measured here, in a worker thread, so a GET of the finished task never opens the clip on the event loop.
         self._lengths[dest] = await asyncio.to_thread(_clip_seconds, dest)
         return dest
 
-    async def _load_inputs(self, request: Request) -> dict[str, bytes]:
-        limits, private = self.provider.limits, self.config.allow_private_urls
-        wanted = _input_uris(request)
+    async def _load_inputs(self, request: Request, provider: ProviderSpec) -> dict[str, bytes]:
+        limits, private = provider.limits, self.config.allow_private_urls
+        wanted = input_uris(request)
         loaded = await asyncio.gather(
-            *(load_uri(uri, kind=kind, limits=limits, allow_private=private) for kind, uri in wanted.values())
+            *(
+                load_uri(uri, kind=kind, limits=limits, allow_private=private, uploaded=self.uploaded)
+                for kind, uri in wanted.values()
+            )
         )
         return dict(zip(wanted, loaded))
 
 
-def _input_uris(request: Request) -> dict[str, tuple[str, str]]:
+def input_uris(request: Request) -> dict[str, tuple[str, str]]:
     """The inputs a request names: name -> (kind, uri)."""
     if isinstance(request, ImageToVideoRequest):
         return {f.position: ("image", f.uri) for f in request.prompt_image}
+    if isinstance(request, TextToVideoRequest):
+        return {}
     if isinstance(request, VideoToVideoRequest):
         refs = {"reference": ("image", request.references[0].uri)} if request.references else {}
-        return {"video": ("video", request.video_uri)} | refs
+        keyframes = {f"keyframe.{i}": ("image", k.uri) for i, k in enumerate(request.keyframes or ())}
+        return {"video": ("video", request.video_uri)} | refs | keyframes
     assert isinstance(request, CharacterPerformanceRequest)
     return {"character": (request.character.type, request.character.uri), "reference": ("video", request.reference.uri)}
 
@@ -240,32 +361,32 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
     """Blocking: render the clip for ``request`` from its decoded inputs (runs in a worker thread)."""
     from studio.simulator import render
 
-    size = ratio_size(request.ratio or spec.default_ratio)
     seed = request.seed or 0
+    size = ratio_size(request.ratio or spec.default_ratio or "1280:720")
+    audio = bool(spec.audio_credits_per_second) and getattr(request, "audio", None) is not False  # Veo: on by default
     with tempfile.TemporaryDirectory(prefix="studio-sim-in-") as tmp:
         if isinstance(request, ImageToVideoRequest):
-            seconds = request.duration or spec.default_duration or min(spec.durations or (5,))
             last = _image(inputs["last"]) if "last" in inputs else None
             return render.render_image_to_video(
                 first=_image(inputs["first"]),
                 last=last,
                 size=size,
-                seconds=seconds,
+                seconds=_seconds(request.duration, spec),
                 seed=seed,
                 dest=dest,
+                audio=audio,
+            )
+        if isinstance(request, TextToVideoRequest):
+            return render.render_text_to_video(
+                prompt=request.prompt_text or "",
+                size=size,
+                seconds=_seconds(request.duration, spec),
+                seed=seed,
+                dest=dest,
+                audio=audio,
             )
         if isinstance(request, VideoToVideoRequest):
-            rule = spec.video_inputs.get("videoUri")
-            reference = _image(inputs["reference"]) if "reference" in inputs else None
-            return render.render_video_to_video(
-                video=_file(inputs["video"], tmp, "input.mp4"),
-                reference=reference,
-                size=size,
-                max_seconds=(rule.use_first_seconds if rule and rule.use_first_seconds else float("inf")),
-                seed=seed,
-                dest=dest,
-                caption=request.prompt_text or "",
-            )
+            return _render_video_to_video(request, spec, inputs, Path(tmp), dest, size if spec.ratios else None)
         assert isinstance(request, CharacterPerformanceRequest)
         character: Image.Image | Path = (
             _image(inputs["character"])
@@ -283,6 +404,53 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
             body_control=request.body_control if request.body_control is not None else True,
             intensity=intensity,
         )
+
+
+def _video_uri(value: Any) -> str | None:
+    """The URI of a wire field holding a video: a string, or a {"type": "video", "uri": ...} reference."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and value.get("type") == "video":
+        return str(value.get("uri", ""))
+    return None
+
+
+def _seconds(duration: int | None, spec: ModelSpec) -> float:
+    return float(duration or spec.default_duration or min(spec.durations or (5,)))
+
+
+def _render_video_to_video(
+    request: VideoToVideoRequest,
+    spec: ModelSpec,
+    inputs: dict[str, bytes],
+    tmp: Path,
+    dest: Path,
+    size: tuple[int, int] | None,
+) -> Path:
+    """gen4_aleph (first 5 s, a reference's colours, the ratio's size) or aleph2 (the whole input at its own size,
+    regraded toward each keyframe at its time, letterboxed to an outpaint aspect)."""
+    from studio.simulator import render
+    from studio.simulator.render import footage
+
+    video = _file(inputs["video"], str(tmp), "input.mp4")
+    rule = spec.video_inputs.get("videoUri")
+    length = footage.video_seconds(video)
+    keyframes = [
+        (_image(inputs[f"keyframe.{i}"]), k.seconds if k.seconds is not None else (k.at or 0.0) * length)
+        for i, k in enumerate(request.keyframes or ())
+    ]
+    aspect = request.target_aspect_ratio
+    return render.render_video_to_video(
+        video=video,
+        reference=_image(inputs["reference"]) if "reference" in inputs else None,
+        keyframes=keyframes,
+        size=size,
+        target_aspect=tuple(int(side) for side in aspect.split(":")) if aspect else None,  # type: ignore[arg-type]
+        max_seconds=(rule.use_first_seconds if rule and rule.use_first_seconds else float("inf")),
+        seed=request.seed or 0,
+        dest=dest,
+        caption=request.prompt_text or "",
+    )
 
 
 def _clip_seconds(path: Path) -> float:

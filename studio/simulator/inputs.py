@@ -10,11 +10,14 @@ import asyncio
 import base64
 import ipaddress
 import socket
+from collections.abc import Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
 
 from studio.capabilities import InputLimits
+from studio.uris import RUNWAY_URI
 
 
 class InputUnavailable(Exception):
@@ -29,10 +32,23 @@ def decode_data_uri(uri: str) -> bytes:
         raise InputUnavailable("An input data URI is not valid base64.") from None
 
 
-async def load_uri(uri: str, *, kind: str, limits: InputLimits, allow_private: bool) -> bytes:
-    """The bytes behind a data URI or an https URL (size-capped as the API caps URL fetches)."""
+async def load_uri(
+    uri: str,
+    *,
+    kind: str,
+    limits: InputLimits,
+    allow_private: bool,
+    uploaded: Callable[[str], Path | None] | None = None,
+) -> bytes:
+    """The bytes behind a data URI, an upload's runway:// URI (``uploaded`` finds its file) or an https URL
+    (size-capped as the API caps URL fetches)."""
     if uri.startswith("data:"):
         return decode_data_uri(uri)
+    if uri.startswith(RUNWAY_URI):
+        path = uploaded(uri) if uploaded is not None else None
+        if path is None:
+            raise InputUnavailable("An uploaded input is unknown or has expired (uploads last 24 hours).")
+        return await asyncio.to_thread(path.read_bytes)
     cap = limits.image_url_fetch_bytes if kind == "image" else limits.video_url_fetch_bytes
     host = urlsplit(uri).hostname or ""
     if not allow_private:

@@ -12,8 +12,9 @@ from typing import Any
 import gradio as gr
 
 from studio import __version__
-from studio.capabilities import PROVIDERS, Endpoint
+from studio.capabilities import PROVIDERS, Endpoint, ProviderSpec
 from studio.capabilities import provider as provider_spec
+from studio.client import Organization
 from studio.errors import StudioError
 from studio.forms import Form, MediaInput
 from studio.i18n import Label, localize, request_language, t
@@ -111,7 +112,7 @@ def build_app(
         with gr.Accordion(UI("ui.settings"), open=False, elem_id="settings"):
             with gr.Row():
                 provider = gr.Radio(
-                    [(UI("ui.provider_simulator") if p.simulated else p.label, p.name) for p in PROVIDERS.values()],
+                    [(_provider_label(p), p.name) for p in PROVIDERS.values()],
                     value=default_provider,
                     label=UI("ui.provider"),
                     elem_id="provider",
@@ -120,6 +121,7 @@ def build_app(
             key_line = gr.Markdown(
                 page_text(lambda lang: _key_line(studio, default_provider, None, lang)), elem_id="key_in_use"
             )
+            balance = gr.Markdown(elem_id="balance", elem_classes="rs-note")
         key_state = gr.State("")
         token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
         shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
@@ -136,6 +138,7 @@ def build_app(
                 history.build()
                 history.wire(history_tab)
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
+        _wire_balance(studio, demo, provider, key_state, balance, tabs)
         _wire_chaining(studio, tab_set, tabs, history)
         demo.load(_ensure_token, token, token, queue=False)
         for tab in tabs:  # a reopened page follows the visitor's running generation again
@@ -174,8 +177,41 @@ def _wire_settings(
         refreshed.then(tab.on_model, tab.model_inputs(), tab.model_outputs(), queue=False, show_progress="hidden")
 
 
+def _wire_balance(
+    studio: Studio, demo: gr.Blocks, provider: Any, key_state: Any, balance: Any, tabs: list[GenerationTab]
+) -> None:
+    """The credit balance and daily limits of the key in use, where the provider tells them: when the page opens,
+    when the provider or key changes, and after each generation (the service asks at most once a minute)."""
+
+    async def show(chosen: str, key: str | None, request: gr.Request) -> str:
+        found = await studio.balance(chosen, key)
+        return balance_text(found, request_language(request)) if found is not None else ""
+
+    quiet: dict[str, Any] = {"queue": False, "show_progress": "hidden"}
+    for trigger in (demo.load, provider.change, key_state.change):
+        trigger(show, [provider, key_state], balance, **quiet)
+    for tab in tabs:
+        tab.panel.download.change(show, [provider, key_state], balance, **quiet)
+
+
+def balance_text(account: Organization, lang: str) -> str:
+    """ "Balance: 12,345 credits", and each model's daily limit where the tier has one."""
+    limited = [
+        t(lang, "page.daily_limit", model=name, used=limits.used_today, most=limits.max_daily)
+        for name, limits in sorted(account.models.items())
+        if limits.max_daily is not None
+    ]
+    text = t(lang, "page.balance", credits=account.credit_balance)
+    return text + (" · " + " · ".join(limited) if limited else "")
+
+
+def _provider_label(spec: ProviderSpec) -> Any:
+    """A provider as the radio shows it: the simulators by page keys (translated), the others by name."""
+    return UI(f"ui.provider_{spec.name.replace('-', '_')}") if spec.simulated else spec.label
+
+
 def _refresh_outputs(tabs: list[GenerationTab]) -> list[Any]:
-    return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button)]
+    return [c for t in tabs for c in (t.model, t.unavailable, t.generate_button, *t.example_sets)]
 
 
 def _refresh_all(
@@ -188,6 +224,7 @@ def _refresh_all(
         updates[tab.model] = controls.model_update(provider, tab.endpoint, model)
         updates[tab.unavailable] = note
         updates[tab.generate_button] = gr.update(interactive=not note)
+        updates |= tab.examples_for(provider)
     return updates
 
 

@@ -21,7 +21,8 @@ def models_of(provider: str, endpoint: Endpoint) -> list[ModelSpec]:
 
 
 def model_choices(provider: str, endpoint: Endpoint) -> list[tuple[str, str]]:
-    return [(f"{m.name} · {m.label}", m.name) for m in models_of(provider, endpoint)]
+    """(label, name) for each model: "veo3.1 · Veo 3.1", and "(legacy)" for one gone from the official API."""
+    return [(f"{m.name} · {m.label}{' (legacy)' if m.legacy else ''}", m.name) for m in models_of(provider, endpoint)]
 
 
 def first_spec(provider: str, endpoint: Endpoint) -> ModelSpec | None:
@@ -29,8 +30,8 @@ def first_spec(provider: str, endpoint: Endpoint) -> ModelSpec | None:
     return next(iter(models_of(provider, endpoint)), None)
 
 
-def spec_of(provider: str, model: str | None) -> ModelSpec | None:
-    return provider_spec(provider).model(model or "")
+def spec_of(provider: str, endpoint: Endpoint, model: str | None) -> ModelSpec | None:
+    return provider_spec(provider).model(model or "", endpoint)
 
 
 def keep(value: Any, allowed: list[Any] | tuple[Any, ...], default: Any) -> Any:
@@ -44,9 +45,13 @@ def model_update(provider: str, endpoint: Endpoint, current: str | None) -> Any:
 
 
 def ratio_update(spec: ModelSpec | None, current: str | None) -> Any:
+    """The ratio's choices for ``spec``; hidden for a model that takes none (aleph2 keeps the input's size)."""
     if spec is None:
         return gr.update(choices=[], value=None, interactive=False)
-    return gr.update(choices=list(spec.ratios), value=keep(current, spec.ratios, spec.default_ratio), interactive=True)
+    if not spec.ratios:
+        return gr.update(choices=[], value=None, visible=False)
+    value = keep(current, spec.ratios, spec.default_ratio)
+    return gr.update(choices=list(spec.ratios), value=value, interactive=True, visible=True)
 
 
 def duration_choices(spec: ModelSpec | None) -> list[str]:

@@ -35,6 +35,9 @@ def status_html(status: JobStatus | None, lang: str = "en") -> str:
         parts.append(t(lang, "status.elapsed", seconds=status.elapsed_s))
     if status.task_id:
         parts.append(f'{t(lang, "status.task")} <code class="rs-task-id">{html.escape(status.task_id)}</code>')
+    charge = charge_text(status.credits, status.provider_estimate, lang)
+    if charge:
+        parts.append(f'<span class="rs-charge">{html.escape(charge)}</span>')
     bar = ""
     if (status.phase.has_progress or status.phase is Phase.SUCCEEDED) and percent is not None:
         bar = f'<progress class="rs-bar" max="100" value="{percent}"></progress>'
@@ -53,6 +56,13 @@ def status_html(status: JobStatus | None, lang: str = "en") -> str:
         f'<div class="rs-line">{" · ".join(parts)}</div>{bar}'
         f'<div class="rs-message">{html.escape(localize(status.message, lang))}</div>{seed}{notes_html}</div>'
     )
+
+
+def charge_text(credits: float | None, estimated: float | None, lang: str) -> str:
+    """What a task costs as the provider says it: charged (0 = refunded) once over, its estimate while live."""
+    if credits is not None:
+        return t(lang, "status.refunded") if credits == 0 else t(lang, "status.charged", credits=credits)
+    return t(lang, "status.provider_estimate", credits=estimated) if estimated is not None else ""
 
 
 def error_html(message: str | Iterable[str], lang: str = "en") -> str:

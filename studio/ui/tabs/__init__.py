@@ -8,9 +8,10 @@ from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.tabs.character import CharacterTab
 from studio.ui.tabs.history import HistoryTab
 from studio.ui.tabs.image_to_video import ImageToVideoTab
+from studio.ui.tabs.text_to_video import TextToVideoTab
 from studio.ui.tabs.video_to_video import VideoToVideoTab
 
-GENERATION_TABS: tuple[type[GenerationTab], ...] = (ImageToVideoTab, VideoToVideoTab, CharacterTab)
+GENERATION_TABS: tuple[type[GenerationTab], ...] = (ImageToVideoTab, TextToVideoTab, VideoToVideoTab, CharacterTab)
 
 __all__ = [
     "GENERATION_TABS",
@@ -18,6 +19,7 @@ __all__ = [
     "GenerationTab",
     "HistoryTab",
     "ImageToVideoTab",
+    "TextToVideoTab",
     "Shared",
     "VideoToVideoTab",
     "visitor_of",

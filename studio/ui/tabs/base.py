@@ -14,17 +14,18 @@ from typing import Any
 
 import gradio as gr
 
-from studio.capabilities import Endpoint, ModelSpec, VideoInputRule
+from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, VideoInputRule
 from studio.capabilities import provider as provider_spec
 from studio.errors import InvalidInput
 from studio.forms import Form
 from studio.i18n import Msg, localize, request_language, t
 from studio.jobs import JobStatus
 from studio.phases import Phase
+from studio.pricing import credits_per_second
 from studio.service import Studio
 from studio.ui import controls
-from studio.ui.bindings import Bindings, Field, Seed, Upload, text
-from studio.ui.gradio_compat import RawNumber, examples_without_headers
+from studio.ui.bindings import Bindings, Field, Seed, Upload, text, text_or_none, whole
+from studio.ui.gradio_compat import RawNumber, RawRadio, examples_without_headers
 from studio.ui.result_panel import ResultPanel
 from studio.ui.status import error_html, status_html
 from studio.ui.translations import UI, page_text
@@ -57,6 +58,19 @@ def visitor_of(token: str | None, request: gr.Request) -> str:
     return f"session:{request.session_hash or 'anonymous'}"
 
 
+THRESHOLD_CHOICES = [(UI("ui.threshold_auto"), "auto"), (UI("ui.threshold_low"), "low")]
+
+
+def threshold_radio(prefix: str) -> RawRadio:
+    """The public-figure threshold (contentModeration)."""
+    label = UI("ui.public_figure_threshold")
+    return RawRadio(THRESHOLD_CHOICES, value="auto", label=label, elem_id=f"{prefix}_threshold")
+
+
+def threshold_field(radio: RawRadio) -> Field:
+    return Field(radio, "threshold", option="contentModeration", empty="auto")
+
+
 def url_box(label: Any, elem_id: str, *, interactive: bool = True) -> gr.Textbox:
     return gr.Textbox(
         label=label, placeholder=UI("ui.url_placeholder"), max_lines=1, elem_id=elem_id, interactive=interactive
@@ -71,9 +85,12 @@ class GenerationTab:
     prefix: str
     bindings: Bindings
     panel: ResultPanel
-    duration: Any = None  # a duration control, when the tab has one (the cost follows it)
-    seconds: Any = None  # the length of the input video the output follows, when the tab has one...
-    length_source: Upload  # ...and that input
+    # What the cost follows, where a tab has it: a duration control, Veo's audio box, and the length of the input
+    # video the output follows (``seconds``, with ``length_source`` the input and a note under it).
+    duration: Any = None
+    audio: Any = None
+    seconds: Any = None
+    length_source: Upload
 
     def __init__(self, studio: Studio, shared: Shared, *, default_provider: str) -> None:
         self.studio = studio
@@ -89,14 +106,33 @@ class GenerationTab:
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
                 self.build_form()
-                inputs, values = self.bindings.examples(self.EXAMPLES)
-                examples_without_headers(label=UI("ui.examples"), examples=values, inputs=inputs)
+                self._examples()
             with gr.Column(scale=2):
                 self.panel = ResultPanel(self.prefix)
                 self.build_result()
 
     def build_form(self) -> None:
         raise NotImplementedError
+
+    def _examples(self) -> None:
+        """The examples, one set per model table (the proxy's, the official API's): a set offers the examples whose
+        model its providers serve, and shows while such a provider is chosen."""
+        self.example_sets: dict[Any, frozenset[str]] = {}  # container -> the providers it is shown for
+        tables: dict[frozenset[str], list[str]] = {}
+        for spec in PROVIDERS.values():
+            tables.setdefault(frozenset(m.name for m in spec.models_for(self.endpoint)), []).append(spec.name)
+        for served, providers in tables.items():
+            rows = [row for row in self.EXAMPLES if row.get("model", next(iter(served), None)) in served]
+            if not rows:
+                continue
+            inputs, values = self.bindings.examples(rows)
+            with gr.Column(visible=self.default_provider in providers) as box:
+                examples_without_headers(label=UI("ui.examples"), examples=values, inputs=inputs)
+            self.example_sets[box] = frozenset(providers)
+
+    def examples_for(self, provider: str) -> dict[Any, Any]:
+        """The example sets shown for ``provider``."""
+        return {box: gr.update(visible=provider in providers) for box, providers in self.example_sets.items()}
 
     def build_result(self) -> None:
         """Anything the tab shows under its result panel."""
@@ -161,7 +197,10 @@ class GenerationTab:
         spec = self.start_spec
         initial = page_text(
             lambda lang: self.cost_text(
-                self.default_provider, spec.name if spec else None, spec.default_duration if spec else None, None, lang
+                self.default_provider,
+                spec.name if spec else None,
+                duration=spec.default_duration if spec else None,
+                lang=lang,
             )
         )
         self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
@@ -171,6 +210,37 @@ class GenerationTab:
                 UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3
             )
             self.cancel_button = gr.Button(UI("ui.cancel"), variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
+
+    def _duration_control(self) -> None:
+        spec = self.start_spec
+        self.duration = gr.Dropdown(
+            controls.duration_choices(spec),
+            value=str(spec.default_duration) if spec and spec.default_duration else None,
+            label=UI("ui.duration_s"),
+            elem_id=f"{self.prefix}_duration",
+            allow_custom_value=True,
+        )
+
+    def duration_field(self) -> Field:
+        return Field(self.duration, "duration", read_value=whole("Duration"), to_page=str)
+
+    def _sound_controls(self) -> list[Field]:
+        """Veo's sound and negative prompt, shown for the models that take them. Returns their bindings."""
+        takes = self.start_spec is not None and "audio" in self.start_spec.options
+        with gr.Row(visible=takes) as self.sound_row:
+            self.audio = gr.Checkbox(True, label=UI("ui.audio"), elem_id=f"{self.prefix}_audio", scale=1)
+            self.negative_prompt = gr.Textbox(
+                label=UI("ui.negative_prompt"),
+                placeholder=UI("ui.negative_prompt_placeholder"),
+                max_lines=2,
+                elem_id=f"{self.prefix}_negative_prompt",
+                scale=3,
+            )
+        self.sound_group = {self.sound_row: ("audio", "negativePrompt")}
+        return [
+            Field(self.audio, "audio", read_value=bool, option="audio", empty=True),
+            Field(self.negative_prompt, "negative_prompt", read_value=text_or_none, option="negativePrompt", empty=""),
+        ]
 
     def common_bindings(self) -> list[Any]:
         """The bindings of the controls every tab has (a tab adds its own)."""
@@ -184,19 +254,37 @@ class GenerationTab:
 
     def form(self, data: Mapping[Any, Any]) -> Form:
         """The form the page's values make (InvalidInput naming each field an API caller sent wrongly)."""
-        spec = controls.spec_of(data[self.shared.provider], data[self.model])
+        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
         return Form(self.endpoint, self.bindings.read(data, spec))
 
     def cost_text(
-        self, provider: str, model: str | None, duration: Any, seconds: float | None, lang: str = "en"
+        self,
+        provider: str,
+        model: str | None,
+        *,
+        duration: Any = None,
+        seconds: float | None = None,
+        audio: bool | None = None,
+        lang: str = "en",
     ) -> str:
-        spec = controls.spec_of(provider, model)
+        """The cost line: the estimate for the chosen length (and Veo's audio), or the price per second while the
+        length is not known yet (it follows an input video not given yet)."""
+        spec = controls.spec_of(provider, self.endpoint, model)
         if spec is None:
             return ""
         whole = int(duration) if str(duration or "").isdigit() else None
-        estimate = self.studio.cost(provider=provider, model=spec.name, duration=whole, input_seconds=seconds)
+        estimate = self.studio.cost(
+            provider=provider,
+            endpoint=self.endpoint,
+            model=spec.name,
+            duration=whole,
+            input_seconds=seconds,
+            audio=audio,
+        )
         if estimate is None:
-            return t(lang, "page.cost_per_second", credits=spec.credits_per_second, usd=spec.credits_per_second / 100)
+            per_second = credits_per_second(spec, audio=audio)
+            key = "page.cost_per_second_third_party" if spec.price_is_estimate else "page.cost_per_second"
+            return t(lang, key, credits=per_second, usd=per_second / 100)
         free = provider_spec(provider).simulated
         return t(lang, "page.cost_free" if free else "page.cost", estimate=estimate.describe())
 
@@ -244,24 +332,43 @@ class GenerationTab:
 
     # --- controls that follow the model -------------------------------------------------------------------
 
+    def cost_inputs(self) -> set[Any]:
+        """What the cost line follows."""
+        return {self.shared.provider, self.model} | {c for c in (self.duration, self.audio, self.seconds) if c}
+
+    def on_cost(self, data: dict[Any, Any], request: gr.Request) -> str:
+        """The cost line after its duration, audio or input video changed."""
+        return self._cost_of(data, data.get(self.duration), request_language(request))
+
+    def _cost_of(self, data: Mapping[Any, Any], duration: Any, lang: str) -> str:
+        return self.cost_text(
+            data[self.shared.provider],
+            data[self.model],
+            duration=duration,
+            seconds=data.get(self.seconds),
+            audio=data.get(self.audio),
+            lang=lang,
+        )
+
     def model_inputs(self) -> set[Any]:
-        return {self.shared.provider, self.model, self.ratio} | {c for c in (self.duration, self.seconds) if c}
+        return self.cost_inputs() | {self.ratio}
 
     def model_outputs(self) -> list[Any]:
-        return [self.ratio, self.cost, *self.bindings.visibility_targets(), *self.model_targets()]
+        own = [c for c in (self.duration, self.length_note_box if self.seconds is not None else None) if c is not None]
+        return [self.ratio, self.cost, *own, *self.bindings.visibility_targets(), *self.model_targets()]
 
     def on_model(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Every control that depends on the model, after the provider or model changed."""
-        provider, model = data[self.shared.provider], data[self.model]
-        spec = controls.spec_of(provider, model)
+        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
         lang = request_language(request)
         duration = controls.kept_duration(spec, data.get(self.duration)) if self.duration else None
-        cost = self.cost_text(provider, model, duration, data.get(self.seconds) if self.seconds else None, lang)
-        return (
-            {self.ratio: controls.ratio_update(spec, data[self.ratio]), self.cost: cost}
-            | self.bindings.visibility(spec)
-            | self.model_changes(spec, data, lang)
-        )
+        updates = {
+            self.ratio: controls.ratio_update(spec, data[self.ratio]),
+            self.cost: self._cost_of(data, duration, lang),
+        }
+        if self.seconds is not None:
+            updates[self.length_note_box] = self.length_note(data[self.seconds], spec, lang)
+        return updates | self.bindings.visibility(spec) | self.model_changes(spec, data, lang)
 
     # --- an input video the output follows (Video to Video's input, Character Performance's reference) -----------
 
@@ -270,39 +377,36 @@ class GenerationTab:
         self.length_source = source
         self.seconds = gr.State(None)
         self.length_note_box = gr.Markdown(
-            page_text(lambda lang: self.length_note(None, self.default_provider, lang)),
+            page_text(lambda lang: self.length_note(None, self.start_spec, lang)),
             elem_id=elem_id,
             elem_classes="rs-note",
         )
 
-    def length_note(self, seconds: float | None, provider: str, lang: str) -> str:
+    def length_note(self, seconds: float | None, spec: ModelSpec | None, lang: str) -> str:
+        """What the note under the input video says: its length, and what the model does with it."""
         raise NotImplementedError
 
-    def length_rule(self, provider: str) -> VideoInputRule | None:
-        """The table's rule for the input video the output follows, for the provider's first model here."""
-        spec = controls.first_spec(provider, self.endpoint)
+    def length_rule(self, spec: ModelSpec | None) -> VideoInputRule | None:
+        """The table's rule for the input video the output follows."""
         slot = Form.of(self.endpoint).slots[self.length_source.name]
         return spec.video_inputs.get(slot.wire) if spec else None
 
-    async def on_input_video(
-        self, provider: str, model: str | None, path: str | None, request: gr.Request
-    ) -> dict[Any, Any]:
+    async def on_input_video(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """A new input video: its length, the note about it, and the cost that follows it."""
         seconds = None
         lang = request_language(request)
-        note = self.length_note(None, provider, lang)
+        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
+        note = self.length_note(None, spec, lang)
+        path = data[self.length_source.upload]
         if path:
-            label = self.length_source.name
+            label = Form.of(self.endpoint).slots[self.length_source.name].label
             try:
-                seconds = await self.studio.video_seconds(path, label=Form.of(self.endpoint).slots[label].label)
-                note = self.length_note(seconds, provider, lang)
+                seconds = await self.studio.video_seconds(path, label=label)
+                note = self.length_note(seconds, spec, lang)
             except InvalidInput as err:
                 note = t(lang, "page.warning", text=localize(err, lang))
-        return {
-            self.seconds: seconds,
-            self.length_note_box: note,
-            self.cost: self.cost_text(provider, model, None, seconds, lang),
-        }
+        cost = self._cost_of(data | {self.seconds: seconds}, data.get(self.duration), lang)
+        return {self.seconds: seconds, self.length_note_box: note, self.cost: cost}
 
     def model_targets(self) -> list[Any]:
         """The tab's own controls that follow the model (``model_changes`` sets them)."""
@@ -332,10 +436,13 @@ class GenerationTab:
         if self.seconds is not None:
             self.length_source.upload.change(
                 self.on_input_video,
-                [self.shared.provider, self.model, self.length_source.upload],
+                self.cost_inputs() | {self.length_source.upload},
                 [self.seconds, self.length_note_box, self.cost],
                 show_progress="hidden",
             )
+        for control in (self.duration, self.audio):
+            if control is not None:
+                control.change(self.on_cost, self.cost_inputs(), self.cost, **quiet)
         self.cancel_button.click(
             self.cancel,
             self.shared.visitor_token,

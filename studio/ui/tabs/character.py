@@ -8,13 +8,12 @@ from typing import Any, ClassVar
 
 import gradio as gr
 
-from studio.capabilities import Endpoint
+from studio.capabilities import Endpoint, ModelSpec
 from studio.forms import NO_MEDIA, MediaInput
 from studio.i18n import t
 from studio.ui.bindings import Bindings, Data, Field, Upload, whole
 from studio.ui.gradio_compat import RawImage, RawRadio, RawSlider
-from studio.ui.tabs.base import GenerationTab, asset, url_box
-from studio.ui.tabs.video_to_video import threshold_field, threshold_radio
+from studio.ui.tabs.base import GenerationTab, asset, threshold_field, threshold_radio, url_box
 from studio.ui.translations import UI
 
 EXAMPLES = [
@@ -130,8 +129,8 @@ class CharacterTab(GenerationTab):
             ]
         )
 
-    def length_note(self, seconds: float | None, provider: str, lang: str) -> str:
-        rule = self.length_rule(provider)
+    def length_note(self, seconds: float | None, spec: ModelSpec | None, lang: str) -> str:
+        rule = self.length_rule(spec)
         allowed = (
             t(lang, "page.allowed_length", low=rule.min_seconds, high=rule.max_seconds)
             if rule and rule.min_seconds and rule.max_seconds

@@ -10,11 +10,13 @@ from typing import Any
 
 import gradio as gr
 
+from studio.capabilities import PROVIDERS
 from studio.history import Generation
 from studio.i18n import Label, Message, localize, request_language, t
 from studio.phases import RECORDED
 from studio.requests import ENDPOINT_LABELS
 from studio.service import Studio
+from studio.ui.status import charge_text
 from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.translations import UI
 from studio.vault import status_poster
@@ -42,10 +44,10 @@ def _tab(endpoint: str) -> Message:
 
 def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
     if g.actual_credits is not None:
-        cost = t(lang, "history.credits", credits=g.actual_credits)
+        cost = charge_text(g.actual_credits, None, lang)
     else:
         cost = t(lang, "history.credits_estimate", credits=g.estimated_credits)
-    provider = Label(g.provider)  # "simulator" is a name the catalog translates; the others stay as they are
+    provider = Label(PROVIDERS[g.provider].label) if g.provider in PROVIDERS else g.provider
     lines = [
         t(
             lang,

@@ -12,7 +12,7 @@ from studio.errors import InvalidInput
 from studio.forms import FITS
 from studio.i18n import Msg, localize, request_language, t
 from studio.ui import controls
-from studio.ui.bindings import Bindings, Field, Upload, one_of, prompt_field, stripped_or_none, whole
+from studio.ui.bindings import Bindings, Field, Upload, one_of, prompt_field, stripped_or_none
 from studio.ui.gradio_compat import RawImage, RawRadio
 from studio.ui.tabs.base import GenerationTab, asset, url_box
 from studio.ui.translations import UI, page_text
@@ -73,25 +73,20 @@ class ImageToVideoTab(GenerationTab):
             with gr.Column():
                 self.first = _image(UI("ui.first_frame"), "i2v_first")
                 self.first_url = url_box(UI("ui.first_frame_link"), "i2v_first_url")
-            with gr.Column():
-                self.last = _image(UI("ui.last_frame"), "i2v_last", interactive=last_ok)
-                self.last_url = url_box(UI("ui.last_frame_link"), "i2v_last_url", interactive=last_ok)
-                self.last_note = gr.Markdown(
-                    page_text(lambda lang: controls.last_frame_note(self.default_provider, spec, lang)),
-                    elem_id="i2v_last_note",
-                    elem_classes="rs-note",
-                )
+            with gr.Column(visible=last_ok) as self.last_column:  # offered exactly when the model takes one
+                self.last = _image(UI("ui.last_frame"), "i2v_last")
+                self.last_url = url_box(UI("ui.last_frame_link"), "i2v_last_url")
+        self.last_note = gr.Markdown(
+            page_text(lambda lang: controls.last_frame_note(self.default_provider, spec, lang)),
+            elem_id="i2v_last_note",
+            elem_classes="rs-note",
+        )
         self._prompt(placeholder=UI("ui.i2v_prompt_placeholder"))
         self._model_controls()
         with gr.Row():
-            self.duration = gr.Dropdown(
-                controls.duration_choices(spec),
-                value=str(spec.default_duration) if spec else None,
-                label=UI("ui.duration_s"),
-                elem_id="i2v_duration",
-                allow_custom_value=True,
-            )
+            self._duration_control()
             self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
+        sound = self._sound_controls()
         self._seed_controls()
         with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=False) as self.extras:
             self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
@@ -103,12 +98,13 @@ class ImageToVideoTab(GenerationTab):
                 Upload(self.last, self.last_url, "last"),
                 prompt_field(self.prompt),
                 *self.common_bindings(),
-                Field(self.duration, "duration", read_value=whole("Duration"), to_page=str),
+                self.duration_field(),
+                *sound,
                 Field(self.fit, "fit", read_value=one_of(FITS, FIT_LABEL, "form.fit_choices")),
                 Field(self.watermark, "watermark", read_value=bool, option="watermark", empty=False),
                 Field(self.notify_hook, "notify_hook", read_value=stripped_or_none, option="notify_hook", empty=""),
             ],
-            groups={self.extras: ("watermark", "notify_hook")},
+            groups={self.extras: ("watermark", "notify_hook"), **self.sound_group},
         )
 
     def build_result(self) -> None:
@@ -119,14 +115,12 @@ class ImageToVideoTab(GenerationTab):
             self.preview_note = gr.Markdown(elem_id="i2v_preview_note")
 
     def model_targets(self) -> list[Any]:
-        return [self.duration, self.last, self.last_url, self.last_note]
+        return [self.last_column, self.last_note]
 
     def model_changes(self, spec: ModelSpec | None, data: Mapping[Any, Any], lang: str) -> dict[Any, Any]:
         last_ok = spec is not None and spec.supports_last_frame
         return {
-            self.duration: controls.duration_update(spec, data[self.duration]),
-            self.last: gr.update(interactive=last_ok),
-            self.last_url: gr.update(interactive=last_ok),
+            self.last_column: gr.update(visible=last_ok),
             self.last_note: controls.last_frame_note(data[self.shared.provider], spec, lang),
         }
 
@@ -146,18 +140,8 @@ class ImageToVideoTab(GenerationTab):
             self.preview_note: t(lang, "page.preview", width=image.width, height=image.height, fit=fitted),
         }
 
-    def on_duration(self, provider: str, model: str | None, duration: Any, request: gr.Request) -> str:
-        return self.cost_text(provider, model, duration, None, request_language(request))
-
     def wire(self) -> None:
         super().wire()
-        self.duration.change(
-            self.on_duration,
-            [self.shared.provider, self.model, self.duration],
-            self.cost,
-            queue=False,
-            show_progress="hidden",
-        )
         preview_inputs = [self.shared.provider, self.first, self.ratio, self.fit]
         for trigger in (self.first.change, self.ratio.change, self.fit.change):
             trigger(self.on_preview, preview_inputs, [self.preview, self.preview_note], show_progress="hidden")
