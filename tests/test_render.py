@@ -18,14 +18,17 @@ from PIL import Image, ImageDraw, ImageOps
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator.render import (
     FPS,
+    AudioSpec,
     render_character_performance,
     render_image_to_video,
     render_video_to_video,
     scenes,
 )
+from studio.simulator.render import audio as render_audio
 from studio.simulator.render import frames as render_frames
 
 SMALL = (160, 96)
+AAC_FRAME_SECONDS = render_audio.AAC_FRAME / render_audio.SAMPLE_RATE  # 1024 / 48000 s
 
 
 # --- building inputs and reading outputs ------------------------------------------------------------------------
@@ -73,6 +76,27 @@ def _probe(path: Path) -> dict:
             "seconds": float(stream.duration * stream.time_base),
             "frames": frames,
         }
+
+
+def _audio(path: Path) -> dict | None:
+    """What a player learns about the sound track, or None when there is none."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return {
+            "codec": (stream.codec_context.name, stream.codec_context.profile),
+            "format": (stream.rate, stream.channels),
+            "seconds": float(stream.duration * stream.time_base),
+            "decoded_seconds": samples / stream.rate,
+        }
+
+
+def _packets(path: Path, kind: str) -> bytes:
+    """The encoded bytes of a file's video or audio track, in order."""
+    with av.open(str(path)) as container:
+        return b"".join(bytes(packet) for packet in container.demux(getattr(container.streams, kind)[0]))
 
 
 def _frames(path: Path) -> list[np.ndarray]:
@@ -273,6 +297,77 @@ def test_caption_draws_a_band_near_the_bottom(tmp_path: Path) -> None:
     bottom, middle = slice(120, 185), slice(60, 100)
     assert _difference(plain[bottom], captioned[bottom]) > 10
     assert _difference(plain[middle], captioned[middle]) < 2
+
+
+# --- sound ------------------------------------------------------------------------------------------------------
+
+
+def _render_with(endpoint: str, folder: Path, *, seconds: float, seed: int, audio: bool, name: str) -> Path:
+    """A small clip from one of the endpoints that can carry sound."""
+    dest = folder / f"{name}.mp4"
+    first = _picture((200, 160), (120, 90, 60), (30, 160, 200))
+    return render_image_to_video(first=first, last=None, size=SMALL, seconds=seconds, seed=seed, dest=dest, audio=audio)
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video"])
+@pytest.mark.parametrize("seconds", [0.25, 2.3, 4])
+def test_a_soundtrack_is_stereo_aac_lc_lasting_as_long_as_the_picture(
+    tmp_path: Path, endpoint: str, seconds: float
+) -> None:
+    clip = _render_with(endpoint, tmp_path, seconds=seconds, seed=5, audio=True, name="sound")
+    picture = _probe(clip)
+    sound = _audio(clip)
+    assert sound is not None
+    assert sound["codec"] == ("aac", "LC") and sound["format"] == (48_000, 2)
+    assert picture["frames"] == round(seconds * FPS)
+    assert abs(sound["seconds"] - picture["frames"] / FPS) <= AAC_FRAME_SECONDS
+    assert abs(sound["decoded_seconds"] - picture["frames"] / FPS) <= AAC_FRAME_SECONDS
+    data = clip.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video"])
+def test_no_soundtrack_unless_asked_and_the_picture_is_the_same_either_way(tmp_path: Path, endpoint: str) -> None:
+    silent = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=False, name="silent")
+    sounding = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=True, name="sounding")
+    assert _audio(silent) is None
+    assert _audio(sounding) is not None
+    assert _packets(silent, "video") == _packets(sounding, "video")
+
+
+def test_the_soundtrack_is_the_same_per_seed_and_differs_between_seeds(tmp_path: Path) -> None:
+    a, b, c = (
+        _render_with("image_to_video", tmp_path, seconds=2, seed=seed, audio=True, name=name)
+        for name, seed in (("a", 11), ("b", 11), ("c", 12))
+    )
+    assert a.read_bytes() == b.read_bytes()
+    assert _packets(a, "audio") != _packets(c, "audio")
+    samples = [render_audio.soundtrack(AudioSpec(seconds=2, seed=seed)) for seed in (11, 11, 12)]
+    assert np.array_equal(samples[0], samples[1])
+    assert not np.array_equal(samples[0], samples[2])
+
+
+def _loudest_tones(samples: np.ndarray) -> set[int]:
+    """The four strongest frequencies (to the nearest 2 Hz) in the first half second of the left channel."""
+    spectrum = np.abs(np.fft.rfft(samples[0, 2_400:26_400]))
+    peaks = [i for i in range(1, len(spectrum) - 1) if spectrum[i - 1] < spectrum[i] >= spectrum[i + 1]]
+    return {i * 2 for i in sorted(peaks, key=lambda i: spectrum[i])[-4:]}
+
+
+def test_each_seed_plays_its_own_chord() -> None:
+    chords = {seed: _loudest_tones(render_audio.soundtrack(AudioSpec(seconds=1, seed=seed))) for seed in (1, 2, 3)}
+    assert len(chords[1]) == 4
+    assert chords[1] != chords[2] and chords[1] != chords[3] and chords[2] != chords[3]
+    assert all(80 < tone < 1_000 for tone in chords[1])  # soft low-mid tones, not hiss
+
+
+def test_the_soundtrack_is_audible_but_soft_and_fades_in_and_out() -> None:
+    samples = render_audio.soundtrack(AudioSpec(seconds=3, seed=4))
+    assert samples.shape == (2, 3 * 48_000) and samples.dtype == np.float32
+    level = float(np.sqrt(np.mean(samples**2)))
+    assert 0.02 < level < 0.2 and np.abs(samples).max() < 0.7
+    assert not np.array_equal(samples[0], samples[1])  # stereo, not two copies of one channel
+    assert np.abs(samples[:, :48]).max() < 0.01 and np.abs(samples[:, -48:]).max() < 0.01
 
 
 # --- video to video ---------------------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """The three renders: image_to_video's camera move, video_to_video's regrade, and the character performance.
 
 Each render makes its frames as planes (:mod:`.frames`), from the real inputs (videos through :mod:`.footage`),
-and hands them to the writer (:mod:`.encoder`). Clips have exactly ``round(seconds * FPS)`` frames and are
-deterministic: the same inputs and seed give the same bytes (with the same PyAV build).
+and hands them to the writer (:mod:`.encoder`), with a soundtrack (:mod:`.audio`) when one is asked for. Clips have
+exactly ``round(seconds * FPS)`` frames and are deterministic: the same inputs and seed give the same bytes (with
+the same PyAV build).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from studio.simulator.render.audio import AudioSpec
 from studio.simulator.render.encoder import FPS, write
 from studio.simulator.render.footage import frames_at, open_video, video_seconds
 from studio.simulator.render.frames import (
@@ -44,17 +46,19 @@ def render_image_to_video(
     seed: int,
     dest: Path,
     caption: str = "",
+    audio: bool = False,
 ) -> Path:
     """Render a slow camera move over ``first`` (crossfading to ``last`` over the second half) to ``dest``.
 
     The move is a Ken Burns zoom and pan whose direction and depth come from ``seed``. Images are fitted to
-    cover ``size`` and centre-cropped. Returns ``dest``.
+    cover ``size`` and centre-cropped. With ``audio`` the clip carries a soundtrack (:mod:`.audio`) chosen by
+    ``seed``. Returns ``dest``.
     """
     size = even_size(size)
     count = _frame_count(seconds)
     camera = _Camera.from_seed(seed)
     frames = _camera_frames(first, last, camera, size, count)
-    return write(frames, size=size, dest=dest, overlays=overlays(size, caption))
+    return write(frames, size=size, dest=dest, overlays=overlays(size, caption), audio=_sound(audio, count, seed))
 
 
 def render_video_to_video(
@@ -119,6 +123,11 @@ def _frame_count(seconds: float) -> int:
 def _times(count: int) -> Iterator[float]:
     """The presentation time of each output frame, in seconds."""
     return (index / FPS for index in range(count))
+
+
+def _sound(audio: bool, count: int, seed: int) -> AudioSpec | None:
+    """The soundtrack for a clip of ``count`` frames, when ``audio`` is asked for: exactly as long as the frames."""
+    return AudioSpec(seconds=count / FPS, seed=seed) if audio else None
 
 
 # --- image to video: the camera move ---------------------------------------------------------------------------
