@@ -21,14 +21,18 @@ from studio.simulator.render import (
     AudioSpec,
     render_character_performance,
     render_image_to_video,
+    render_text_to_video,
     render_video_to_video,
     scenes,
 )
 from studio.simulator.render import audio as render_audio
 from studio.simulator.render import frames as render_frames
+from studio.simulator.render import title as render_title
 
 SMALL = (160, 96)
 AAC_FRAME_SECONDS = render_audio.AAC_FRAME / render_audio.SAMPLE_RATE  # 1024 / 48000 s
+TEXT_TO_VIDEO_SIZES = [(1280, 720), (720, 1280), (1080, 1920), (1920, 1080)]
+PROMPT = "A lighthouse on a cliff at dusk, waves crashing below"
 
 
 # --- building inputs and reading outputs ------------------------------------------------------------------------
@@ -168,10 +172,11 @@ def small_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "character_performance": render_character_performance(
             character=picture, reference=video, size=SMALL, seed=1, dest=folder / "c.mp4"
         ),
+        "text_to_video": render_text_to_video(prompt="hi", size=SMALL, seconds=1, seed=1, dest=folder / "t.mp4"),
     }
 
 
-@pytest.mark.parametrize("endpoint", ["image_to_video", "video_to_video", "character_performance"])
+@pytest.mark.parametrize("endpoint", ["image_to_video", "video_to_video", "character_performance", "text_to_video"])
 def test_every_endpoint_makes_faststart_h264_yuv420p(small_clips: dict[str, Path], endpoint: str) -> None:
     clip = small_clips[endpoint]
     info = _probe(clip)
@@ -305,11 +310,13 @@ def test_caption_draws_a_band_near_the_bottom(tmp_path: Path) -> None:
 def _render_with(endpoint: str, folder: Path, *, seconds: float, seed: int, audio: bool, name: str) -> Path:
     """A small clip from one of the endpoints that can carry sound."""
     dest = folder / f"{name}.mp4"
+    if endpoint == "text_to_video":
+        return render_text_to_video(prompt=PROMPT, size=SMALL, seconds=seconds, seed=seed, dest=dest, audio=audio)
     first = _picture((200, 160), (120, 90, 60), (30, 160, 200))
     return render_image_to_video(first=first, last=None, size=SMALL, seconds=seconds, seed=seed, dest=dest, audio=audio)
 
 
-@pytest.mark.parametrize("endpoint", ["image_to_video"])
+@pytest.mark.parametrize("endpoint", ["image_to_video", "text_to_video"])
 @pytest.mark.parametrize("seconds", [0.25, 2.3, 4])
 def test_a_soundtrack_is_stereo_aac_lc_lasting_as_long_as_the_picture(
     tmp_path: Path, endpoint: str, seconds: float
@@ -326,7 +333,7 @@ def test_a_soundtrack_is_stereo_aac_lc_lasting_as_long_as_the_picture(
     assert 0 <= data.find(b"moov") < data.find(b"mdat")
 
 
-@pytest.mark.parametrize("endpoint", ["image_to_video"])
+@pytest.mark.parametrize("endpoint", ["image_to_video", "text_to_video"])
 def test_no_soundtrack_unless_asked_and_the_picture_is_the_same_either_way(tmp_path: Path, endpoint: str) -> None:
     silent = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=False, name="silent")
     sounding = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=True, name="sounding")
@@ -368,6 +375,94 @@ def test_the_soundtrack_is_audible_but_soft_and_fades_in_and_out() -> None:
     assert 0.02 < level < 0.2 and np.abs(samples).max() < 0.7
     assert not np.array_equal(samples[0], samples[1])  # stereo, not two copies of one channel
     assert np.abs(samples[:, :48]).max() < 0.01 and np.abs(samples[:, -48:]).max() < 0.01
+
+
+# --- text to video ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", TEXT_TO_VIDEO_SIZES)
+def test_text_to_video_renders_at_each_size_for_the_requested_seconds(tmp_path: Path, size: tuple[int, int]) -> None:
+    dest = render_text_to_video(prompt=PROMPT, size=size, seconds=0.5, seed=2, dest=tmp_path / "t.mp4")
+    info = _probe(dest)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", size)
+    _assert_duration(dest, 0.5)
+    assert _audio(dest) is None
+
+
+def test_text_to_video_lasts_the_requested_seconds_with_sound(tmp_path: Path) -> None:
+    dest = render_text_to_video(prompt=PROMPT, size=SMALL, seconds=3, seed=2, dest=tmp_path / "t.mp4", audio=True)
+    _assert_duration(dest, 3)
+    sound = _audio(dest)
+    assert sound is not None and abs(sound["seconds"] - 3) <= AAC_FRAME_SECONDS
+
+
+def test_text_to_video_is_the_same_per_seed_and_prompt_and_differs_otherwise(tmp_path: Path) -> None:
+    def render(name: str, prompt: str, seed: int) -> bytes:
+        dest = tmp_path / f"{name}.mp4"
+        return render_text_to_video(prompt=prompt, size=SMALL, seconds=1, seed=seed, dest=dest).read_bytes()
+
+    first = render("a", PROMPT, 8)
+    assert render("b", PROMPT, 8) == first
+    assert render("c", PROMPT, 9) != first
+    assert render("d", "A field of sunflowers", 8) != first
+
+
+def test_text_to_video_draws_the_prompt_in_the_middle_over_seed_coloured_backdrops(tmp_path: Path) -> None:
+    size = (320, 192)
+    frames = {
+        (prompt, seed): _frames(
+            render_text_to_video(prompt=prompt, size=size, seconds=1, seed=seed, dest=tmp_path / f"{seed}{prompt}.mp4")
+        )
+        for prompt, seed in (("", 3), ("HELLO WORLD", 3), ("", 4))
+    }
+    middle = (slice(70, 122), slice(60, 260))
+    blank, titled, other = frames[("", 3)][0], frames[("HELLO WORLD", 3)][0], frames[("", 4)][0]
+    assert titled[middle].max() > blank[middle].max() + 40  # white letters
+    assert _difference(titled[:40], blank[:40]) < 3  # away from the words it is the same backdrop
+    assert np.abs(blank.mean(axis=(0, 1)) - other.mean(axis=(0, 1))).max() > 8  # another seed, other colours
+
+
+def test_text_to_video_moves(tmp_path: Path) -> None:
+    frames = _frames(render_text_to_video(prompt=PROMPT, size=SMALL, seconds=2, seed=1, dest=tmp_path / "m.mp4"))
+    assert _difference(frames[0], frames[-1]) > 2.0
+
+
+def test_the_title_grows_slowly_over_the_clip(tmp_path: Path) -> None:
+    titled, blank = (
+        _frames(render_text_to_video(prompt=prompt, size=(320, 192), seconds=2, seed=1, dest=tmp_path / f"{n}.mp4"))
+        for n, prompt in (("titled", "HELLO"), ("blank", ""))
+    )
+
+    def title_width(index: int) -> int:
+        columns = np.nonzero((np.abs(titled[index] - blank[index]).max(axis=2) > 60).any(axis=0))[0]
+        return int(columns[-1] - columns[0])
+
+    assert 1.03 < title_width(-1) / title_width(0) < 1.1
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a lighthouse in a storm " * 30,
+        "一座灯塔矗立在悬崖上，黄昏时分，海浪拍打着下方的岩石，海鸥在金色的光芒中盘旋。" * 8,
+        "supercalifragilisticexpialidocious" * 12,
+    ],
+)
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280)])
+def test_a_long_title_wraps_to_four_lines_within_the_frame_and_ends_with_an_ellipsis(
+    prompt: str, size: tuple[int, int]
+) -> None:
+    lines, px = render_title.title_lines(prompt, size)
+    font = render_frames.load_font(px)
+    assert len(lines) == render_title.MAX_LINES
+    assert lines[-1].endswith("…")
+    assert all(font.getlength(line) <= 0.8 * size[0] for line in lines)
+
+
+def test_a_short_title_keeps_every_word_large() -> None:
+    lines, px = render_title.title_lines("a cat on a mat", (1280, 720))
+    assert lines == ["a cat on a mat"]
+    assert px == 72
 
 
 # --- video to video ---------------------------------------------------------------------------------------------

@@ -164,7 +164,7 @@ def _even(value: float) -> int:
     return int(value) // 2 * 2
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def load_font(size: int) -> ImageFont.FreeTypeFont:
     """Pillow's built-in font at ``size`` px: a scalable FreeType font whenever Pillow has FreeType."""
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # the bitmap fallback has one size and no .size to lay out by
@@ -177,7 +177,7 @@ def _watermark(size: tuple[int, int]) -> Overlay:
     """The "SIMULATED" mark for the bottom-left corner (players put their own buttons and labels in the top
     corners, which would hide it): white on a translucent dark pill, rendered once."""
     # About 1/36 of the short side, legible down to small previews, yet never wider than half the frame.
-    font = _font(min(max(8, min(size) // 36), max(5, size[0] // 11)))
+    font = load_font(min(max(8, min(size) // 36), max(5, size[0] // 11)))
     left, top, right, bottom = font.getbbox("SIMULATED")
     pad = max(2, font.size // 3)
     patch = Image.new("RGBA", (_even(right - left + 2 * pad + 1), _even(bottom - top + 2 * pad + 1)), (0, 0, 0, 0))
@@ -194,8 +194,8 @@ def _caption(text: str, size: tuple[int, int]) -> Overlay | None:
     text = " ".join(text.split())
     if not text:
         return None
-    font = _font(max(8, min(size) // 24))
-    lines = _wrap(text, font, size[0] * 0.9, max_lines=2)
+    font = load_font(max(8, min(size) // 24))
+    lines = wrap(text, font, size[0] * 0.9, max_lines=2)
     line_height = round(font.size * 1.3)
     band = Image.new("RGBA", (size[0], _even(line_height * len(lines) + font.size + 1)), (0, 0, 0, 150))
     draw = ImageDraw.Draw(band)
@@ -205,7 +205,7 @@ def _caption(text: str, size: tuple[int, int]) -> Overlay | None:
     return Overlay.from_rgba(band, 0, top, size)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
     """``text`` wrapped at spaces (or inside words too long for a line) into lines; an ellipsis marks a cut."""
     lines: list[str] = []
     for word in text.split():

@@ -1,4 +1,5 @@
-"""The three renders: image_to_video's camera move, video_to_video's regrade, and the character performance.
+"""The renders: image_to_video's camera move, text_to_video's title card, video_to_video's regrade, and the
+character performance.
 
 Each render makes its frames as planes (:mod:`.frames`), from the real inputs (videos through :mod:`.footage`),
 and hands them to the writer (:mod:`.encoder`), with a soundtrack (:mod:`.audio`) when one is asked for. Clips have
@@ -33,8 +34,9 @@ from studio.simulator.render.frames import (
     to_u8,
     triple,
 )
+from studio.simulator.render.title import Title, backdrops
 
-# --- the three renders ------------------------------------------------------------------------------------------
+# --- the renders ------------------------------------------------------------------------------------------------
 
 
 def render_image_to_video(
@@ -59,6 +61,27 @@ def render_image_to_video(
     camera = _Camera.from_seed(seed)
     frames = _camera_frames(first, last, camera, size, count)
     return write(frames, size=size, dest=dest, overlays=overlays(size, caption), audio=_sound(audio, count, seed))
+
+
+def render_text_to_video(
+    *, prompt: str, size: tuple[int, int], seconds: float, seed: int, dest: Path, audio: bool = False
+) -> Path:
+    """Render a moving title card of ``prompt`` to ``dest``.
+
+    A soft abstract backdrop in colours chosen by ``seed`` drifts and shifts colour while the prompt, wrapped to
+    at most four lines (an ellipsis ends a longer one), slowly grows and floats over it. With ``audio`` the clip
+    carries a soundtrack chosen by ``seed``. Returns ``dest``.
+    """
+    size = even_size(size)
+    count = _frame_count(seconds)
+    first, last = backdrops(size, seed)
+    frames: Iterator[Planes] = _camera_frames(first, last, _Camera.from_seed(seed), size, count)
+    title = Title.of(prompt, size)
+    if title is not None:
+        drift = _Camera.title_drift(seed)
+        progress = (index / max(count - 1, 1) for index in range(count))
+        frames = (title.over(planes, drift.box(p, size)) for planes, p in zip(frames, progress))
+    return write(frames, size=size, dest=dest, overlays=overlays(size, ""), audio=_sound(audio, count, seed))
 
 
 def render_video_to_video(
@@ -154,6 +177,11 @@ class _Camera:
         zoom = (1.0, depth) if rng.random() < 0.5 else (depth, 1.0)
         angle, amount = rng.uniform(0.0, 2 * math.pi), rng.uniform(0.4, 0.9)
         return cls(zoom=zoom, pan=(amount * math.cos(angle), amount * math.sin(angle)))
+
+    @classmethod
+    def title_drift(cls, seed: int) -> _Camera:
+        """A title's slow growth with a drift up or down (chosen by ``seed``): small, so the words stay readable."""
+        return cls(zoom=(1.0, 1.06), pan=(0.0, random.Random(seed).choice((-0.8, 0.8))))
 
     def box(self, progress: float, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
         """The region of a ``canvas``-sized image on view at ``progress`` (0 to 1), as a Pillow resize box."""
