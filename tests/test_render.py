@@ -7,6 +7,7 @@ except where the test is about size.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -559,6 +560,107 @@ def test_a_video_without_timestamps_is_refused_with_a_clear_message(tmp_path: Pa
     with pytest.raises(ValueError, match="raw.h264 has no timed video frames"):
         render_video_to_video(video=raw, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
     assert not (tmp_path / "o.mp4").exists()
+
+
+# --- video to video: aleph2 (keyframes, the input's resolution, a target aspect) ----------------------------------
+
+
+RED, BLUE = (220, 40, 40), (40, 40, 220)
+
+
+@pytest.mark.parametrize(("source", "expected"), [((640, 360), (640, 360)), ((2560, 1440), (1920, 1080))])
+def test_without_a_size_the_output_keeps_the_input_resolution_up_to_1080p(
+    tmp_path: Path, source: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=source, seconds=0.25, moving=False)
+    dest = render_video_to_video(video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4")
+    assert _probe(dest)["size"] == expected
+    _assert_duration(dest, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("source", "size", "aspect", "expected", "content"),
+    [
+        ((640, 360), None, None, (640, 360), (640, 360)),
+        ((641, 361), None, None, (640, 360), (640, 360)),
+        ((2560, 1440), None, None, (1920, 1080), (1920, 1080)),
+        ((1440, 2560), None, None, (1080, 1920), (1080, 1920)),
+        ((1080, 1920), None, None, (1080, 1920), (1080, 1920)),
+        ((640, 360), (320, 320), None, (320, 320), (320, 320)),
+        ((640, 360), None, (16, 9), (640, 360), (640, 360)),
+        ((640, 360), None, (1, 1), (640, 640), (640, 360)),
+        ((640, 360), None, (21, 9), (840, 360), (640, 360)),
+        ((1920, 1080), None, (9, 16), (1080, 1920), (1080, 608)),
+        ((1920, 1080), None, (21, 9), (1920, 822), (1462, 822)),
+        ((640, 480), (1280, 720), (16, 9), (1280, 720), (960, 720)),
+    ],
+)
+def test_the_output_size_and_the_picture_inside_it(
+    source: tuple[int, int],
+    size: tuple[int, int] | None,
+    aspect: tuple[int, int] | None,
+    expected: tuple[int, int],
+    content: tuple[int, int],
+) -> None:
+    assert scenes._output_geometry(source, size, aspect) == (expected, content)
+
+
+@pytest.mark.parametrize(("aspect", "expected"), [((1, 1), (128, 128)), ((21, 9), (168, 72)), ((9, 16), (128, 228))])
+def test_a_target_aspect_letterboxes_the_whole_input_over_a_darkened_copy(
+    tmp_path: Path, aspect: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(128, 72), seconds=0.5, moving=False)
+    dest = render_video_to_video(
+        video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4", target_aspect=aspect
+    )
+    width, height = _probe(dest)["size"]
+    assert (width, height) == expected
+    assert abs(width / height / (aspect[0] / aspect[1]) - 1) < 2 / min(width, height)
+    _assert_duration(dest, 0.5)
+    frame = _frames(dest)[0]
+    left, top = (width - 128) // 2, (height - 72) // 2
+    square = frame[top + 28 : top + 44, left + 46 : left + 62].mean(axis=(0, 1))  # the yellow square, whole
+    assert square[0] > 150 and square[2] < 110
+    bars = np.concatenate([frame[: max(top - 4, 0)].reshape(-1, 3), frame[height - top + 4 :].reshape(-1, 3)])
+    bars = np.concatenate(
+        [bars, frame[:, : max(left - 4, 0)].reshape(-1, 3), frame[:, width - left + 4 :].reshape(-1, 3)]
+    )
+    picture = frame[top + 4 : height - top - 4, left + 4 : width - left - 4]
+    assert 0.3 * picture.mean() < bars.mean() < 0.8 * picture.mean()  # a darkened copy of the picture, not black
+
+
+def test_keyframes_pull_the_colours_toward_each_keyframe_around_its_time(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(64, 64), seconds=2)
+    keyframes = [(Image.new("RGB", (32, 32), BLUE), 2.0), (Image.new("RGB", (32, 32), RED), 0.0)]  # any order
+    frames = _frames(
+        render_video_to_video(
+            video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4", keyframes=keyframes
+        )
+    )
+    early, late = np.mean(frames[:8], axis=(0, 1, 2)), np.mean(frames[-8:], axis=(0, 1, 2))
+    assert early[0] > late[0] + 20 and late[2] > early[2] + 20
+    assert early[0] > early[2] and late[2] > late[0]
+
+
+def test_keyframes_replace_the_seed_tint(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(64, 64), seconds=0.5)
+    keyframes = [(Image.new("RGB", (32, 32), RED), 0.2)]
+    a, b = (
+        render_video_to_video(
+            video=video, size=None, max_seconds=5, seed=seed, dest=tmp_path / f"{seed}.mp4", keyframes=keyframes
+        )
+        for seed in (1, 2)
+    )
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_the_keyframe_target_holds_before_the_first_and_after_the_last_and_blends_between() -> None:
+    target = scenes._keyframe_target([(Image.new("RGB", (8, 8), RED), 1.0), (Image.new("RGB", (8, 8), BLUE), 3.0)])
+    source = (np.zeros(3), np.ones(3))
+    red_mean, blue_mean = target(source, 1.0)[0], target(source, 3.0)[0]
+    assert np.allclose(target(source, 0.0)[0], red_mean) and np.allclose(target(source, 9.0)[0], blue_mean)
+    assert np.allclose(target(source, 2.0)[0], (red_mean + blue_mean) / 2)
+    assert red_mean[2] > blue_mean[2]  # Cr: red is redder
 
 
 # --- character performance --------------------------------------------------------------------------------------

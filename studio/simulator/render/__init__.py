@@ -5,9 +5,10 @@ Every clip is yuv420p H.264 in an MP4 whose ``moov`` atom comes first (``movflag
 ``round(seconds * FPS)`` frames, carry a small "SIMULATED" mark on every frame and are deterministic: the same
 inputs and seed give the same bytes (with the same PyAV build).
 
-* ``scenes``: the renders (image_to_video's camera move, text_to_video's title card, video_to_video's regrade,
-  the character performance).
-* ``frames``: frames as BT.709 yuv420p planes; sizes, colour conversion, fitting, the mark and captions.
+* ``scenes``: the renders (image_to_video's camera move, text_to_video's title card, video_to_video's regrade
+  and letterbox, the character performance).
+* ``frames``: frames as BT.709 yuv420p planes; sizes, colour conversion, fitting, letterboxing, the mark and
+  captions.
 * ``title``: text_to_video's backdrop and the prompt's title layer.
 * ``footage``: input videos, read through the studio's one video reader (:mod:`studio.media.videos`).
 * ``audio``: the soundtrack a clip may carry: a seed's chord over soft noise, as stereo AAC-LC at 48 kHz.
