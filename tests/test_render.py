@@ -7,6 +7,7 @@ except where the test is about size.
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,14 +19,21 @@ from PIL import Image, ImageDraw, ImageOps
 from studio.capabilities import GEN4_RATIOS, ratio_size
 from studio.simulator.render import (
     FPS,
+    AudioSpec,
     render_character_performance,
     render_image_to_video,
+    render_text_to_video,
     render_video_to_video,
     scenes,
 )
+from studio.simulator.render import audio as render_audio
 from studio.simulator.render import frames as render_frames
+from studio.simulator.render import title as render_title
 
 SMALL = (160, 96)
+AAC_FRAME_SECONDS = render_audio.AAC_FRAME / render_audio.SAMPLE_RATE  # 1024 / 48000 s
+TEXT_TO_VIDEO_SIZES = [(1280, 720), (720, 1280), (1080, 1920), (1920, 1080)]
+PROMPT = "A lighthouse on a cliff at dusk, waves crashing below"
 
 
 # --- building inputs and reading outputs ------------------------------------------------------------------------
@@ -73,6 +81,27 @@ def _probe(path: Path) -> dict:
             "seconds": float(stream.duration * stream.time_base),
             "frames": frames,
         }
+
+
+def _audio(path: Path) -> dict | None:
+    """What a player learns about the sound track, or None when there is none."""
+    with av.open(str(path)) as container:
+        if not container.streams.audio:
+            return None
+        stream = container.streams.audio[0]
+        samples = sum(frame.samples for frame in container.decode(stream))
+        return {
+            "codec": (stream.codec_context.name, stream.codec_context.profile),
+            "format": (stream.rate, stream.channels),
+            "seconds": float(stream.duration * stream.time_base),
+            "decoded_seconds": samples / stream.rate,
+        }
+
+
+def _packets(path: Path, kind: str) -> bytes:
+    """The encoded bytes of a file's video or audio track, in order."""
+    with av.open(str(path)) as container:
+        return b"".join(bytes(packet) for packet in container.demux(getattr(container.streams, kind)[0]))
 
 
 def _frames(path: Path) -> list[np.ndarray]:
@@ -144,10 +173,11 @@ def small_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "character_performance": render_character_performance(
             character=picture, reference=video, size=SMALL, seed=1, dest=folder / "c.mp4"
         ),
+        "text_to_video": render_text_to_video(prompt="hi", size=SMALL, seconds=1, seed=1, dest=folder / "t.mp4"),
     }
 
 
-@pytest.mark.parametrize("endpoint", ["image_to_video", "video_to_video", "character_performance"])
+@pytest.mark.parametrize("endpoint", ["image_to_video", "video_to_video", "character_performance", "text_to_video"])
 def test_every_endpoint_makes_faststart_h264_yuv420p(small_clips: dict[str, Path], endpoint: str) -> None:
     clip = small_clips[endpoint]
     info = _probe(clip)
@@ -275,6 +305,167 @@ def test_caption_draws_a_band_near_the_bottom(tmp_path: Path) -> None:
     assert _difference(plain[middle], captioned[middle]) < 2
 
 
+# --- sound ------------------------------------------------------------------------------------------------------
+
+
+def _render_with(endpoint: str, folder: Path, *, seconds: float, seed: int, audio: bool, name: str) -> Path:
+    """A small clip from one of the endpoints that can carry sound."""
+    dest = folder / f"{name}.mp4"
+    if endpoint == "text_to_video":
+        return render_text_to_video(prompt=PROMPT, size=SMALL, seconds=seconds, seed=seed, dest=dest, audio=audio)
+    first = _picture((200, 160), (120, 90, 60), (30, 160, 200))
+    return render_image_to_video(first=first, last=None, size=SMALL, seconds=seconds, seed=seed, dest=dest, audio=audio)
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video", "text_to_video"])
+@pytest.mark.parametrize("seconds", [0.25, 2.3, 4])
+def test_a_soundtrack_is_stereo_aac_lc_lasting_as_long_as_the_picture(
+    tmp_path: Path, endpoint: str, seconds: float
+) -> None:
+    clip = _render_with(endpoint, tmp_path, seconds=seconds, seed=5, audio=True, name="sound")
+    picture = _probe(clip)
+    sound = _audio(clip)
+    assert sound is not None
+    assert sound["codec"] == ("aac", "LC") and sound["format"] == (48_000, 2)
+    assert picture["frames"] == round(seconds * FPS)
+    assert abs(sound["seconds"] - picture["frames"] / FPS) <= AAC_FRAME_SECONDS
+    assert abs(sound["decoded_seconds"] - picture["frames"] / FPS) <= AAC_FRAME_SECONDS
+    data = clip.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+@pytest.mark.parametrize("endpoint", ["image_to_video", "text_to_video"])
+def test_no_soundtrack_unless_asked_and_the_picture_is_the_same_either_way(tmp_path: Path, endpoint: str) -> None:
+    silent = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=False, name="silent")
+    sounding = _render_with(endpoint, tmp_path, seconds=1, seed=5, audio=True, name="sounding")
+    assert _audio(silent) is None
+    assert _audio(sounding) is not None
+    assert _packets(silent, "video") == _packets(sounding, "video")
+
+
+def test_the_soundtrack_is_the_same_per_seed_and_differs_between_seeds(tmp_path: Path) -> None:
+    a, b, c = (
+        _render_with("image_to_video", tmp_path, seconds=2, seed=seed, audio=True, name=name)
+        for name, seed in (("a", 11), ("b", 11), ("c", 12))
+    )
+    assert a.read_bytes() == b.read_bytes()
+    assert _packets(a, "audio") != _packets(c, "audio")
+    samples = [render_audio.soundtrack(AudioSpec(seconds=2, seed=seed)) for seed in (11, 11, 12)]
+    assert np.array_equal(samples[0], samples[1])
+    assert not np.array_equal(samples[0], samples[2])
+
+
+def _loudest_tones(samples: np.ndarray) -> set[int]:
+    """The four strongest frequencies (to the nearest 2 Hz) in the first half second of the left channel."""
+    spectrum = np.abs(np.fft.rfft(samples[0, 2_400:26_400]))
+    peaks = [i for i in range(1, len(spectrum) - 1) if spectrum[i - 1] < spectrum[i] >= spectrum[i + 1]]
+    return {i * 2 for i in sorted(peaks, key=lambda i: spectrum[i])[-4:]}
+
+
+def test_each_seed_plays_its_own_chord() -> None:
+    chords = {seed: _loudest_tones(render_audio.soundtrack(AudioSpec(seconds=1, seed=seed))) for seed in (1, 2, 3)}
+    assert len(chords[1]) == 4
+    assert chords[1] != chords[2] and chords[1] != chords[3] and chords[2] != chords[3]
+    assert all(80 < tone < 1_000 for tone in chords[1])  # soft low-mid tones, not hiss
+
+
+def test_the_soundtrack_is_audible_but_soft_and_fades_in_and_out() -> None:
+    samples = render_audio.soundtrack(AudioSpec(seconds=3, seed=4))
+    assert samples.shape == (2, 3 * 48_000) and samples.dtype == np.float32
+    level = float(np.sqrt(np.mean(samples**2)))
+    assert 0.02 < level < 0.2 and np.abs(samples).max() < 0.7
+    assert not np.array_equal(samples[0], samples[1])  # stereo, not two copies of one channel
+    assert np.abs(samples[:, :48]).max() < 0.01 and np.abs(samples[:, -48:]).max() < 0.01
+
+
+# --- text to video ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", TEXT_TO_VIDEO_SIZES)
+def test_text_to_video_renders_at_each_size_for_the_requested_seconds(tmp_path: Path, size: tuple[int, int]) -> None:
+    dest = render_text_to_video(prompt=PROMPT, size=size, seconds=0.5, seed=2, dest=tmp_path / "t.mp4")
+    info = _probe(dest)
+    assert (info["codec"], info["pix_fmt"], info["size"]) == ("h264", "yuv420p", size)
+    _assert_duration(dest, 0.5)
+    assert _audio(dest) is None
+
+
+def test_text_to_video_lasts_the_requested_seconds_with_sound(tmp_path: Path) -> None:
+    dest = render_text_to_video(prompt=PROMPT, size=SMALL, seconds=3, seed=2, dest=tmp_path / "t.mp4", audio=True)
+    _assert_duration(dest, 3)
+    sound = _audio(dest)
+    assert sound is not None and abs(sound["seconds"] - 3) <= AAC_FRAME_SECONDS
+
+
+def test_text_to_video_is_the_same_per_seed_and_prompt_and_differs_otherwise(tmp_path: Path) -> None:
+    def render(name: str, prompt: str, seed: int) -> bytes:
+        dest = tmp_path / f"{name}.mp4"
+        return render_text_to_video(prompt=prompt, size=SMALL, seconds=1, seed=seed, dest=dest).read_bytes()
+
+    first = render("a", PROMPT, 8)
+    assert render("b", PROMPT, 8) == first
+    assert render("c", PROMPT, 9) != first
+    assert render("d", "A field of sunflowers", 8) != first
+
+
+def test_text_to_video_draws_the_prompt_in_the_middle_over_seed_coloured_backdrops(tmp_path: Path) -> None:
+    size = (320, 192)
+    frames = {
+        (prompt, seed): _frames(
+            render_text_to_video(prompt=prompt, size=size, seconds=1, seed=seed, dest=tmp_path / f"{seed}{prompt}.mp4")
+        )
+        for prompt, seed in (("", 3), ("HELLO WORLD", 3), ("", 4))
+    }
+    middle = (slice(70, 122), slice(60, 260))
+    blank, titled, other = frames[("", 3)][0], frames[("HELLO WORLD", 3)][0], frames[("", 4)][0]
+    assert titled[middle].max() > blank[middle].max() + 40  # white letters
+    assert _difference(titled[:40], blank[:40]) < 3  # away from the words it is the same backdrop
+    assert np.abs(blank.mean(axis=(0, 1)) - other.mean(axis=(0, 1))).max() > 8  # another seed, other colours
+
+
+def test_text_to_video_moves(tmp_path: Path) -> None:
+    frames = _frames(render_text_to_video(prompt=PROMPT, size=SMALL, seconds=2, seed=1, dest=tmp_path / "m.mp4"))
+    assert _difference(frames[0], frames[-1]) > 2.0
+
+
+def test_the_title_grows_slowly_over_the_clip(tmp_path: Path) -> None:
+    titled, blank = (
+        _frames(render_text_to_video(prompt=prompt, size=(320, 192), seconds=2, seed=1, dest=tmp_path / f"{n}.mp4"))
+        for n, prompt in (("titled", "HELLO"), ("blank", ""))
+    )
+
+    def title_width(index: int) -> int:
+        columns = np.nonzero((np.abs(titled[index] - blank[index]).max(axis=2) > 60).any(axis=0))[0]
+        return int(columns[-1] - columns[0])
+
+    assert 1.03 < title_width(-1) / title_width(0) < 1.1
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "a lighthouse in a storm " * 30,
+        "一座灯塔矗立在悬崖上，黄昏时分，海浪拍打着下方的岩石，海鸥在金色的光芒中盘旋。" * 8,
+        "supercalifragilisticexpialidocious" * 12,
+    ],
+)
+@pytest.mark.parametrize("size", [(1280, 720), (720, 1280)])
+def test_a_long_title_wraps_to_four_lines_within_the_frame_and_ends_with_an_ellipsis(
+    prompt: str, size: tuple[int, int]
+) -> None:
+    lines, px = render_title.title_lines(prompt, size)
+    font = render_frames.load_font(px)
+    assert len(lines) == render_title.MAX_LINES
+    assert lines[-1].endswith("…")
+    assert all(font.getlength(line) <= 0.8 * size[0] for line in lines)
+
+
+def test_a_short_title_keeps_every_word_large() -> None:
+    lines, px = render_title.title_lines("a cat on a mat", (1280, 720))
+    assert lines == ["a cat on a mat"]
+    assert px == 72
+
+
 # --- video to video ---------------------------------------------------------------------------------------------
 
 
@@ -369,6 +560,107 @@ def test_a_video_without_timestamps_is_refused_with_a_clear_message(tmp_path: Pa
     with pytest.raises(ValueError, match="raw.h264 has no timed video frames"):
         render_video_to_video(video=raw, reference=None, size=SMALL, max_seconds=5, seed=1, dest=tmp_path / "o.mp4")
     assert not (tmp_path / "o.mp4").exists()
+
+
+# --- video to video: aleph2 (keyframes, the input's resolution, a target aspect) ----------------------------------
+
+
+RED, BLUE = (220, 40, 40), (40, 40, 220)
+
+
+@pytest.mark.parametrize(("source", "expected"), [((640, 360), (640, 360)), ((2560, 1440), (1920, 1080))])
+def test_without_a_size_the_output_keeps_the_input_resolution_up_to_1080p(
+    tmp_path: Path, source: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=source, seconds=0.25, moving=False)
+    dest = render_video_to_video(video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4")
+    assert _probe(dest)["size"] == expected
+    _assert_duration(dest, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("source", "size", "aspect", "expected", "content"),
+    [
+        ((640, 360), None, None, (640, 360), (640, 360)),
+        ((641, 361), None, None, (640, 360), (640, 360)),
+        ((2560, 1440), None, None, (1920, 1080), (1920, 1080)),
+        ((1440, 2560), None, None, (1080, 1920), (1080, 1920)),
+        ((1080, 1920), None, None, (1080, 1920), (1080, 1920)),
+        ((640, 360), (320, 320), None, (320, 320), (320, 320)),
+        ((640, 360), None, (16, 9), (640, 360), (640, 360)),
+        ((640, 360), None, (1, 1), (640, 640), (640, 360)),
+        ((640, 360), None, (21, 9), (840, 360), (640, 360)),
+        ((1920, 1080), None, (9, 16), (1080, 1920), (1080, 608)),
+        ((1920, 1080), None, (21, 9), (1920, 822), (1462, 822)),
+        ((640, 480), (1280, 720), (16, 9), (1280, 720), (960, 720)),
+    ],
+)
+def test_the_output_size_and_the_picture_inside_it(
+    source: tuple[int, int],
+    size: tuple[int, int] | None,
+    aspect: tuple[int, int] | None,
+    expected: tuple[int, int],
+    content: tuple[int, int],
+) -> None:
+    assert scenes._output_geometry(source, size, aspect) == (expected, content)
+
+
+@pytest.mark.parametrize(("aspect", "expected"), [((1, 1), (128, 128)), ((21, 9), (168, 72)), ((9, 16), (128, 228))])
+def test_a_target_aspect_letterboxes_the_whole_input_over_a_darkened_copy(
+    tmp_path: Path, aspect: tuple[int, int], expected: tuple[int, int]
+) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(128, 72), seconds=0.5, moving=False)
+    dest = render_video_to_video(
+        video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4", target_aspect=aspect
+    )
+    width, height = _probe(dest)["size"]
+    assert (width, height) == expected
+    assert abs(width / height / (aspect[0] / aspect[1]) - 1) < 2 / min(width, height)
+    _assert_duration(dest, 0.5)
+    frame = _frames(dest)[0]
+    left, top = (width - 128) // 2, (height - 72) // 2
+    square = frame[top + 28 : top + 44, left + 46 : left + 62].mean(axis=(0, 1))  # the yellow square, whole
+    assert square[0] > 150 and square[2] < 110
+    bars = np.concatenate([frame[: max(top - 4, 0)].reshape(-1, 3), frame[height - top + 4 :].reshape(-1, 3)])
+    bars = np.concatenate(
+        [bars, frame[:, : max(left - 4, 0)].reshape(-1, 3), frame[:, width - left + 4 :].reshape(-1, 3)]
+    )
+    picture = frame[top + 4 : height - top - 4, left + 4 : width - left - 4]
+    assert 0.3 * picture.mean() < bars.mean() < 0.8 * picture.mean()  # a darkened copy of the picture, not black
+
+
+def test_keyframes_pull_the_colours_toward_each_keyframe_around_its_time(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(64, 64), seconds=2)
+    keyframes = [(Image.new("RGB", (32, 32), BLUE), 2.0), (Image.new("RGB", (32, 32), RED), 0.0)]  # any order
+    frames = _frames(
+        render_video_to_video(
+            video=video, size=None, max_seconds=math.inf, seed=1, dest=tmp_path / "o.mp4", keyframes=keyframes
+        )
+    )
+    early, late = np.mean(frames[:8], axis=(0, 1, 2)), np.mean(frames[-8:], axis=(0, 1, 2))
+    assert early[0] > late[0] + 20 and late[2] > early[2] + 20
+    assert early[0] > early[2] and late[2] > late[0]
+
+
+def test_keyframes_replace_the_seed_tint(tmp_path: Path) -> None:
+    video = _write_video(tmp_path / "in.mp4", size=(64, 64), seconds=0.5)
+    keyframes = [(Image.new("RGB", (32, 32), RED), 0.2)]
+    a, b = (
+        render_video_to_video(
+            video=video, size=None, max_seconds=5, seed=seed, dest=tmp_path / f"{seed}.mp4", keyframes=keyframes
+        )
+        for seed in (1, 2)
+    )
+    assert a.read_bytes() == b.read_bytes()
+
+
+def test_the_keyframe_target_holds_before_the_first_and_after_the_last_and_blends_between() -> None:
+    target = scenes._keyframe_target([(Image.new("RGB", (8, 8), RED), 1.0), (Image.new("RGB", (8, 8), BLUE), 3.0)])
+    source = (np.zeros(3), np.ones(3))
+    red_mean, blue_mean = target(source, 1.0)[0], target(source, 3.0)[0]
+    assert np.allclose(target(source, 0.0)[0], red_mean) and np.allclose(target(source, 9.0)[0], blue_mean)
+    assert np.allclose(target(source, 2.0)[0], (red_mean + blue_mean) / 2)
+    assert red_mean[2] > blue_mean[2]  # Cr: red is redder
 
 
 # --- character performance --------------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """The H.264 writer: planes in, a browser-playable MP4 out, with frame making on a worker thread beside it.
 
 Every clip is yuv420p H.264 at :data:`FPS` in an MP4 whose ``moov`` atom comes first (``movflags=+faststart``),
-written to a hidden file and renamed into place, so a half-written clip is never served. Frames are made on a
+written to a hidden file and renamed into place, so a half-written clip is never served. A clip may carry a
+soundtrack (:mod:`.audio`), encoded alongside the frames so the muxer interleaves the two. Frames are made on a
 worker thread while the main thread encodes; Pillow, numpy and swscale release the GIL, so on two cores frame
 making and x264 really run side by side.
 """
@@ -25,6 +26,7 @@ from av.container import OutputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
+from studio.simulator.render.audio import AacTrack, AudioSpec
 from studio.simulator.render.frames import Overlay, Planes, plane_arrays
 
 FPS = 24
@@ -47,10 +49,18 @@ _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
 T = TypeVar("T")
 
 
-def write(frames: Iterable[Planes], *, size: tuple[int, int], dest: Path, overlays: list[Overlay]) -> Path:
-    """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``."""
+def write(
+    frames: Iterable[Planes],
+    *,
+    size: tuple[int, int],
+    dest: Path,
+    overlays: list[Overlay],
+    audio: AudioSpec | None = None,
+) -> Path:
+    """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``, and ``audio``'s
+    soundtrack beside them when it is given (the caller makes it as long as the frames)."""
     video_frames = (_video_frame(planes, size, overlays, index) for index, planes in enumerate(frames))
-    return _encode(_prefetch(video_frames), size=size, dest=Path(dest))
+    return _encode(_prefetch(video_frames), size=size, dest=Path(dest), audio=audio)
 
 
 def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int) -> VideoFrame:
@@ -89,7 +99,7 @@ def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStre
     return stream
 
 
-def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path) -> Path:
+def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path, audio: AudioSpec | None) -> Path:
     """Encode ``frames`` to a hidden file beside ``dest``, then rename it: a half-written clip is never served."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent)
@@ -98,9 +108,14 @@ def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path) 
     try:
         with av.open(name, "w", format="mp4", container_options=_MUXER_OPTIONS) as container:
             stream = _h264_stream(container, size)
-            for frame in frames:
+            track = AacTrack(container, audio) if audio is not None else None
+            for index, frame in enumerate(frames, start=1):
                 container.mux(stream.encode(frame))
+                if track is not None:
+                    container.mux(track.until(index / FPS))  # the sound up to the end of this frame
             container.mux(stream.encode(None))
+            if track is not None:
+                container.mux(track.finish())
         os.chmod(part, 0o644)  # mkstemp makes it owner-only; a served clip should read like any other file
         os.replace(part, dest)
     except BaseException:

@@ -45,6 +45,16 @@ def video_seconds(video: Path) -> float:
     return seconds
 
 
+def video_size(video: Path) -> tuple[int, int]:
+    """The width and height of ``video``'s first decoded frame: the picture a render scales from."""
+    container, stream = open_video(video)
+    with container:
+        first = next(container.decode(stream), None)
+    if first is None:
+        raise ValueError(f"{Path(video).name} has no decodable video frames.")
+    return first.width, first.height
+
+
 class _VideoCursor:
     """Walks forward through a video's frames, answering "which frame is showing at time t?"."""
 

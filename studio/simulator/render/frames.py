@@ -1,4 +1,4 @@
-"""Frames as planes: sizes, colour conversion, fitting, and the overlays (the SIMULATED mark and captions).
+"""Frames as planes: sizes, colour conversion, fitting and letterboxing, and the overlays (the mark and captions).
 
 Frames are built directly as BT.709 limited-range yuv420p planes (tagged as such in the stream), not as RGB:
 that spares a full-frame RGB to YUV conversion per frame and was about 25 % faster overall. Overlays are
@@ -24,6 +24,8 @@ ArrayPlanes = tuple[np.ndarray, np.ndarray, np.ndarray]
 Planes = ImagePlanes | ArrayPlanes
 T = TypeVar("T")
 
+MAX_LONG_SIDE, MAX_SHORT_SIDE = 1920, 1080  # 1080p, in either orientation
+
 # BT.709 R'G'B' -> limited-range Y'CbCr, rows already scaled for 8 bits (Y 16..235, Cb/Cr 16..240).
 _RGB_TO_YUV = (
     np.array([[0.2126, 0.7152, 0.0722], [-0.114572, -0.385428, 0.5], [0.5, -0.454153, -0.045847]])
@@ -48,6 +50,19 @@ def even_size(size: tuple[int, int]) -> tuple[int, int]:
     if width < 2 or height < 2:
         raise ValueError(f"Output size {size[0]}x{size[1]} is too small to encode.")
     return width, height
+
+
+def capped_size(size: tuple[float, float]) -> tuple[int, int]:
+    """``size`` scaled down (never up) so its long side is at most 1920 and its short side at most 1080, even."""
+    scale = min(1.0, MAX_LONG_SIDE / max(size), MAX_SHORT_SIDE / min(size))
+    width, height = (round(side * scale) for side in size)
+    return even_size((width, height))
+
+
+def expanded(size: tuple[float, float], aspect: tuple[int, int]) -> tuple[float, float]:
+    """The smallest box of ``aspect`` (width, height) that holds ``size``: ``size`` with bars added on two sides."""
+    ratio = aspect[0] / aspect[1]
+    return max(size[0], size[1] * ratio), max(size[1], size[0] / ratio)
 
 
 def _cover_size(source: tuple[int, int], size: tuple[int, int]) -> tuple[int, int]:
@@ -91,14 +106,40 @@ def still_planes(image: Image.Image, size: tuple[int, int]) -> ImagePlanes:
     return triple(Image.fromarray(plane) for plane in rgb_to_planes(np.asarray(fitted)))
 
 
-def fitted(frames: Iterable[VideoFrame], size: tuple[int, int]) -> Iterator[ArrayPlanes]:
-    """Each frame fitted to ``size``; a frame shown twice in a row (slower input) is fitted once."""
+def fitted(
+    frames: Iterable[VideoFrame], size: tuple[int, int], content: tuple[int, int] | None = None
+) -> Iterator[ArrayPlanes]:
+    """Each frame fitted to cover ``size`` (centre crop); or, given a smaller ``content`` size (even numbers), fitted
+    to cover that, centred, with the rest of ``size`` showing a blurred, darkened copy of the frame (a letterbox or
+    pillarbox). A frame shown twice in a row (slower input) is fitted once."""
+    content = size if content is None else content
     previous: VideoFrame | None = None
     planes: ArrayPlanes | None = None
     for frame in frames:
         if planes is None or frame is not previous:
-            previous, planes = frame, _fit_frame(frame, size)
+            previous = frame
+            planes = _fit_frame(frame, size) if content == size else _boxed_frame(frame, size, content)
         yield planes
+
+
+def _boxed_frame(frame: VideoFrame, size: tuple[int, int], content: tuple[int, int]) -> ArrayPlanes:
+    """``frame`` covering ``content`` in the middle of ``size``, over a blurred, darkened copy covering ``size``."""
+    # The bars show the frame itself, blurred and darkened, rather than black: aleph2 outpaints the bars with more
+    # of the scene, and a copy keeps the scene's colours and motion across the whole picture, so the regrade's
+    # colour statistics (taken over the whole frame) are not dragged toward black by bars that may be half of it.
+    # Blurring is a swscale reduction to about 32 px and a bicubic enlargement (also swscale: about 2 ms at 1080p,
+    # a third of what Pillow takes).
+    scale = 32 / max(size)
+    tiny = _fit_frame(frame, even_size((max(2, round(size[0] * scale)), max(2, round(size[1] * scale)))))
+    blurred = VideoFrame(tiny[0].shape[1], tiny[0].shape[0], "yuv420p")
+    for view, plane, shade in zip(plane_arrays(blurred), tiny, (_SHADE[0], _SHADE[1], _SHADE[1])):
+        view[...] = shade[plane]
+    backdrop = plane_arrays(blurred.reformat(width=size[0], height=size[1], interpolation="BICUBIC"))
+    left, top = ((outer - inner) // 4 * 2 for outer, inner in zip(size, content))  # even, so chroma lines up
+    for index, (plane, picture) in enumerate(zip(backdrop, _fit_frame(frame, content))):
+        x, y = (left, top) if index == 0 else (left // 2, top // 2)
+        plane[y : y + picture.shape[0], x : x + picture.shape[1]] = picture
+    return triple(backdrop)
 
 
 def _fit_frame(frame: VideoFrame, size: tuple[int, int]) -> ArrayPlanes:
@@ -110,6 +151,13 @@ def _fit_frame(frame: VideoFrame, size: tuple[int, int]) -> ArrayPlanes:
     luma, cb, cr = plane_arrays(scaled)
     rows, columns = slice(top // 2, (top + height) // 2), slice(left // 2, (left + width) // 2)
     return luma[top : top + height, left : left + width], cb[rows, columns], cr[rows, columns]
+
+
+# Lookup tables that darken a backdrop: luma to 45 % above black, chroma to 60 % of its colourfulness.
+_SHADE = (
+    to_u8(16 + (np.arange(256, dtype=np.float32) - 16) * 0.45),
+    to_u8(128 + (np.arange(256, dtype=np.float32) - 128) * 0.6),
+)
 
 
 def plane_arrays(frame: VideoFrame) -> list[np.ndarray]:
@@ -164,7 +212,7 @@ def _even(value: float) -> int:
     return int(value) // 2 * 2
 
 
-def _font(size: int) -> ImageFont.FreeTypeFont:
+def load_font(size: int) -> ImageFont.FreeTypeFont:
     """Pillow's built-in font at ``size`` px: a scalable FreeType font whenever Pillow has FreeType."""
     font = ImageFont.load_default(size=size)
     if not isinstance(font, ImageFont.FreeTypeFont):  # the bitmap fallback has one size and no .size to lay out by
@@ -177,7 +225,7 @@ def _watermark(size: tuple[int, int]) -> Overlay:
     """The "SIMULATED" mark for the bottom-left corner (players put their own buttons and labels in the top
     corners, which would hide it): white on a translucent dark pill, rendered once."""
     # About 1/36 of the short side, legible down to small previews, yet never wider than half the frame.
-    font = _font(min(max(8, min(size) // 36), max(5, size[0] // 11)))
+    font = load_font(min(max(8, min(size) // 36), max(5, size[0] // 11)))
     left, top, right, bottom = font.getbbox("SIMULATED")
     pad = max(2, font.size // 3)
     patch = Image.new("RGBA", (_even(right - left + 2 * pad + 1), _even(bottom - top + 2 * pad + 1)), (0, 0, 0, 0))
@@ -194,8 +242,8 @@ def _caption(text: str, size: tuple[int, int]) -> Overlay | None:
     text = " ".join(text.split())
     if not text:
         return None
-    font = _font(max(8, min(size) // 24))
-    lines = _wrap(text, font, size[0] * 0.9, max_lines=2)
+    font = load_font(max(8, min(size) // 24))
+    lines = wrap(text, font, size[0] * 0.9, max_lines=2)
     line_height = round(font.size * 1.3)
     band = Image.new("RGBA", (size[0], _even(line_height * len(lines) + font.size + 1)), (0, 0, 0, 150))
     draw = ImageDraw.Draw(band)
@@ -205,7 +253,7 @@ def _caption(text: str, size: tuple[int, int]) -> Overlay | None:
     return Overlay.from_rgba(band, 0, top, size)
 
 
-def _wrap(text: str, font: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
+def wrap(text: str, font: ImageFont.FreeTypeFont, width: float, max_lines: int) -> list[str]:
     """``text`` wrapped at spaces (or inside words too long for a line) into lines; an ellipsis marks a cut."""
     lines: list[str] = []
     for word in text.split():

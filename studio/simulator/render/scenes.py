@@ -1,28 +1,33 @@
-"""The three renders: image_to_video's camera move, video_to_video's regrade, and the character performance.
+"""The renders: image_to_video's camera move, text_to_video's title card, video_to_video's regrade (gen4_aleph's and
+aleph2's), and the character performance.
 
 Each render makes its frames as planes (:mod:`.frames`), from the real inputs (videos through :mod:`.footage`),
-and hands them to the writer (:mod:`.encoder`). Clips have exactly ``round(seconds * FPS)`` frames and are
-deterministic: the same inputs and seed give the same bytes (with the same PyAV build).
+and hands them to the writer (:mod:`.encoder`), with a soundtrack (:mod:`.audio`) when one is asked for. Clips have
+exactly ``round(seconds * FPS)`` frames and are deterministic: the same inputs and seed give the same bytes (with
+the same PyAV build).
 """
 
 from __future__ import annotations
 
 import math
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
+from studio.simulator.render.audio import AudioSpec
 from studio.simulator.render.encoder import FPS, write
-from studio.simulator.render.footage import frames_at, open_video, video_seconds
+from studio.simulator.render.footage import frames_at, open_video, video_seconds, video_size
 from studio.simulator.render.frames import (
     ArrayPlanes,
     ImagePlanes,
     Planes,
+    capped_size,
     even_size,
+    expanded,
     fitted,
     overlays,
     rgb,
@@ -31,8 +36,9 @@ from studio.simulator.render.frames import (
     to_u8,
     triple,
 )
+from studio.simulator.render.title import Title, backdrops
 
-# --- the three renders ------------------------------------------------------------------------------------------
+# --- the renders ------------------------------------------------------------------------------------------------
 
 
 def render_image_to_video(
@@ -44,39 +50,73 @@ def render_image_to_video(
     seed: int,
     dest: Path,
     caption: str = "",
+    audio: bool = False,
 ) -> Path:
     """Render a slow camera move over ``first`` (crossfading to ``last`` over the second half) to ``dest``.
 
     The move is a Ken Burns zoom and pan whose direction and depth come from ``seed``. Images are fitted to
-    cover ``size`` and centre-cropped. Returns ``dest``.
+    cover ``size`` and centre-cropped. With ``audio`` the clip carries a soundtrack (:mod:`.audio`) chosen by
+    ``seed``. Returns ``dest``.
     """
     size = even_size(size)
     count = _frame_count(seconds)
     camera = _Camera.from_seed(seed)
     frames = _camera_frames(first, last, camera, size, count)
-    return write(frames, size=size, dest=dest, overlays=overlays(size, caption))
+    return write(frames, size=size, dest=dest, overlays=overlays(size, caption), audio=_sound(audio, count, seed))
+
+
+def render_text_to_video(
+    *, prompt: str, size: tuple[int, int], seconds: float, seed: int, dest: Path, audio: bool = False
+) -> Path:
+    """Render a moving title card of ``prompt`` to ``dest``.
+
+    A soft abstract backdrop in colours chosen by ``seed`` drifts and shifts colour while the prompt, wrapped to
+    at most four lines (an ellipsis ends a longer one), slowly grows and floats over it. With ``audio`` the clip
+    carries a soundtrack chosen by ``seed``. Returns ``dest``.
+    """
+    size = even_size(size)
+    count = _frame_count(seconds)
+    first, last = backdrops(size, seed)
+    frames: Iterator[Planes] = _camera_frames(first, last, _Camera.from_seed(seed), size, count)
+    title = Title.of(prompt, size)
+    if title is not None:
+        drift = _Camera.title_drift(seed)
+        progress = (index / max(count - 1, 1) for index in range(count))
+        frames = (title.over(planes, drift.box(p, size)) for planes, p in zip(frames, progress))
+    return write(frames, size=size, dest=dest, overlays=overlays(size, ""), audio=_sound(audio, count, seed))
 
 
 def render_video_to_video(
     *,
     video: Path,
-    reference: Image.Image | None,
-    size: tuple[int, int],
+    reference: Image.Image | None = None,
+    size: tuple[int, int] | None,
     max_seconds: float,
     seed: int,
     dest: Path,
     caption: str = "",
+    keyframes: Sequence[tuple[Image.Image, float]] = (),
+    target_aspect: tuple[int, int] | None = None,
 ) -> Path:
-    """Render the first ``max_seconds`` of ``video`` regraded toward ``reference``'s colours, captioned, to ``dest``.
+    """Render the first ``max_seconds`` of ``video`` regraded, captioned, to ``dest``.
 
-    Each frame covers ``size`` (centre crop). Without a reference the regrade is a tint chosen by ``seed``.
-    The clip lasts min(input duration, ``max_seconds``). Raises ValueError if ``video`` has no video stream.
+    The regrade moves each frame's colours toward a target: the ``keyframes``' colours when there are any (each
+    an image and a time in seconds on the input's timeline; the target moves from one to the next between their
+    times, and holds the first before it and the last after), else ``reference``'s, else a tint chosen by
+    ``seed``.
+
+    Each frame covers ``size`` (centre crop); ``size=None`` keeps the input's resolution, scaled down to fit
+    1080p (1920 on the long side, 1080 on the short). With ``target_aspect`` (width, height), say (21, 9), the
+    whole input is letterboxed or pillarboxed into that aspect, the bars showing a blurred, darkened copy of the
+    picture; without a ``size`` the output is then the input's resolution widened or heightened to that aspect,
+    within 1080p. The clip lasts min(input duration, ``max_seconds``). Raises ValueError if ``video`` has no
+    video stream.
     """
-    size = even_size(size)
     count = _frame_count(min(video_seconds(video), max_seconds))
-    regrade = _Regrade(_reference_target(reference) if reference is not None else _tint_target(seed))
-    sampled = fitted(frames_at(video, _times(count)), size)
-    frames = (regrade(planes) for planes in sampled)
+    size, content = _output_geometry(video_size(video), size, target_aspect)
+    regrade = _Regrade(_grade_target(reference, keyframes, seed))
+    sampled = fitted(frames_at(video, _times(count)), size, content)
+    frames = (regrade(planes, time) for planes, time in zip(sampled, _times(count)))
     return write(frames, size=size, dest=dest, overlays=overlays(size, caption))
 
 
@@ -121,6 +161,11 @@ def _times(count: int) -> Iterator[float]:
     return (index / FPS for index in range(count))
 
 
+def _sound(audio: bool, count: int, seed: int) -> AudioSpec | None:
+    """The soundtrack for a clip of ``count`` frames, when ``audio`` is asked for: exactly as long as the frames."""
+    return AudioSpec(seconds=count / FPS, seed=seed) if audio else None
+
+
 # --- image to video: the camera move ---------------------------------------------------------------------------
 
 
@@ -145,6 +190,11 @@ class _Camera:
         zoom = (1.0, depth) if rng.random() < 0.5 else (depth, 1.0)
         angle, amount = rng.uniform(0.0, 2 * math.pi), rng.uniform(0.4, 0.9)
         return cls(zoom=zoom, pan=(amount * math.cos(angle), amount * math.sin(angle)))
+
+    @classmethod
+    def title_drift(cls, seed: int) -> _Camera:
+        """A title's slow growth with a drift up or down (chosen by ``seed``): small, so the words stay readable."""
+        return cls(zoom=(1.0, 1.06), pan=(0.0, random.Random(seed).choice((-0.8, 0.8))))
 
     def box(self, progress: float, canvas: tuple[int, int]) -> tuple[float, float, float, float]:
         """The region of a ``canvas``-sized image on view at ``progress`` (0 to 1), as a Pillow resize box."""
@@ -199,9 +249,33 @@ def _view(planes: ImagePlanes, box: tuple[float, float, float, float], size: tup
     )
 
 
+# --- video to video: the output's size ---------------------------------------------------------------------------
+
+
+def _output_geometry(
+    source: tuple[int, int], size: tuple[int, int] | None, aspect: tuple[int, int] | None
+) -> tuple[tuple[int, int], tuple[int, int]]:
+    """The output size, and the size of the picture inside it (smaller than the output when it is letterboxed).
+
+    Without ``aspect`` the picture covers the output. With it, the input is first boxed into ``aspect`` (bars on
+    two sides) and that box covers the output, so the picture is the input scaled by the same factor, clipped to
+    the output when ``size`` has another aspect.
+    """
+    if aspect is not None and min(aspect) <= 0:
+        raise ValueError(f"A target aspect ratio needs two positive numbers, not {aspect[0]}:{aspect[1]}.")
+    box = expanded(source, aspect) if aspect is not None else source
+    output = even_size(size) if size is not None else capped_size(box)
+    if aspect is None:
+        return output, output
+    scale = max(output[0] / box[0], output[1] / box[1])
+    width, height = (min(side, round(have * scale) // 2 * 2) for side, have in zip(output, source))
+    return output, (max(2, width), max(2, height))
+
+
 # --- video to video: the regrade --------------------------------------------------------------------------------
 
 Stats = tuple[np.ndarray, np.ndarray]  # per-plane mean and standard deviation, each of shape (3,)
+Target = Callable[[Stats, float], Stats]  # the regrade's target, from a frame's statistics and its time
 
 
 def _plane_stats(planes: Planes) -> Stats:
@@ -210,19 +284,50 @@ def _plane_stats(planes: Planes) -> Stats:
     return np.array([s.mean() for s in samples]), np.array([s.std() for s in samples])
 
 
-def _reference_target(reference: Image.Image) -> Callable[[Stats], Stats]:
+def _image_stats(image: Image.Image) -> Stats:
+    """The colour statistics of ``image``, measured on a 128x128 reduction."""
+    small = np.asarray(rgb(image).resize((128, 128), Image.Resampling.BOX))
+    return _plane_stats(rgb_to_planes(small))
+
+
+def _grade_target(reference: Image.Image | None, keyframes: Sequence[tuple[Image.Image, float]], seed: int) -> Target:
+    """The keyframes' colours when there are keyframes, else the reference's, else a tint chosen by ``seed``."""
+    if keyframes:
+        return _keyframe_target(keyframes)
+    if reference is not None:
+        return _reference_target(reference)
+    return _tint_target(seed)
+
+
+def _reference_target(reference: Image.Image) -> Target:
     """A regrade target that is the reference image's own colour statistics."""
-    small = np.asarray(rgb(reference).resize((128, 128), Image.Resampling.BOX))
-    target = _plane_stats(rgb_to_planes(small))
-    return lambda _source: target
+    target = _image_stats(reference)
+    return lambda _source, _time: target
 
 
-def _tint_target(seed: int) -> Callable[[Stats], Stats]:
+def _keyframe_target(keyframes: Sequence[tuple[Image.Image, float]]) -> Target:
+    """A regrade target that moves, in time, from each keyframe's colour statistics to the next one's."""
+    ordered = sorted(keyframes, key=lambda keyframe: keyframe[1])
+    times = np.array([time for _image, time in ordered], np.float64)
+    stats = [_image_stats(image) for image, _time in ordered]
+    means, spreads = np.array([mean for mean, _ in stats]), np.array([spread for _, spread in stats])
+
+    def target(_source: Stats, time: float) -> Stats:
+        # np.interp holds the first value before the first time and the last after the last.
+        return (
+            np.array([np.interp(time, times, means[:, plane]) for plane in range(3)]),
+            np.array([np.interp(time, times, spreads[:, plane]) for plane in range(3)]),
+        )
+
+    return target
+
+
+def _tint_target(seed: int) -> Target:
     """A regrade target that shifts each frame's chroma by a hue and strength chosen from ``seed``."""
     rng = random.Random(seed)
     hue, strength = rng.uniform(0.0, 2 * math.pi), rng.uniform(14.0, 24.0)
     shift = np.array([rng.uniform(-6.0, 6.0), strength * math.cos(hue), strength * math.sin(hue)])
-    return lambda source: (source[0] + shift / _Regrade.strength, source[1])
+    return lambda source, _time: (source[0] + shift / _Regrade.strength, source[1])
 
 
 class _Regrade:
@@ -233,21 +338,22 @@ class _Regrade:
 
     strength = 0.6
 
-    def __init__(self, target: Callable[[Stats], Stats]) -> None:
+    def __init__(self, target: Target) -> None:
         self._target = target
         self._source: Stats | None = None
 
-    def __call__(self, planes: Planes) -> ArrayPlanes:
+    def __call__(self, planes: Planes, time: float) -> ArrayPlanes:
+        """``planes`` (the frame at ``time`` seconds) regraded."""
         stats = _plane_stats(planes)
         # Smoothed over frames: raw per-frame statistics make the grade flicker as things move.
         if self._source is not None:
             (old_mean, old_spread), (new_mean, new_spread) = self._source, stats
             stats = (0.8 * old_mean + 0.2 * new_mean, 0.8 * old_spread + 0.2 * new_spread)
         self._source = stats
-        return triple(lut[np.asarray(p)] for lut, p in zip(self._luts(stats), planes))
+        return triple(lut[np.asarray(p)] for lut, p in zip(self._luts(stats, time), planes))
 
-    def _luts(self, source: Stats) -> list[np.ndarray]:
-        (mean, spread), (target_mean, target_spread) = source, self._target(source)
+    def _luts(self, source: Stats, time: float) -> list[np.ndarray]:
+        (mean, spread), (target_mean, target_spread) = source, self._target(source, time)
         gain = np.clip(target_spread / np.maximum(spread, 1.0), 0.5, 2.0)
         levels = np.arange(256, dtype=np.float32)
         moved = [(levels - m) * g + t for m, g, t in zip(mean, gain, target_mean)]
