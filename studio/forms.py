@@ -292,7 +292,7 @@ def _prepare_input(
     if not given.path:
         return _Ready(media.check_url((given.url or "").strip(), field=label, limits=limits))
     if form.kind_of(name) == "image":
-        image = media.prepare_image(given.path, field=label, ratio=form.ratio, fit=form.fit, limits=limits)
+        image = media.prepare_image(given.path, field=label, ratio=form.ratio or None, fit=form.fit, limits=limits)
         return _Ready(image.data_uri, preview=image.preview)
     rule = spec.video_inputs.get(form.slot(name).wire) or VideoInputRule()
     video = media.prepare_video(given.path, field=label, rule=rule, limits=limits, workdir=workdir)

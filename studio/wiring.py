@@ -32,13 +32,20 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
     clients: dict[str, RunwayClient] = {}
     code_base_urls: dict[str, str] = {}
     simulator_app = None
+    # STUDIO_BASE_URL names a standalone simulator's root when the server's provider is a simulated one: both of
+    # its dialects are then served from there. For a real provider it replaces that provider's base URL.
+    standalone = override if override and PROVIDERS[settings.provider].simulated else ""
     for name, spec in PROVIDERS.items():
         base = override if (name == settings.provider and override) else None
-        if spec.simulated and base is None:
+        if spec.simulated:
+            prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect.name == name)
+            if standalone:
+                clients[name] = RunwayClient(provider=spec, base_url=standalone + prefix)
+                code_base_urls[name] = standalone + prefix
+                continue
             if simulator_app is None:  # one simulator serves both dialects, each under its own prefix
                 simulator_app = create_simulator(simulator or SimulatorConfig.from_settings(settings))
                 transport = FaultyTransport(httpx.ASGITransport(app=simulator_app), simulator_app.state.faults)
-            prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect.name == name)
             clients[name] = RunwayClient(provider=spec, base_url=EMBEDDED_SIMULATOR_URL + prefix, transport=transport)
             code_base_urls[name] = STANDALONE_SIMULATOR_URL + prefix
         else:

@@ -24,22 +24,22 @@ from studio.capabilities import (
 
 STUDIO = Path(__file__).resolve().parents[1] / "studio"
 
-ALL_MODELS = [(p.name, m) for p in PROVIDERS.values() for m in p.models.values()]
-IDS = [f"{p}:{m.name}" for p, m in ALL_MODELS]
+ALL_MODELS = [(p.name, m) for p in PROVIDERS.values() for m in p.models]
+IDS = [f"{p}:{m.endpoint}:{m.name}" for p, m in ALL_MODELS]
 
 
 @pytest.mark.parametrize(("provider_name", "spec"), ALL_MODELS, ids=IDS)
 def test_every_model_serves_a_known_endpoint(provider_name: str, spec: ModelSpec) -> None:
     assert spec.endpoint in ENDPOINTS
-    assert spec.endpoint in ("image_to_video", "video_to_video", "character_performance")
+    assert spec.endpoint in ("image_to_video", "text_to_video", "video_to_video", "character_performance")
 
 
 @pytest.mark.parametrize(("provider_name", "spec"), ALL_MODELS, ids=IDS)
 def test_defaults_are_among_the_choices(provider_name: str, spec: ModelSpec) -> None:
-    assert spec.default_ratio in spec.ratios
+    assert spec.default_ratio in spec.ratios or (spec.ratios == () and spec.default_ratio is None)
     if spec.durations is None:
         assert spec.default_duration is None
-        assert spec.endpoint != "image_to_video"  # image_to_video always has a duration field
+        assert spec.endpoint not in ("image_to_video", "text_to_video")  # these always have a duration field
     else:
         assert spec.default_duration in spec.durations
 
@@ -59,7 +59,7 @@ def test_ratios_name_even_pixel_sizes(provider_name: str, spec: ModelSpec) -> No
 def test_gen4_turbo_takes_first_frame_only_and_no_gen3a_ratio(provider_name: str) -> None:
     # runway-api.md, image_to_video: "The proxy's own examples send gen4_turbo with a `last` frame and with ratio
     # 1280:768: both are rejected upstream. Validate per model; never send them."
-    spec = PROVIDERS[provider_name].model("gen4_turbo")
+    spec = PROVIDERS[provider_name].model("gen4_turbo", "image_to_video")
     assert spec is not None
     assert "last" not in spec.positions
     assert not spec.supports_last_frame
@@ -69,7 +69,7 @@ def test_gen4_turbo_takes_first_frame_only_and_no_gen3a_ratio(provider_name: str
 
 
 def test_gen3a_turbo_takes_both_frames_and_its_own_ratios() -> None:
-    spec = OPENAI_HK.model("gen3a_turbo")
+    spec = OPENAI_HK.model("gen3a_turbo", "image_to_video")
     assert spec is not None
     assert set(spec.positions) == {"first", "last"}
     assert set(spec.ratios) == {"1280:768", "768:1280"}
@@ -79,8 +79,8 @@ def test_gen3a_turbo_takes_both_frames_and_its_own_ratios() -> None:
 
 def test_durations_per_provider() -> None:
     # runway-api.md: gen4_turbo "proxy: 5, 10 · official: any integer 2–10".
-    hk = OPENAI_HK.model("gen4_turbo")
-    official = RUNWAY.model("gen4_turbo")
+    hk = OPENAI_HK.model("gen4_turbo", "image_to_video")
+    official = RUNWAY.model("gen4_turbo", "image_to_video")
     assert hk is not None and official is not None
     assert hk.durations == (5, 10)
     assert official.durations == tuple(range(2, 11))
@@ -89,7 +89,7 @@ def test_durations_per_provider() -> None:
 
 def test_provider_only_fields_are_on_openai_hk_only() -> None:
     for prov in PROVIDERS.values():
-        for spec in prov.models.values():
+        for spec in prov.models:
             extras = set(spec.options) & {"watermark", "notify_hook"}
             if prov.name in ("openai-hk", "simulator") and spec.endpoint == "image_to_video":
                 assert extras == {"watermark", "notify_hook"}, (prov.name, spec.name)
@@ -98,14 +98,14 @@ def test_provider_only_fields_are_on_openai_hk_only() -> None:
 
 
 def test_simulator_serves_exactly_openai_hks_models() -> None:
-    assert dict(SIMULATOR.models) == dict(OPENAI_HK.models)
+    assert SIMULATOR.models == OPENAI_HK.models
     assert SIMULATOR.limits == OPENAI_HK.limits
 
 
 def test_official_api_no_longer_serves_removed_models() -> None:
     # runway_models.json: gen3a_turbo and gen4_aleph are "removed_upstream".
-    assert set(RUNWAY.models) == {"gen4_turbo", "act_two"}
-    assert RUNWAY.models_for("video_to_video") == ()
+    assert not {"gen3a_turbo", "gen4_aleph"} & RUNWAY.model_names
+    assert [m.name for m in RUNWAY.models_for("video_to_video")] == ["aleph2"]
 
 
 @pytest.mark.parametrize(
@@ -114,8 +114,7 @@ def test_official_api_no_longer_serves_removed_models() -> None:
 def test_credits_per_second_match_the_reference(model: str, credits: int) -> None:
     # runway-api.md: gen4_turbo 5, gen3a_turbo 5, gen4_aleph 15, act_two 5 credits per second.
     for prov in PROVIDERS.values():
-        spec = prov.model(model)
-        if spec is not None:
+        for spec in (m for m in prov.models if m.name == model):
             assert spec.credits_per_second == credits, prov.name
 
 
@@ -129,8 +128,8 @@ def test_input_limits_match_the_reference() -> None:
 
 
 def test_aleph_and_act_two_rules() -> None:
-    aleph = OPENAI_HK.model("gen4_aleph")
-    act_two = OPENAI_HK.model("act_two")
+    aleph = OPENAI_HK.model("gen4_aleph", "video_to_video")
+    act_two = OPENAI_HK.model("act_two", "character_performance")
     assert aleph is not None and act_two is not None
     assert aleph.max_references == 1 and aleph.prompt_required
     assert {"848:480", "640:480"} <= set(aleph.ratios)

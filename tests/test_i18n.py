@@ -384,7 +384,7 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
         assert "图生视频" in details and "模拟器" in details and "**提示词**：waves" in details
         assert _caption(row, "zh-CN") == "失败 · gen4_turbo · waves"
         english = _details(row, [row])
-        assert english.startswith("**Image to Video** · `gen4_turbo` on simulator · Failed")
+        assert english.startswith("**Image to Video** · `gen4_turbo` on Simulator · openai-hk · Failed")
         assert (
             "**Why it failed:** The provider had a temporary problem (provider said: busy). It is safe to try again."
             in english

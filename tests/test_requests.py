@@ -170,17 +170,58 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
     ),
 }
 # The simulator serves openai-hk's table: the same bodies must pass there.
-VALID |= {("simulator", model): case for (prov, model), case in list(VALID.items()) if prov == "openai-hk"}
+FRAMES = [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}]
+VEO_I2V = {
+    "promptImage": FRAMES,
+    "ratio": "1080:1920",
+    "duration": 8,
+    "audio": False,
+    "negativePrompt": "blur",
+    "seed": 5,
+}
+VEO_T2V = {"promptText": "rain on neon", "ratio": "1920:1080", "duration": 4, "audio": True, "negativePrompt": "text"}
+GEN45_I2V = {"model": "gen4.5", "promptImage": IMG, "promptText": "waves", "ratio": "1584:672", "duration": 7}
+GEN45_T2V = {"model": "gen4.5", "promptText": "a lantern", "ratio": "720:1280", "duration": 2}
+KEYFRAMES = [{"uri": PNG_URI, "seconds": 1.5, "range": {"start_seconds": 1, "end_seconds": 3}}]
+ALEPH2 = {"model": "aleph2", "videoUri": MP4_URI, "keyframes": KEYFRAMES, "targetAspectRatio": "21:9", "seed": 2}
+VALID |= {
+    ("runway", "gen4.5"): (
+        "image_to_video",
+        GEN45_I2V,
+        GEN45_I2V | {"promptImage": [{"uri": IMG, "position": "first"}]},
+    ),
+    ("runway", "veo3.1"): ("image_to_video", VEO_I2V | {"model": "veo3.1"}, VEO_I2V | {"model": "veo3.1"}),
+    ("runway", "veo3.1_fast"): (
+        "image_to_video",
+        VEO_I2V | {"model": "veo3.1_fast"},
+        VEO_I2V | {"model": "veo3.1_fast"},
+    ),
+    ("runway", "aleph2"): ("video_to_video", ALEPH2, ALEPH2),
+}
+TEXT_TO_VIDEO = {
+    ("runway", "gen4.5"): ("text_to_video", GEN45_T2V, GEN45_T2V),
+    ("runway", "veo3.1"): ("text_to_video", VEO_T2V | {"model": "veo3.1"}, VEO_T2V | {"model": "veo3.1"}),
+    ("runway", "veo3.1_fast"): (
+        "text_to_video",
+        VEO_T2V | {"model": "veo3.1_fast"},
+        VEO_T2V | {"model": "veo3.1_fast"},
+    ),
+}
+# Every case by (provider, endpoint, model); each simulator takes exactly its provider's.
+CASES = {(p, case[0], m): case for (p, m), case in [*VALID.items(), *TEXT_TO_VIDEO.items()]}
+CASES |= {(f"simulator{'-runway' if p == 'runway' else ''}", e, m): c for (p, e, m), c in list(CASES.items())}
 
 
 def test_every_model_of_every_provider_has_an_example() -> None:
-    served = {(p.name, m) for p in PROVIDERS.values() for m in p.models}
-    assert served == set(VALID)
+    served = {(p.name, m.endpoint, m.name) for p in PROVIDERS.values() for m in p.models}
+    assert served == set(CASES)
 
 
-@pytest.mark.parametrize(("provider_name", "model"), sorted(VALID), ids=[f"{p}:{m}" for p, m in sorted(VALID)])
-def test_example_request_validates_and_round_trips(provider_name: str, model: str) -> None:
-    endpoint, body, wire = VALID[(provider_name, model)]
+@pytest.mark.parametrize(
+    ("provider_name", "endpoint", "model"), sorted(CASES), ids=[":".join(k) for k in sorted(CASES)]
+)
+def test_example_request_validates_and_round_trips(provider_name: str, endpoint: str, model: str) -> None:
+    endpoint, body, wire = CASES[(provider_name, endpoint, model)]
     request = parse_request(endpoint, body, provider=PROVIDERS[provider_name])
     assert request.to_wire() == wire
     # The wire JSON is itself valid input: parsing it again gives the same body.
@@ -224,10 +265,12 @@ def test_last_frame_on_gen4_turbo() -> None:
     assert issue.path == ("promptImage", 1, "position")
 
 
-def test_last_frame_on_runway_has_no_model_to_suggest() -> None:
+def test_last_frame_on_runway_names_the_models_that_take_one() -> None:
     body = i2v(promptImage=[{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}])
     issue = only_issue("image_to_video", body, RUNWAY)
-    assert issue.field == "Last frame" and "not supported by any model on Runway" in str(issue.message)
+    assert (
+        issue.field == "Last frame" and str(issue.message) == "Last frame is supported by veo3.1 and veo3.1_fast only."
+    )
 
 
 def test_missing_or_duplicate_first_frame() -> None:
@@ -414,8 +457,8 @@ def test_model_of_another_endpoint() -> None:
 
 
 def test_endpoint_a_provider_does_not_offer() -> None:
-    issue = only_issue("video_to_video", v2v(), RUNWAY)
-    assert issue.field == "Model" and "Runway does not offer Video to Video" in str(issue.message)
+    issue = only_issue("text_to_video", {"model": "gen4.5", "promptText": "x", "ratio": "1280:720"}, OPENAI_HK)
+    assert issue.field == "Model" and "openai-hk does not offer Text to Video" in str(issue.message)
 
 
 @pytest.mark.parametrize(
@@ -444,7 +487,7 @@ def test_missing_required_shape() -> None:
 
 def test_body_must_be_an_object_and_endpoint_known() -> None:
     assert only_issue("image_to_video", ["gen4_turbo"]).field == "Request"
-    assert only_issue("text_to_video", i2v()).field == "Endpoint"
+    assert only_issue("image_to_audio", i2v()).field == "Endpoint"
 
 
 def test_character_type_must_be_image_or_video() -> None:

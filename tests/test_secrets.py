@@ -94,7 +94,7 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
             settings = Settings.from_env(
                 {
                     "STUDIO_PROVIDER": "openai-hk",
-                    "STUDIO_BASE_URL": base_url,
+                    "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
                     "STUDIO_DATA_DIR": str(tmp / "data"),
                 }
             )
@@ -166,7 +166,7 @@ def open_with_key(page: Any, url: str, key: str) -> None:
     page.goto(url, wait_until="domcontentloaded")
     page.wait_for_selector("#i2v_generate", state="visible")
     page.locator("#settings").get_by_role("button", name="Settings").click()
-    page.locator("#provider").get_by_label("openai-hk").check()
+    page.locator("#provider").get_by_label("openai-hk", exact=True).check()
     box = page.locator("#api_key input")
     box.fill(key)
     box.press("Tab")

@@ -142,7 +142,7 @@ def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:
             {
                 "STUDIO_PROVIDER": "openai-hk",
                 "STUDIO_API_KEY": SERVER_KEY,
-                "STUDIO_BASE_URL": base_url,
+                "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
                 "STUDIO_DATA_DIR": str(tmp_path / "data"),
                 "STUDIO_DAILY_CREDIT_CAP": "25",
             }

@@ -61,19 +61,22 @@ def test_unknown_fields_are_kept() -> None:
 
 
 @pytest.mark.parametrize(
-    ("extra", "credits"),
+    ("extra", "cost", "estimated"),
     [
-        ({"cost": {"credits": 50}}, 50.0),
-        ({"estimatedCost": {"credits": 25.5}}, 25.5),
-        ({"cost": {"credits": 50}, "estimatedCost": {"credits": 25}}, 50.0),  # the charge wins over the estimate
-        ({}, None),
-        ({"cost": "lots"}, None),
-        ({"cost": {"credits": "50"}}, None),
+        ({"cost": {"credits": 50}}, 50.0, None),
+        ({"estimatedCost": {"credits": 25.5}}, None, 25.5),  # an estimate is not a charge
+        ({"cost": {"credits": 50}, "estimatedCost": {"credits": 25}}, 50.0, 25.0),
+        ({"cost": {"credits": 0}}, 0.0, None),  # refunded
+        ({}, None, None),
+        ({"cost": "lots"}, None, None),
+        ({"cost": {"credits": "50"}}, None, None),
     ],
 )
-def test_credits_read_from_cost_or_estimate(extra: dict[str, object], credits: float | None) -> None:
+def test_cost_and_estimate_are_read_apart(
+    extra: dict[str, object], cost: float | None, estimated: float | None
+) -> None:
     task = Task.model_validate({"id": "t", "status": "SUCCEEDED", "output": ["https://x.example.com/a.mp4"]} | extra)
-    assert task.credits == credits
+    assert (task.cost, task.estimated_cost) == (cost, estimated)
 
 
 def test_unknown_status_is_refused() -> None:

@@ -146,13 +146,19 @@ async def test_aleph2_with_a_big_input_uploads_it_then_creates_the_task(big_clip
 async def test_a_failed_upload_creates_nothing_and_says_so(big_clip: Path, tmp_path: Path) -> None:
     studio = _studio(tmp_path)
     engine = studio.simulator_app.state.engine
-    engine.start_upload = lambda filename: (_ for _ in ()).throw(RuntimeError("down"))  # the upload target is down
+    announced = engine.start_upload
+
+    def expired(filename: str) -> Any:  # the upload form the studio is given no longer matches: a 403 at the target
+        return dataclasses.replace(announced(filename), signature="expired")
+
+    engine.start_upload = expired
 
     form = Form.of("video_to_video", model="aleph2", video=MediaInput(path=str(big_clip)))
     try:
         job = await studio.submit(form, provider="simulator-runway", visitor="browser:a", visitor_key=None)
         final = await job.wait_done()
         assert final.phase is Phase.FAILED and "Nothing was created or charged" in str(final.message)
+        assert "the upload was refused (HTTP 403)" in str(final.message)
         assert engine.counters.created == 0
         row = await studio.generation(final.generation_id, visitor="browser:a")
         assert row is not None and row.task_id is None and row.failure_code is None  # costs nothing

@@ -43,6 +43,7 @@ StrPath = str | os.PathLike[str]
 Fit = Literal["crop", "pad", "as-is"]
 
 MAX_SOURCE_PIXELS = 100_000_000  # refuse to decode more than this (a decompression-bomb guard)
+NO_RATIO_MAX_SIDE = 1920  # an image for a model that takes no ratio (its output is at most 1080p)
 SOURCE_SIDE_FACTOR = 4  # a source side may be this many times image_max_side_px before it is refused
 
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
@@ -66,14 +67,17 @@ class PreparedImage:
 
 
 def prepare_image(
-    source: bytes | StrPath, *, field: str, ratio: str, fit: Fit = "crop", limits: InputLimits
+    source: bytes | StrPath, *, field: str, ratio: str | None, fit: Fit = "crop", limits: InputLimits
 ) -> PreparedImage:
     """Read, check, orient and fit an image to ``ratio``, and encode it as a data URI within the limits.
 
     ``fit``: "crop" covers the ratio's size and crops the centre; "pad" fits inside it and fills the bars with a
     blurred, darkened copy of the image; "as-is" keeps the image's own aspect (refused outside the allowed
-    range) and only scales it down. Raises ``MediaError(field, ...)`` for anything that cannot be used.
+    range) and only scales it down. Without a ``ratio`` (aleph2's keyframes: the output keeps the input video's
+    size) the image is sent as it is, at most ``NO_RATIO_MAX_SIDE`` px on its long side. Raises
+    ``MediaError(field, ...)`` for anything that cannot be used.
     """
+    fit = fit if ratio else "as-is"
     with _opened_image(source, field=field, limits=limits) as img:
         source_size = _oriented_size(img)
         target = _target_size(source_size, ratio=ratio, fit=fit, field=field, limits=limits)
@@ -207,10 +211,10 @@ def _within_side(width: int, height: int, *, max_side: int) -> tuple[int, int]:
 
 
 def _target_size(
-    source_size: tuple[int, int], *, ratio: str, fit: Fit, field: str, limits: InputLimits
+    source_size: tuple[int, int], *, ratio: str | None, fit: Fit, field: str, limits: InputLimits
 ) -> tuple[int, int]:
     """The size the sent image will have (before any downscaling needed to fit the byte limit)."""
-    if fit in ("crop", "pad"):
+    if ratio and fit in ("crop", "pad"):
         return _output_aspect_size(ratio, limits)
     width, height = source_size
     aspect = width / height
@@ -226,7 +230,7 @@ def _target_size(
                 high=limits.image_max_aspect,
             ),
         )
-    long_side = min(max(ratio_size(ratio)), limits.image_max_side_px)
+    long_side = min(max(ratio_size(ratio)) if ratio else NO_RATIO_MAX_SIDE, limits.image_max_side_px)
     return _within_side(width, height, max_side=long_side)
 
 

@@ -21,8 +21,13 @@ def models_of(provider: str, endpoint: Endpoint) -> list[ModelSpec]:
 
 
 def model_choices(provider: str, endpoint: Endpoint) -> list[tuple[str, str]]:
-    """(label, name) for each model: "veo3.1 · Veo 3.1", and "(legacy)" for one gone from the official API."""
-    return [(f"{m.name} · {m.label}{' (legacy)' if m.legacy else ''}", m.name) for m in models_of(provider, endpoint)]
+    """(label, name) for each model ``provider`` offers on ``endpoint``: "veo3.1 · Veo 3.1"."""
+    return [(f"{m.name} · {m.label}", m.name) for m in models_of(provider, endpoint)]
+
+
+def model_info(spec: ModelSpec | None, lang: str = "en") -> str:
+    """The line under the model: that it is an older one, gone from Runway's own API ('' otherwise)."""
+    return t(lang, "page.legacy_model", name=spec.name) if spec is not None and spec.legacy else ""
 
 
 def first_spec(provider: str, endpoint: Endpoint) -> ModelSpec | None:

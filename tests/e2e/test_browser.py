@@ -26,7 +26,7 @@ from tests.conftest import ASSETS, LaunchedStudio
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
-TABS = ["Image to Video", "Video to Video", "Character Performance"]
+TABS = ["Image to Video", "Text to Video", "Video to Video", "Character Performance"]
 GEN4_RATIOS = ["1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"]
 GEN3A_RATIOS = ["1280:768", "768:1280"]
 FINAL_PHASES = ("succeeded", "failed", "cancelled", "invalid")
@@ -44,7 +44,12 @@ def open_studio(page: Any, url: str, tab: str | None = None) -> None:
     page.wait_for_selector("#i2v_generate", state="visible")
     if tab is not None:
         page.get_by_role("tab", name=tab, exact=True).click()
-        prefix = {"Image to Video": "i2v", "Video to Video": "v2v", "Character Performance": "cp"}[tab]
+        prefix = {
+            "Image to Video": "i2v",
+            "Text to Video": "t2v",
+            "Video to Video": "v2v",
+            "Character Performance": "cp",
+        }[tab]
         page.wait_for_selector(f"#{prefix}_generate", state="visible")
 
 
@@ -281,12 +286,15 @@ def test_switching_the_model_changes_the_ratio_choices(
     open_studio(page, launched.url, "Image to Video")
     assert listbox_options(page, "i2v_ratio") == GEN4_RATIOS
     assert NO_LAST_FRAME in page.inner_text("#i2v_last_note")
+    assert not page.locator("#i2v_last").is_visible()  # no last-frame box for a model that cannot use one
 
     choose(page, "i2v_model", "gen3a_turbo · Gen-3 Alpha Turbo")
     page.wait_for_function(
         "(warning) => !document.querySelector('#i2v_last_note').innerText.includes(warning)",
         arg=NO_LAST_FRAME,
     )
+    page.locator("#i2v_last").wait_for(state="visible")
+    assert "older model" in page.inner_text("#i2v_model")  # the proxy still serves it; Runway no longer does
     assert listbox_options(page, "i2v_ratio") == GEN3A_RATIOS
     assert page.input_value("#i2v_ratio input[role=combobox]") in GEN3A_RATIOS  # the old 1280:720 was replaced
     screenshot("gen3a")
@@ -298,6 +306,7 @@ def test_switching_the_model_changes_the_ratio_choices(
     )
     assert listbox_options(page, "i2v_ratio") == GEN4_RATIOS
     assert page.input_value("#i2v_ratio input[role=combobox]") in GEN4_RATIOS
+    page.locator("#i2v_last").wait_for(state="hidden")
     screenshot("gen4")
 
 
@@ -358,8 +367,8 @@ def test_page_identifies_itself_and_hides_the_key(
     open_studio(page, launched.url)
     assert page.title() == "Runway Studio"
     names = [name.strip() for name in page.get_by_role("tab").all_inner_texts()]
-    assert names[:3] == TABS, names  # the generation tabs, in this order
-    assert names[3:] == ["History"], names  # and only the history after them
+    assert names[:4] == TABS, names  # the generation tabs, in this order
+    assert names[4:] == ["History"], names  # and only the history after them
     banner = page.locator("#sim_banner")
     assert banner.is_visible()
     assert re.search(r"costs? nothing", banner.inner_text(), re.IGNORECASE), banner.inner_text()
@@ -379,7 +388,7 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
     page.wait_for_timeout(1000)  # let the page-load events (history, reattach) land: they must not blank anything
     screenshot("fresh")
     problems: list[str] = []
-    for tab, prefix in zip(TABS, ("i2v", "v2v", "cp")):
+    for tab, prefix in zip(TABS, ("i2v", "t2v", "v2v", "cp"), strict=True):
         page.get_by_role("tab", name=tab, exact=True).click()
         page.wait_for_selector(f"#{prefix}_generate", state="visible")
         panel = page.locator(f"#{prefix}_status")

@@ -152,6 +152,7 @@ class GenerationTab:
                 controls.model_choices(self.default_provider, self.endpoint),
                 value=first.name if first else None,
                 label=UI("ui.model"),
+                info=page_text(lambda lang: controls.model_info(first, lang)) or None,
                 elem_id=f"{self.prefix}_model",
                 allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
             )
@@ -355,7 +356,7 @@ class GenerationTab:
 
     def model_outputs(self) -> list[Any]:
         own = [c for c in (self.duration, self.length_note_box if self.seconds is not None else None) if c is not None]
-        return [self.ratio, self.cost, *own, *self.bindings.visibility_targets(), *self.model_targets()]
+        return [self.model, self.ratio, self.cost, *own, *self.bindings.visibility_targets(), *self.model_targets()]
 
     def on_model(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Every control that depends on the model, after the provider or model changed."""
@@ -363,6 +364,7 @@ class GenerationTab:
         lang = request_language(request)
         duration = controls.kept_duration(spec, data.get(self.duration)) if self.duration else None
         updates = {
+            self.model: gr.update(info=controls.model_info(spec, lang)),
             self.ratio: controls.ratio_update(spec, data[self.ratio]),
             self.cost: self._cost_of(data, duration, lang),
         }
