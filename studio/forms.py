@@ -101,7 +101,7 @@ class Form:
 
     @property
     def ratio(self) -> str:
-        return str(self.get("ratio", ""))
+        return str(self.get("ratio") or "")
 
     @property
     def seed(self) -> int | None:

@@ -343,4 +343,14 @@ class Job:
         except StudioError as err:
             await self._publish(Phase.INTERRUPTED, Msg("job.cancel_failed", error=err.message))
             return
-        await self._publish(Phase.CANCELLED, Msg("job.cancelled_remote"))
+        credits = await self._final_cost()
+        await self._charged(credits)
+        await self._publish(Phase.CANCELLED, Msg("job.cancelled_remote"), credits=credits)
+
+    async def _final_cost(self) -> float | None:
+        """What the provider charged for the task just cancelled (0 when refunded; None when it does not say)."""
+        assert self.task_id is not None
+        try:
+            return (await self._client.get_task(self.task_id, key=self._key)).cost
+        except StudioError:
+            return None

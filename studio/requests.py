@@ -69,8 +69,8 @@ class MediaRef(_Wire):
 class EditWindow(_Wire):
     """A keyframe's edit window, in whole seconds of the input (the end is exclusive)."""
 
-    start_seconds: int = Field(ge=0)
-    end_seconds: int = Field(gt=0)
+    start_seconds: int  # 0 or later, and before the end: checked with the keyframe, naming it
+    end_seconds: int
 
     def contains(self, seconds: float) -> bool:
         return self.start_seconds <= seconds < self.end_seconds
@@ -247,6 +247,8 @@ def parse_request(endpoint: str, body: Any, *, provider: ProviderSpec) -> Reques
 
 def _label_for(loc: tuple[Any, ...]) -> str:
     head = str(loc[0]) if loc else "Request"
+    if head == "keyframes" and len(loc) > 1 and isinstance(loc[1], int):
+        return keyframe_label(loc[1])
     return LABELS.get(head, head)
 
 
@@ -472,7 +474,7 @@ def _keyframe_problems(keyframe: Keyframe) -> list[Msg]:
     if keyframe.seconds is not None and not 0.0 <= keyframe.seconds <= KEYFRAME_MAX_SECONDS:
         problems.append(Msg("req.keyframe_seconds", value=keyframe.seconds, high=KEYFRAME_MAX_SECONDS))
     window = keyframe.range
-    if window is not None and window.end_seconds <= window.start_seconds:
+    if window is not None and not 0 <= window.start_seconds < window.end_seconds:
         problems.append(Msg("req.window_order", start=window.start_seconds, end=window.end_seconds))
     elif window is not None and keyframe.seconds is not None and not window.contains(keyframe.seconds):
         problems.append(

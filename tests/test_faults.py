@@ -85,7 +85,11 @@ class Rig:
         self.recorder = Recorder(httpx.ASGITransport(app=self.simulator))
         transport = FaultyTransport(self.recorder, self.simulator.state.faults)
         self.client = RunwayClient(
-            provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock
+            provider=SIMULATOR,
+            base_url="http://sim/runwayml",
+            transport=transport,
+            sleep=self.clock.sleep,
+            clock=self.clock,
         )
         self.studio = Studio(
             clients={"simulator": self.client},
@@ -230,7 +234,11 @@ async def test_a_server_error_while_following_is_retried_and_the_clip_arrives(ri
     final, _ = await rig.generate()
     assert_vaulted(rig, final)
     assert rig.created == 1 and rig.posts == 1
-    reads = [status for method, path, status in rig.recorder.seen if method == "GET" and path.startswith("/v1/tasks/")]
+    reads = [
+        status
+        for method, path, status in rig.recorder.seen
+        if method == "GET" and path.startswith("/runwayml/v1/tasks/")
+    ]
     assert reads[:3] == [code, code, 200], reads  # answered with errors twice, asked again, then followed
 
 
@@ -272,7 +280,7 @@ async def test_slow_answers_still_end_with_the_clip(rig: Rig) -> None:
     began = time.monotonic()
     final, _ = await rig.generate()
     assert_vaulted(rig, final)
-    calls = sum(1 for method, path, _ in rig.recorder.seen if path.startswith("/v1/"))
+    calls = sum(1 for method, path, _ in rig.recorder.seen if path.startswith("/runwayml/v1/"))
     assert time.monotonic() - began >= 0.05 * calls  # the answers really were slow
     assert rig.created == 1
 
@@ -287,7 +295,7 @@ async def test_an_unreadable_answer_to_the_create_call_says_the_task_may_exist(r
 
 async def test_an_unreadable_task_status_does_not_lose_the_task(rig: Rig) -> None:
     def garble_first_read(request: httpx.Request) -> None:
-        if request.method == "GET" and request.url.path.startswith("/v1/tasks/") and not rig.recorder.seen[1:]:
+        if request.method == "GET" and request.url.path.startswith("/runwayml/v1/tasks/") and not rig.recorder.seen[1:]:
             rig.faults.update({"malformed": 1})
 
     rig.recorder.before.append(garble_first_read)

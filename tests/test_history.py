@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,9 +14,9 @@ import av
 import httpx
 import pytest
 
-from studio.capabilities import SIMULATOR
+from studio.capabilities import SIMULATED_DIALECTS, SIMULATOR, SIMULATOR_RUNWAY, ProviderSpec
 from studio.client import RunwayClient
-from studio.forms import Form, MediaInput
+from studio.forms import Form, KeyframeInput, MediaInput
 from studio.history import MIGRATIONS, HistoryStore, migrate
 from studio.service import Studio
 from studio.simulator.app import create_app
@@ -27,7 +28,10 @@ from tests.fakes import FakeClock
 class Rig:
     """A studio on an in-process simulator, both on one fake clock."""
 
-    def __init__(self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None) -> None:
+    def __init__(
+        self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None, provider: ProviderSpec = SIMULATOR
+    ) -> None:
+        self.provider = provider.name
         self.clock = FakeClock(real_pause=0.002)
         self.simulator = create_app(
             SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim"), clock=self.clock
@@ -35,12 +39,17 @@ class Rig:
         transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.simulator)
         if before_create is not None:
             transport = _Spy(transport, before_create)
+        prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect is provider)
         self.client = RunwayClient(
-            provider=SIMULATOR, base_url="http://sim", transport=transport, sleep=self.clock.sleep, clock=self.clock
+            provider=provider,
+            base_url="http://sim" + prefix,
+            transport=transport,
+            sleep=self.clock.sleep,
+            clock=self.clock,
         )
         self.studio = Studio(
-            clients={"simulator": self.client},
-            server_provider="simulator",
+            clients={provider.name: self.client},
+            server_provider=provider.name,
             server_key="",
             data_dir=tmp / "data",
             clock=self.clock,
@@ -51,7 +60,9 @@ class Rig:
         return self.simulator.state.engine
 
     async def generate(self, form: Form, *, visitor: str = "browser:alice", parent: str | None = None) -> Any:
-        job = await self.studio.submit(form, provider="simulator", visitor=visitor, visitor_key=None, parent_id=parent)
+        job = await self.studio.submit(
+            form, provider=self.provider, visitor=visitor, visitor_key=None, parent_id=parent
+        )
         return await job.wait_done()
 
 
@@ -198,18 +209,63 @@ FORMS: list[Form] = [
 ]
 
 
-@pytest.mark.parametrize("form", FORMS, ids=lambda f: f.endpoint)
-async def test_reuse_settings_round_trips_every_field(tmp_path: Path, form: Form) -> None:
-    rig = Rig(tmp_path)
+# The official API's models, each with every field it adds (on the simulator's official dialect).
+OFFICIAL_FORMS = [
+    Form.of(
+        "image_to_video",
+        model="veo3.1",
+        ratio="1280:720",
+        first=MediaInput(path=str(ASSETS / "lighthouse_dawn.jpg")),
+        last=MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")),
+        prompt_text="dawn turns to dusk",
+        duration=4,
+        audio=False,
+        negative_prompt="blur, text",
+        seed=5,
+    ),
+    Form.of("text_to_video", model="gen4.5", ratio="720:1280", prompt_text="a paper lantern", duration=2, seed=8),
+    Form.of(
+        "video_to_video",
+        model="aleph2",
+        video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
+        keyframes=[
+            KeyframeInput(MediaInput(path=str(ASSETS / "watercolor_reference.jpg")), seconds=0.5),
+            KeyframeInput(MediaInput(path=str(ASSETS / "lighthouse_dusk.jpg")), at=0.9),
+        ],
+        target_aspect_ratio="9:16",
+        prompt_text="watercolour",
+        seed=9,
+    ),
+]
+
+
+def _same_input(again: MediaInput, value: MediaInput, rig: Rig) -> bool:
+    """A media input came back: the kept copy has the same bytes."""
+    assert again.path is not None and value.path is not None
+    return Path(again.path).read_bytes() == Path(value.path).read_bytes() and Path(again.path).is_relative_to(
+        rig.studio.inputs
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "form"),
+    [(SIMULATOR, f) for f in FORMS] + [(SIMULATOR_RUNWAY, f) for f in OFFICIAL_FORMS],
+    ids=lambda x: getattr(x, "endpoint", "") + ("/" + x.model if isinstance(x, Form) else ""),
+)
+async def test_reuse_settings_round_trips_every_field(tmp_path: Path, provider: ProviderSpec, form: Form) -> None:
+    rig = Rig(tmp_path, provider=provider)
     status = await rig.generate(form)
+    assert status.phase == "succeeded", status.message
     reused = await rig.studio.reuse(status.generation_id, visitor="browser:alice")
     assert reused is not None and reused.form.endpoint == form.endpoint
     assert set(reused.form.values) == set(form.values)
     for name, value in form.values.items():
         again = reused.form.values[name]
-        if isinstance(value, MediaInput):  # a media input: the kept copy has the same bytes
-            assert Path(again.path).read_bytes() == Path(value.path).read_bytes(), name
-            assert Path(again.path).is_relative_to(rig.studio.inputs)
+        if isinstance(value, MediaInput):
+            assert _same_input(again, value, rig), name
+        elif name == "keyframes":
+            assert [replace(k, image=MediaInput()) for k in again] == [replace(k, image=MediaInput()) for k in value]
+            assert all(_same_input(a.image, v.image, rig) for a, v in zip(again, value, strict=True))
         else:
             assert again == value, name
 

@@ -189,6 +189,12 @@ def test_aleph2_keyframes_and_outpainting() -> None:
         "Keyframe 1: 9 s is outside its edit window 2–6 s.",
     ]
     assert messages(body | {"targetAspectRatio": "5:4"})[0].startswith("Outpaint to 5:4 is not available for aleph2.")
+    empty = [{"uri": IMG, "seconds": 0, "range": {"start_seconds": 0, "end_seconds": 0}}]
+    assert messages(body | {"keyframes": empty}) == [
+        "Keyframe 1: the edit window 0–0 s must start at 0 s or later and end after it starts."
+    ]
+    (shape,) = issues("video_to_video", body | {"keyframes": [frames[0], {"uri": IMG, "seconds": "soon"}]})
+    assert shape.field == "Keyframe 2"  # a malformed keyframe is named by its place, not as "Keyframes"
 
 
 def test_a_runway_upload_uri_is_an_input_on_the_official_api_only() -> None:

@@ -48,7 +48,7 @@ class Host:
         )
         client = RunwayClient(
             provider=OPENAI_HK,
-            base_url="http://sim",
+            base_url="http://sim/runwayml",  # the proxy's dialect
             transport=httpx.ASGITransport(app=self.simulator),
             sleep=self.clock.sleep,
             clock=self.clock,

@@ -160,6 +160,7 @@ class GenerationTab:
                 list(first.ratios) if first else [],
                 value=first.default_ratio if first else None,
                 label=UI("ui.ratio"),
+                visible=first is None or bool(first.ratios),  # aleph2 keeps its input's size: no ratio to choose
                 elem_id=f"{self.prefix}_ratio",
                 allow_custom_value=True,
             )
@@ -247,7 +248,7 @@ class GenerationTab:
         """The bindings of the controls every tab has (a tab adds its own)."""
         return [
             Field(self.model, "model", read_value=text),
-            Field(self.ratio, "ratio", read_value=text),
+            Field(self.ratio, "ratio", read_value=text_or_none),  # not sent when the model takes none
             Seed(self.random_seed, self.seed),
         ]
 

@@ -10,11 +10,11 @@ from typing import Any
 
 import gradio as gr
 
-from studio.capabilities import PROVIDERS
+from studio.capabilities import OPTIONS, PROVIDERS
 from studio.history import Generation
 from studio.i18n import Label, Message, localize, request_language, t
 from studio.phases import RECORDED
-from studio.requests import ENDPOINT_LABELS
+from studio.requests import ENDPOINT_LABELS, LABELS, REQUEST_TYPES
 from studio.service import Studio
 from studio.ui.status import charge_text
 from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
@@ -42,6 +42,36 @@ def _tab(endpoint: str) -> Message:
     return Label(ENDPOINT_LABELS[endpoint]) if endpoint in ENDPOINT_LABELS else endpoint
 
 
+# The model's own settings a generation lists (its media show as the clip; a hook URL is the host's business).
+LISTED_OPTIONS = OPTIONS - {"references", "notify_hook"}
+
+
+def _option_value(value: Any, lang: str) -> str:
+    if isinstance(value, bool):
+        return t(lang, "history.on" if value else "history.off")
+    if isinstance(value, list):  # aleph2's keyframes: when each applies
+        return ", ".join(
+            f"{k['seconds']:g} s" if k.get("seconds") is not None else f"{k.get('at', 0):.0%}"
+            for k in value
+            if isinstance(k, dict)
+        )
+    return html.escape(str(value))
+
+
+def _options(g: Generation, lang: str) -> str:
+    """The optional fields this generation set, as "**Sound:** on · **Negative prompt:** blur"."""
+    request = REQUEST_TYPES.get(g.endpoint)
+    if request is None:
+        return ""
+    parts = []
+    for name, field in request.model_fields.items():
+        wire = field.alias or name
+        value = g.form.get(name)
+        if wire in LISTED_OPTIONS and value not in (None, "", []):
+            parts.append(t(lang, "history.option", name=Label(LABELS[wire]), value=_option_value(value, lang)))
+    return " · ".join(parts)
+
+
 def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
     if g.actual_credits is not None:
         cost = charge_text(g.actual_credits, None, lang)
@@ -58,6 +88,7 @@ def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
             status=_status_label(g.status, lang),
         ),
         t(lang, "history.prompt", prompt=html.escape(g.prompt) or "—"),
+        _options(g, lang),
         t(lang, "history.facts", seconds=g.output_seconds or 0, cost=cost, seed=g.seed, made=_when(g.created_at)),
         t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source)),
     ]
@@ -66,7 +97,7 @@ def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
     if len(lineage) > 1:
         steps = " → ".join(t(lang, "history.step", tab=_tab(x.endpoint), model=x.model) for x in lineage[:-1])
         lines.append(t(lang, "history.lineage", steps=steps))
-    return "\n\n".join(lines)
+    return "\n\n".join(line for line in lines if line)
 
 
 class HistoryTab:

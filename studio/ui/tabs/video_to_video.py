@@ -91,8 +91,8 @@ class Keyframes:
                 row.image: keyframe.image.path if keyframe else None,
                 row.when: _when(keyframe),
                 row.unit: "fraction" if keyframe and keyframe.at is not None else "seconds",
-                row.start: keyframe.start if keyframe else None,
-                row.end: keyframe.end if keyframe else None,
+                row.start: keyframe.start if keyframe and keyframe.start is not None else 0,  # 0 to 0: no window
+                row.end: keyframe.end if keyframe and keyframe.end is not None else 0,
             }
         return updates
 
@@ -103,10 +103,10 @@ class Keyframes:
         return [self.shown, *(c for r in self.rows for c in (r.group, r.image, r.when, r.unit, r.start, r.end))]
 
 
-def _when(keyframe: KeyframeInput | None) -> float | None:
+def _when(keyframe: KeyframeInput | None) -> float:
     if keyframe is None:
-        return None
-    return keyframe.seconds if keyframe.seconds is not None else keyframe.at
+        return 0  # as the box starts: an empty number box would still be sent as 0
+    return keyframe.seconds if keyframe.seconds is not None else keyframe.at or 0.0
 
 
 def _keyframe(data: Data, row: KeyframeRow, label: str) -> KeyframeInput:
@@ -115,6 +115,8 @@ def _keyframe(data: Data, row: KeyframeRow, label: str) -> KeyframeInput:
         raise InvalidInput(FieldIssue(label, Msg("page.keyframe_when", field=Label(label))))
     unit = data[row.unit]
     start, end = whole(label)(data[row.start]), whole(label)(data[row.end])
+    if not start and not end:  # both boxes empty (the page sends an empty number as 0): no edit window
+        start = end = None
     return KeyframeInput(
         image=MediaInput(path=str(data[row.image])),
         seconds=when if unit != "fraction" else None,
@@ -215,7 +217,7 @@ class VideoToVideoTab(GenerationTab):
                     name = f"v2v_keyframe_{index}"
                     with gr.Column(scale=3):
                         with gr.Row():
-                            when = RawNumber(None, label=labels("page.keyframe_time"), elem_id=f"{name}_when")
+                            when = RawNumber(0, label=labels("page.keyframe_time"), elem_id=f"{name}_when")
                             unit = RawRadio(
                                 KEYFRAME_UNITS,
                                 value="seconds",
@@ -224,9 +226,9 @@ class VideoToVideoTab(GenerationTab):
                             )
                         with gr.Row():
                             start = RawNumber(
-                                None, label=labels("page.window_start"), precision=0, elem_id=f"{name}_start"
+                                0, label=labels("page.window_start"), precision=0, elem_id=f"{name}_start"
                             )
-                            end = RawNumber(None, label=labels("page.window_end"), precision=0, elem_id=f"{name}_end")
+                            end = RawNumber(0, label=labels("page.window_end"), precision=0, elem_id=f"{name}_end")
                 rows.append(KeyframeRow(group, image, when, unit, start, end))
             self.add_keyframe = gr.Button(UI("ui.add_keyframe"), size="sm", elem_id="v2v_add_keyframe")
         return Keyframes(rows, gr.State(1))
