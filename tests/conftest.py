@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +37,7 @@ class LaunchedStudio:
     url: str
     studio: Any  # studio.service.Studio
     demo: Any
+    settings: Any  # studio.settings.Settings
 
     @property
     def created(self) -> int:
@@ -47,19 +49,15 @@ class LaunchedStudio:
         return self.studio.simulator_app.state.engine
 
 
-@pytest.fixture(scope="session")
-def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudio]:
-    """The whole studio as `python app.py` builds it, on the simulator with short task times."""
+@contextmanager
+def serve(env: Mapping[str, str]) -> Iterator[LaunchedStudio]:
+    """The whole studio as `python app.py` builds it from ``env`` (STUDIO_* settings), on a loopback port."""
     from studio.settings import Settings
     from studio.ui import gradio_compat
     from studio.ui.app import assemble, launch_options
 
     gradio_compat.keep_session_ids()  # as app.py's main() does
-
-    data = tmp_path_factory.mktemp("studio-data")
-    settings = Settings.from_env(
-        {"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"}
-    )
+    settings = Settings.from_env(env)
     studio, demo = assemble(settings)
     port = free_port()
     demo.launch(
@@ -70,6 +68,14 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudi
         **launch_options(studio, max_upload_mb=settings.max_upload_mb),
     )
     try:
-        yield LaunchedStudio(url=f"http://127.0.0.1:{port}/", studio=studio, demo=demo)
+        yield LaunchedStudio(url=f"http://127.0.0.1:{port}/", studio=studio, demo=demo, settings=settings)
     finally:
         demo.close()
+
+
+@pytest.fixture(scope="session")
+def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudio]:
+    """The whole studio on the embedded simulator with short task times."""
+    data = tmp_path_factory.mktemp("studio-data")
+    with serve({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"}) as studio:
+        yield studio

@@ -28,7 +28,7 @@ from studio.capabilities import OPENAI_HK, SIMULATOR, InputLimits
 from studio.errors import InvalidInput
 from studio.forms import Form, MediaInput, prepare_blocking
 from tests.appclient import args_for, latest, phases
-from tests.conftest import LaunchedStudio, free_port
+from tests.conftest import LaunchedStudio, serve
 from tests.images import encoded, halves, noise, png_header_only
 
 pytestmark = pytest.mark.app
@@ -802,26 +802,10 @@ def test_service_video_that_cannot_fit_the_byte_limit(tmp_path: Path) -> None:
 @pytest.fixture(scope="module")
 def small_cap_studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A second studio launched with STUDIO_MAX_UPLOAD_MB=1."""
-    from studio.settings import Settings
-    from studio.ui.app import assemble, launch_options
-
-    settings = Settings.from_env(
-        {"STUDIO_DATA_DIR": str(tmp_path_factory.mktemp("capped")), "STUDIO_MAX_UPLOAD_MB": "1"}
-    )
-    assert settings.max_upload_mb == 1
-    studio, demo = assemble(settings)
-    port = free_port()
-    demo.launch(
-        server_name="127.0.0.1",
-        server_port=port,
-        prevent_thread_lock=True,
-        quiet=True,
-        **launch_options(studio, max_upload_mb=settings.max_upload_mb),
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    env = {"STUDIO_DATA_DIR": str(tmp_path_factory.mktemp("capped")), "STUDIO_MAX_UPLOAD_MB": "1"}
+    with serve(env) as launched:
+        assert launched.settings.max_upload_mb == 1
+        yield launched.url
 
 
 def test_upload_over_the_cap_is_refused_by_gradio(small_cap_studio: str, tmp_path: Path) -> None:

@@ -30,10 +30,9 @@ from studio.settings import Settings
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.inputs import InputUnavailable, load_uri
-from studio.ui.app import assemble, launch_options
 from studio.wiring import build_studio
 from tests.appclient import args_for
-from tests.conftest import ASSETS, free_port
+from tests.conftest import ASSETS, serve
 from tests.fakes import ServerThread
 
 SECRET = "sk-FAKE-SECRET-7c1e9"
@@ -91,27 +90,14 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
     simulator = create_app(SimulatorConfig(pending_s=0.2, running_s=1.0, output_dir=tmp / "sim"))
     try:
         with ServerThread(simulator) as base_url:
-            settings = Settings.from_env(
-                {
-                    "STUDIO_PROVIDER": "openai-hk",
-                    "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
-                    "STUDIO_DATA_DIR": str(tmp / "data"),
-                }
-            )
-            assert settings.server_key == ""  # no server key: only a visitor's own key can be used
-            studio, demo = assemble(settings)
-            port = free_port()
-            demo.launch(
-                server_name="127.0.0.1",
-                server_port=port,
-                prevent_thread_lock=True,
-                quiet=True,
-                **launch_options(studio, max_upload_mb=settings.max_upload_mb),
-            )
-            try:
-                yield Hosted(f"http://127.0.0.1:{port}/", studio, simulator, settings.data_dir, logs)
-            finally:
-                demo.close()
+            env = {
+                "STUDIO_PROVIDER": "openai-hk",
+                "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
+                "STUDIO_DATA_DIR": str(tmp / "data"),
+            }
+            with serve(env) as launched:
+                assert launched.settings.server_key == ""  # no server key: only a visitor's own key can be used
+                yield Hosted(launched.url, launched.studio, simulator, launched.settings.data_dir, logs)
     finally:
         root.removeHandler(handler)
         root.setLevel(level)

@@ -16,13 +16,11 @@ from studio.client import RunwayClient
 from studio.errors import InvalidInput
 from studio.forms import Form, MediaInput
 from studio.service import Studio
-from studio.settings import Settings
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.spend import SpendPolicy
-from studio.ui.app import assemble, launch_options
 from tests.appclient import args_for, latest
-from tests.conftest import ASSETS, free_port
+from tests.conftest import ASSETS, serve
 from tests.fakes import FakeClock, ServerThread
 
 SERVER_KEY = "sk-host-FAKE-0001"
@@ -138,26 +136,15 @@ def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:
     """A script calling the launched studio's API directly meets the same cap as the page."""
     simulator = create_app(SimulatorConfig(pending_s=0.2, running_s=0.8, output_dir=tmp_path / "sim"))
     with ServerThread(simulator) as base_url:
-        settings = Settings.from_env(
-            {
-                "STUDIO_PROVIDER": "openai-hk",
-                "STUDIO_API_KEY": SERVER_KEY,
-                "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
-                "STUDIO_DATA_DIR": str(tmp_path / "data"),
-                "STUDIO_DAILY_CREDIT_CAP": "25",
-            }
-        )
-        studio, demo = assemble(settings)
-        port = free_port()
-        demo.launch(
-            server_name="127.0.0.1",
-            server_port=port,
-            prevent_thread_lock=True,
-            quiet=True,
-            **launch_options(studio, max_upload_mb=settings.max_upload_mb),
-        )
-        try:
-            client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        env = {
+            "STUDIO_PROVIDER": "openai-hk",
+            "STUDIO_API_KEY": SERVER_KEY,
+            "STUDIO_BASE_URL": base_url + "/runwayml",  # the proxy's dialect, as its real base URL
+            "STUDIO_DATA_DIR": str(tmp_path / "data"),
+            "STUDIO_DAILY_CREDIT_CAP": "25",
+        }
+        with serve(env) as launched:
+            client = Client(launched.url, verbose=False)
             statuses = []
             for _ in range(3):
                 args = args_for(
@@ -168,8 +155,6 @@ def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:
                     first_frame=handle_file(str(ASSETS / "paper_boats.png")),
                 )
                 statuses.append(latest(list(client.submit(*args, api_name="/generate_image_to_video")), 0))
-        finally:
-            demo.close()
     assert 'data-phase="succeeded"' in statuses[0]
     assert all("daily credit cap has 0 left" in s for s in statuses[1:])
     assert simulator.state.engine.counters.created == 1

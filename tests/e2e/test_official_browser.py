@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ASSETS, free_port
+from tests.conftest import ASSETS, serve
 from tests.e2e.test_browser import (
     assert_clip,
     choose,
@@ -78,38 +78,21 @@ class Official:
 
 @pytest.fixture(scope="module")
 def official(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Official]:
-    from studio.settings import Settings
     from studio.simulator.app import create_app
     from studio.simulator.config import SimulatorConfig
-    from studio.ui import gradio_compat
-    from studio.ui.app import assemble, launch_options
 
-    gradio_compat.keep_session_ids()
     tmp = tmp_path_factory.mktemp("official")
     simulator = create_app(SimulatorConfig(pending_s=0.5, running_s=2.5, output_dir=tmp / "sim"))
     recorder = Recorder(simulator)
     with ServerThread(recorder) as sim_url:
-        settings = Settings.from_env(
-            {
-                "STUDIO_PROVIDER": "runway",
-                "STUDIO_API_KEY": FAKE_KEY,
-                "STUDIO_BASE_URL": sim_url,
-                "STUDIO_DATA_DIR": str(tmp / "data"),
-            }
-        )
-        studio, demo = assemble(settings)
-        port = free_port()
-        demo.launch(
-            server_name="127.0.0.1",
-            server_port=port,
-            prevent_thread_lock=True,
-            quiet=True,
-            **launch_options(studio, max_upload_mb=settings.max_upload_mb),
-        )
-        try:
-            yield Official(f"http://127.0.0.1:{port}/", recorder, simulator.state.engine)
-        finally:
-            demo.close()
+        env = {
+            "STUDIO_PROVIDER": "runway",
+            "STUDIO_API_KEY": FAKE_KEY,
+            "STUDIO_BASE_URL": sim_url,
+            "STUDIO_DATA_DIR": str(tmp / "data"),
+        }
+        with serve(env) as launched:
+            yield Official(launched.url, recorder, simulator.state.engine)
 
 
 def audio_decoded(page: Any, selector: str) -> int:
