@@ -261,23 +261,25 @@ class TaskEngine:
         issues: list[FieldIssue] = []
         for wire, rule in spec.video_inputs.items() if spec else ():
             uri = _video_uri(wired.get(wire))
-            data = self._held(uri) if uri else None
-            if data is None:
+            if not uri:
                 continue
             label = LABELS.get(wire, wire)
             with tempfile.TemporaryDirectory(prefix="studio-sim-check-") as tmp:
+                held = self._held(uri, tmp)
+                if held is None:
+                    continue
                 try:
-                    videos.check_video(_file(data, tmp, "input"), rule=rule, field=label)
+                    videos.check_video(held, rule=rule, field=label)
                 except InvalidInput as err:
                     issues += [replace(issue, path=(wire,)) for issue in err.issues]
         if issues:
             raise InvalidInput(issues)
 
-    def _held(self, uri: str) -> bytes | None:
+    def _held(self, uri: str, tmp: str) -> Path | None:
+        """The file of an input the simulator holds: an upload read where it is kept, a data URI written to ``tmp``."""
         if uri.startswith("data:"):
-            return decode_data_uri(uri)
-        path = self.uploaded(uri) if uri.startswith(RUNWAY_URI) else None
-        return path.read_bytes() if path is not None else None
+            return _file(decode_data_uri(uri), tmp, "input")
+        return self.uploaded(uri) if uri.startswith(RUNWAY_URI) else None
 
     def uploaded(self, uri: str) -> Path | None:
         """The file behind a runway:// URI, while it lasts (24 h)."""
