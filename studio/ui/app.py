@@ -21,39 +21,12 @@ from studio.i18n import Label, localize, request_language, t
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls, gradio_compat
+from studio.ui.assets import ASSETS
 from studio.ui.tabs import GENERATION_TABS, GenerationTab, HistoryTab, Shared
 from studio.ui.tabs.history import TAB_ID as HISTORY_ID
 from studio.ui.translations import UI, english_of, page_text
 from studio.ui.upkeep import upkeep
 from studio.wiring import browser_secret, build_studio
-
-CSS = """
-.rs-banner {background: #fff7e0; border: 1px solid #f0c36d; border-radius: 8px; padding: 8px 14px; color: #5c4300}
-.rs-banner p {margin: 0}
-.rs-status {border: 1px solid var(--border-color-primary); border-radius: 8px; padding: 10px 14px; min-height: 64px}
-.rs-status progress {width: 100%; height: 14px; margin: 6px 0}
-.rs-status.rs-succeeded {border-color: #3aa55d; background: #f1faf3}
-.rs-status.rs-failed {border-color: #d9534f; background: #fdf2f2}
-.rs-status.rs-cancelled {border-color: #999; background: #f6f6f6}
-.rs-status .rs-percent {font-variant-numeric: tabular-nums; font-weight: 600}
-.rs-status ul {margin: 4px 0 0 18px}
-.rs-counter {text-align: right; font-size: 12px; color: var(--body-text-color-subdued); margin-top: -6px}
-.rs-counter.rs-over {color: #d9534f; font-weight: 600}
-.rs-note p, .rs-warning p {font-size: 13px; margin: 2px 0}
-.rs-warning p {color: #b35c00}
-.rs-cost p {font-weight: 600; margin: 4px 0}
-/* Gradio shrinks the column count to the number of items: keep History's tiles one size however many there are */
-#history_gallery .grid-container {grid-template-columns: repeat(auto-fill, minmax(200px, 240px)) !important;
-  grid-auto-rows: 140px !important}
-#history_gallery .grid-wrap.fixed-height {height: auto !important; min-height: 170px !important; max-height: 480px}
-"""
-
-# Gradio's video player does not set playsinline, so iPhones would open every result full screen.
-PLAYS_INLINE = """<script>
-new MutationObserver(() => document.querySelectorAll("video:not([playsinline])").forEach((v) => {
-  v.setAttribute("playsinline", ""); v.playsInline = true;
-})).observe(document.documentElement, {childList: true, subtree: true});
-</script>"""
 
 KEY_HELP = UI("ui.api_key_help")
 
@@ -323,9 +296,9 @@ def launch_options(studio: Studio, *, max_upload_mb: int, max_sessions: int = DE
         "ssr_mode": False,
         "max_file_size": f"{max_upload_mb}mb",
         "allowed_paths": [str(studio.outputs), str(studio.inputs)],
-        "css": CSS,
+        "css": ASSETS.css,
         "i18n": UI,  # the static page text in English and Simplified Chinese, chosen by the browser's language
-        "head": PLAYS_INLINE,
+        "head": ASSETS.head,
         "footer_links": ["api"],
         "show_error": True,
     }
