@@ -107,7 +107,7 @@ def artifact_name(nodeid_name: str, suffix: str = "") -> Path:
 def visitor_page(browser: Any, request: pytest.FixtureRequest, **context_options: Any) -> Iterator[Any]:
     """A page in a fresh browser context (``context_options``: e.g. a locale): its own cookies, localStorage and
     Gradio session; a screenshot is saved when the test fails."""
-    context = browser.new_context(viewport=VIEWPORT, **context_options)
+    context = browser.new_context(**({"viewport": VIEWPORT} | context_options))
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []
