@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,9 @@ def find_chromium(playwright: Any) -> tuple[str | None, str]:
     ) + ". Install Debian's chromium or set STUDIO_CHROMIUM."
 
 
-# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
-# open, and every async test collected after it would fail ("Runner.run() cannot be called from a running event
-# loop"). tests/conftest.py also runs the browser tests last.
-@pytest.fixture(scope="module")
-def playwright_driver() -> Iterator[Any]:
+@contextmanager
+def sync_playwright_driver() -> Iterator[Any]:
+    """Playwright's sync API, or a skip (a failure under CI=true) where the package is not installed."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -79,16 +78,32 @@ def playwright_driver() -> Iterator[Any]:
         yield driver
 
 
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any) -> Iterator[Any]:
-    path, how = find_chromium(playwright_driver)
+@contextmanager
+def launched_chromium(driver: Any) -> Iterator[Any]:
+    """Headless Chromium (``find_chromium``), or a skip (a failure under CI=true) where there is none."""
+    path, how = find_chromium(driver)
     if path is None:
         _no_browser(how)
-    chromium = playwright_driver.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    chromium = driver.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
     try:
         yield chromium
     finally:
         chromium.close()
+
+
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and every async test collected after it would fail ("Runner.run() cannot be called from a running event
+# loop"). tests/conftest.py also runs the browser tests last.
+@pytest.fixture(scope="module")
+def playwright_driver() -> Iterator[Any]:
+    with sync_playwright_driver() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    with launched_chromium(playwright_driver) as chromium:
+        yield chromium
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
