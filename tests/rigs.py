@@ -3,6 +3,7 @@ form they send."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -59,11 +60,21 @@ class SimulatedStudio:
             provider=provider,
             base_url="http://sim" + dialect(provider),
             transport=self.wrap(httpx.ASGITransport(app=self.simulator)),
-            sleep=self.clock.sleep,
+            sleep=self.sleep,
             clock=self.clock,
         )
         self._studio_options = {"server_key": server_key, "data_dir": data, **studio_options}
         self.studio = self.restarted()
+
+    async def sleep(self, seconds: float) -> None:
+        """The client's wait between two polls: fake time moves on only once the clips being rendered are made.
+
+        A render is real work in a thread while polls move fake time: on a busy machine the polls ran through the
+        client's 30 minutes before one clip was made, and the job gave up ("still running after 30 minutes")."""
+        renders = [t.render for t in self.engine.tasks.values() if t.render is not None and not t.render.done()]
+        if renders:
+            await asyncio.wait(renders)
+        await self.clock.sleep(seconds)
 
     def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         """The client's transport to the simulator, as it is here: a rig that watches or breaks requests wraps it."""
