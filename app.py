@@ -7,16 +7,26 @@ This is also the Space's entry point (``app_file`` in the README's front matter)
 
 from __future__ import annotations
 
-from studio.settings import Settings
+import sys
+
+from studio.settings import Settings, SettingsError
 from studio.ui import gradio_compat
 from studio.ui.app import assemble, launch_options
 
 
 def main() -> None:
     gradio_compat.keep_session_ids()  # once, before any page is served: see its docstring
-    settings = Settings.from_env()
+    try:
+        settings = Settings.from_env()
+    except SettingsError as err:  # a setting the studio cannot use: said plainly, before anything is sent
+        sys.exit(f"Runway Studio cannot start: {err}")
     studio, demo = assemble(settings)
-    demo.launch(**launch_options(studio, max_upload_mb=settings.max_upload_mb, max_sessions=settings.max_sessions))
+    demo.launch(
+        prevent_thread_lock=True,
+        **launch_options(studio, max_upload_mb=settings.max_upload_mb, max_sessions=settings.max_sessions),
+    )
+    print(settings.startup_message(demo.local_url or ""), flush=True)
+    demo.block_thread()
 
 
 if __name__ == "__main__":

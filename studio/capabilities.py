@@ -126,6 +126,7 @@ class ProviderSpec:
     note: str = ""
     simulated: bool = False  # the built-in simulator: free, takes any key, says so on the page
     organization: bool = False  # GET /v1/organization answers the credit balance and the tier's daily limits
+    key_prefix: str = ""  # how this provider's keys begin ("" for the simulator, which takes any)
 
     def models_for(self, endpoint: Endpoint) -> tuple[ModelSpec, ...]:
         return tuple(m for m in self.models if m.endpoint == endpoint)
@@ -211,6 +212,7 @@ OPENAI_HK = ProviderSpec(
     poll_interval_s=5.0,
     models=(_HK_GEN4_TURBO, _HK_GEN3A_TURBO, _HK_GEN4_ALEPH, _ACT_TWO),
     note="Bills 5 s and 10 s tiers (10 s costs twice 5 s).",
+    key_prefix="hk-",
 )
 
 # --- Runway's official API (runwayml 5.24 types/, runway-api.md "The official API as of late 2026") -------------
@@ -277,6 +279,7 @@ RUNWAY = ProviderSpec(
     name="runway",
     label="Runway",
     base_url="https://api.dev.runwayml.com",
+    key_prefix="key_",
     poll_interval_s=5.0,
     models=(
         _gen4_5("image_to_video", GEN4_RATIOS, positions=("first",)),
@@ -331,6 +334,21 @@ SIMULATOR_RUNWAY = _simulating(RUNWAY, "simulator-runway", "the official API's r
 PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType(
     {p.name: p for p in (SIMULATOR, SIMULATOR_RUNWAY, OPENAI_HK, RUNWAY)}
 )
+
+
+def key_owner(key: str) -> ProviderSpec | None:
+    """The real provider whose keys look like ``key`` (Runway's begin ``key_``, openai-hk's ``hk-``), if any."""
+    key = key.strip()
+    return next((p for p in PROVIDERS.values() if p.key_prefix and key.startswith(p.key_prefix)), None)
+
+
+def foreign_key(provider: ProviderSpec, key: str) -> ProviderSpec | None:
+    """The other provider ``key`` plainly belongs to, when it is not ``provider``'s (a Runway key sent to the
+    proxy fails there with a bare 401; saying so before sending is kinder). None when it may be this one's."""
+    owner = key_owner(key)
+    return owner if owner is not None and not provider.simulated and owner.name != provider.name else None
+
+
 # Which real provider's rules each dialect of the simulator follows, by the path prefix it is served under.
 SIMULATED_DIALECTS: Mapping[str, ProviderSpec] = MappingProxyType({"/runwayml": SIMULATOR, "": SIMULATOR_RUNWAY})
 

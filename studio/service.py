@@ -31,7 +31,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from studio import media
-from studio.capabilities import Endpoint, ProviderSpec
+from studio.capabilities import Endpoint, ProviderSpec, foreign_key
 from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
@@ -117,6 +117,13 @@ class Studio:
         if provider_spec(provider_name).simulated:
             return SIMULATOR_KEY, "simulator"
         if visitor_key and visitor_key.strip():
+            spec = provider_spec(provider_name)
+            owner = foreign_key(spec, visitor_key)
+            if owner is not None:
+                message = Msg(
+                    "key.other_provider", owner=Label(owner.label), prefix=owner.key_prefix, provider=Label(spec.label)
+                )
+                raise InvalidInput(FieldIssue("API key", message))
             return visitor_key.strip(), "your key"
         if self._server_key and provider_name == self.server_provider:
             self.guard.check_key("server key")  # a host may require every visitor to bring their own key

@@ -14,7 +14,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
-from studio.capabilities import PROVIDERS
+from studio.capabilities import PROVIDERS, foreign_key, key_owner
+from studio.capabilities import provider as provider_spec
 from studio.spend import SpendPolicy
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
@@ -40,7 +41,7 @@ class Settings(BaseModel):
         "STUDIO_PROVIDER",
         "simulator",
         "Which API to use: simulator, openai-hk or runway.",
-        shown="openai-hk with a key, else simulator",
+        shown="the key's provider (key_…: runway, hk-…: openai-hk), else simulator",
     )
     api_key: SecretStr = _env(
         "STUDIO_API_KEY",
@@ -157,6 +158,37 @@ class Settings(BaseModel):
     def uses_simulator(self) -> bool:
         return self.provider == "simulator"
 
+    @property
+    def key_variable(self) -> str | None:
+        """The variable the server's key came from (never the key itself), or None."""
+        if self.api_key.get_secret_value():
+            return "STUDIO_API_KEY"
+        return "RUNWAYML_API_SECRET" if self.server_key else None
+
+    def startup_message(self, url: str) -> str:
+        """What the terminal says once the page is up: where it is, which provider and whose key (never the key),
+        where the data is kept, and how to use a real key."""
+        spec = provider_spec(self.provider)
+        if spec.simulated:
+            provider = f"{self.provider} (built in: free placeholder clips made from your inputs; no key needed)"
+        else:
+            provider = f"{spec.label} ({self.base_url or spec.base_url})"
+        source = self.key_variable
+        key = f"from {source} (not shown)" if source else "none on the server: visitors enter their own in Settings"
+        kept = "kept across restarts" if self.persistent else "NOT kept: this disk is wiped on restart"
+        lines = [
+            f"Runway Studio is running at {url}",
+            f"  Provider: {provider}",
+            f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
+            f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
+        ]
+        if spec.simulated or not source:
+            lines.append(
+                "  For real clips: STUDIO_API_KEY=key_... python app.py (a Runway key: Runway's API), "
+                "or STUDIO_API_KEY=hk-... (an openai-hk key: the proxy). Visitors can also enter a key in Settings."
+            )
+        return "\n".join(lines)
+
     # --- parsing ---------------------------------------------------------------------------------------------
 
     @classmethod
@@ -168,9 +200,18 @@ class Settings(BaseModel):
         env = os.environ if environ is None else environ
         given = {name: env[name].strip() for name in _VARIABLES if env.get(name, "").strip()}
         try:
-            return cls.model_validate(given, context={"space_storage": space_storage})
+            settings = cls.model_validate(given, context={"space_storage": space_storage})
         except ValidationError as err:
             raise SettingsError(" ".join(_problem(e, given) for e in err.errors())) from None
+        other = foreign_key(provider_spec(settings.provider), settings.api_key.get_secret_value())
+        if other is not None:  # named by its shape only: the key itself is never printed
+            chosen = provider_spec(settings.provider)
+            raise SettingsError(
+                f"STUDIO_API_KEY looks like a {other.label} key (it begins with {other.key_prefix}), but "
+                f"STUDIO_PROVIDER is {chosen.name}. Set STUDIO_PROVIDER={other.name}, or use your {chosen.label} "
+                f"key (it begins with {chosen.key_prefix})."
+            )
+        return settings
 
     @model_validator(mode="before")
     @classmethod
@@ -180,7 +221,7 @@ class Settings(BaseModel):
             return data
         values = dict(data)
         if "STUDIO_PROVIDER" not in values and "provider" not in values:
-            values["STUDIO_PROVIDER"] = "openai-hk" if values.get("STUDIO_API_KEY") else "simulator"
+            values["STUDIO_PROVIDER"] = _provider_for(values.get("STUDIO_API_KEY"), values.get("RUNWAYML_API_SECRET"))
         storage = (info.context or {}).get("space_storage", SPACE_STORAGE)
         raw_dir = values.get("STUDIO_DATA_DIR", "")
         data_dir, persistent = _data_dir(str(raw_dir), on_space=bool(values.get("SPACE_ID")), storage=storage)
@@ -243,6 +284,15 @@ def _problem(error: Any, given: Mapping[str, str]) -> str:
     if kind == "literal_error":
         return f"{name}={raw!r} is not known. Use one of: {ctx.get('expected', '')}."
     return f"{name}={raw!r} {error['msg'].removeprefix('Value error, ')}."
+
+
+def _provider_for(api_key: Any, runway_secret: Any) -> str:
+    """The provider when none is chosen: the one whose keys look like STUDIO_API_KEY (openai-hk for a key of no
+    known shape, as before), runway for the official SDK's RUNWAYML_API_SECRET alone, else the simulator."""
+    if api_key:
+        owner = key_owner(str(api_key))
+        return owner.name if owner else "openai-hk"
+    return "runway" if runway_secret else "simulator"
 
 
 def _data_dir(raw: str, *, on_space: bool, storage: Path) -> tuple[Path, bool]:

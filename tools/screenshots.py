@@ -64,7 +64,7 @@ def main() -> None:
                     page.goto(f"{url}?__theme={theme}", wait_until="domcontentloaded")
                     page.wait_for_selector("#i2v_generate", state="visible")
                     for tab in tabs:
-                        _open_tab(page, tab)
+                        page.get_by_role("tab", name=tab, exact=True).click()  # every tab is on screen, phones too
                         prefix = TABS.get(tab)
                         if prefix:
                             page.wait_for_selector(f"#{prefix}_generate", state="visible")
@@ -77,15 +77,6 @@ def main() -> None:
                         print(path)
                     page.close()
             browser.close()
-
-
-def _open_tab(page: object, tab: str) -> None:
-    """Click the tab; on a narrow page it may be behind Gradio's "More tabs" menu."""
-    button = page.get_by_role("tab", name=tab, exact=True)  # type: ignore[attr-defined]
-    if not button.count() or not button.is_visible():
-        page.get_by_label("More tabs").click()  # type: ignore[attr-defined]
-        button = page.locator(".overflow-dropdown button", has_text=tab)  # type: ignore[attr-defined]
-    button.first.click()
 
 
 def _choose(page: object, elem_id: str, model: str) -> None:

@@ -15,7 +15,7 @@ from studio import __version__
 from studio.capabilities import PROVIDERS, Endpoint, ProviderSpec
 from studio.capabilities import provider as provider_spec
 from studio.client import Organization
-from studio.errors import StudioError
+from studio.errors import InvalidInput, StudioError
 from studio.forms import Form, MediaInput
 from studio.i18n import Label, localize, request_language, t
 from studio.service import Studio
@@ -32,8 +32,12 @@ KEY_HELP = UI("ui.api_key_help")
 
 
 def _key_line(studio: Studio, provider: str, key: str | None, lang: str = "en") -> str:
-    source = studio.key_source(provider, key)
-    if source == "none":
+    """Whose key the next generation uses; or, before anything is sent, why there is none to use."""
+    try:
+        _, source = studio.key_for(provider, key)
+    except InvalidInput as err:
+        if key and key.strip():  # a key of another provider's shape
+            return "⚠ " + " ".join(localize(issue, lang) for issue in err.issues)
         return t(lang, "page.key_none", provider=Label(provider_spec(provider).label))
     return t(lang, "page.key_in_use", source=Label(source))
 

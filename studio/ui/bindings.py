@@ -210,8 +210,8 @@ class Bindings:
         return [c for b in self.items if only is None or b.name in set(only) for c in b.components]
 
     def examples(self, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Any], list[list[Any]]]:
-        """(inputs, rows) for ``gr.Examples``: a column for each field any example sets."""
-        used = [b for b in self.items if b.example_components and any(b.name in row for row in rows)]
+        """(inputs, rows) for the examples table: a column for each field some example sets to a value."""
+        used = [b for b in self.items if b.example_components and any(row.get(b.name) is not None for row in rows)]
         inputs = [c for b in used for c in b.example_components]
         return inputs, [[v for b in used for v in b.example(row)] for row in rows]
 

@@ -53,6 +53,21 @@ def open_studio(page: Any, url: str, tab: str | None = None) -> None:
         page.wait_for_selector(f"#{prefix}_generate", state="visible")
 
 
+def use_provider(page: Any, label: str) -> None:
+    """Pick a provider in Settings, as a visitor does (the accordion is closed on a new page)."""
+    if not page.locator("#provider").is_visible():
+        page.locator("#settings > button").first.click()
+    page.locator("#provider").get_by_label(label, exact=True).check()
+
+
+def open_more(page: Any, prefix: str) -> None:
+    """Open a tab's "More settings" (closed on a new page) so its controls can be used."""
+    more = page.locator(f"#{prefix}_more")
+    if more.locator(".label-wrap.open").count() == 0:
+        more.locator(".label-wrap").first.click()
+    more.locator(".label-wrap.open").wait_for()
+
+
 def upload(page: Any, elem_id: str, path: Path) -> None:
     page.set_input_files(f"#{elem_id} input[type=file]", str(path))
 

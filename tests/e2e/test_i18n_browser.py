@@ -18,6 +18,7 @@ import pytest
 
 from tests.conftest import ASSETS, LaunchedStudio
 from tests.e2e.conftest import artifact_name, visitor_page
+from tests.e2e.test_browser import upload_image
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
@@ -77,7 +78,6 @@ def test_a_chinese_browser_sees_chinese_labels_and_a_chinese_validation_message(
     for title in ("图生视频", "文生视频", "视频转视频", "角色表演", "历史记录"):
         assert page.get_by_role("tab", name=title, exact=True).is_visible(), title
     assert page.inner_text("#i2v_generate").strip() == "生成"
-    assert page.inner_text("#i2v_cancel").strip() == "取消"
     assert "首帧" in page.inner_text("#i2v_first")  # gen4_turbo takes no last frame: its column is hidden
     assert page.get_by_label("提示词").first.is_visible()
     assert "模拟器" in page.inner_text("#sim_banner")
@@ -98,6 +98,12 @@ def test_a_chinese_browser_sees_chinese_labels_and_a_chinese_validation_message(
     assert "First frame" not in panel
     assert launched.created == before
     shot(page, "invalid")
+
+    upload_image(page, "i2v_first", ASSETS / "paper_boats.png")
+    page.click("#i2v_generate")
+    page.locator("#i2v_cancel").wait_for(state="visible")  # Cancel shows only while a generation runs
+    assert page.inner_text("#i2v_cancel").strip() == "取消"
+    wait_phase(page, "i2v", *FINAL)
     assert page.page_errors == []  # type: ignore[attr-defined]
 
 

@@ -22,6 +22,7 @@ from tests.e2e.test_browser import (
     assert_clip,
     choose,
     follow_status,
+    listbox_options,
     open_studio,
     play_result,
     upload_image,
@@ -146,6 +147,7 @@ def test_veo_with_a_first_and_a_last_frame_plays_with_sound(
     open_studio(page, official.url, "Image to Video")
     choose(page, "i2v_model", "veo3.1 · Veo 3.1")
     page.locator("#i2v_last").wait_for(state="visible")  # Veo takes a last frame: its box appears
+    assert listbox_options(page, "i2v_duration") == ["4", "6", "8"]  # Veo's lengths, not gen4.5's 2-10
     choose(page, "i2v_ratio", "1280:720")
     choose(page, "i2v_duration", "4")
     upload_image(page, "i2v_first", ASSETS / "lighthouse_dawn.jpg")

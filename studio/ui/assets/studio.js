@@ -8,7 +8,7 @@
   // where the result sits under the form (narrow screens), bring it into view.
   window.rsStarting = (prefix) => {
     const tab = document.getElementById(`${prefix}_result`)?.closest(".tabitem");
-    tab?.querySelectorAll(".rs-has-error").forEach(clearField);
+    clearTab(tab);
     const holder = document.getElementById(`${prefix}_status`);
     const card = holder && holder.querySelector(".rs-status");
     if (card) {
@@ -42,11 +42,39 @@
     });
   }, 500);
 
-  // Each refused field's message, at the field; it goes as soon as the field changes.
+  // Each refused field's message, at the field, until the field changes. The messages are kept here and put back
+  // whenever the page re-renders (Gradio may rebuild a field's markup under us), not written once and forgotten.
+  const refused = new Map(); // field id -> message
+  const noteOf = (field) => {
+    const next = field.nextElementSibling;
+    return next && next.classList.contains("rs-field-error") ? next : null;
+  };
   const clearField = (field) => {
+    refused.delete(field.id);
     field.classList.remove("rs-has-error");
-    const note = field.nextElementSibling;
-    if (note && note.classList.contains("rs-field-error")) note.remove();
+    noteOf(field)?.remove();
+  };
+  const clearTab = (tab) => {
+    for (const id of [...refused.keys()]) {
+      const field = document.getElementById(id);
+      if (!field) refused.delete(id);
+      else if (!tab || tab.contains(field)) clearField(field);
+    }
+  };
+  const applyFieldErrors = () => {
+    for (const [id, message] of refused) {
+      const field = document.getElementById(id);
+      if (!field) continue;
+      field.classList.add("rs-has-error");
+      let note = noteOf(field);
+      if (!note) {
+        note = document.createElement("div");
+        note.className = "rs-field-error";
+        note.setAttribute("role", "alert");
+        field.insertAdjacentElement("afterend", note);
+      }
+      if (note.textContent !== message) note.textContent = message;
+    }
   };
   const showFieldErrors = (card) => {
     let errors;
@@ -55,25 +83,24 @@
     } catch (e) {
       return;
     }
-    const tab = card.closest(".tabitem") || document;
-    tab.querySelectorAll(".rs-has-error").forEach(clearField);
-    for (const [id, message] of Object.entries(errors)) {
-      const field = document.getElementById(id);
-      if (!field) continue;
-      field.classList.add("rs-has-error");
-      const note = document.createElement("div");
-      note.className = "rs-field-error";
-      note.setAttribute("role", "alert");
-      note.textContent = message;
-      field.insertAdjacentElement("afterend", note);
-      const clear = () => clearField(field);
-      field.addEventListener("input", clear, {once: true, capture: true});
-      field.addEventListener("change", clear, {once: true, capture: true});
-      field.addEventListener("drop", clear, {once: true, capture: true});
+    clearTab(card.closest(".tabitem"));
+    for (const [id, message] of Object.entries(errors)) refused.set(id, message);
+    applyFieldErrors();
+  };
+  const changed = (event) => {
+    const field = event.target instanceof Element && event.target.closest("[id]");
+    for (let node = field; node; node = node.parentElement?.closest("[id]")) {
+      if (refused.has(node.id)) return clearField(node);
     }
   };
+  for (const type of ["input", "change", "drop"]) document.addEventListener(type, changed, true);
+  let queued = false;
   new MutationObserver((changes) => {
     for (const change of changes) {
+      // Gradio may patch the card in place (a changed attribute) rather than add a new one
+      if (change.type === "attributes" && change.target.matches(".rs-status[data-field-errors]")) {
+        showFieldErrors(change.target);
+      }
       for (const node of change.addedNodes) {
         if (!(node instanceof Element)) continue;
         const cards = node.matches(".rs-status[data-field-errors]")
@@ -82,7 +109,19 @@
         cards.forEach(showFieldErrors);
       }
     }
-  }).observe(document.documentElement, {childList: true, subtree: true});
+    if (refused.size && !queued) {
+      queued = true;
+      requestAnimationFrame(() => {
+        queued = false;
+        applyFieldErrors();
+      });
+    }
+  }).observe(document.documentElement, {
+    childList: true,
+    subtree: true,
+    attributes: true,
+    attributeFilter: ["data-field-errors"],
+  });
 
   // Ctrl+Enter (Cmd+Enter on a Mac) presses Generate on the tab in view.
   document.addEventListener("keydown", (event) => {

@@ -100,6 +100,19 @@ def url_box(label: Any, elem_id: str, *, interactive: bool = True) -> gr.Textbox
     )
 
 
+# The examples table draws these columns with the control itself (a thumbnail, the prompt); the others (a model, a
+# ratio, a duration, a switch) as their plain value, which the control's own drawing leaves blank when the value is
+# not among the choices it was built with (a model of another provider).
+SHOWN_AS_IS = (gr.Image, gr.Video, gr.Textbox)
+
+
+def example_cell(value: Any) -> str:
+    """An example's value in a plain column: a switch that is on as a tick, one that is off as nothing."""
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    return "" if value is None else str(value)
+
+
 class GenerationTab:
     """One generation tab. Subclasses set ``endpoint`` and ``prefix`` and implement ``build`` (which ends by
     setting ``self.bindings``); they may add controls that follow the model (``model_changes``)."""
@@ -125,7 +138,7 @@ class GenerationTab:
 
     def build(self) -> None:
         """The tab: its main inputs, the essential settings, Generate and the rest of the settings on the left, and
-        the result (the status card and the takes) beside them, where the eye is; the examples end the form."""
+        the result (the status card and the takes) beside them, where the eye is; the examples end the tab."""
         with gr.Row(equal_height=False, elem_classes="rs-workspace"):
             with gr.Column(scale=5, min_width=320, elem_classes="rs-form"):
                 self.unavailable = gr.Markdown(
@@ -140,16 +153,15 @@ class GenerationTab:
                 with gr.Row(elem_classes="rs-essentials"):
                     self._model_controls()
                     self.build_essentials()
-                    self._takes_control()
                 self._actions()
                 with gr.Accordion(UI("ui.more_settings"), open=False, elem_id=f"{self.prefix}_more"):
                     self.build_more()
                     self._seed_controls()
                 self.bindings = self.make_bindings()
-                self._examples()
             with gr.Column(scale=6, min_width=320, elem_classes="rs-result", elem_id=f"{self.prefix}_result"):
                 self.panel = ResultPanel(self.prefix)
                 self.build_result()
+        self._examples()  # under both columns: on a phone the result comes first, right under Generate
 
     def build_inputs(self) -> None:
         """The main inputs and the prompt, at the top of the tab."""
@@ -179,18 +191,20 @@ class GenerationTab:
             if not rows:
                 continue
             inputs, values = self.bindings.examples(rows)
+            shown: list[Any] = [c if isinstance(c, SHOWN_AS_IS) else "textbox" for c in inputs]
+            cells = [[v if c != "textbox" else example_cell(v) for c, v in zip(shown, row)] for row in values]
             with gr.Column(visible=self.default_provider in providers, elem_classes="rs-examples") as box:
                 dataset = gr.Dataset(
                     label=UI("ui.examples"),
-                    components=inputs,
-                    samples=values,
+                    components=shown,
+                    samples=cells,
                     headers=[english_label(c) for c in inputs],
                     type="index",
                     samples_per_page=len(values),
                     elem_id=f"{self.prefix}_examples" if not self.example_sets else None,
                 )
             dataset.click(
-                lambda index, rows=rows: self.fill(self.example_form(rows[index])),
+                lambda index, rows=rows: self.choose_example(rows[index]),
                 dataset,
                 self.bindings.targets(),
                 queue=False,
@@ -198,6 +212,14 @@ class GenerationTab:
             )
             self.example_sets[box] = frozenset(providers)
             self.example_tables.append((dataset, inputs))
+
+    def choose_example(self, row: Mapping[str, Any]) -> dict[Any, Any]:
+        """The whole form as the example sets it: what it names, and every other field back to empty, except the
+        model, which an example that names none leaves as chosen."""
+        updates = self.fill(self.example_form(row))
+        if row.get("model") is None:
+            updates.pop(self.model, None)
+        return updates
 
     def example_form(self, row: Mapping[str, Any]) -> Form:
         """An example's values as a form (its bundled files as media inputs)."""
@@ -246,7 +268,7 @@ class GenerationTab:
             visible=first is None or bool(first.ratios),  # aleph2 keeps its input's size: no ratio to choose
             elem_id=f"{self.prefix}_ratio",
             allow_custom_value=True,
-            min_width=120,
+            min_width=130,
         )
 
     def _takes_control(self) -> None:
@@ -302,14 +324,15 @@ class GenerationTab:
             )
         )
         self.parent = gr.State(None)  # the generation this one continues (set by the chaining actions)
-        with gr.Row(elem_classes="rs-actions", equal_height=True):
-            self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
+        with gr.Row(elem_classes="rs-actions"):
+            self._takes_control()
             self.generate_button = gr.Button(
-                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=2, min_width=160
+                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3, min_width=140
             )
             self.cancel_button = gr.Button(
-                UI("ui.cancel"), variant="stop", visible=False, elem_id=f"{self.prefix}_cancel", scale=1, min_width=100
+                UI("ui.cancel"), variant="stop", visible=False, elem_id=f"{self.prefix}_cancel", scale=1, min_width=90
             )
+        self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
 
     def _duration_control(self) -> None:
         spec = self.start_spec
@@ -320,7 +343,6 @@ class GenerationTab:
             elem_id=f"{self.prefix}_duration",
             allow_custom_value=True,
             min_width=100,
-            scale=0,
         )
 
     def duration_field(self) -> Field:
@@ -516,6 +538,8 @@ class GenerationTab:
             self.ratio: controls.ratio_update(spec, data[self.ratio]),
             self.cost: self._cost_of(data, duration, lang),
         }
+        if self.duration is not None:
+            updates[self.duration] = controls.duration_update(spec, data.get(self.duration))
         if self.seconds is not None:
             updates[self.length_note_box] = self.length_note(data[self.seconds], spec, lang)
         return updates | self.bindings.visibility(spec) | self.model_changes(spec, data, lang)
