@@ -1,20 +1,31 @@
 """The output vault: a finished clip is downloaded at once (provider links expire in 24-48 h), checked to decode,
-given a poster frame, and from then on served from the studio's own copy under an unguessable name."""
+given a poster frame, and from then on served from the studio's own copy under an unguessable name.
+
+A clip is downloaded under a readable name (``download_name``): a link to the vault's copy in a folder named by
+the generation's id (``named_copy``), as unguessable as the copy itself."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import os
+import re
 import secrets
+import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio import media
 from studio.client import RunwayClient
 from studio.errors import DownloadError, MediaError
+from studio.history import Generation
 from studio.i18n import Msg
 
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+PROMPT_WORDS = 6  # how many of the prompt's first words a download's name keeps
+PROMPT_WORDS_MAX_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -44,16 +55,44 @@ async def keep_output(client: RunwayClient, url: str, *, folder: Path, gate: asy
     return Kept(video=video, poster=poster, seconds=info.duration_s)
 
 
-def status_poster(status: str, *, folder: Path) -> Path:
-    """A plain card standing in for a poster while a generation has no clip (drawn once per status)."""
-    path = folder / f"status-{status}.png"
-    if not path.exists():
-        from PIL import Image, ImageDraw, ImageFont
+def download_name(generation: Generation) -> str:
+    """The file name a clip is downloaded as: ``YYYYMMDD-HHMM_model_prompt-words_seed.mp4``.
 
-        colours = {"failed": (217, 83, 79), "cancelled": (140, 140, 140), "lost": (140, 140, 140)}
-        card = Image.new("RGB", (320, 180), (236, 239, 244))
-        draw = ImageDraw.Draw(card)
-        font = ImageFont.load_default(size=30)
-        draw.text((160, 90), status.replace("_", " "), fill=colours.get(status, (70, 100, 160)), font=font, anchor="mm")
-        card.save(path)
-    return path
+    The time is when the generation was made, in UTC; the prompt words are its first few, lowercase, ASCII only,
+    joined by hyphens and bounded in length (a prompt with no such words, or none, leaves that part out, as a
+    generation without a seed leaves out the seed)."""
+    made = dt.datetime.fromtimestamp(generation.created_at, tz=dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    model = re.sub(r"[^A-Za-z0-9._-]+", "-", generation.model).strip(".-") or "clip"
+    parts = [made, model, _prompt_words(generation.prompt)]
+    if generation.seed is not None:
+        parts.append(str(generation.seed))
+    return "_".join(part for part in parts if part) + ".mp4"
+
+
+def _prompt_words(prompt: str) -> str:
+    """The first words of ``prompt`` as ASCII, lowercase, hyphen-joined, at most PROMPT_WORDS_MAX_CHARS long."""
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)[:PROMPT_WORDS]
+    kept: list[str] = []
+    for word in words:
+        if len("-".join([*kept, word])) > PROMPT_WORDS_MAX_CHARS:
+            break
+        kept.append(word)
+    return "-".join(kept) if kept else (words[0][:PROMPT_WORDS_MAX_CHARS] if words else "")
+
+
+def named_copy(generation: Generation, *, folder: Path) -> Path:
+    """The generation's clip under its download name, in a folder of its own under ``folder`` (a hard link to the
+    vault's copy where the file system allows one, else a copy), made once. Raises FileNotFoundError when the
+    generation has no clip."""
+    if not generation.output_path or not Path(generation.output_path).is_file():
+        raise FileNotFoundError(generation.output_path or generation.id)
+    own = folder / generation.id
+    dest = own / download_name(generation)
+    if not dest.is_file():
+        own.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(generation.output_path, dest)
+        except OSError:  # another file system, or links not allowed: a copy serves as well
+            shutil.copyfile(generation.output_path, dest)
+    return dest

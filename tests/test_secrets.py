@@ -46,7 +46,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--no-first-run",
 ]
-THUMBNAILS = "#history_gallery button.thumbnail-item"
+THUMBNAILS = "#history_grid .rs-tile"
 
 
 # --- a studio as a host runs it: openai-hk, no server key, a standalone simulator behind it ---------------------------
