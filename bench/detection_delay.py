@@ -43,7 +43,7 @@ from typing import Any
 
 from harness import ROOT
 from harness.gradio_queue import Endpoint, Generation, run_event, upload
-from harness.image_to_video import DURATION, IMAGE, PROMPT, RATIO, SEED, generate_endpoint
+from harness.image_to_video import DURATION, IMAGE, PROMPT, RATIO, SEED, generate_endpoint, studio_form
 from harness.machine import load, machine
 from harness.servers import LOOPBACK, Proc, clean_up, print_problems, start_simulator, start_studio
 from harness.stats import spread
@@ -207,7 +207,7 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
     from studio import media
     from studio.capabilities import OPENAI_HK, SIMULATOR
     from studio.client import RunwayClient
-    from studio.forms import Form, MediaInput, prepare_blocking
+    from studio.forms import prepare_blocking
 
     endpoint = await asyncio.to_thread(generate_endpoint, studio_url)
     image = IMAGE.read_bytes()
@@ -217,16 +217,7 @@ async def measure(args: argparse.Namespace, studio_url: str, sim_url: str, folde
             media.prepare_image, IMAGE, field="First frame", ratio=RATIO, fit="crop", limits=SIMULATOR.limits
         )
     ).data_uri
-    form = Form.of(
-        "image_to_video",
-        model="gen4_turbo",
-        ratio=RATIO,
-        first=MediaInput(path=str(IMAGE)),
-        prompt_text=PROMPT,
-        duration=int(DURATION),
-        seed=SEED,
-    )
-    request = (await asyncio.to_thread(prepare_blocking, form, provider=OPENAI_HK, workdir=folder)).request
+    request = (await asyncio.to_thread(prepare_blocking, studio_form(), provider=OPENAI_HK, workdir=folder)).request
     sdk = RunwayML(api_key="bench", base_url=sim_url)  # any key: the simulator takes any Bearer key
     cadence = RunwayClient(provider=OPENAI_HK, base_url=sim_url, poll_interval_s=5.0)
     kept = folder / "kept"

@@ -40,6 +40,7 @@ from typing import Any
 
 import httpx
 import numpy as np
+from harness.image_to_video import studio_form
 from harness.images import photo_like_image
 from harness.machine import load, machine
 from harness.stats import spread, timed
@@ -47,7 +48,7 @@ from PIL import Image, features
 
 from studio.capabilities import SIMULATOR
 from studio.client import RunwayClient
-from studio.forms import Form, MediaInput, prepare_blocking
+from studio.forms import prepare_blocking
 from studio.media import prepare_image
 from studio.service import Studio
 from studio.simulator.app import create_app
@@ -56,7 +57,6 @@ from studio.simulator.config import SimulatorConfig
 SIZE = (6000, 4000)
 QUALITY = 92
 RATIO = "1280:720"
-SEED = 20240601  # fixed: identical requests share one render in the simulator
 PROMPT = "A harbour at golden hour, the camera slowly pushes in"
 ORIENTATION = 0x0112
 
@@ -102,15 +102,7 @@ async def submits(path: Path, repeat: int, folder: Path, naive_body: dict[str, A
     transport = Stamped(httpx.ASGITransport(app=simulator))
     client = RunwayClient(provider=SIMULATOR, base_url="http://sim", transport=transport)
     studio = Studio(clients={"simulator": client}, server_provider="simulator", server_key="", data_dir=folder / "data")
-    form = Form.of(
-        "image_to_video",
-        model="gen4_turbo",
-        ratio=RATIO,
-        first=MediaInput(path=str(path)),
-        prompt_text=PROMPT,
-        duration=5,
-        seed=SEED,
-    )
+    form = studio_form(path, ratio=RATIO, prompt=PROMPT)
     out = Submits()
     try:
         for index in range(repeat + 1):  # the first is the warm-up: it also renders the clip every run shares
@@ -184,16 +176,7 @@ def main(argv: list[str] | None = None) -> None:
             return prepare_image(path, field="First frame", ratio=RATIO, fit="crop", limits=limits)
 
         def form() -> Any:
-            form = Form.of(
-                "image_to_video",
-                model="gen4_turbo",
-                ratio=RATIO,
-                first=MediaInput(path=str(path)),
-                prompt_text=PROMPT,
-                duration=5,
-                seed=SEED,
-            )
-            return prepare_blocking(form, provider=SIMULATOR, workdir=folder)
+            return prepare_blocking(studio_form(path, ratio=RATIO, prompt=PROMPT), provider=SIMULATOR, workdir=folder)
 
         image_wall, image_cpu, prepared_image = timed(image, repeat)
         form_wall, form_cpu, prepared = timed(form, repeat)

@@ -57,12 +57,12 @@ from harness.machine import load, machine, proc_cpu_s
 from harness.servers import Proc, clean_up, print_problems, start_simulator
 from harness.stats import spread
 
-from studio.capabilities import OPENAI_HK, RUNWAY, VideoInputRule
+from studio.capabilities import OPENAI_HK, RUNWAY, InputLimits, VideoInputRule
 from studio.client import RunwayClient
 from studio.forms import Form, MediaInput
 from studio.media.videos import PreparedVideo, VideoInfo, prepare_video, probe_video
 from studio.phases import Phase
-from studio.requests import parse_request
+from studio.requests import Request, parse_request
 from studio.service import Studio
 from studio.uris import UPLOAD_PLACEHOLDER
 
@@ -199,17 +199,56 @@ class Rig:
     runs: dict[str, list[Run]] = field(default_factory=lambda: {case: [] for case in CASES})
 
 
-def _started(sim: Proc) -> tuple[float, float, float]:
-    return time.perf_counter(), time.process_time(), proc_cpu_s(sim.pid)
+class Timing:
+    """A run's clocks from its start: the wall (perf_counter), this process's CPU and the simulator's CPU."""
+
+    def __init__(self, sim: Proc) -> None:
+        self.sim = sim
+        self.t0, self.c0, self.s0 = time.perf_counter(), time.process_time(), proc_cpu_s(sim.pid)
+        self.done = self.s1 = 0.0
+
+    def answered(self) -> None:
+        """The create was answered: when, and the simulator's CPU then."""
+        self.done, self.s1 = time.perf_counter(), proc_cpu_s(self.sim.pid)
+
+    def run(
+        self, create: Sent, steps: dict[str, float], bytes_sent: dict[str, int], prepared: PreparedVideo | None = None
+    ) -> Run:
+        """The run, timed to ``create`` sent (and answered)."""
+        return Run(
+            wall=create.at - self.t0,
+            cpu=create.cpu - self.c0,
+            answered=self.done - self.t0,
+            sim_cpu=self.s1 - self.s0,
+            steps=steps,
+            bytes_sent=bytes_sent,
+            prepared=prepared,
+        )
+
+
+async def prepare_timed(rig: Rig, wire: Stamped, limits: InputLimits) -> tuple[Timing, PreparedVideo, float]:
+    """A run on ``wire`` starts with ``prepare_video`` under ``limits`` and aleph2's rule, in a worker thread (as
+    ``Studio.prepare`` runs it): the run's clocks, the prepared clip and when it was ready."""
+    wire.sent.clear()
+    timing = Timing(rig.sim)
+    prepared = await asyncio.to_thread(
+        prepare_video, rig.clip, field=FIELD, rule=rig.rule, limits=limits, workdir=rig.workdir
+    )
+    return timing, prepared, time.perf_counter()
+
+
+async def create_and_cancel(
+    client: RunwayClient, wire: Stamped, request: Request, timing: Timing, uploaded: dict[str, str] | None = None
+) -> Sent:
+    """Send the create, note when it was answered and cancel its task: the create POST as it was sent."""
+    created = await client.create(request, key=KEY, uploaded=uploaded)
+    timing.answered()
+    await client.cancel_task(created.task_id, key=KEY)
+    return wire.create()
 
 
 async def upload_official(rig: Rig) -> Run:
-    rig.official_wire.sent.clear()
-    t0, c0, s0 = _started(rig.sim)
-    prepared = await asyncio.to_thread(
-        prepare_video, rig.clip, field=FIELD, rule=rig.rule, limits=RUNWAY.limits, workdir=rig.workdir
-    )
-    t1 = time.perf_counter()
+    timing, prepared, t1 = await prepare_timed(rig, rig.official_wire, RUNWAY.limits)
     if prepared.upload is None:
         raise SystemExit("prepare_video under the official limits made the clip a data URI: --size-mb is too small")
     placeholder = UPLOAD_PLACEHOLDER + "video"  # as prepare_blocking leaves it for the job
@@ -217,30 +256,23 @@ async def upload_official(rig: Rig) -> Run:
     request = parse_request("video_to_video", body, provider=RUNWAY)
     uploaded = {placeholder: await rig.official.upload(prepared.upload, key=KEY)}
     t2 = time.perf_counter()
-    created = await rig.official.create(request, key=KEY, uploaded=uploaded)
-    done, s1 = time.perf_counter(), proc_cpu_s(rig.sim.pid)
-    await rig.official.cancel_task(created.task_id, key=KEY)
-    create = rig.official_wire.create()
+    create = await create_and_cancel(rig.official, rig.official_wire, request, timing, uploaded)
     announce, file = rig.official_wire.uploads()
-    sizes = {
-        "POST /v1/uploads": announce.body_bytes,
-        "the file, multipart, to the uploadUrl": file.body_bytes,
-        "create body (videoUri: the runway:// URI)": create.body_bytes,
-    }
-    return Run(
-        wall=create.at - t0,
-        cpu=create.cpu - c0,
-        answered=done - t0,
-        sim_cpu=s1 - s0,
+    return timing.run(
+        create,
         steps={
-            "prepare_video": t1 - t0,
+            "prepare_video": t1 - timing.t0,
             "upload (both steps)": t2 - t1,
             "  POST /v1/uploads, sent -> answered": announce.answered - announce.at,
             "  the file to the uploadUrl, sent -> answered (204)": file.answered - file.at,
             "upload done -> create sent (request validated before)": create.at - t2,
             "create sent -> answered (the simulator reads the upload)": create.answered - create.at,
         },
-        bytes_sent=sizes,
+        bytes_sent={
+            "POST /v1/uploads": announce.body_bytes,
+            "the file, multipart, to the uploadUrl": file.body_bytes,
+            "create body (videoUri: the runway:// URI)": create.body_bytes,
+        },
         prepared=prepared,
     )
 
@@ -252,7 +284,7 @@ async def studio_official(rig: Rig) -> Run:
     form = Form.of(
         "video_to_video", model="aleph2", video=MediaInput(path=str(rig.clip)), prompt_text=PROMPT, seed=SEED
     )
-    t0, c0, s0 = _started(rig.sim)
+    timing = Timing(rig.sim)
     key, source = rig.studio.key_for("runway", KEY)
     prepared = await rig.studio.prepare(form, provider="runway")
     t1 = time.perf_counter()
@@ -261,7 +293,7 @@ async def studio_official(rig: Rig) -> Run:
     async for status in job.follow():
         if status.task_id is not None or status.final:
             break
-    done, s1 = time.perf_counter(), proc_cpu_s(rig.sim.pid)
+    timing.answered()
     if job.task_id is None:
         raise SystemExit(f"the studio's job ended {job.status.phase} before its task was created: {job.status.message}")
     await job.cancel()
@@ -270,13 +302,10 @@ async def studio_official(rig: Rig) -> Run:
     create = rig.studio_wire.create()
     uploads = rig.studio_wire.uploads()
     first = uploads[0].at if uploads else create.at
-    return Run(
-        wall=create.at - t0,
-        cpu=create.cpu - c0,
-        answered=done - t0,
-        sim_cpu=s1 - s0,
+    return timing.run(
+        create,
         steps={
-            "Studio.prepare (prepare_blocking: the form, prepare_video)": t1 - t0,
+            "Studio.prepare (prepare_blocking: the form, prepare_video)": t1 - timing.t0,
             "Studio.start (input copied, history row) -> upload started": first - t1,
             "upload started -> create sent": create.at - first,
             "create sent -> answered": create.answered - create.at,
@@ -286,27 +315,16 @@ async def studio_official(rig: Rig) -> Run:
 
 
 async def shrink_old(rig: Rig) -> Run:
-    rig.proxy_wire.sent.clear()
-    t0, c0, s0 = _started(rig.sim)
-    prepared = await asyncio.to_thread(
-        prepare_video, rig.clip, field=FIELD, rule=rig.rule, limits=OPENAI_HK.limits, workdir=rig.workdir
-    )
-    t1 = time.perf_counter()
+    timing, prepared, t1 = await prepare_timed(rig, rig.proxy_wire, OPENAI_HK.limits)
     if prepared.data_uri is None:
         raise SystemExit("prepare_video under the proxy's limits gave no data URI")
     body = {"model": OLD_MODEL, "videoUri": prepared.data_uri, "promptText": PROMPT, "ratio": OLD_RATIO, "seed": SEED}
     request = parse_request("video_to_video", body, provider=OPENAI_HK)
-    created = await rig.proxy.create(request, key=KEY)
-    done, s1 = time.perf_counter(), proc_cpu_s(rig.sim.pid)
-    await rig.proxy.cancel_task(created.task_id, key=KEY)
-    create = rig.proxy_wire.create()
-    return Run(
-        wall=create.at - t0,
-        cpu=create.cpu - c0,
-        answered=done - t0,
-        sim_cpu=s1 - s0,
+    create = await create_and_cancel(rig.proxy, rig.proxy_wire, request, timing)
+    return timing.run(
+        create,
         steps={
-            "prepare_video (re-encode until it fits, data URI built)": t1 - t0,
+            "prepare_video (re-encode until it fits, data URI built)": t1 - timing.t0,
             "request validated, JSON body -> create sent": create.at - t1,
             "create sent -> answered (the simulator decodes the data URI)": create.answered - create.at,
         },

@@ -308,27 +308,25 @@ RUNWAY = ProviderSpec(
 
 # --- the built-in simulator: each provider's rules, free and offline, polled faster so demos feel alive ---------
 # It serves the proxy's table under /runwayml/v1 and the official one under /v1 (studio/simulator/app.py).
-SIMULATOR = ProviderSpec(
-    name="simulator",
-    label="Simulator · openai-hk",
-    base_url="",
-    poll_interval_s=0.5,
-    models=OPENAI_HK.models,
-    limits=OPENAI_HK.limits,
-    simulated=True,
-    note="Runs inside the studio under the proxy's rules; clips are simulated placeholders and cost nothing.",
-)
-SIMULATOR_RUNWAY = ProviderSpec(
-    name="simulator-runway",
-    label="Simulator · Runway",
-    base_url="",
-    poll_interval_s=0.5,
-    models=RUNWAY.models,
-    limits=RUNWAY.limits,
-    simulated=True,
-    organization=True,
-    note="Runs inside the studio under the official API's rules; clips are simulated placeholders and cost nothing.",
-)
+
+
+def _simulating(real: ProviderSpec, name: ProviderName, rules: str) -> ProviderSpec:
+    """The simulator serving ``real``'s models under ``real``'s limits (``rules`` names them on the page)."""
+    return ProviderSpec(
+        name=name,
+        label=f"Simulator · {real.label}",
+        base_url="",
+        poll_interval_s=0.5,
+        models=real.models,
+        limits=real.limits,
+        simulated=True,
+        organization=real.organization,
+        note=f"Runs inside the studio under {rules}; clips are simulated placeholders and cost nothing.",
+    )
+
+
+SIMULATOR = _simulating(OPENAI_HK, "simulator", "the proxy's rules")
+SIMULATOR_RUNWAY = _simulating(RUNWAY, "simulator-runway", "the official API's rules")
 
 PROVIDERS: Mapping[str, ProviderSpec] = MappingProxyType(
     {p.name: p for p in (SIMULATOR, SIMULATOR_RUNWAY, OPENAI_HK, RUNWAY)}

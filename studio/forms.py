@@ -195,6 +195,12 @@ class Prepared:
     # Inputs to upload before the create call, by media name: the request holds UPLOAD_PLACEHOLDER + name for each.
     uploads: Mapping[str, Path] = field(default_factory=dict)
 
+    def with_seed(self, seed: int) -> Prepared:
+        """The same generation with another seed (one more take of it)."""
+        return dataclasses.replace(
+            self, form=self.form.replace(seed=seed), request=self.request.model_copy(update={"seed": seed})
+        )
+
 
 # --- checks that need no media work ----------------------------------------------------------------------------
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -79,6 +79,35 @@ class JobStatus:
         return dict(self.message.params) if isinstance(self.message, Msg) else {}
 
 
+class SharedUploads:
+    """The inputs a generation uploads before its create call, uploaded once for all its takes: the first take to
+    ask starts the upload, every take sees its progress and gets the same runway:// URIs (or the same failure)."""
+
+    def __init__(self, client: RunwayClient, key: str, files: Mapping[str, Path]) -> None:
+        self._client, self._key, self._files = client, key, dict(files)
+        self._watchers: list[Callable[[float], None]] = []
+        self._task: asyncio.Task[dict[str, str]] | None = None
+
+    async def run(self, on_progress: Callable[[float], None]) -> dict[str, str]:
+        """The runway:// URI for each placeholder; raises UploadFailed."""
+        self._watchers.append(on_progress)
+        if self._task is None:
+            self._task = contextvars.Context().run(asyncio.get_running_loop().create_task, self._upload_all())
+        return await asyncio.shield(self._task)  # one take cancelled does not stop the others' upload
+
+    async def _upload_all(self) -> dict[str, str]:
+        uploaded: dict[str, str] = {}
+        total = len(self._files)
+        for done, (name, path) in enumerate(self._files.items()):
+
+            def show(fraction: float, done: int = done) -> None:
+                for watcher in self._watchers:
+                    watcher((done + fraction) / total)
+
+            uploaded[UPLOAD_PLACEHOLDER + name] = await self._client.upload(path, key=self._key, on_progress=show)
+        return uploaded
+
+
 class Job:
     """Sends ``request`` (or resumes ``task_id``), follows the task, and keeps its output in the vault."""
 
@@ -101,12 +130,12 @@ class Job:
         seen: bool = False,
         media_gate: asyncio.Semaphore | None = None,
         code: CodeSnippets | None = None,
-        uploads: Mapping[str, Path] | None = None,
+        uploads: SharedUploads | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
         self._request = request  # released once sent: its data URIs can be megabytes
-        self._uploads = dict(uploads or {})  # inputs to upload before the create call, by media name
+        self._uploads = uploads  # inputs to upload before the create call (shared by the takes of a generation)
         self._client, self._key, self._history, self._outputs, self._clock = client, key, history, outputs, clock
         self._started = clock()
         self.task_id = task_id
@@ -117,7 +146,7 @@ class Job:
         self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
-        first = Phase.QUEUED if request is None else Phase.UPLOADING if self._uploads else Phase.SUBMITTING
+        first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
             Msg("job.checking") if request is None else Msg("job.uploading") if self._uploads else Msg("job.sending"),
@@ -192,23 +221,17 @@ class Job:
     async def _upload(self) -> dict[str, str] | None:
         """Upload the inputs too big for a data URI; their runway:// URIs by placeholder. None when an upload failed
         or the visitor cancelled meanwhile: then nothing was created, and the status says so."""
-        uploaded: dict[str, str] = {}
-        total = len(self._uploads)
-        for done, (name, path) in enumerate(self._uploads.items()):
-
-            def show(fraction: float, done: int = done) -> None:
-                self._show_progress((done + fraction) / total)
-
-            try:
-                uploaded[UPLOAD_PLACEHOLDER + name] = await self._client.upload(path, key=self._key, on_progress=show)
-            except UploadFailed as err:
-                await self._publish(Phase.FAILED, Msg("job.upload_failed", error=err.message))
-                return None
-            if self._cancel_requested:
-                await self._publish(Phase.CANCELLED, Msg("job.cancelled_before_create"))
-                return None
-        if uploaded:
-            await self._publish(Phase.SUBMITTING, Msg("job.sending"), progress=None)
+        if self._uploads is None:
+            return {}
+        try:
+            uploaded = await self._uploads.run(self._show_progress)
+        except UploadFailed as err:
+            await self._publish(Phase.FAILED, Msg("job.upload_failed", error=err.message))
+            return None
+        if self._cancel_requested:
+            await self._publish(Phase.CANCELLED, Msg("job.cancelled_before_create"))
+            return None
+        await self._publish(Phase.SUBMITTING, Msg("job.sending"), progress=None)
         return uploaded
 
     def _show_progress(self, fraction: float) -> None:
@@ -354,3 +377,27 @@ class Job:
             return (await self._client.get_task(self.task_id, key=self._key)).cost
         except StudioError:
             return None
+
+
+async def follow_all(jobs: Sequence[Job]) -> AsyncIterator[list[JobStatus]]:
+    """Every take's status, each time one of them changes (starting with them all), until every one has ended."""
+    statuses = [job.status for job in jobs]
+    changes: asyncio.Queue[tuple[int, JobStatus]] = asyncio.Queue()
+
+    async def pump(index: int, job: Job) -> None:
+        async for status in job.follow():
+            await changes.put((index, status))
+
+    pumps = [asyncio.create_task(pump(i, job)) for i, job in enumerate(jobs)]
+    try:
+        yield list(statuses)
+        while not all(s.final for s in statuses):
+            index, status = await changes.get()
+            statuses[index] = status
+            while not changes.empty():  # several changed at once: show them together
+                index, status = changes.get_nowait()
+                statuses[index] = status
+            yield list(statuses)
+    finally:
+        for task in pumps:
+            task.cancel()

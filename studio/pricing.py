@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -14,15 +15,22 @@ class Estimate:
     credits: int
     seconds: float
     third_party: bool = False  # the price comes from third-party pages only (aleph2): say so
+    takes: int = 1  # how many clips of ``seconds`` the credits pay for
 
     @property
     def usd(self) -> float:
         return self.credits * USD_PER_CREDIT
 
+    def times(self, takes: int) -> Estimate:
+        """The cost of ``takes`` such clips."""
+        return dataclasses.replace(self, credits=self.credits * takes, takes=self.takes * takes)
+
     def describe(self) -> Msg:
-        """E.g. "about 50 credits, $0.50 for 5 s" (translatable)."""
+        """E.g. "about 50 credits, $0.50 for 5 s" (translatable), or "... for 3 takes of 5 s"."""
         key = "page.estimate_third_party" if self.third_party else "page.estimate"
-        return Msg(key, credits=self.credits, usd=self.usd, seconds=self.seconds)
+        if self.takes > 1:
+            key += "_takes"
+        return Msg(key, credits=self.credits, usd=self.usd, seconds=self.seconds, takes=self.takes)
 
 
 def credits_per_second(spec: ModelSpec, *, audio: bool | None = None) -> int:

@@ -23,7 +23,7 @@ import os
 import random
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +32,7 @@ from typing import Any, Literal
 from PIL import Image
 
 from studio import media
-from studio.capabilities import Endpoint
+from studio.capabilities import Endpoint, ProviderSpec
 from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
@@ -41,7 +41,7 @@ from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
-from studio.jobs import MAY_EXIST_CODE, Job, JobStatus
+from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
@@ -49,6 +49,7 @@ from studio.vault import named_copy
 
 log = logging.getLogger(__name__)
 
+MAX_TAKES = 4  # generations one press may send (each with its own seed)
 KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
@@ -116,7 +117,7 @@ class Studio:
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
-        self._latest: dict[tuple[str, str], str] = {}  # (visitor, endpoint) -> generation id
+        self._latest: dict[tuple[str, str], tuple[str, ...]] = {}  # (visitor, endpoint) -> its takes' generations
         # The base URL copy-as-code shows per provider (a standalone simulator's for the embedded one).
         self._code_base_urls = dict(code_base_urls or {})
         self.simulator_app = simulator_app  # the embedded simulator (tests read its task counters)
@@ -153,6 +154,25 @@ class Studio:
     ) -> Job:
         """Check, prepare and send one generation; the job follows it. Raises InvalidInput (nothing was sent):
         a missing key is reported together with the form's own problems, not instead of them."""
+        jobs = await self.submit_takes(
+            form, takes=1, provider=provider, visitor=visitor, visitor_key=visitor_key, parent_id=parent_id
+        )
+        return jobs[0]
+
+    async def submit_takes(
+        self,
+        form: Form,
+        *,
+        takes: int,
+        provider: str,
+        visitor: str,
+        visitor_key: str | None,
+        parent_id: str | None = None,
+    ) -> list[Job]:
+        """``submit`` for ``takes`` generations of one form, each with its own seed (the form's seed, then the next
+        ones; or each chosen at random): the media are prepared once and the spend guard counts every take."""
+        if not 1 <= takes <= MAX_TAKES:
+            raise InvalidInput(FieldIssue("Takes", Msg("req.takes", most=MAX_TAKES, value=takes), path=("takes",)))
         try:
             key, source = self.key_for(provider, visitor_key)
         except InvalidInput as missing:
@@ -161,8 +181,22 @@ class Studio:
             except InvalidInput as more:
                 raise InvalidInput(missing.issues + more.issues) from None
             raise
-        prepared = await self.prepare(form, provider=provider)
-        return await self.start(prepared, visitor=visitor, key=key, key_source=source, parent_id=parent_id)
+        seeds = self._seeds(form.seed, takes, provider_spec(provider))
+        prepared = await self.prepare(form.replace(seed=seeds[0]), provider=provider)
+        return await self.start_takes(
+            [prepared.with_seed(seed) for seed in seeds],
+            visitor=visitor,
+            key=key,
+            key_source=source,
+            parent_id=parent_id,
+        )
+
+    def _seeds(self, first: int | None, takes: int, spec: ProviderSpec) -> list[int]:
+        """Each take's seed: the given one and the ones after it (wrapping within the provider's range), or random."""
+        low, high = spec.limits.seed_min, spec.limits.seed_max
+        if first is None:
+            return [self._rng.randint(low, high) for _ in range(takes)]
+        return [first] + [low + (first - low + i) % (high - low + 1) for i in range(1, takes)]  # the first is checked
 
     # ``submit``'s two halves, public for what times or inspects them (bench/submit_overhead.py, tests).
 
@@ -181,54 +215,78 @@ class Studio:
 
         Raises InvalidInput (SpendRefused) when the spend guard refuses it; then nothing is recorded or sent.
         """
-        form, request = prepared.form, prepared.request
-        code = snippets(
-            base_url=self.code_base_url(prepared.provider.name), endpoint=form.endpoint, body=request.to_wire()
-        )
+        jobs = await self.start_takes([prepared], visitor=visitor, key=key, key_source=key_source, parent_id=parent_id)
+        return jobs[0]
+
+    async def start_takes(
+        self,
+        takes: Sequence[Prepared],
+        *,
+        visitor: str,
+        key: str,
+        key_source: str,
+        parent_id: str | None = None,
+    ) -> list[Job]:
+        """``start`` for the takes of one form (prepared alike but for their seeds): the spend guard checks them
+        together, and inputs to upload are uploaded once for all of them."""
+        first = takes[0]
         self._forget_old_jobs()
-        new = NewGeneration(
-            visitor=visitor,
-            provider=prepared.provider.name,
-            endpoint=request.endpoint,
-            model=request.model,
-            form={},
-            estimated_credits=prepared.estimate.credits,
-            key_source=key_source,
-            seed=request.seed,
-            output_seconds=prepared.estimate.seconds,
-            parent_id=parent_id,
-        )
-        kept = await asyncio.to_thread(self._keep_inputs, form, new.id)
-        new.form = kept.to_dict()
+        news = [
+            NewGeneration(
+                visitor=visitor,
+                provider=p.provider.name,
+                endpoint=p.request.endpoint,
+                model=p.request.model,
+                form={},
+                estimated_credits=p.estimate.credits,
+                key_source=key_source,
+                seed=p.request.seed,
+                output_seconds=p.estimate.seconds,
+                parent_id=parent_id,
+            )
+            for p in takes
+        ]
+        kept = await asyncio.to_thread(self._keep_inputs, first.form, news[0].id)
+        for new, p in zip(news, takes, strict=True):
+            new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
         async with self._start_lock:
             try:
                 await self.history.run(
                     self.guard.check,
                     visitor=visitor,
-                    model=request.model,
-                    credits=prepared.estimate.credits,
+                    model=first.request.model,
+                    credits=sum(p.estimate.credits for p in takes),
                     key_source=key_source,
                 )
             except InvalidInput:
-                await asyncio.to_thread(shutil.rmtree, self.inputs / new.id, True)
+                await asyncio.to_thread(shutil.rmtree, self.inputs / news[0].id, True)
                 raise
-            await self.history.run(self.history.add, new)
-        job = self._job(
-            new.id,
-            endpoint=request.endpoint,
-            provider=prepared.provider.name,
-            key=key,
-            visitor=visitor,
-            request=request,
-            estimate=prepared.estimate,
-            seed=request.seed,
-            notes=prepared.notes + await self._budget_note(visitor, key_source),
-            code=code,
-            uploads=prepared.uploads,
-        )
+            for new in news:
+                await self.history.run(self.history.add, new)
+        notes = first.notes + await self._budget_note(visitor, key_source)
+        uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
+        jobs = [
+            self._job(
+                new.id,
+                endpoint=p.request.endpoint,
+                provider=p.provider.name,
+                key=key,
+                visitor=visitor,
+                request=p.request,
+                estimate=p.estimate,
+                seed=p.request.seed,
+                notes=notes,
+                code=snippets(
+                    base_url=self.code_base_url(p.provider.name), endpoint=p.form.endpoint, body=p.request.to_wire()
+                ),
+                uploads=uploads,
+            )
+            for new, p in zip(news, takes, strict=True)
+        ]
+        self._latest[(visitor, first.request.endpoint)] = tuple(job.generation_id for job in jobs)
         if key_source == "your key":
-            await self._resume_waiting(visitor=visitor, provider=prepared.provider.name, key=key)
-        return job
+            await self._resume_waiting(visitor=visitor, provider=first.provider.name, key=key)
+        return jobs
 
     async def budget_text(self, visitor: str) -> Message:
         """What the server key may still spend today for this visitor ('' when no cap is set)."""
@@ -255,7 +313,7 @@ class Studio:
 
     def _track(self, job: Job, visitor: str) -> None:
         self._live[job.generation_id] = job
-        self._latest[(visitor, job.endpoint)] = job.generation_id
+        self._latest[(visitor, job.endpoint)] = (job.generation_id,)
 
     def _forget_old_jobs(self) -> None:
         """Drop the jobs nobody can reach any more, so a long-running public studio does not grow with its work.
@@ -264,14 +322,16 @@ class Studio:
         latest one, and then for JOB_RETENTION_S. Everything an ended job knew is in history.
         """
         cutoff = self._clock() - JOB_RETENTION_S
-        latest = set(self._latest.values())
+        latest = {gid for gids in self._latest.values() for gid in gids}
         for gid in [
             gid
             for gid, job in self._live.items()
             if job.ended_at is not None and (gid not in latest or job.ended_at < cutoff)
         ]:
             del self._live[gid]
-        self._latest = {k: gid for k, gid in self._latest.items() if gid in self._live}
+        self._latest = {
+            k: kept for k, gids in self._latest.items() if (kept := tuple(g for g in gids if g in self._live))
+        }
 
     # --- following -------------------------------------------------------------------------------------------
 
@@ -280,17 +340,19 @@ class Studio:
         """How many jobs the studio holds (running ones, plus each visitor's latest ended one per tab for a while)."""
         return len(self._live)
 
-    def live_job(self, *, visitor: str, endpoint: str) -> Job | None:
-        """The visitor's latest job on this tab, if it is still in memory."""
-        gid = self._latest.get((visitor, endpoint))
-        return self._live.get(gid) if gid else None
+    def live_jobs(self, *, visitor: str, endpoint: str) -> list[Job]:
+        """The visitor's latest generation on this tab (one job per take), those still in memory."""
+        return [self._live[gid] for gid in self._latest.get((visitor, endpoint), ()) if gid in self._live]
 
-    async def cancel(self, *, visitor: str, endpoint: str) -> JobStatus | None:
-        job = self.live_job(visitor=visitor, endpoint=endpoint)
-        if job is None:
-            return None
-        await job.cancel()
-        return job.status
+    def live_job(self, *, visitor: str, endpoint: str) -> Job | None:
+        """The first take of the visitor's latest generation on this tab, if it is still in memory."""
+        return next(iter(self.live_jobs(visitor=visitor, endpoint=endpoint)), None)
+
+    async def cancel(self, *, visitor: str, endpoint: str) -> list[JobStatus]:
+        """Cancel every take of the visitor's latest generation on this tab still running; their statuses."""
+        jobs = self.live_jobs(visitor=visitor, endpoint=endpoint)
+        await asyncio.gather(*(job.cancel() for job in jobs))
+        return [job.status for job in jobs]
 
     # --- the reconciler ---------------------------------------------------------------------------------------
 

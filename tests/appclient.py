@@ -5,7 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from gradio_client import Client
+from gradio_client import Client, handle_file
+from gradio_client.client import Job
+
+I2V = "/generate_image_to_video"
 
 
 def args_for(client: Client, api_name: str, **by_label: Any) -> list[Any]:
@@ -19,6 +22,14 @@ def args_for(client: Client, api_name: str, **by_label: Any) -> list[Any]:
         key = next((k for k, owned in owner.items() if owned == label), None)
         values.append(wanted[key] if key is not None else param.get("parameter_default"))
     return values
+
+
+def submit_paper_boats(client: Client, **by_label: Any) -> Job:
+    """Start Image to Video from the bundled paper boats at 960:960; ``by_label`` sets more controls (or these)."""
+    from tests.conftest import ASSETS  # here, not above: bench/harness imports this module without pytest's setup
+
+    fields = {"first_frame": handle_file(str(ASSETS / "paper_boats.png")), "ratio": "960:960"} | by_label
+    return client.submit(*args_for(client, I2V, **fields), api_name=I2V)
 
 
 def phases(outputs: list[Any]) -> list[tuple[str, str]]:

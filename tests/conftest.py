@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,6 +31,14 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def simulator_argv(port: int, *, pending_s: float, running_s: float, options: tuple[str, ...] = ()) -> list[str]:
+    """The standalone simulator's command line (``python -m studio.simulator``) on 127.0.0.1:``port``, its tasks
+    pending then running for these times; ``options`` are more of its flags."""
+    address = ["--host", "127.0.0.1", "--port", str(port)]
+    times = ["--pending", str(pending_s), "--running", str(running_s)]
+    return [sys.executable, "-m", "studio.simulator", *address, *times, *options]
 
 
 @dataclass

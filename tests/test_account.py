@@ -9,63 +9,31 @@ import httpx
 import pytest
 
 from studio.capabilities import RUNWAY
-from studio.client import RunwayClient
 from studio.errors import InvalidInput
-from studio.forms import Form, MediaInput
-from studio.history import HistoryStore
-from studio.service import Studio
-from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.spend import SpendPolicy
 from studio.ui.app import balance_text
 from studio.ui.gallery import details_markdown
 from studio.ui.status import status_html
-from tests.conftest import ASSETS
-from tests.fakes import FakeClock
+from tests.rigs import SimulatedStudio, paper_boats
 
 SERVER_KEY = "sk-host-FAKE-0002"
-FORM = Form.of(
-    "image_to_video",
-    model="gen4_turbo",
-    ratio="1280:720",
-    first=MediaInput(path=str(ASSETS / "paper_boats.png")),
-    duration=5,
-    seed=1,
-)
+FORM = paper_boats(ratio="1280:720", duration=5, seed=1)
 
 
-class Official:
+class Official(SimulatedStudio):
     """A studio on Runway's official API with the host's key, answered by the simulator's official dialect."""
 
     def __init__(self, data: Path, policy: SpendPolicy | None = None, *, running_s: float = 0.5) -> None:
-        self.clock = FakeClock(real_pause=0.002)
-        self.simulator = create_app(
-            SimulatorConfig(pending_s=0.1, running_s=running_s, output_dir=data / "sim", starting_credits=1000),
-            clock=self.clock,
-        )
+        config = SimulatorConfig(pending_s=0.1, running_s=running_s, output_dir=data / "sim", starting_credits=1000)
+        super().__init__(data, RUNWAY, config, server_key=SERVER_KEY, spend=policy)
+        self.history = self.studio.history
         self.asked: list[str] = []
 
         async def count(request: httpx.Request) -> None:
             self.asked.append(request.url.path)
 
-        client = RunwayClient(
-            provider=RUNWAY,
-            base_url="http://sim",
-            transport=httpx.ASGITransport(app=self.simulator),
-            sleep=self.clock.sleep,
-            clock=self.clock,
-        )
-        client._http.event_hooks["request"].append(count)
-        self.history = HistoryStore(data / "history.sqlite3")
-        self.studio = Studio(
-            clients={"runway": client},
-            server_provider="runway",
-            server_key=SERVER_KEY,
-            data_dir=data,
-            history=self.history,
-            spend=policy or SpendPolicy(),
-            clock=self.clock,
-        )
+        self.client._http.event_hooks["request"].append(count)
 
     async def start(self, visitor: str = "browser:alice") -> object:
         return await self.studio.submit(FORM, provider="runway", visitor=visitor, visitor_key=None)

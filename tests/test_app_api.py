@@ -15,7 +15,7 @@ import av
 import pytest
 from gradio_client import Client, handle_file
 
-from tests.appclient import args_for, phases, value
+from tests.appclient import args_for, phases, submit_paper_boats, value
 from tests.conftest import ASSETS, LaunchedStudio
 
 pytestmark = pytest.mark.app
@@ -141,15 +141,7 @@ def test_invalid_combinations_are_refused_before_any_task(
 
 
 def test_cancel_cancels_the_task_on_the_simulator(client: Client, launched: LaunchedStudio) -> None:
-    job = client.submit(
-        *args_for(
-            client,
-            "/generate_image_to_video",
-            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-            ratio="960:960",
-        ),
-        api_name="/generate_image_to_video",
-    )
+    job = submit_paper_boats(client)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline and not any(p in ("queued", "running") for p, _ in phases(job.outputs())):
         time.sleep(0.05)  # gradio_client's stream runs in its own thread; nothing to inject a clock into

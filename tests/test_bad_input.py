@@ -30,6 +30,7 @@ from studio.forms import Form, MediaInput, prepare_blocking
 from tests.appclient import args_for, latest, phases
 from tests.conftest import LaunchedStudio, serve
 from tests.images import encoded, halves, noise, png_header_only
+from tests.videos import write_video
 
 pytestmark = pytest.mark.app
 
@@ -55,20 +56,9 @@ def good_image(tmp: Path, name: str = "good.png") -> str:
     return write(tmp, name, encoded(halves(640, 360, (200, 120, 40), (40, 120, 200)), "PNG"))
 
 
-def make_video(path: Path, seconds: float, *, fps: int = 4, size: tuple[int, int] = (64, 64)) -> str:
-    width, height = size
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(round(seconds * fps)):
-            pixels = np.full((height, width, 3), index * 9 % 256, dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        container.mux(stream.encode(None))
-    return str(path)
-
-
-def video(tmp: Path, name: str, seconds: float, **options: Any) -> Any:
-    return handle_file(make_video(tmp / name, seconds, **options))
+def video(tmp: Path, name: str, seconds: float) -> Any:
+    """A 64x64 grey-ramp H.264 MP4 of ``seconds`` at 4 fps, as an upload."""
+    return handle_file(write_video(tmp / name, seconds, size=(64, 64), fps=4))
 
 
 def audio_only(tmp: Path, name: str) -> Any:
@@ -693,20 +683,24 @@ def test_16_bit_png_is_rescaled_and_succeeds(client: Client, launched: LaunchedS
 # --- gaps the API cannot reach with the default limits: the service level ------------------------------------
 
 
+def http_hook_without_a_key(client: Client, tmp: Path) -> list[Any]:
+    """Image to Video on openai-hk, with no key anywhere and an http:// notify hook: what the stream showed."""
+    return run(
+        client,
+        I2V,
+        provider="openai-hk",
+        first_frame=handle_file(good_image(tmp)),
+        ratio="1280:720",
+        notify_hook="http://example.com/hook",
+    )
+
+
 def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(
     client: Client, launched: LaunchedStudio, tmp_path: Path
 ) -> None:
     """What happens today: the missing key is reported and nothing is sent (the http hook is not mentioned)."""
     before = launched.created
-    outputs = run(
-        client,
-        I2V,
-        provider="openai-hk",
-        first_frame=handle_file(good_image(tmp_path)),
-        ratio="1280:720",
-        notify_hook="http://example.com/hook",
-    )
-    status = latest(outputs, 0) or ""
+    status = latest(http_hook_without_a_key(client, tmp_path), 0) or ""
     text = panel_text(status)
     assert 'data-phase="invalid"' in status, text
     assert "needs an API key" in text and "Settings" in text
@@ -717,15 +711,7 @@ def test_notify_hook_on_openai_hk_without_a_key_reports_the_key(
 def test_notify_hook_on_openai_hk_without_a_key_lists_both_problems(
     client: Client, launched: LaunchedStudio, tmp_path: Path
 ) -> None:
-    outputs = run(
-        client,
-        I2V,
-        provider="openai-hk",
-        first_frame=handle_file(good_image(tmp_path)),
-        ratio="1280:720",
-        notify_hook="http://example.com/hook",
-    )
-    text = panel_text(latest(outputs, 0) or "")
+    text = panel_text(latest(http_hook_without_a_key(client, tmp_path), 0) or "")
     assert "needs an API key" in text
     assert "Notify hook" in text and "https://" in text
 

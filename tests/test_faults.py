@@ -29,27 +29,16 @@ import httpx
 import pytest
 
 from studio.capabilities import SIMULATOR
-from studio.client import RunwayClient
-from studio.forms import Form, MediaInput
 from studio.history import Generation
 from studio.jobs import MAY_EXIST_CODE, Job, JobStatus
-from studio.service import Studio
-from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import Faults, FaultyTransport
 from studio.ui.status import status_html
-from tests.conftest import ASSETS
-from tests.fakes import FakeClock
+from tests.rigs import SimulatedStudio, paper_boats
 
 VISITOR = "browser:faulty"
 ENDPOINT = "image_to_video"
-FORM = Form.of(
-    "image_to_video",
-    model="gen4_turbo",
-    ratio="960:960",
-    first=MediaInput(path=str(ASSETS / "paper_boats.png")),
-    seed=7,
-)
+FORM = paper_boats()
 
 Hook = Callable[[httpx.Request], None]
 
@@ -74,42 +63,20 @@ class Recorder(httpx.AsyncBaseTransport):
         await self.inner.aclose()
 
 
-class Rig:
+class Rig(SimulatedStudio):
     """A studio on an in-process simulator, both on one fake clock, the transport wrapped as the studio wraps it."""
 
     def __init__(self, tmp: Path, clips: Path, *, ttl: float = 3600.0) -> None:
-        self.clock = FakeClock(real_pause=0.002)
-        self.simulator = create_app(
-            SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=clips), clock=self.clock
-        )
-        self.recorder = Recorder(httpx.ASGITransport(app=self.simulator))
-        transport = FaultyTransport(self.recorder, self.simulator.state.faults)
-        self.client = RunwayClient(
-            provider=SIMULATOR,
-            base_url="http://sim/runwayml",
-            transport=transport,
-            sleep=self.clock.sleep,
-            clock=self.clock,
-        )
-        self.studio = Studio(
-            clients={"simulator": self.client},
-            server_provider="simulator",
-            server_key="",
-            data_dir=tmp / "data",
-            clock=self.clock,
-        )
+        config = SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=clips)
+        super().__init__(tmp / "data", SIMULATOR, config)
+
+    def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        self.recorder = Recorder(transport)
+        return FaultyTransport(self.recorder, self.simulator.state.faults)
 
     @property
     def faults(self) -> Faults:
         return self.simulator.state.faults
-
-    @property
-    def engine(self) -> Any:
-        return self.simulator.state.engine
-
-    @property
-    def created(self) -> int:
-        return int(self.engine.counters.created)
 
     @property
     def posts(self) -> int:

@@ -22,7 +22,8 @@ from studio.ui import gallery
 from studio.vault import download_name
 from tests.conftest import ASSETS
 from tests.fakes import FakeClock
-from tests.test_history import Rig, i2v
+from tests.rigs import paper_boats
+from tests.test_history import Rig
 
 ALICE, BOB = "browser:alice", "browser:bob"
 
@@ -228,7 +229,7 @@ async def test_a_restart_keeps_an_undone_item_and_never_shows_a_deleted_one(tmp_
 async def test_a_running_generation_deleted_keeps_running_until_purged_then_is_cancelled(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     rig.engine.config = replace(rig.engine.config, running_s=1000.0)
-    job = await rig.studio.submit(i2v(), provider="simulator", visitor=ALICE, visitor_key=None)
+    job = await rig.studio.submit(paper_boats(), provider="simulator", visitor=ALICE, visitor_key=None)
     while job.task_id is None:
         await asyncio.sleep(0.001)
     assert await rig.studio.delete(job.generation_id, visitor=ALICE) is not None

@@ -119,12 +119,6 @@ def test_raw_components_hand_the_value_on_and_keep_their_frontend(tmp_path: Path
 # --- translations ------------------------------------------------------------------------------------------------
 
 
-def test_canary_example_headers_are_translation_keys() -> None:
-    with gr.Blocks():
-        examples = gr.Examples(examples=[["hi"]], inputs=[gr.Textbox(label=UI("ui.prompt"))])
-    assert "__i18n__" in str(examples.dataset.headers[0]), "fixed upstream: examples_without_headers may go"
-
-
 def test_canary_the_api_description_carries_translation_keys() -> None:
     with gr.Blocks() as demo:
         box = gr.Textbox(label=UI("ui.prompt"))

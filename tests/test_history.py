@@ -14,50 +14,26 @@ import av
 import httpx
 import pytest
 
-from studio.capabilities import SIMULATED_DIALECTS, SIMULATOR, SIMULATOR_RUNWAY, ProviderSpec
-from studio.client import RunwayClient
+from studio.capabilities import SIMULATOR, SIMULATOR_RUNWAY, ProviderSpec
 from studio.forms import Form, KeyframeInput, MediaInput
 from studio.history import MIGRATIONS, HistoryStore, migrate
-from studio.service import Studio
-from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from tests.conftest import ASSETS
-from tests.fakes import FakeClock
+from tests.rigs import SimulatedStudio, paper_boats
 
 
-class Rig:
+class Rig(SimulatedStudio):
     """A studio on an in-process simulator, both on one fake clock."""
 
     def __init__(
         self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None, provider: ProviderSpec = SIMULATOR
     ) -> None:
-        self.provider = provider.name
-        self.clock = FakeClock(real_pause=0.002)
-        self.simulator = create_app(
-            SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim"), clock=self.clock
-        )
-        transport: httpx.AsyncBaseTransport = httpx.ASGITransport(app=self.simulator)
-        if before_create is not None:
-            transport = _Spy(transport, before_create)
-        prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect is provider)
-        self.client = RunwayClient(
-            provider=provider,
-            base_url="http://sim" + prefix,
-            transport=transport,
-            sleep=self.clock.sleep,
-            clock=self.clock,
-        )
-        self.studio = Studio(
-            clients={provider.name: self.client},
-            server_provider=provider.name,
-            server_key="",
-            data_dir=tmp / "data",
-            clock=self.clock,
-        )
+        self.before_create = before_create
+        config = SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim")
+        super().__init__(tmp / "data", provider, config)
 
-    @property
-    def engine(self) -> Any:
-        return self.simulator.state.engine
+    def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
+        return transport if self.before_create is None else _Spy(transport, self.before_create)
 
     async def generate(self, form: Form, *, visitor: str = "browser:alice", parent: str | None = None) -> Any:
         job = await self.studio.submit(
@@ -78,17 +54,6 @@ class _Spy(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
-def i2v(**changes: Any) -> Form:
-    base = Form.of(
-        "image_to_video",
-        model="gen4_turbo",
-        ratio="960:960",
-        first=MediaInput(path=str(ASSETS / "paper_boats.png")),
-        seed=7,
-    )
-    return base.replace(**changes)
-
-
 async def test_the_row_exists_before_the_create_call_is_sent(tmp_path: Path) -> None:
     seen: list[list[tuple[str, str | None]]] = []
 
@@ -97,14 +62,14 @@ async def test_the_row_exists_before_the_create_call_is_sent(tmp_path: Path) -> 
         seen.append(db.execute("SELECT status, task_id FROM generations").fetchall())
 
     rig = Rig(tmp_path, before_create=check)
-    status = await rig.generate(i2v())
+    status = await rig.generate(paper_boats())
     assert status.phase == "succeeded"
     assert seen == [[("submitting", None)]]  # written, not yet with a task id, when the POST left
 
 
 async def test_each_state_is_recorded_once_in_order_with_the_output(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    status = await rig.generate(i2v(prompt="boats"))
+    status = await rig.generate(paper_boats(prompt="boats"))
     row = rig.studio.history.get(status.generation_id)
     changes = [c.status for c in rig.studio.history.changes(status.generation_id)]
     assert changes == ["submitting", "queued", "running", "downloading", "succeeded"]
@@ -115,7 +80,7 @@ async def test_each_state_is_recorded_once_in_order_with_the_output(tmp_path: Pa
 
 async def test_the_vault_copy_plays_after_the_provider_link_expired(tmp_path: Path) -> None:
     rig = Rig(tmp_path, ttl=30.0)
-    status = await rig.generate(i2v())
+    status = await rig.generate(paper_boats())
     task = rig.engine.tasks[status.task_id]
     rig.clock.advance(60)  # past the output link's lifetime
     link = rig.engine.snapshot(task, output_url=lambda t: f"http://sim/_simulator/outputs/{t.id}.mp4?expires=1&sig=x")
@@ -129,18 +94,12 @@ async def test_the_vault_copy_plays_after_the_provider_link_expired(tmp_path: Pa
 
 async def test_an_unfinished_task_is_resumed_by_the_reconciler(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    job = await rig.studio.submit(i2v(), provider="simulator", visitor="browser:alice", visitor_key=None)
+    job = await rig.studio.submit(paper_boats(), provider="simulator", visitor="browser:alice", visitor_key=None)
     while job.task_id is None:
         await asyncio.sleep(0.001)
     job._runner.cancel()  # the studio "dies" while the task runs: nobody follows it any more
     await asyncio.sleep(0)
-    fresh = Studio(
-        clients={"simulator": rig.client},
-        server_provider="simulator",
-        server_key="",
-        data_dir=tmp_path / "data",
-        clock=rig.clock,
-    )
+    fresh = rig.restarted()
     assert await fresh.reconcile() == 1
     done = await fresh.live_job(visitor="browser:alice", endpoint="image_to_video").wait_done()
     assert done.phase == "succeeded" and rig.engine.counters.created == 1  # resumed, not re-sent
@@ -272,9 +231,9 @@ async def test_reuse_settings_round_trips_every_field(tmp_path: Path, provider: 
 
 async def test_a_chain_of_three_records_its_lineage(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    first = await rig.generate(i2v())
+    first = await rig.generate(paper_boats())
     frame = await rig.studio.last_frame(first.video)
-    second = await rig.generate(i2v(first=MediaInput(path=str(frame))), parent=first.generation_id)
+    second = await rig.generate(paper_boats(first=MediaInput(path=str(frame))), parent=first.generation_id)
     third = await rig.generate(
         Form.of(
             "video_to_video",
@@ -293,7 +252,7 @@ async def test_a_chain_of_three_records_its_lineage(tmp_path: Path) -> None:
 
 async def test_visitors_see_and_touch_only_their_own(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    mine = await rig.generate(i2v(), visitor="browser:alice")
+    mine = await rig.generate(paper_boats(), visitor="browser:alice")
     assert [g.id for g in await rig.studio.history_of("browser:alice")] == [mine.generation_id]
     assert await rig.studio.history_of("browser:bob") == []
     assert await rig.studio.generation(mine.generation_id, visitor="browser:bob") is None
@@ -351,7 +310,7 @@ async def test_ended_jobs_do_not_pile_up_in_memory(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
     for visitor in ("browser:alice", "browser:bob"):
         for seed in range(4):
-            status = await rig.generate(i2v(seed=seed), visitor=visitor)
+            status = await rig.generate(paper_boats(seed=seed), visitor=visitor)
             assert status.phase == "succeeded"
     assert rig.studio.jobs_in_memory <= 2 + 1  # each visitor's latest; the newest start pruned all but those
     latest = rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video")
@@ -359,6 +318,6 @@ async def test_ended_jobs_do_not_pile_up_in_memory(tmp_path: Path) -> None:
     assert len(rig.studio.history.for_visitor("browser:alice")) == 4  # nothing made is forgotten
 
     rig.clock.advance(JOB_RETENTION_S + 1)
-    await rig.generate(i2v(seed=9), visitor="browser:carol")
+    await rig.generate(paper_boats(seed=9), visitor="browser:carol")
     assert rig.studio.jobs_in_memory == 1  # only carol's, just ended
     assert rig.studio.live_job(visitor="browser:alice", endpoint="image_to_video") is None

@@ -7,6 +7,7 @@ import io
 import struct
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 import numpy as np
@@ -17,6 +18,7 @@ from studio.capabilities import GEN4_RATIOS, InputLimits, VideoInputRule, ratio_
 from studio.errors import MediaError
 from studio.media import Fit, check_url, prepare_image, prepare_video, probe_video, save_frame
 from tests.images import encoded, halves, noise, png_header_only
+from tests.videos import write_video
 
 LIMITS = InputLimits()
 REFERENCE = VideoInputRule(min_seconds=3.0, max_seconds=30.0)
@@ -46,29 +48,9 @@ def rejected(source: bytes | Path | str, *, field: str = "First frame", **option
     return message
 
 
-def make_video(
-    path: Path,
-    seconds: float,
-    *,
-    fps: int = 4,
-    codec: str = "libx264",
-    size: tuple[int, int] = (64, 64),
-    random: bool = False,
-    options: dict[str, str] | None = None,
-) -> Path:
-    width, height = size
-    rng = np.random.default_rng(7)
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream(codec, rate=fps, options=options or {})
-        stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
-        for index in range(round(seconds * fps)):
-            if random:
-                pixels = rng.integers(0, 256, (height, width, 3), dtype=np.uint8)
-            else:
-                pixels = np.full((height, width, 3), index * 9 % 256, dtype=np.uint8)
-            container.mux(stream.encode(av.VideoFrame.from_ndarray(pixels, format="rgb24")))
-        container.mux(stream.encode(None))
-    return path
+def make_video(path: Path, seconds: float, *, fps: int = 4, size: tuple[int, int] = (64, 64), **more: Any) -> Path:
+    """``write_video`` (tests/videos.py) at these tests' size and rate unless told otherwise: 64x64, 4 fps."""
+    return write_video(path, seconds, fps=fps, size=size, **more)
 
 
 def video_rejected(
@@ -364,7 +346,7 @@ def test_h264_in_matroska_is_reencoded_to_mp4(tmp_path: Path) -> None:
 
 
 def test_too_large_is_reencoded_smaller_until_it_fits(tmp_path: Path) -> None:
-    clip = make_video(tmp_path / "raw.mp4", 2, fps=8, size=(128, 128), random=True, options={"crf": "0"})
+    clip = make_video(tmp_path / "raw.mp4", 2, fps=8, size=(128, 128), noise=True, options={"crf": "0"})
     limit = int(clip.stat().st_size * 4 / 3 * 0.5)
     prepared = prepare_video(
         clip, field="Input video", rule=ANY_LENGTH, limits=InputLimits(video_data_uri_bytes=limit), workdir=tmp_path
@@ -373,7 +355,7 @@ def test_too_large_is_reencoded_smaller_until_it_fits(tmp_path: Path) -> None:
 
 
 def test_too_large_even_after_reencoding_is_rejected(tmp_path: Path) -> None:
-    clip = make_video(tmp_path / "clip.mp4", 4, random=True)
+    clip = make_video(tmp_path / "clip.mp4", 4, noise=True, options={})  # lossy: the encoder's defaults
     limits = InputLimits(video_data_uri_bytes=3_000)
     message = video_rejected(clip, limits=limits, workdir=tmp_path / "out")
     assert "too large to send even after re-encoding" in message and "at most 3 KiB" in message

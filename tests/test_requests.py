@@ -53,8 +53,17 @@ def act(**fields: Any) -> dict[str, Any]:
 
 # --- one valid body per model per provider, and its exact wire JSON ------------------------------------------------
 
-VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
-    ("openai-hk", "gen4_turbo"): (
+Example = tuple[str, dict[str, Any], dict[str, Any]]
+
+
+def example(endpoint: str, body: dict[str, Any], **on_the_wire: Any) -> Example:
+    """A valid body and the wire JSON expected from it: the body itself, but for the fields ``on_the_wire`` gives."""
+    return endpoint, body, body | on_the_wire
+
+
+FIRST = [{"uri": IMG, "position": "first"}]  # a string promptImage, as it goes on the wire
+VALID: dict[tuple[str, str], Example] = {
+    ("openai-hk", "gen4_turbo"): example(
         "image_to_video",
         {
             "model": "gen4_turbo",
@@ -67,19 +76,9 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
             "notify_hook": "https://hooks.example.com/runway",
             "contentModeration": {"publicFigureThreshold": "low"},
         },
-        {
-            "model": "gen4_turbo",
-            "promptImage": [{"uri": IMG, "position": "first"}],
-            "ratio": "960:960",
-            "duration": 10,
-            "promptText": "wave",
-            "seed": 4294967295,
-            "watermark": False,
-            "notify_hook": "https://hooks.example.com/runway",
-            "contentModeration": {"publicFigureThreshold": "low"},
-        },
+        promptImage=FIRST,
     ),
-    ("openai-hk", "gen3a_turbo"): (
+    ("openai-hk", "gen3a_turbo"): example(
         "image_to_video",
         {
             "model": "gen3a_turbo",
@@ -89,16 +88,8 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
             "promptText": "a slow pan",
             "seed": 0,
         },
-        {
-            "model": "gen3a_turbo",
-            "promptImage": [{"uri": IMG, "position": "first"}, {"uri": IMG2, "position": "last"}],
-            "ratio": "768:1280",
-            "duration": 10,
-            "promptText": "a slow pan",
-            "seed": 0,
-        },
     ),
-    ("openai-hk", "gen4_aleph"): (
+    ("openai-hk", "gen4_aleph"): example(
         "video_to_video",
         {
             "model": "gen4_aleph",
@@ -109,17 +100,8 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
             "references": [{"type": "image", "uri": PNG_URI}],
             "contentModeration": {"publicFigureThreshold": "auto"},
         },
-        {
-            "model": "gen4_aleph",
-            "videoUri": MP4_URI,
-            "promptText": "add a phone",
-            "ratio": "848:480",
-            "seed": 1,
-            "references": [{"type": "image", "uri": PNG_URI}],
-            "contentModeration": {"publicFigureThreshold": "auto"},
-        },
     ),
-    ("openai-hk", "act_two"): (
+    ("openai-hk", "act_two"): example(
         "character_performance",
         {
             "model": "act_two",
@@ -130,17 +112,8 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
             "ratio": "720:1280",
             "seed": 7,
         },
-        {
-            "model": "act_two",
-            "character": {"type": "video", "uri": VID},
-            "reference": {"type": "video", "uri": MP4_URI},
-            "bodyControl": True,
-            "expressionIntensity": 5,
-            "ratio": "720:1280",
-            "seed": 7,
-        },
     ),
-    ("runway", "gen4_turbo"): (
+    ("runway", "gen4_turbo"): example(
         "image_to_video",
         {
             "model": "gen4_turbo",
@@ -148,20 +121,9 @@ VALID: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, Any]]] = {
             "ratio": "1584:672",
             "duration": 7,
         },
-        {
-            "model": "gen4_turbo",
-            "promptImage": [{"uri": PNG_URI, "position": "first"}],
-            "ratio": "1584:672",
-            "duration": 7,
-        },
     ),
-    ("runway", "act_two"): (
+    ("runway", "act_two"): example(
         "character_performance",
-        {
-            "model": "act_two",
-            "character": {"type": "image", "uri": PNG_URI},
-            "reference": {"type": "video", "uri": VID},
-        },
         {
             "model": "act_two",
             "character": {"type": "image", "uri": PNG_URI},
@@ -185,27 +147,15 @@ GEN45_T2V = {"model": "gen4.5", "promptText": "a lantern", "ratio": "720:1280", 
 KEYFRAMES = [{"uri": PNG_URI, "seconds": 1.5, "range": {"start_seconds": 1, "end_seconds": 3}}]
 ALEPH2 = {"model": "aleph2", "videoUri": MP4_URI, "keyframes": KEYFRAMES, "targetAspectRatio": "21:9", "seed": 2}
 VALID |= {
-    ("runway", "gen4.5"): (
-        "image_to_video",
-        GEN45_I2V,
-        GEN45_I2V | {"promptImage": [{"uri": IMG, "position": "first"}]},
-    ),
-    ("runway", "veo3.1"): ("image_to_video", VEO_I2V | {"model": "veo3.1"}, VEO_I2V | {"model": "veo3.1"}),
-    ("runway", "veo3.1_fast"): (
-        "image_to_video",
-        VEO_I2V | {"model": "veo3.1_fast"},
-        VEO_I2V | {"model": "veo3.1_fast"},
-    ),
-    ("runway", "aleph2"): ("video_to_video", ALEPH2, ALEPH2),
+    ("runway", "gen4.5"): example("image_to_video", GEN45_I2V, promptImage=FIRST),
+    ("runway", "veo3.1"): example("image_to_video", VEO_I2V | {"model": "veo3.1"}),
+    ("runway", "veo3.1_fast"): example("image_to_video", VEO_I2V | {"model": "veo3.1_fast"}),
+    ("runway", "aleph2"): example("video_to_video", ALEPH2),
 }
 TEXT_TO_VIDEO = {
-    ("runway", "gen4.5"): ("text_to_video", GEN45_T2V, GEN45_T2V),
-    ("runway", "veo3.1"): ("text_to_video", VEO_T2V | {"model": "veo3.1"}, VEO_T2V | {"model": "veo3.1"}),
-    ("runway", "veo3.1_fast"): (
-        "text_to_video",
-        VEO_T2V | {"model": "veo3.1_fast"},
-        VEO_T2V | {"model": "veo3.1_fast"},
-    ),
+    ("runway", "gen4.5"): example("text_to_video", GEN45_T2V),
+    ("runway", "veo3.1"): example("text_to_video", VEO_T2V | {"model": "veo3.1"}),
+    ("runway", "veo3.1_fast"): example("text_to_video", VEO_T2V | {"model": "veo3.1_fast"}),
 }
 # Every case by (provider, endpoint, model); each simulator takes exactly its provider's.
 CASES = {(p, case[0], m): case for (p, m), case in [*VALID.items(), *TEXT_TO_VIDEO.items()]}

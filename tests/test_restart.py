@@ -31,10 +31,11 @@ from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 
-from tests.conftest import ASSETS, ROOT, LaunchedStudio, free_port
-from tests.test_app_api import args_for, decode, phases, value
+from tests.appclient import submit_paper_boats
+from tests.conftest import ROOT, LaunchedStudio, free_port, simulator_argv
+from tests.test_app_api import decode, phases, value
 
 pytestmark = pytest.mark.app
 
@@ -143,22 +144,9 @@ def start_studio(procs: Processes, env: dict[str, str], logs: Path) -> tuple[Pro
 
 def start_simulator(procs: Processes, logs: Path, *, running_s: float) -> tuple[Proc, str]:
     port = free_port()
-    argv = [
-        sys.executable,
-        "-m",
-        "studio.simulator",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--pending",
-        "0.5",
-        "--running",
-        str(running_s),
-        "--output-dir",
-        str(logs / "sim-outputs"),
-        "--admin",
-    ]
+    argv = simulator_argv(
+        port, pending_s=0.5, running_s=running_s, options=("--output-dir", str(logs / "sim-outputs"), "--admin")
+    )
     proc = procs.spawn("simulator", argv, env=base_env(), logs=logs)
     base = f"http://127.0.0.1:{port}"
     wait_http(f"{base}/v1/tasks/not-a-task", proc, ok=(404,), headers={"Authorization": "Bearer any"})
@@ -171,15 +159,7 @@ def start_simulator(procs: Processes, logs: Path, *, running_s: float) -> tuple[
 def submit_until_running(url: str, studio: Proc) -> Any:
     """Submit an Image to Video generation; return the client once its stream shows "running"."""
     client = Client(url, verbose=False)
-    job = client.submit(
-        *args_for(
-            client,
-            "/generate_image_to_video",
-            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-            ratio="960:960",
-        ),
-        api_name="/generate_image_to_video",
-    )
+    job = submit_paper_boats(client)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         seen = phases(job.outputs())
@@ -343,15 +323,7 @@ def test_a_visitor_following_a_task_the_provider_forgot_is_told_it_is_lost(launc
     studio/ui/status.py had no title for "lost": status_html raised KeyError and the stream died)."""
     client = Client(launched.url, verbose=False)
     try:
-        job = client.submit(
-            *args_for(
-                client,
-                "/generate_image_to_video",
-                first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-                ratio="960:960",
-            ),
-            api_name="/generate_image_to_video",
-        )
+        job = submit_paper_boats(client)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not any(p == "running" for p, _ in phases(job.outputs())):
             time.sleep(0.05)

@@ -11,9 +11,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,32 +26,14 @@ runwayml = pytest.importorskip("runwayml", reason="the official SDK is needed fo
 from runwayml import BadRequestError, RunwayML
 from runwayml.lib import polling
 
-from tests.conftest import API_FIXTURES, ROOT
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+from tests.conftest import API_FIXTURES, ROOT, free_port, simulator_argv
 
 
 @pytest.fixture(scope="module")
 def simulator_url() -> Iterator[str]:
     port = free_port()
     process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "studio.simulator",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--pending",
-            "0.2",
-            "--running",
-            "1.0",
-        ],
+        simulator_argv(port, pending_s=0.2, running_s=1.0),
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

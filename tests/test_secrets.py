@@ -11,7 +11,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import socket
 import sqlite3
 from collections.abc import Iterator
@@ -21,7 +20,7 @@ from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 
 from studio.capabilities import SIMULATOR
 from studio.forms import Form, MediaInput
@@ -31,21 +30,14 @@ from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.inputs import InputUnavailable, load_uri
 from studio.wiring import build_studio
-from tests.appclient import args_for
+from tests.appclient import submit_paper_boats
 from tests.conftest import ASSETS, serve
+from tests.e2e.conftest import VIEWPORT, launched_chromium, sync_playwright_driver
 from tests.fakes import ServerThread
 
 SECRET = "sk-FAKE-SECRET-7c1e9"
 MARK = "FAKE-SECRET-7c1e9"  # what must appear nowhere (the key without its common prefix)
 FINAL = ("succeeded", "failed", "cancelled", "lost", "interrupted", "invalid")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 THUMBNAILS = "#history_grid .rs-tile"
 
 
@@ -103,32 +95,15 @@ def hosted(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Hosted]:
         root.setLevel(level)
 
 
-# --- a real browser (Debian's Chromium), skipped without one unless CI=true -----------------------------------------
-
-
-def _no_browser(reason: str) -> None:
-    if os.environ.get("CI", "").strip().lower() == "true":
-        pytest.fail(f"{reason} (CI=true: a browser is required)", pytrace=False)
-    pytest.skip(reason)
+# --- a real browser (as the browser tests find one), skipped without one unless CI=true ------------------------------
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
     """Per test: Playwright's sync API keeps an event loop running in this thread while it is open, which would
     stop the async tests of this module from running."""
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _no_browser("The playwright Python package is not installed.")
-    path = os.environ.get("STUDIO_CHROMIUM", "").strip() or "/usr/bin/chromium"
-    if not Path(path).is_file():
-        _no_browser(f"No Chromium at {path}: install Debian's chromium or set STUDIO_CHROMIUM.")
-    with sync_playwright() as driver:
-        chromium = driver.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    with sync_playwright_driver() as driver, launched_chromium(driver) as chromium:
+        yield chromium
 
 
 @pytest.fixture
@@ -137,7 +112,7 @@ def new_visitor(browser: Any) -> Iterator[Any]:
     contexts: list[Any] = []
 
     def make() -> Any:
-        context = browser.new_context(viewport={"width": 1400, "height": 1100})
+        context = browser.new_context(viewport=VIEWPORT)
         context.set_default_timeout(20_000)
         contexts.append(context)
         return context.new_page()
@@ -260,14 +235,7 @@ def test_a_visitors_key_reaches_the_provider_and_nothing_else(
         )
         api.append(client.predict(SECRET, "openai-hk", api_name=key_event))
         assert "your key" in json.dumps(api[-1]), api[-1]
-        args = args_for(
-            client,
-            "/generate_image_to_video",
-            provider="openai-hk",
-            ratio="1:1",
-            first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-        )
-        api += list(client.submit(*args, api_name="/generate_image_to_video"))
+        api += list(submit_paper_boats(client, provider="openai-hk", ratio="1:1"))
     finally:
         client.close()
     refused = json.dumps(api)

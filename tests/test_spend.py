@@ -9,60 +9,32 @@ from typing import Any
 
 import httpx
 import pytest
-from gradio_client import Client, handle_file
+from gradio_client import Client
 
 from studio.capabilities import OPENAI_HK
 from studio.client import RunwayClient
 from studio.errors import InvalidInput
-from studio.forms import Form, MediaInput
-from studio.service import Studio
+from studio.forms import Form
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
 from studio.spend import SpendPolicy
-from tests.appclient import args_for, latest
-from tests.conftest import ASSETS, serve
+from tests.appclient import latest, submit_paper_boats
+from tests.conftest import serve
 from tests.fakes import FakeClock, ServerThread
+from tests.rigs import SimulatedStudio, paper_boats
 
 SERVER_KEY = "sk-host-FAKE-0001"
-FORM = Form.of(
-    "image_to_video",
-    model="gen4_turbo",
-    ratio="960:960",
-    first=MediaInput(path=str(ASSETS / "paper_boats.png")),
-    duration=5,
-    seed=1,
-)
+FORM = paper_boats(duration=5, seed=1)
 
 
-class Host:
-    """A studio on openai-hk with the host's key, answered by an in-process simulator."""
+class Host(SimulatedStudio):
+    """A studio on openai-hk with the host's key, answered by an in-process simulator (its proxy dialect)."""
 
     def __init__(
         self, data: Path, policy: SpendPolicy, *, simulator: Any = None, clock: FakeClock | None = None
     ) -> None:
-        self.clock = clock or FakeClock(real_pause=0.002)
-        self.simulator = simulator or create_app(
-            SimulatorConfig(pending_s=0.1, running_s=0.5, output_dir=data / "sim"), clock=self.clock
-        )
-        client = RunwayClient(
-            provider=OPENAI_HK,
-            base_url="http://sim/runwayml",  # the proxy's dialect
-            transport=httpx.ASGITransport(app=self.simulator),
-            sleep=self.clock.sleep,
-            clock=self.clock,
-        )
-        self.studio = Studio(
-            clients={"openai-hk": client},
-            server_provider="openai-hk",
-            server_key=SERVER_KEY,
-            data_dir=data,
-            spend=policy,
-            clock=self.clock,
-        )
-
-    @property
-    def created(self) -> int:
-        return int(self.simulator.state.engine.counters.created)
+        config = SimulatorConfig(pending_s=0.1, running_s=0.5, output_dir=data / "sim")
+        super().__init__(data, OPENAI_HK, config, server_key=SERVER_KEY, simulator=simulator, clock=clock, spend=policy)
 
     async def start(self, visitor: str, *, visitor_key: str | None = None, form: Form = FORM) -> Any:
         return await self.studio.submit(form, provider="openai-hk", visitor=visitor, visitor_key=visitor_key)
@@ -147,14 +119,7 @@ def test_the_gradio_api_cannot_get_around_the_cap(tmp_path: Path) -> None:
             client = Client(launched.url, verbose=False)
             statuses = []
             for _ in range(3):
-                args = args_for(
-                    client,
-                    "/generate_image_to_video",
-                    provider="openai-hk",
-                    ratio="960:960",
-                    first_frame=handle_file(str(ASSETS / "paper_boats.png")),
-                )
-                statuses.append(latest(list(client.submit(*args, api_name="/generate_image_to_video")), 0))
+                statuses.append(latest(list(submit_paper_boats(client, provider="openai-hk")), 0))
     assert 'data-phase="succeeded"' in statuses[0]
     assert all("daily credit cap has 0 left" in s for s in statuses[1:])
     assert simulator.state.engine.counters.created == 1

@@ -10,15 +10,25 @@ import numpy as np
 
 
 def write_video(
-    path: Path, seconds: float, *, size: tuple[int, int] = (160, 120), fps: int = 24, noise: bool = False
+    path: Path,
+    seconds: float,
+    *,
+    size: tuple[int, int] = (160, 120),
+    fps: int = 24,
+    noise: bool = False,
+    codec: str = "libx264",
+    options: dict[str, str] | None = None,
 ) -> Path:
-    """An H.264 MP4 of ``seconds`` at ``fps``: a grey ramp, or (``noise``) random pixels encoded losslessly, which
-    makes a file of several megabytes from a few seconds of small frames (for inputs too big for a data URI)."""
+    """A clip of ``seconds`` at ``fps`` in the container ``path``'s suffix names (an .mp4 is MP4), H.264 unless
+    ``codec`` says otherwise: a grey ramp, or (``noise``) random pixels. ``options`` go to the encoder; without them,
+    noise is encoded losslessly, which makes a file of several megabytes from a few seconds of small frames (for
+    inputs too big for a data URI)."""
     width, height = size
     rng = np.random.default_rng(7)
-    options = {"qp": "0", "preset": "ultrafast"} if noise else {}
-    with av.open(str(path), "w", format="mp4") as container:
-        stream = container.add_stream("libx264", rate=fps, options=options)
+    if options is None:
+        options = {"qp": "0", "preset": "ultrafast"} if noise else {}
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(codec, rate=fps, options=options)
         stream.width, stream.height, stream.pix_fmt = width, height, "yuv420p"
         for index in range(round(seconds * fps)):
             if noise:

@@ -4,7 +4,8 @@
   starting them, waiting until they answer, stopping them, and the warnings and errors their logs show;
 * ``gradio_queue``: Gradio's queue protocol as gradio_client speaks it (upload, queue/join, the SSE stream and its
   diffs) and one record of what a generation streamed, and when;
-* ``image_to_video``: the one request the studio benches send (the bundled image, 960:960, 5 s, a fixed seed);
+* ``image_to_video``: the one request the studio benches send (the bundled image, 960:960, 5 s, a fixed seed), on
+  the page and as the studio's own form;
 * ``machine``: the machine a figure was measured on (CPUs, platform, versions, load) and the CPU and memory of
   processes, from ``/proc``;
 * ``stats``: medians and spreads, percentiles, timing a function;

@@ -4,6 +4,9 @@ distinct clips on 2 cores would take minutes of x264 alone)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Any
+
 from gradio_client import handle_file
 
 from harness import ROOT
@@ -29,4 +32,20 @@ def generate_endpoint(url: str, *, seed: int = SEED) -> Endpoint:
         duration=DURATION,
         random_seed=False,
         seed=seed,
+    )
+
+
+def studio_form(image: Path = IMAGE, *, ratio: str = RATIO, prompt: str = PROMPT) -> Any:
+    """The request as the studio's own form (``studio.forms.Form``): gen4_turbo, 5 s, the fixed seed, from ``image``
+    at ``ratio``. The studio is imported here, not above, so the benches that only drive the page never load it."""
+    from studio.forms import Form, MediaInput
+
+    return Form.of(
+        "image_to_video",
+        model="gen4_turbo",
+        ratio=ratio,
+        first=MediaInput(path=str(image)),
+        prompt_text=prompt,
+        duration=int(DURATION),
+        seed=SEED,
     )

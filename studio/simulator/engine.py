@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -367,26 +368,18 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
     size = ratio_size(request.ratio or spec.default_ratio or "1280:720")
     audio = bool(spec.audio_credits_per_second) and getattr(request, "audio", None) is not False  # Veo: on by default
     with tempfile.TemporaryDirectory(prefix="studio-sim-in-") as tmp:
-        if isinstance(request, ImageToVideoRequest):
-            last = _image(inputs["last"]) if "last" in inputs else None
-            return render.render_image_to_video(
-                first=_image(inputs["first"]),
-                last=last,
-                size=size,
-                seconds=_seconds(request.duration, spec),
-                seed=seed,
-                dest=dest,
-                audio=audio,
+        if isinstance(request, (ImageToVideoRequest, TextToVideoRequest)):
+            # The two scenes differ in what they start from; length, size, seed and sound are set alike.
+            scene = (
+                partial(
+                    render.render_image_to_video,
+                    first=_image(inputs["first"]),
+                    last=_image(inputs["last"]) if "last" in inputs else None,
+                )
+                if isinstance(request, ImageToVideoRequest)
+                else partial(render.render_text_to_video, prompt=request.prompt_text or "")
             )
-        if isinstance(request, TextToVideoRequest):
-            return render.render_text_to_video(
-                prompt=request.prompt_text or "",
-                size=size,
-                seconds=_seconds(request.duration, spec),
-                seed=seed,
-                dest=dest,
-                audio=audio,
-            )
+            return scene(size=size, seconds=_seconds(request.duration, spec), seed=seed, dest=dest, audio=audio)
         if isinstance(request, VideoToVideoRequest):
             return _render_video_to_video(request, spec, inputs, Path(tmp), dest, size if spec.ratios else None)
         assert isinstance(request, CharacterPerformanceRequest)

@@ -67,7 +67,7 @@ def build_app(
     # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
     # the studio's own data dir, so nothing is lost).
     with StudioBlocks(title="Runway Studio", analytics_enabled=False, delete_cache=(3600, 86400)) as demo:
-        gr.Markdown(f"# Runway Studio\n{UI('ui.tagline')} <small>v{__version__}</small>")
+        gr.Markdown(f"# Runway Studio\n{UI('ui.tagline')} <small>v{__version__}</small>", elem_id="header")
         banner = gr.Markdown(
             UI("ui.sim_banner"),
             elem_classes="rs-banner",
@@ -99,7 +99,7 @@ def build_app(
         token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
         shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
         tabs: list[GenerationTab] = []
-        with gr.Tabs(selected="i2v") as tab_set:
+        with gr.Tabs(selected="i2v", overflow_behavior="wrap", elem_id="tabs") as tab_set:
             for cls in GENERATION_TABS:
                 with gr.Tab(UI(f"ui.tab_{cls.prefix}"), id=cls.prefix, elem_id=f"tab_{cls.prefix}"):
                     tab = cls(studio, shared, default_provider=default_provider)
@@ -114,11 +114,21 @@ def build_app(
         _wire_balance(studio, demo, provider, key_state, balance, tabs)
         _wire_chaining(studio, tab_set, tabs, history)
         demo.load(_ensure_token, token, token, queue=False)
+        tables = [dataset for tab in tabs for dataset, _ in tab.example_tables]
+
+        def headers(request: gr.Request) -> dict[Any, Any]:
+            lang = request_language(request)
+            return {k: v for tab in tabs for k, v in tab.example_headers(lang).items()}
+
+        demo.load(headers, None, tables, queue=False, show_progress="hidden")
         for tab in tabs:  # a reopened page follows the visitor's running generation again
             panel = tab.panel
-            demo.load(tab.reattach, token, panel.stream_outputs, show_progress="hidden").then(
-                panel.finish, [panel.clip, panel.code], panel.extra_outputs, queue=False, show_progress="hidden"
-            )
+            demo.load(
+                tab.reattach,
+                [token, panel.takes],
+                [*panel.stream_outputs, tab.generate_button, tab.cancel_button],
+                show_progress="hidden",
+            ).then(panel.finish, panel.takes, panel.finish_outputs, queue=False, show_progress="hidden")
     return demo
 
 

@@ -26,6 +26,12 @@ from studio.forms import NO_MEDIA, MediaInput
 from studio.i18n import Label, Msg
 
 Data = Mapping[Any, Any]  # the page's values, by component (Gradio's dict inputs)
+LabelOf = Callable[[str, "str | None"], str]  # a form field's name (and wire option) -> what messages call it
+
+
+def _anchor(label: str, component: Any) -> dict[str, str]:
+    elem_id = getattr(component, "elem_id", None)
+    return {label: elem_id} if elem_id else {}
 
 
 def same(value: Any) -> Any:
@@ -54,6 +60,9 @@ class Field:
 
     def read(self, data: Data) -> Any:
         return self.read_value(data[self.component])
+
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        return _anchor(label_of(self.name, self.option), self.component)
 
     def fill(self, values: Mapping[str, Any]) -> dict[Any, Any]:
         return {self.component: self.example(values)[0]}
@@ -85,6 +94,9 @@ class Upload:
         path, url = data[self.upload], data[self.link]
         return MediaInput(path=str(path) if path else None, url=(url or "").strip() or None)
 
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        return _anchor(label_of(self.name, None), self.upload)
+
     def fill(self, values: Mapping[str, Any]) -> dict[Any, Any]:
         value = values.get(self.name) or NO_MEDIA
         return {self.upload: value.path, self.link: value.url or ""}
@@ -110,6 +122,9 @@ class Seed:
     @property
     def example_components(self) -> tuple[Any, ...]:
         return ()  # an example leaves the seed as it is
+
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        return _anchor(label_of(self.name, None), self.number)
 
     def read(self, data: Data) -> int | None:
         if data[self.random]:
@@ -143,6 +158,11 @@ class Binding(Protocol):
     def example_components(self) -> tuple[Any, ...]: ...
 
     def read(self, data: Data) -> Any: ...
+
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        """Where a problem with this field is shown on the page: the id of a control, by the field's name as the
+        studio's messages call it."""
+        ...
 
     def fill(self, values: Mapping[str, Any]) -> dict[Any, Any]: ...
 
@@ -180,6 +200,10 @@ class Bindings:
         """Updates that show ``values`` in the controls: every binding (Reuse), or ``only`` the named ones."""
         chosen = [b for b in self.items if only is None or b.name in set(only)]
         return {c: v for b in chosen for c, v in b.fill(values).items()}
+
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        """The id of the control that shows a problem with each field, by the field's name in messages."""
+        return {label: elem_id for b in self.items for label, elem_id in b.anchors(label_of).items()}
 
     def targets(self, *, only: Iterable[str] | None = None) -> list[Any]:
         """The components ``fill`` sets."""

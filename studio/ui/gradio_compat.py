@@ -8,7 +8,6 @@ work-around and fails once upstream no longer behaves that way: the signal to de
     keep_session_ids          a page's session grows with every component update (a memory leak)
     drop_departed_sessions    a closed page's session is never dropped (only at 10,000 sessions)
     RawImage, Raw*            uploads and values are checked by Gradio with bare messages naming no field
-    examples_without_headers  example headers show translation keys instead of text
     english                   the API description (/info) shows translation keys instead of labels
     add_translation           page text made at build time is registered with gr.I18n after it was made
 
@@ -155,19 +154,6 @@ class RawRadio(_PassThrough, gr.Radio):
 
 
 # --- translations ------------------------------------------------------------------------------------------------
-
-
-def examples_without_headers(**kwargs: Any) -> Any:
-    """``gr.Examples`` without its header row.
-
-    Upstream: Gradio writes the inputs' labels into the examples table's header as they are; ours are translation
-    keys (``I18nData``), which the browser does not translate in that place, so the header would read
-    ``__i18n__{...}``. Each row still shows its values plainly.
-    """
-    _pinned("examples_without_headers")
-    examples = gr.Examples(**kwargs)
-    examples.dataset.headers = []
-    return examples
 
 
 def english(value: Any, english_of: Callable[[str], str]) -> Any:

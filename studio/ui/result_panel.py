@@ -1,7 +1,13 @@
-"""The result side of a generation tab: status, the clip, its download, the chaining actions and copy-as-code."""
+"""The result side of a generation tab: the status card, the takes side by side (each with its own status and
+clip), and what can be done with the chosen take: download it, chain it into another tab, copy it as code.
+
+The previous clips stay on screen while a new generation runs; each take's clip is replaced when its new one
+arrives.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import gradio as gr
@@ -9,34 +15,72 @@ import gradio as gr
 from studio.codegen import CodeSnippets
 from studio.jobs import JobStatus
 from studio.phases import Phase
-from studio.ui.status import idle_page_html, status_html
+from studio.service import MAX_TAKES
+from studio.ui.status import idle_page_html, status_html, takes_status
 from studio.ui.translations import UI
 
 
+@dataclass(frozen=True)
+class TakeSlot:
+    """Where one take shows: its box, its own status card (when there are several takes) and its clip."""
+
+    box: Any
+    card: Any
+    video: Any
+
+
 class ResultPanel:
-    """Status, the clip, its download, the chaining actions and copy-as-code, for one tab."""
+    """The status card, up to ``MAX_TAKES`` takes, and the actions on the chosen take, for one tab."""
 
     def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
         self.status = gr.HTML(idle_page_html(), elem_id=f"{prefix}_status")
-        self.video = gr.Video(
-            label=UI("ui.result"), elem_id=f"{prefix}_video", interactive=False, autoplay=True, loop=True, height=420
-        )
-        self.download = gr.DownloadButton(
-            UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
-            visible=False,
-            elem_id=f"{prefix}_download",
-            size="sm",
-        )
-        with gr.Row():
+        slots = []
+        with gr.Row(elem_classes="rs-takes", equal_height=False):
+            for index in range(MAX_TAKES):
+                name = f"{prefix}_video" if index == 0 else f"{prefix}_video_{index + 1}"
+                with gr.Column(visible=False, min_width=200, elem_classes="rs-take-slot") as box:
+                    card = gr.HTML(visible=False, elem_id=f"{prefix}_take{index + 1}_status")
+                    video = gr.Video(
+                        label=UI("ui.result"),
+                        show_label=False,
+                        elem_id=name,
+                        interactive=False,
+                        autoplay=index == 0,
+                        loop=True,
+                        height=360,
+                    )
+                slots.append(TakeSlot(box, card, video))
+        self.slots = slots
+        self.video = slots[0].video
+        with gr.Row(elem_classes="rs-take-actions"):
+            self.take = gr.Radio(
+                [(f"{index + 1}", index) for index in range(MAX_TAKES)],
+                value=0,
+                label=UI("ui.take_choice"),
+                visible=False,
+                elem_id=f"{prefix}_take",
+                scale=2,
+            )
+            self.download = gr.DownloadButton(
+                UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
+                visible=False,
+                elem_id=f"{prefix}_download",
+                size="sm",
+                scale=1,
+            )
+        with gr.Row(elem_classes="rs-chain"):
             self.to_first = gr.Button(UI("ui.to_first"), size="sm", interactive=False, elem_id=f"{prefix}_to_first")
             self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
             self.to_character = gr.Button(
                 UI("ui.to_character"), size="sm", interactive=False, elem_id=f"{prefix}_to_character"
             )
-        self.clip = gr.State(None)  # path of this tab's latest clip
-        self.generation = gr.State(None)  # and the id of the generation that made it
-        self.code = gr.State(None)  # the request it sent (CodeSnippets)
-        with gr.Accordion(UI("ui.copy_as_code"), open=False):
+        # The chosen take's clip, generation and request (what the actions use), and every take's.
+        self.clip = gr.State(None)
+        self.generation = gr.State(None)
+        self.code = gr.State(None)
+        self.takes = gr.State(())  # per take: (clip path or None, generation id, CodeSnippets or None)
+        with gr.Accordion(UI("ui.copy_as_code"), open=False, elem_classes="rs-code"):
             gr.Markdown(UI("ui.copy_as_code_note"))
             self.curl = gr.Code(label="curl", language="shell", interactive=False, elem_id=f"{prefix}_curl")
             self.python = gr.Code(
@@ -45,41 +89,107 @@ class ResultPanel:
 
     @property
     def stream_outputs(self) -> list[Any]:
-        """What a generation streams into: kept small, because Gradio re-processes every output of an event on
-        every update, and a progress bar updates often."""
-        return [self.status, self.video, self.clip, self.generation, self.code]
+        """What a generation streams into."""
+        return [
+            self.status,
+            *(s.video for s in self.slots),  # the first take's clip is the API's second output
+            *(c for s in self.slots for c in (s.box, s.card)),
+            self.clip,
+            self.generation,
+            self.code,
+            self.takes,
+        ]
 
     @property
     def extra_outputs(self) -> list[Any]:
-        """Set once before and once after a generation (``clear`` and ``finish``)."""
-        return [self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
+        """Set before a generation (``clear``)."""
+        return [self.take, self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
 
-    def show(self, status: JobStatus, lang: str = "en") -> dict[Any, Any]:
-        """The status, and the clip once there is one. Both visible outputs get a value on every update: Gradio
-        treats an output left out of a dict as an empty update and copies the component in the visitor's session
-        for it, on every progress step (see ``studio.ui.gradio_compat.keep_session_ids``)."""
-        done = status.phase is Phase.SUCCEEDED and status.video is not None
-        updates: dict[Any, Any] = {
-            self.status: status_html(status, lang),
-            self.video: str(status.video) if done else None,
-        }
-        if done:
-            updates |= {self.clip: str(status.video), self.generation: status.generation_id}
+    @property
+    def choice_outputs(self) -> list[Any]:
+        """What follows the chosen take (``choose``)."""
+        return [self.clip, self.generation, self.code, self.download, self.to_first, self.to_v2v, self.to_character]
+
+    @property
+    def finish_outputs(self) -> list[Any]:
+        """Set after a generation (``finish``)."""
+        return [self.take, *self.choice_outputs, self.curl, self.python]
+
+    def show(
+        self,
+        statuses: list[JobStatus],
+        lang: str = "en",
+        *,
+        codes: list[CodeSnippets | None] | None = None,
+        shown: list[str | None] | None = None,
+        final: bool = False,
+    ) -> dict[Any, Any]:
+        """Every take's status, and each clip once it is there. ``shown``: the clip each slot shows now (kept until
+        the take's new clip replaces it; updated in place). Only what changed is sent, so an unchanged clip is not
+        processed again on every progress step. ``final``: the last update, with this run's clips only (an API
+        caller reads the outcome from it; a take that failed no longer shows the clip it replaced)."""
+        several = len(statuses) > 1
+        if shown is not None and len(shown) < len(self.slots):
+            shown.extend([None] * (len(self.slots) - len(shown)))
+        overall = takes_status(statuses) if several else statuses[0]
+        updates: dict[Any, Any] = {self.status: status_html(overall, lang)}
+        takes = []
+        for index, slot in enumerate(self.slots):
+            status = statuses[index] if index < len(statuses) else None
+            clip = str(status.video) if status and status.phase is Phase.SUCCEEDED and status.video else None
+            before = shown[index] if shown is not None and index < len(shown) else None
+            has_clip = clip is not None or (before is not None and not final)
+            updates[slot.box] = gr.update(visible=status is not None and (several or has_clip))
+            updates[slot.card] = (
+                gr.update(value=status_html(status, lang, take=index + 1), visible=True)
+                if status is not None and several
+                else gr.update(visible=False)
+            )
+            if clip is not None and shown is not None and clip != before:
+                updates[slot.video] = clip
+                shown[index] = clip
+            elif final:  # the outcome of this run: a take that made no clip shows none (the old one goes)
+                updates[slot.video] = clip
+            if status is not None:
+                code = codes[index] if codes and index < len(codes) else None
+                takes.append((clip, status.generation_id, code))
+        first = next((t for t in takes if t[0]), takes[0] if takes else (None, None, None))
+        updates |= {self.clip: first[0], self.generation: first[1], self.code: first[2], self.takes: tuple(takes)}
         return updates
 
     def refuse(self, html: str) -> dict[Any, Any]:
-        return {self.status: html, self.video: None}
-
-    def reset(self) -> dict[Any, Any]:
-        return {self.video: None, self.clip: None, self.generation: None, self.code: None}
+        return {self.status: html}
 
     def clear(self) -> dict[Any, Any]:
         buttons = {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
-        return buttons | {self.download: gr.update(visible=False), self.curl: "", self.python: ""}
+        return buttons | {
+            self.take: gr.update(visible=False, value=0),
+            self.download: gr.update(visible=False),
+            self.curl: "",
+            self.python: "",
+        }
 
-    def finish(self, clip: str | None, code: CodeSnippets | None) -> dict[Any, Any]:
+    def finish(self, takes: tuple[tuple[str | None, str | None, CodeSnippets | None], ...]) -> dict[Any, Any]:
+        """After a generation: the first take with a clip is chosen; the take picker shows when there are several."""
+        chosen = next((i for i, t in enumerate(takes) if t[0]), 0)
+        return self.choose(takes, chosen) | {
+            self.take: gr.update(
+                visible=len(takes) > 1,
+                value=chosen,
+                choices=[(f"{i + 1}", i) for i in range(len(takes))],
+            )
+        }
+
+    def choose(
+        self, takes: tuple[tuple[str | None, str | None, CodeSnippets | None], ...], index: int | None
+    ) -> dict[Any, Any]:
+        """The actions now work on take ``index``."""
+        clip, generation, code = takes[index] if takes and index is not None and index < len(takes) else (None,) * 3
         buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
         return buttons | {
+            self.clip: clip,
+            self.generation: generation,
+            self.code: code,
             self.download: gr.update(value=clip, visible=bool(clip)),
             self.curl: code.curl if code else "",
             self.python: code.python if code else "",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -64,11 +65,9 @@ def find_chromium(playwright: Any) -> tuple[str | None, str]:
     ) + ". Install Debian's chromium or set STUDIO_CHROMIUM."
 
 
-# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
-# open, and every async test collected after it would fail ("Runner.run() cannot be called from a running event
-# loop"). tests/conftest.py also runs the browser tests last.
-@pytest.fixture(scope="module")
-def playwright_driver() -> Iterator[Any]:
+@contextmanager
+def sync_playwright_driver() -> Iterator[Any]:
+    """Playwright's sync API, or a skip (a failure under CI=true) where the package is not installed."""
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
@@ -79,16 +78,32 @@ def playwright_driver() -> Iterator[Any]:
         yield driver
 
 
-@pytest.fixture(scope="module")
-def browser(playwright_driver: Any) -> Iterator[Any]:
-    path, how = find_chromium(playwright_driver)
+@contextmanager
+def launched_chromium(driver: Any) -> Iterator[Any]:
+    """Headless Chromium (``find_chromium``), or a skip (a failure under CI=true) where there is none."""
+    path, how = find_chromium(driver)
     if path is None:
         _no_browser(how)
-    chromium = playwright_driver.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    chromium = driver.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
     try:
         yield chromium
     finally:
         chromium.close()
+
+
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and every async test collected after it would fail ("Runner.run() cannot be called from a running event
+# loop"). tests/conftest.py also runs the browser tests last.
+@pytest.fixture(scope="module")
+def playwright_driver() -> Iterator[Any]:
+    with sync_playwright_driver() as driver:
+        yield driver
+
+
+@pytest.fixture(scope="module")
+def browser(playwright_driver: Any) -> Iterator[Any]:
+    with launched_chromium(playwright_driver) as chromium:
+        yield chromium
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -107,7 +122,7 @@ def artifact_name(nodeid_name: str, suffix: str = "") -> Path:
 def visitor_page(browser: Any, request: pytest.FixtureRequest, **context_options: Any) -> Iterator[Any]:
     """A page in a fresh browser context (``context_options``: e.g. a locale): its own cookies, localStorage and
     Gradio session; a screenshot is saved when the test fails."""
-    context = browser.new_context(viewport=VIEWPORT, **context_options)
+    context = browser.new_context(**({"viewport": VIEWPORT} | context_options))
     context.set_default_timeout(15_000)
     page = context.new_page()
     errors: list[str] = []

@@ -115,8 +115,10 @@ def audio_decoded(page: Any, selector: str) -> int:
     )
 
 
-def record_phases(page: Any, prefix: str) -> None:
-    """Keep every phase the status panel shows from now on in ``window.phases`` (some last only milliseconds)."""
+def generate(page: Any, prefix: str, *, limit_s: float = 30) -> list[str]:
+    """Press Generate and wait for the job to end well; every phase the status panel showed (some last only
+    milliseconds, so they are kept in ``window.phases`` as they come). The official provider is polled every 5 s,
+    as Runway asks, so a short simulated task may go from queued to done between two polls."""
     page.evaluate(
         """(sel) => {
             window.phases = [];
@@ -130,11 +132,7 @@ def record_phases(page: Any, prefix: str) -> None:
         }""",
         f"#{prefix}_status",
     )
-
-
-def ended_well(page: Any, prefix: str, *, limit_s: float = 30) -> list[str]:
-    """Wait for the job to end; every phase it showed. The official provider is polled every 5 s, as Runway
-    asks, so a short simulated task may go from queued to done between two polls."""
+    page.click(f"#{prefix}_generate")
     seen = follow_status(page, prefix, limit_s=limit_s)
     phases: list[str] = page.evaluate("window.phases")
     assert seen[-1][0] == "succeeded", f"the job ended {seen[-1]}: {page.inner_text(f'#{prefix}_status')!r}; {phases}"
@@ -158,9 +156,7 @@ def test_veo_with_a_first_and_a_last_frame_plays_with_sound(
     page.wait_for_function("() => document.querySelector('#i2v_cost').innerText.includes('160')")  # 4 s x 40
     screenshot("form")
 
-    record_phases(page, "i2v")
-    page.click("#i2v_generate")
-    ended_well(page, "i2v")
+    generate(page, "i2v")
     assert_clip(play_result(page, "i2v"), seconds=4, ratio="1280:720")
     assert audio_decoded(page, "#i2v_video video") > 0, "the result plays without sound"
     assert "160 credits charged" in page.inner_text("#i2v_status")
@@ -202,9 +198,7 @@ def test_aleph2_with_two_keyframes_uploads_a_big_input(
     screenshot("form")
 
     uploads_before = len(official.engine.uploads)
-    record_phases(page, "v2v")
-    page.click("#v2v_generate")
-    phases = ended_well(page, "v2v", limit_s=60)
+    phases = generate(page, "v2v", limit_s=60)
     assert phases.index("uploading") < phases.index("queued"), f"no upload before the task was created: {phases}"
     played = play_result(page, "v2v")
     assert played.duration == pytest.approx(20, abs=0.2), played
@@ -225,9 +219,7 @@ def test_text_to_video_with_gen4_5(visitor: Any, official: Official, screenshot:
     choose(page, "t2v_ratio", "720:1280")
     choose(page, "t2v_duration", "3")
     page.fill("#t2v_prompt textarea", "a paper lantern drifts up a quiet river at dusk")
-    record_phases(page, "t2v")
-    page.click("#t2v_generate")
-    ended_well(page, "t2v")
+    generate(page, "t2v")
     assert_clip(play_result(page, "t2v"), seconds=3, ratio="720:1280")
     screenshot("result")
     body = official.last_created("text_to_video")

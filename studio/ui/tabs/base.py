@@ -16,18 +16,19 @@ import gradio as gr
 
 from studio.capabilities import PROVIDERS, Endpoint, ModelSpec, VideoInputRule
 from studio.capabilities import provider as provider_spec
-from studio.errors import InvalidInput
-from studio.forms import Form
-from studio.i18n import Msg, localize, request_language, t
-from studio.jobs import JobStatus
+from studio.errors import FieldIssue, InvalidInput
+from studio.forms import Form, MediaInput
+from studio.i18n import CATALOG, DEFAULT, Msg, localize, request_language, t
+from studio.jobs import JobStatus, follow_all
 from studio.phases import Phase
 from studio.pricing import credits_per_second
-from studio.service import Studio
-from studio.ui import controls
+from studio.requests import LABELS, REQUEST_TYPES
+from studio.service import MAX_TAKES, Studio
+from studio.ui import controls, gradio_compat
 from studio.ui.bindings import Bindings, Field, Seed, Upload, text, text_or_none, whole
-from studio.ui.gradio_compat import RawNumber, RawRadio, examples_without_headers
+from studio.ui.gradio_compat import RawNumber, RawRadio
 from studio.ui.result_panel import ResultPanel
-from studio.ui.status import error_html, status_html
+from studio.ui.status import error_html, status_html, takes_status
 from studio.ui.translations import UI, page_text
 
 ASSETS = Path(__file__).resolve().parents[3] / "assets" / "examples"
@@ -71,6 +72,28 @@ def threshold_field(radio: RawRadio) -> Field:
     return Field(radio, "threshold", option="contentModeration", empty="auto")
 
 
+def read_takes(value: Any) -> int:
+    """How many takes were asked for (InvalidInput naming "Takes" for what is not a whole number)."""
+    try:
+        return int(str(value or "1").strip())
+    except ValueError:
+        raise InvalidInput(
+            FieldIssue("Takes", Msg("req.takes", most=MAX_TAKES, value=value), path=("takes",))
+        ) from None
+
+
+def label_in(component: Any, lang: str) -> str:
+    """A control's label in ``lang`` (its translation key's text, also for labels made when the page was built)."""
+    key = getattr(component.label, "key", None)
+    if key is None:
+        return str(component.label or "")
+    return CATALOG[lang].get(key) or gradio_compat.translation(UI, lang, key) or CATALOG[DEFAULT].get(key) or key
+
+
+def english_label(component: Any) -> str:
+    return label_in(component, DEFAULT)
+
+
 def url_box(label: Any, elem_id: str, *, interactive: bool = True) -> gr.Textbox:
     return gr.Textbox(
         label=label, placeholder=UI("ui.url_placeholder"), max_lines=1, elem_id=elem_id, interactive=interactive
@@ -101,23 +124,53 @@ class GenerationTab:
     EXAMPLES: Sequence[Mapping[str, Any]] = ()  # one-click examples: each a form's values by field name
 
     def build(self) -> None:
-        """The tab: its form (``build_form``, which sets ``self.bindings``) and its examples on the left, the result
-        on the right."""
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3):
-                self.build_form()
+        """The tab: its main inputs, the essential settings, Generate and the rest of the settings on the left, and
+        the result (the status card and the takes) beside them, where the eye is; the examples end the form."""
+        with gr.Row(equal_height=False, elem_classes="rs-workspace"):
+            with gr.Column(scale=5, min_width=320, elem_classes="rs-form"):
+                self.unavailable = gr.Markdown(
+                    page_text(
+                        lambda lang: controls.unavailable_note(
+                            provider_spec(self.default_provider), self.endpoint, lang
+                        )
+                    ),
+                    elem_classes="rs-warning",
+                )
+                self.build_inputs()
+                with gr.Row(elem_classes="rs-essentials"):
+                    self._model_controls()
+                    self.build_essentials()
+                    self._takes_control()
+                self._actions()
+                with gr.Accordion(UI("ui.more_settings"), open=False, elem_id=f"{self.prefix}_more"):
+                    self.build_more()
+                    self._seed_controls()
+                self.bindings = self.make_bindings()
                 self._examples()
-            with gr.Column(scale=2):
+            with gr.Column(scale=6, min_width=320, elem_classes="rs-result", elem_id=f"{self.prefix}_result"):
                 self.panel = ResultPanel(self.prefix)
                 self.build_result()
 
-    def build_form(self) -> None:
+    def build_inputs(self) -> None:
+        """The main inputs and the prompt, at the top of the tab."""
+        raise NotImplementedError
+
+    def build_essentials(self) -> None:
+        """Controls beside the model and the ratio (the duration...)."""
+
+    def build_more(self) -> None:
+        """The settings under "More settings" (the seed follows them)."""
+
+    def make_bindings(self) -> Bindings:
+        """The tab's bindings: every control and the form field it sets."""
         raise NotImplementedError
 
     def _examples(self) -> None:
         """The examples, one set per model table (the proxy's, the official API's): a set offers the examples whose
-        model its providers serve, and shows while such a provider is chosen."""
+        model its providers serve, and shows while such a provider is chosen. Choosing one sets the whole form:
+        every field the example does not name goes back to its default."""
         self.example_sets: dict[Any, frozenset[str]] = {}  # container -> the providers it is shown for
+        self.example_tables: list[tuple[Any, list[Any]]] = []  # (dataset, its columns' components) for headers
         tables: dict[frozenset[str], list[str]] = {}
         for spec in PROVIDERS.values():
             tables.setdefault(frozenset(m.name for m in spec.models_for(self.endpoint)), []).append(spec.name)
@@ -126,44 +179,87 @@ class GenerationTab:
             if not rows:
                 continue
             inputs, values = self.bindings.examples(rows)
-            with gr.Column(visible=self.default_provider in providers) as box:
-                examples_without_headers(label=UI("ui.examples"), examples=values, inputs=inputs)
+            with gr.Column(visible=self.default_provider in providers, elem_classes="rs-examples") as box:
+                dataset = gr.Dataset(
+                    label=UI("ui.examples"),
+                    components=inputs,
+                    samples=values,
+                    headers=[english_label(c) for c in inputs],
+                    type="index",
+                    samples_per_page=len(values),
+                    elem_id=f"{self.prefix}_examples" if not self.example_sets else None,
+                )
+            dataset.click(
+                lambda index, rows=rows: self.fill(self.example_form(rows[index])),
+                dataset,
+                self.bindings.targets(),
+                queue=False,
+                show_progress="hidden",
+            )
             self.example_sets[box] = frozenset(providers)
+            self.example_tables.append((dataset, inputs))
+
+    def example_form(self, row: Mapping[str, Any]) -> Form:
+        """An example's values as a form (its bundled files as media inputs)."""
+        slots = Form.of(self.endpoint).slots
+        return Form(
+            self.endpoint,
+            {
+                k: MediaInput(path=v) if k in slots and isinstance(v, str) else v
+                for k, v in row.items()
+                if v is not None
+            },
+        )
+
+    def example_headers(self, lang: str) -> dict[Any, Any]:
+        """The examples' column headers in ``lang`` (the browser does not translate a table's headers)."""
+        return {
+            dataset: gr.Dataset(headers=[label_in(c, lang) for c in columns])
+            for dataset, columns in self.example_tables
+        }
 
     def examples_for(self, provider: str) -> dict[Any, Any]:
         """The example sets shown for ``provider``."""
         return {box: gr.update(visible=provider in providers) for box, providers in self.example_sets.items()}
 
     def build_result(self) -> None:
-        """Anything the tab shows under its result panel."""
+        """Anything the tab shows under its result."""
 
     # --- the controls every tab has --------------------------------------------------------------------------
 
     def _model_controls(self) -> None:
         first = self.start_spec
-        self.unavailable = gr.Markdown(
-            page_text(
-                lambda lang: controls.unavailable_note(provider_spec(self.default_provider), self.endpoint, lang)
-            ),
-            elem_classes="rs-warning",
+        self.model = gr.Dropdown(
+            controls.model_choices(self.default_provider, self.endpoint),
+            value=first.name if first else None,
+            label=UI("ui.model"),
+            info=page_text(lambda lang: controls.model_info(first, lang)) or None,
+            elem_id=f"{self.prefix}_model",
+            allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
+            min_width=180,
+            scale=2,
         )
-        with gr.Row():
-            self.model = gr.Dropdown(
-                controls.model_choices(self.default_provider, self.endpoint),
-                value=first.name if first else None,
-                label=UI("ui.model"),
-                info=page_text(lambda lang: controls.model_info(first, lang)) or None,
-                elem_id=f"{self.prefix}_model",
-                allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
-            )
-            self.ratio = gr.Dropdown(
-                list(first.ratios) if first else [],
-                value=first.default_ratio if first else None,
-                label=UI("ui.ratio"),
-                visible=first is None or bool(first.ratios),  # aleph2 keeps its input's size: no ratio to choose
-                elem_id=f"{self.prefix}_ratio",
-                allow_custom_value=True,
-            )
+        self.ratio = gr.Dropdown(
+            list(first.ratios) if first else [],
+            value=first.default_ratio if first else None,
+            label=UI("ui.ratio"),
+            visible=first is None or bool(first.ratios),  # aleph2 keeps its input's size: no ratio to choose
+            elem_id=f"{self.prefix}_ratio",
+            allow_custom_value=True,
+            min_width=120,
+        )
+
+    def _takes_control(self) -> None:
+        """How many takes one press makes (each with its own seed)."""
+        self.takes = gr.Dropdown(
+            [str(n) for n in range(1, MAX_TAKES + 1)],
+            value="1",
+            label=UI("ui.takes"),
+            elem_id=f"{self.prefix}_takes",
+            allow_custom_value=True,  # an API caller's other value gets the studio's own message (read_takes)
+            min_width=90,
+            scale=0,
+        )
 
     def _seed_controls(self) -> None:
         limits = provider_spec(self.default_provider).limits
@@ -205,13 +301,15 @@ class GenerationTab:
                 lang=lang,
             )
         )
-        self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
         self.parent = gr.State(None)  # the generation this one continues (set by the chaining actions)
-        with gr.Row():
+        with gr.Row(elem_classes="rs-actions", equal_height=True):
+            self.cost = gr.Markdown(initial, elem_id=f"{self.prefix}_cost", elem_classes="rs-cost")
             self.generate_button = gr.Button(
-                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3
+                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=2, min_width=160
             )
-            self.cancel_button = gr.Button(UI("ui.cancel"), variant="stop", elem_id=f"{self.prefix}_cancel", scale=1)
+            self.cancel_button = gr.Button(
+                UI("ui.cancel"), variant="stop", visible=False, elem_id=f"{self.prefix}_cancel", scale=1, min_width=100
+            )
 
     def _duration_control(self) -> None:
         spec = self.start_spec
@@ -221,6 +319,8 @@ class GenerationTab:
             label=UI("ui.duration_s"),
             elem_id=f"{self.prefix}_duration",
             allow_custom_value=True,
+            min_width=100,
+            scale=0,
         )
 
     def duration_field(self) -> Field:
@@ -267,10 +367,11 @@ class GenerationTab:
         duration: Any = None,
         seconds: float | None = None,
         audio: bool | None = None,
+        takes: Any = 1,
         lang: str = "en",
     ) -> str:
-        """The cost line: the estimate for the chosen length (and Veo's audio), or the price per second while the
-        length is not known yet (it follows an input video not given yet)."""
+        """The cost line: the estimate for the chosen length (and Veo's audio) times the takes, or the price per
+        second while the length is not known yet (it follows an input video not given yet)."""
         spec = controls.spec_of(provider, self.endpoint, model)
         if spec is None:
             return ""
@@ -288,45 +389,88 @@ class GenerationTab:
             key = "page.cost_per_second_third_party" if spec.price_is_estimate else "page.cost_per_second"
             return t(lang, key, credits=per_second, usd=per_second / 100)
         free = provider_spec(provider).simulated
+        count = int(takes) if str(takes or "").isdigit() and 1 < int(takes) <= MAX_TAKES else 1
+        if count > 1:
+            estimate = estimate.times(count)
         return t(lang, "page.cost_free" if free else "page.cost", estimate=estimate.describe())
 
     async def generate(self, data: dict[Any, Any], request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
-        """Submit the form and stream the job's status until it ends. The form is never cleared."""
+        """Submit the form (as many takes as asked) and stream every take's status until all have ended. The form is
+        never cleared, and the clips on screen stay until new ones replace them."""
         panel = self.panel
         lang = request_language(request)
-        yield panel.reset() | {panel.status: status_html(JobStatus(Phase.PREPARING, Msg("job.preparing")), lang)}
+        shown: list[str | None] = [take[0] for take in data[panel.takes] or ()]
+        preparing = JobStatus(Phase.PREPARING, Msg("job.preparing"))
+        yield {panel.status: status_html(preparing, lang)} | self._running(True)
         try:
-            job = await self.studio.submit(
+            jobs = await self.studio.submit_takes(
                 self.form(data),
+                takes=read_takes(data[self.takes]),
                 provider=data[self.shared.provider],
                 visitor=visitor_of(data[self.shared.visitor_token], request),
                 visitor_key=data[self.shared.key_state],
                 parent_id=data[self.parent],
             )
         except InvalidInput as err:
-            yield panel.refuse(error_html([localize(i, lang) for i in err.issues], lang))
+            lines = [localize(issue, lang) for issue in err.issues]
+            yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(False)
             return
-        sent: dict[Any, Any] = {panel.code: job.code, self.parent: None}  # with the first status (ResultPanel.show)
-        async for status in job.follow():
-            yield panel.show(status, lang) | sent
+        codes = [job.code for job in jobs]
+        sent: dict[Any, Any] = {self.parent: None}  # with the first status
+        statuses = [job.status for job in jobs]
+        async for statuses in follow_all(jobs):
+            yield panel.show(statuses, lang, codes=codes, shown=shown) | sent
             sent = {}
+        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(False)
 
-    async def reattach(self, token: str | None, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
+    def _running(self, running: bool) -> dict[Any, Any]:
+        """Generate shows that it is working, and Cancel is there only while something runs."""
+        return {
+            self.generate_button: gr.update(interactive=not running, elem_classes=["rs-busy"] if running else []),
+            self.cancel_button: gr.update(visible=running),
+        }
+
+    def at_fields(self, err: InvalidInput, lang: str) -> dict[str, str]:
+        """Each refused field's message, by the id of the control that shows it."""
+        anchors = self.bindings.anchors(self.label_of) | {"API key": "api_key", "Takes": f"{self.prefix}_takes"}
+        found: dict[str, list[str]] = {}
+        for issue in err.issues:
+            if issue.field in anchors:
+                found.setdefault(anchors[issue.field], []).append(localize(issue.message, lang))
+        return {elem_id: " ".join(messages) for elem_id, messages in found.items()}
+
+    def label_of(self, name: str, option: str | None) -> str:
+        """What the studio's messages call the form field ``name`` (or the wire field ``option`` it sets)."""
+        slots = Form.of(self.endpoint).slots
+        if name in slots:
+            return slots[name].label
+        field = REQUEST_TYPES[self.endpoint].model_fields.get(name)
+        if field is not None and field.title:
+            return field.title
+        return LABELS.get(option or name, name)
+
+    async def reattach(self, token: str | None, takes: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
-        job = self.studio.live_job(visitor=visitor_of(token, request), endpoint=self.endpoint)
-        if job is None or job.status.final:
+        jobs = self.studio.live_jobs(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        if not jobs or all(job.status.final for job in jobs):
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
         lang = request_language(request)
-        async for status in job.follow():
-            yield self.panel.show(status, lang)
+        shown: list[str | None] = [take[0] for take in takes or ()]
+        codes = [job.code for job in jobs]
+        yield self._running(True)
+        statuses = [job.status for job in jobs]
+        async for statuses in follow_all(jobs):
+            yield self.panel.show(statuses, lang, codes=codes, shown=shown)
+        yield self.panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(False)
 
     async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        status = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        statuses = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
         lang = request_language(request)
-        if status is None:
+        if not statuses:
             return {self.panel.status: status_html(JobStatus(Phase.CANCELLED, Msg("job.nothing_to_cancel")), lang)}
-        return {self.panel.status: status_html(status, lang)}
+        shown = statuses[0] if len(statuses) == 1 else takes_status(statuses)
+        return {self.panel.status: status_html(shown, lang)}
 
     def fill(self, form: Form, *, only: Sequence[str] | None = None) -> dict[Any, Any]:
         """The controls set as in ``form`` ("Reuse settings"), or ``only`` some of its fields (chaining)."""
@@ -336,7 +480,9 @@ class GenerationTab:
 
     def cost_inputs(self) -> set[Any]:
         """What the cost line follows."""
-        return {self.shared.provider, self.model} | {c for c in (self.duration, self.audio, self.seconds) if c}
+        return {self.shared.provider, self.model, self.takes} | {
+            c for c in (self.duration, self.audio, self.seconds) if c
+        }
 
     def on_cost(self, data: dict[Any, Any], request: gr.Request) -> str:
         """The cost line after its duration, audio or input video changed."""
@@ -349,6 +495,7 @@ class GenerationTab:
             duration=duration,
             seconds=data.get(self.seconds),
             audio=data.get(self.audio),
+            takes=data.get(self.takes),
             lang=lang,
         )
 
@@ -429,13 +576,18 @@ class GenerationTab:
             self.shared.visitor_token,
             self.parent,
         }
+        # At once, in the browser: the card says it is starting, where the eye is (studio.js scrolls to it).
+        self.generate_button.click(None, js=f"() => window.rsStarting && window.rsStarting('{self.prefix}')")
         self.generate_button.click(panel.clear, None, panel.extra_outputs, **quiet).then(
             self.generate,
-            inputs=inputs,
-            outputs=[*panel.stream_outputs, self.parent],
+            inputs=inputs | {self.takes, panel.takes},
+            outputs=[*panel.stream_outputs, self.parent, self.generate_button, self.cancel_button],
             api_name=f"generate_{self.endpoint}",
             show_progress="hidden",
-        ).then(panel.finish, [panel.clip, panel.code], panel.extra_outputs, **quiet)
+        ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet)
+        panel.take.input(
+            panel.choose, [panel.takes, panel.take], [*panel.choice_outputs, panel.curl, panel.python], **quiet
+        )
         if self.seconds is not None:
             self.length_source.upload.change(
                 self.on_input_video,
@@ -443,7 +595,7 @@ class GenerationTab:
                 [self.seconds, self.length_note_box, self.cost],
                 show_progress="hidden",
             )
-        for control in (self.duration, self.audio):
+        for control in (self.duration, self.audio, self.takes):
             if control is not None:
                 control.change(self.on_cost, self.cost_inputs(), self.cost, **quiet)
         self.cancel_button.click(

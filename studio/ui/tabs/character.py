@@ -11,7 +11,7 @@ import gradio as gr
 from studio.capabilities import Endpoint, ModelSpec
 from studio.forms import NO_MEDIA, MediaInput
 from studio.i18n import t
-from studio.ui.bindings import Bindings, Data, Field, Upload, whole
+from studio.ui.bindings import Bindings, Data, Field, LabelOf, Upload, whole
 from studio.ui.gradio_compat import RawImage, RawRadio, RawSlider
 from studio.ui.tabs.base import GenerationTab, asset, threshold_field, threshold_radio, url_box
 from studio.ui.translations import UI
@@ -45,6 +45,9 @@ class Character:
     def example_components(self) -> tuple[Any, ...]:
         return (self.image,)  # the examples' characters are images
 
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        return {label_of(self.name, None): "cp_character"}  # the column holding the image, the video and the link
+
     def read(self, data: Data) -> MediaInput:
         upload = data[self.image] if data[self.kind] == "image" else data[self.video]
         url = (data[self.link] or "").strip() or None
@@ -69,11 +72,9 @@ class CharacterTab(GenerationTab):
 
     EXAMPLES = EXAMPLES
 
-    def build_form(self) -> None:
-        spec = self.start_spec
-        low, high, default = spec.expression_intensity if spec and spec.expression_intensity else (1, 5, 3)
-        with gr.Row():
-            with gr.Column():
+    def build_inputs(self) -> None:
+        with gr.Row(elem_classes="rs-inputs"):
+            with gr.Column(min_width=200, elem_id="cp_character"):
                 self.character_type = RawRadio(
                     [(UI("ui.character_image_choice"), "image"), (UI("ui.character_video_choice"), "video")],
                     value="image",
@@ -86,33 +87,43 @@ class CharacterTab(GenerationTab):
                     image_mode=None,
                     sources=["upload", "clipboard"],
                     elem_id="cp_character_image",
-                    height=220,
+                    height=180,
                 )
                 self.character_video = gr.Video(
                     label=UI("ui.character_video"),
                     sources=["upload"],
                     visible=False,
                     elem_id="cp_character_video",
-                    height=220,
+                    height=180,
                 )
                 self.character_url = url_box(UI("ui.character_link"), "cp_character_url")
                 gr.Markdown(UI("ui.character_hint"), elem_classes="rs-note")
-            with gr.Column():
+            with gr.Column(min_width=200):
                 self.reference = gr.Video(
-                    label=UI("ui.reference_performance"), sources=["upload"], elem_id="cp_reference", height=220
+                    label=UI("ui.reference_performance"), sources=["upload"], elem_id="cp_reference", height=180
                 )
                 self.reference_url = url_box(UI("ui.reference_performance_link"), "cp_reference_url")
                 self._length_note_box(Upload(self.reference, self.reference_url, "reference"), "cp_reference_note")
-        self._model_controls()
+
+    def build_more(self) -> None:
+        spec = self.start_spec
+        low, high, self.default_intensity = (
+            spec.expression_intensity if spec and spec.expression_intensity else (1, 5, 3)
+        )
         with gr.Row():
             self.body_control = gr.Checkbox(True, label=UI("ui.body_control"), elem_id="cp_body_control")
             self.intensity = RawSlider(
-                low, high, value=default, step=1, label=UI("ui.expression_intensity"), elem_id="cp_intensity"
+                low,
+                high,
+                value=self.default_intensity,
+                step=1,
+                label=UI("ui.expression_intensity"),
+                elem_id="cp_intensity",
             )
         self.threshold = threshold_radio(self.prefix)
-        self._seed_controls()
-        self._actions()
-        self.bindings = Bindings(
+
+    def make_bindings(self) -> Bindings:
+        return Bindings(
             [
                 Field(self.character_type, "character_type", empty="image"),
                 Character(self.character_type, self.character_image, self.character_video, self.character_url),
@@ -123,7 +134,7 @@ class CharacterTab(GenerationTab):
                     self.intensity,
                     "expression_intensity",
                     read_value=lambda v: whole("Expression intensity")(v) or 0,
-                    empty=default,
+                    empty=self.default_intensity,
                 ),
                 threshold_field(self.threshold),
             ]

@@ -55,7 +55,7 @@ def _image(label: Any, elem_id: str, *, interactive: bool = True) -> RawImage:
         image_mode=None,
         sources=["upload", "clipboard"],
         elem_id=elem_id,
-        height=220,
+        height=180,
         interactive=interactive,
     )
 
@@ -66,14 +66,14 @@ class ImageToVideoTab(GenerationTab):
 
     EXAMPLES = EXAMPLES
 
-    def build_form(self) -> None:
+    def build_inputs(self) -> None:
         spec = self.start_spec
         last_ok = spec is not None and spec.supports_last_frame
-        with gr.Row():
-            with gr.Column():
+        with gr.Row(elem_classes="rs-inputs"):
+            with gr.Column(min_width=200):
                 self.first = _image(UI("ui.first_frame"), "i2v_first")
                 self.first_url = url_box(UI("ui.first_frame_link"), "i2v_first_url")
-            with gr.Column(visible=last_ok) as self.last_column:  # offered exactly when the model takes one
+            with gr.Column(visible=last_ok, min_width=200) as self.last_column:  # exactly when the model takes one
                 self.last = _image(UI("ui.last_frame"), "i2v_last")
                 self.last_url = url_box(UI("ui.last_frame_link"), "i2v_last_url")
         self.last_note = gr.Markdown(
@@ -82,24 +82,26 @@ class ImageToVideoTab(GenerationTab):
             elem_classes="rs-note",
         )
         self._prompt(placeholder=UI("ui.i2v_prompt_placeholder"))
-        self._model_controls()
-        with gr.Row():
-            self._duration_control()
-            self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
-        sound = self._sound_controls()
-        self._seed_controls()
-        with gr.Accordion(UI("ui.openai_hk_options"), open=False, visible=False) as self.extras:
-            self.watermark = gr.Checkbox(False, label=UI("ui.watermark"))
-            self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1)
-        self._actions()
-        self.bindings = Bindings(
+        self.sound = self._sound_controls()
+
+    def build_essentials(self) -> None:
+        self._duration_control()
+
+    def build_more(self) -> None:
+        self.fit = RawRadio(FIT_CHOICES, value="crop", label=UI("ui.fit"), elem_id="i2v_fit")
+        with gr.Group(visible=False) as self.extras:  # the proxy's own options
+            self.watermark = gr.Checkbox(False, label=UI("ui.watermark"), elem_id="i2v_watermark")
+            self.notify_hook = gr.Textbox(label=UI("ui.notify_hook"), max_lines=1, elem_id="i2v_notify_hook")
+
+    def make_bindings(self) -> Bindings:
+        return Bindings(
             [
                 Upload(self.first, self.first_url, "first"),
                 Upload(self.last, self.last_url, "last"),
                 prompt_field(self.prompt),
                 *self.common_bindings(),
                 self.duration_field(),
-                *sound,
+                *self.sound,
                 Field(self.fit, "fit", read_value=one_of(FITS, FIT_LABEL, "form.fit_choices")),
                 Field(self.watermark, "watermark", read_value=bool, option="watermark", empty=False),
                 Field(self.notify_hook, "notify_hook", read_value=stripped_or_none, option="notify_hook", empty=""),

@@ -30,20 +30,23 @@ class TextToVideoTab(GenerationTab):
 
     EXAMPLES = EXAMPLES
 
-    def build_form(self) -> None:
+    def build_inputs(self) -> None:
         self._prompt(placeholder=UI("ui.t2v_prompt_placeholder"))
-        self._model_controls()
+        self.sound = self._sound_controls()
+
+    def build_essentials(self) -> None:
         self._duration_control()
-        sound = self._sound_controls()
+
+    def build_more(self) -> None:
         self.threshold = threshold_radio(self.prefix)
-        self._seed_controls()
-        self._actions()
-        self.bindings = Bindings(
+
+    def make_bindings(self) -> Bindings:
+        return Bindings(
             [
                 prompt_field(self.prompt),
                 *self.common_bindings(),
                 self.duration_field(),
-                *sound,
+                *self.sound,
                 threshold_field(self.threshold),
             ],
             groups=self.sound_group,

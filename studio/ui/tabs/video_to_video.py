@@ -14,7 +14,7 @@ from studio.errors import FieldIssue, InvalidInput
 from studio.forms import KeyframeInput, MediaInput
 from studio.i18n import Label, Msg, t
 from studio.requests import keyframe_label
-from studio.ui.bindings import Bindings, Data, Field, Upload, prompt_field, whole
+from studio.ui.bindings import Bindings, Data, Field, LabelOf, Upload, prompt_field, whole
 from studio.ui.gradio_compat import RawImage, RawNumber, RawRadio
 from studio.ui.tabs.base import GenerationTab, asset, threshold_field, threshold_radio, url_box
 from studio.ui.translations import UI, page_text
@@ -65,6 +65,10 @@ class Keyframes:
     @property
     def example_components(self) -> tuple[Any, ...]:
         return ()
+
+    def anchors(self, label_of: LabelOf) -> dict[str, str]:
+        rows = {keyframe_label(i): f"v2v_keyframe_{i}" for i in range(len(self.rows))}
+        return {label_of(self.name, self.option): "v2v_keyframes"} | rows
 
     def read(self, data: Data) -> list[KeyframeInput]:
         keyframes: list[KeyframeInput] = []
@@ -145,39 +149,42 @@ class VideoToVideoTab(GenerationTab):
 
     EXAMPLES = EXAMPLES
 
-    def build_form(self) -> None:
-        with gr.Row():
-            with gr.Column():
+    def build_inputs(self) -> None:
+        with gr.Row(elem_classes="rs-inputs"):
+            with gr.Column(min_width=200):
                 self.video = gr.Video(
-                    label=UI("ui.input_video"), sources=["upload"], elem_id="v2v_video_in", height=220
+                    label=UI("ui.input_video"), sources=["upload"], elem_id="v2v_video_in", height=180
                 )
                 self.video_url = url_box(UI("ui.input_video_link"), "v2v_video_url")
                 self._length_note_box(Upload(self.video, self.video_url, "video"), "v2v_video_note")
-            with gr.Column(visible=self._takes("references")) as self.reference_column:
+            with gr.Column(visible=self._takes("references"), min_width=200) as self.reference_column:
                 self.reference = RawImage(
                     label=UI("ui.reference_image"),
                     type="filepath",
                     image_mode=None,
                     sources=["upload", "clipboard"],
                     elem_id="v2v_reference",
-                    height=220,
+                    height=180,
                 )
                 self.reference_url = url_box(UI("ui.reference_image_link"), "v2v_reference_url")
-        self.keyframes = self._keyframe_editor()
         self._prompt(placeholder=UI("ui.v2v_prompt_placeholder"))
-        self._model_controls()
-        with gr.Row():
-            self.outpaint = gr.Dropdown(
-                [(UI("ui.outpaint_keep"), ""), *((aspect, aspect) for aspect in OUTPAINT_ASPECTS)],
-                value="",
-                label=UI("ui.outpaint"),
-                elem_id="v2v_outpaint",
-                visible=self._takes("targetAspectRatio"),
-            )
-            self.threshold = threshold_radio(self.prefix)
-        self._seed_controls()
-        self._actions()
-        self.bindings = Bindings(
+        self.keyframes = self._keyframe_editor()
+
+    def build_essentials(self) -> None:
+        self.outpaint = gr.Dropdown(
+            [(UI("ui.outpaint_keep"), ""), *((aspect, aspect) for aspect in OUTPAINT_ASPECTS)],
+            value="",
+            label=UI("ui.outpaint"),
+            elem_id="v2v_outpaint",
+            visible=self._takes("targetAspectRatio"),
+            min_width=140,
+        )
+
+    def build_more(self) -> None:
+        self.threshold = threshold_radio(self.prefix)
+
+    def make_bindings(self) -> Bindings:
+        return Bindings(
             [
                 self.length_source,
                 Upload(self.reference, self.reference_url, "reference"),
