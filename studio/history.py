@@ -410,6 +410,14 @@ class HistoryStore:
 
     # --- reading ---------------------------------------------------------------------------------------------
 
+    def mentions(self, text: str) -> bool:
+        """Whether any generation's form mentions ``text`` (the takes of one press share the first one's kept
+        inputs: its folder stays while another take uses it)."""
+        with self._tx() as db:
+            return (
+                db.execute("SELECT 1 FROM generations WHERE instr(form, ?) > 0 LIMIT 1", (text,)).fetchone() is not None
+            )
+
     def get(self, generation_id: str, *, visitor: str | None = None) -> Generation | None:
         """A generation by id; with ``visitor``, only when it is theirs and not deleted."""
         query, args = "SELECT * FROM generations WHERE id = ?", [generation_id]

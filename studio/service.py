@@ -17,10 +17,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
 import math
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -519,14 +521,25 @@ class Studio:
         if job is not None and not job.status.final:
             await job.cancel()
         await asyncio.to_thread(self._delete_files, generation)
+        for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
+            if not await self.history.run(self.history.mentions, str(folder) + os.sep):
+                await asyncio.to_thread(shutil.rmtree, folder, True)
         return True
+
+    def _input_folders(self, generation: Generation) -> set[Path]:
+        """The folders of kept inputs a generation uses: its own, and the one its form's files are in."""
+        marker = re.escape(str(self.inputs) + os.sep)
+        found = re.findall(marker + r"([A-Za-z0-9_-]+)", json.dumps(generation.form))
+        return {self.inputs / generation.id, *(self.inputs / name for name in found)}
 
     def _delete_files(self, generation: Generation) -> None:
         for path in (generation.output_path, generation.poster_path):
             if path:
                 Path(path).unlink(missing_ok=True)
                 Path(path).with_suffix(".last.png").unlink(missing_ok=True)  # "use last frame as first frame"
-        shutil.rmtree(self.inputs / generation.id, ignore_errors=True)
+                if Path(path).parent != self.outputs:  # a clip kept under its name, in a folder of its own
+                    with contextlib.suppress(OSError):
+                        Path(path).parent.rmdir()
         shutil.rmtree(self.named / generation.id, ignore_errors=True)
 
     async def download_path(self, generation_id: str, *, visitor: str) -> Path | None:

@@ -1,8 +1,9 @@
 """The output vault: a finished clip is downloaded at once (provider links expire in 24-48 h), checked to decode,
 given a poster frame, and from then on served from the studio's own copy under an unguessable name.
 
-A clip is downloaded under a readable name (``download_name``): a link to the vault's copy in a folder named by
-the generation's id (``named_copy``), as unguessable as the copy itself."""
+A clip is downloaded under a readable name (``download_name``): a new clip is kept under it, in a folder with an
+unguessable name; a clip kept before that is linked under it (``named_copy``), in a folder named by the
+generation's id, as unguessable as the copy itself."""
 
 from __future__ import annotations
 
@@ -35,20 +36,35 @@ class Kept:
     seconds: float
 
 
-async def keep_output(client: RunwayClient, url: str, *, folder: Path, gate: asyncio.Semaphore | None = None) -> Kept:
+async def keep_output(
+    client: RunwayClient,
+    url: str,
+    *,
+    folder: Path,
+    gate: asyncio.Semaphore | None = None,
+    name: str | None = None,
+) -> Kept:
     """Download ``url`` into ``folder``, check it is a playable video, and save its poster frame.
 
-    ``gate`` bounds how many clips are decoded at once (CPU work: more at a time only holds more memory).
+    With ``name`` (``download_name``) the clip keeps that readable name in a folder of its own with an unguessable
+    name, so that every download of it (the tab's, the player's, History's) is named alike; without, the file
+    itself has the unguessable name. ``gate`` bounds how many clips are decoded at once (CPU work: more at a time
+    only holds more memory).
     """
-    name = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
-    video = await client.download(url, folder / f"{name}.mp4", max_bytes=MAX_OUTPUT_BYTES)
+    token = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
+    if name:
+        (folder / token).mkdir(parents=True, exist_ok=True)
+    video_path = folder / token / name if name else folder / f"{token}.mp4"
+    video = await client.download(url, video_path, max_bytes=MAX_OUTPUT_BYTES)
     try:
         async with gate or contextlib.nullcontext():
             info = await asyncio.to_thread(media.probe_video, video, field="Output")
             # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
-            poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
+            poster = await asyncio.to_thread(media.save_frame, video, video_path.with_suffix(".jpg"), at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
+        if name:
+            shutil.rmtree(folder / token, ignore_errors=True)
         raise DownloadError(
             Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))
         ) from None
@@ -87,6 +103,8 @@ def named_copy(generation: Generation, *, folder: Path) -> Path:
     generation has no clip."""
     if not generation.output_path or not Path(generation.output_path).is_file():
         raise FileNotFoundError(generation.output_path or generation.id)
+    if Path(generation.output_path).name == download_name(generation):
+        return Path(generation.output_path)  # kept under that name already (``keep_output``)
     own = folder / generation.id
     dest = own / download_name(generation)
     if not dest.is_file():

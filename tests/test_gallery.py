@@ -241,6 +241,42 @@ async def test_a_running_generation_deleted_keeps_running_until_purged_then_is_c
     assert task.cancelled_at is not None  # the provider stops it: no clip is made for nobody
 
 
+async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is_purged(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    jobs = await rig.studio.submit_takes(
+        paper_boats(prompt_text="twin boats"), takes=2, provider=rig.provider, visitor=ALICE, visitor_key=None
+    )
+    for job in jobs:
+        await job.wait_done()
+    first, second = (rig.studio.history.get(job.generation_id) for job in jobs)
+    assert first is not None and second is not None
+    shared = rig.studio.inputs / first.id
+    assert str(shared) in str(second.form["first"]["path"])  # the second take uses the first one's copy
+
+    await rig.studio.delete(first.id, visitor=ALICE)
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=first.id) == 1
+    assert Path(second.form["first"]["path"]).is_file(), "purging one take took the other's input"
+    assert await rig.studio.reuse(second.id, visitor=ALICE) is not None
+
+    await rig.studio.delete(second.id, visitor=ALICE)
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=second.id) == 1
+    assert not shared.exists(), "the last take purged leaves its inputs behind"
+
+
+async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_folder(tmp_path: Path) -> None:
+    rig = Rig(tmp_path)
+    status = await rig.generate(paper_boats(prompt_text="Named boats at noon"))
+    row = rig.studio.history.get(status.generation_id)
+    assert row is not None and row.output_path is not None
+    clip = Path(row.output_path)
+    assert clip.name == download_name(row) and "_gen4_turbo_named-boats-at-noon_7.mp4" in clip.name
+    assert clip.parent.parent == rig.studio.outputs and len(clip.parent.name) >= 24  # an unguessable folder
+    assert await rig.studio.download_path(row.id, visitor=ALICE) == clip  # no second copy
+    await rig.studio.delete(row.id, visitor=ALICE)
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=row.id) == 1
+    assert not clip.parent.exists()
+
+
 # --- migration ----------------------------------------------------------------------------------------------------
 
 

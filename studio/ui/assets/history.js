@@ -98,9 +98,19 @@ window.rsHistoryCompare = (element) => {
 };
 
 // Bring a part of History into view when it is off screen (the details under the grid on a phone), or always.
-window.rsHistoryReveal = (selector, always = false) => {
+// ``probe`` is what must be seen (the details under the clip): once it is drawn and the clip knows its size (up
+// to 2 s), the part is scrolled to the top if the probe is not in view.
+window.rsHistoryReveal = async (selector, always = false, probe = null) => {
   const part = document.querySelector(selector);
   if (!part) return;
+  const settled = () => {
+    const shown = !probe || document.querySelector(probe)?.getBoundingClientRect().height > 0;
+    const clip = part.querySelector("video");
+    return shown && (!clip || clip.readyState >= 1);
+  };
+  for (let waited = 0; !settled() && waited < 2000; waited += 100) await new Promise((r) => setTimeout(r, 100));
   const box = part.getBoundingClientRect();
-  if (always || box.top < 0 || box.top > window.innerHeight * 0.6) part.scrollIntoView({block: "start"});
+  const seen = probe && document.querySelector(probe)?.getBoundingClientRect();
+  const hidden = seen && seen.height > 0 && (seen.top < 0 || seen.top > window.innerHeight - 80);
+  if (always || hidden || box.top < 0 || box.top > window.innerHeight * 0.6) part.scrollIntoView({block: "start"});
 };

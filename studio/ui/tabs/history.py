@@ -401,7 +401,7 @@ class HistoryTab:
         self.previous.click(self.previous_page, inputs, listed, **QUIET)
         self.next.click(self.next_page, inputs, listed, **QUIET)
 
-        reveal = "() => window.rsHistoryReveal('#history_side')"
+        reveal = "() => window.rsHistoryReveal('#history_side', false, '#history_details')"
         self.grid.pick(self.pick, inputs, self.detail_outputs, **QUIET).then(None, js=reveal)
         self.grid.star(self.star, inputs, listed, **QUIET)
         self.grid.mark(self.mark, inputs, [*self.mark_outputs, *listed], **QUIET)
