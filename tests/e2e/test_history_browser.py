@@ -306,6 +306,7 @@ def test_reuse_settings_puts_back_every_character_performance_control(
     upload_image(page, "cp_character_image", ASSETS / "robot_character.png")
     upload_video(page, "cp_reference", ASSETS / "nodding_performance.mp4")
     choose(page, "cp_ratio", "960:960")
+    page.locator("#cp_more .label-wrap").first.click()  # the tab's "More settings" start closed
     page.locator("#cp_body_control input[type=checkbox]").uncheck()
     intensity = page.locator("#cp_intensity input[type=number]")
     intensity.fill("5")
@@ -341,6 +342,7 @@ def test_reuse_settings_puts_back_every_character_performance_control(
     assert task_id in select_newest(page)
     page.click("#history_reuse")
     page.wait_for_selector("#cp_generate", state="visible")
+    page.locator("#cp_more .label-wrap").first.click()  # closed again on a fresh page
     with contextlib.suppress(Exception):  # on a timeout, the assertion below reports the controls as they are
         page.wait_for_function(
             "() => document.querySelector('#cp_seed input')?.value === '42'"
