@@ -390,7 +390,7 @@ class HistoryTab:
     def wire(self, tab: Any) -> None:
         inputs = self.inputs
         listed = self.view_outputs + self.detail_outputs
-        tab.select(self.open, inputs, [*listed, self.model_filter], **QUIET)
+        tab.select(self.open, inputs, [*listed, self.model_filter], queue=False, **QUIET)
         self.refresh_button.click(
             self.open, inputs, [*listed, self.model_filter], show_progress="hidden", api_name="history"
         )
