@@ -30,7 +30,10 @@ window.rsHistoryGrid = (element, send) => {
     const tile = box && tileOf(box);
     if (!tile) return;
     tile.classList.toggle("rs-marked", box.checked);
-    send.mark({id: tile.dataset.gid, on: box.checked});
+    // Every box of the page, not only this one: two quick ticks must not each start from the other's old state.
+    const boxes = [...element.querySelectorAll("input[data-act=mark]")];
+    const ids = (list) => list.map((b) => tileOf(b)?.dataset.gid).filter(Boolean);
+    send.mark({id: tile.dataset.gid, on: box.checked, shown: ids(boxes), checked: ids(boxes.filter((b) => b.checked))});
   });
 };
 

@@ -269,14 +269,23 @@ class HistoryTab:
         return await self._view(data, request)
 
     async def mark(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
-        """Tick or untick a tile for compare (at most COMPARE_MAX; only the visitor's own)."""
+        """Tick or untick a tile for compare (at most COMPARE_MAX; only the visitor's own). The page sends which of
+        its tiles are ticked (``checked`` of ``shown``): the ticks of this page are taken from it, the others kept,
+        so that quick ticks never undo each other."""
         visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
-        gid, on = str(getattr(evt, "id", "")), bool(getattr(evt, "on", True))
-        marked = [m for m in data.get(self.marked) or [] if m != gid]
-        if on and len(marked) >= COMPARE_MAX:
-            gr.Warning(t(lang, "history.compare_limit"))
-        elif on and await self.studio.generation(gid, visitor=visitor) is not None:
-            marked.append(gid)
+        gid = str(getattr(evt, "id", ""))
+        shown = {str(x) for x in getattr(evt, "shown", None) or [gid]}
+        checked = [str(x) for x in getattr(evt, "checked", None) or []]
+        if not getattr(evt, "checked", None) and bool(getattr(evt, "on", False)):
+            checked = [gid]  # an older page sends only the one it ticked
+        before = list(data.get(self.marked) or [])
+        marked = [m for m in before if m not in shown or m in checked]
+        for new in (c for c in checked if c not in marked):
+            if len(marked) >= COMPARE_MAX:
+                gr.Warning(t(lang, "history.compare_limit"))
+                break
+            if await self.studio.generation(new, visitor=visitor) is not None:
+                marked.append(new)
         return self._marks(marked, lang) | await self._view(data, request, marked=marked)
 
     def _marks(self, marked: list[str], lang: str) -> dict[Any, Any]:
