@@ -90,6 +90,18 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             WHERE json_type(form, '$.intensity') IS NOT NULL;
         """,
     ),
+    (
+        # History as a gallery: stars, soft delete (undo), prompt search, and one index each page is read from.
+        "0005_gallery",
+        """
+        ALTER TABLE generations ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE generations ADD COLUMN deleted_at REAL;  -- hidden since then; purged after the undo window
+        ALTER TABLE generations ADD COLUMN prompt_text TEXT NOT NULL DEFAULT '';  -- the form's prompt, searched
+        UPDATE generations SET prompt_text = COALESCE(CAST(json_extract(form, '$.prompt_text') AS TEXT), '');
+        CREATE INDEX generations_listed ON generations (visitor, deleted_at, created_at DESC);
+        CREATE INDEX generations_deleted ON generations (deleted_at) WHERE deleted_at IS NOT NULL;
+        """,
+    ),
 )
 
 
@@ -119,6 +131,8 @@ class Generation:
     seed: int | None = None
     output_seconds: float | None = None
     failure_text: str | None = None  # how to say failure_reason in another language (studio.i18n.dumps)
+    starred: bool = False
+    deleted_at: float | None = None  # deleted (hidden) since then; purged once the undo window has passed
 
     @property
     def terminal(self) -> bool:
@@ -140,6 +154,70 @@ class StatusChange:
     status: str
     progress: float | None
     detail: str | None
+
+
+# What History's status filter offers, as the statuses each choice covers ("running": every status not ended).
+STATUS_GROUPS: dict[str, tuple[str, ...]] = {
+    "running": (),
+    "succeeded": ("succeeded",),
+    "failed": ("failed",),
+    "cancelled": ("cancelled", "lost"),
+}
+
+
+@dataclass(frozen=True)
+class HistoryFilter:
+    """Which of a visitor's generations a History page lists; an empty field does not filter."""
+
+    endpoint: str = ""
+    model: str = ""
+    status: str = ""  # a key of STATUS_GROUPS
+    text: str = ""  # every word of it in the prompt (ASCII letters in any case)
+    starred: bool = False
+
+    @property
+    def active(self) -> bool:
+        return bool(self.endpoint or self.model or self.status or self.text.strip() or self.starred)
+
+    def sql(self) -> tuple[str, list[Any]]:
+        """The WHERE conditions this filter adds (each starting with AND) and their parameters."""
+        parts: list[str] = []
+        args: list[Any] = []
+
+        def add(condition: str, *values: Any) -> None:
+            parts.append(" AND " + condition)
+            args.extend(values)
+
+        if self.endpoint:
+            add("endpoint = ?", self.endpoint)
+        if self.model:
+            add("model = ?", self.model)
+        group = STATUS_GROUPS.get(self.status)
+        if group is not None:
+            statuses = group or ENDED  # "running": every status not ended
+            add(f"status {'IN' if group else 'NOT IN'} ({','.join('?' * len(statuses))})", *statuses)
+        for word in self.text.split()[:8]:
+            add("prompt_text LIKE ? ESCAPE '\\'", f"%{_like_escaped(word)}%")
+        if self.starred:
+            add("starred = 1")
+        return "".join(parts), args
+
+
+def _like_escaped(word: str) -> str:
+    """``word`` matched literally by LIKE (its % and _ are not wildcards)."""
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a visitor's History, newest first, and the counts the page shows."""
+
+    items: list[Generation]
+    total: int  # the generations the filter matches
+    everything: int  # all of the visitor's generations, whatever the filter
+    running: int  # the visitor's generations not ended yet
+    offset: int
+    size: int
 
 
 @dataclass
@@ -197,8 +275,8 @@ class HistoryStore:
         with self._tx() as db:
             db.execute(
                 """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
-                   key_source, seed, output_seconds, parent_id, created_at, updated_at)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   key_source, seed, output_seconds, parent_id, created_at, updated_at, prompt_text)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     new.id,
                     new.visitor,
@@ -214,6 +292,7 @@ class HistoryStore:
                     new.parent_id,
                     now,
                     now,
+                    str(new.form.get("prompt_text") or ""),
                 ),
             )
             db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
@@ -281,41 +360,109 @@ class HistoryStore:
                 (credits, self._clock(), generation_id),
             )
 
-    def delete(self, generation_id: str, *, visitor: str) -> Generation | None:
-        """Remove a visitor's own generation; returns what was removed (its files are the caller's to delete)."""
+    def set_starred(self, generation_id: str, *, visitor: str, starred: bool) -> bool:
+        """Star or unstar a visitor's own generation. False when it is not theirs (or deleted)."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE generations SET starred = ? WHERE id = ? AND visitor = ? AND deleted_at IS NULL",
+                (int(starred), generation_id, visitor),
+            )
+            return cursor.rowcount == 1
+
+    def soft_delete(self, generation_id: str, *, visitor: str) -> Generation | None:
+        """Hide a visitor's own generation now (``deleted_at``); ``restore`` brings it back until ``purge`` removes
+        it. Returns what was hidden, or None when it is not theirs or already deleted."""
         found = self.get(generation_id, visitor=visitor)
         if found is None:
             return None
         with self._tx() as db:
-            db.execute("DELETE FROM generations WHERE id = ? AND visitor = ?", (generation_id, visitor))
+            db.execute(
+                "UPDATE generations SET deleted_at = ? WHERE id = ? AND visitor = ? AND deleted_at IS NULL",
+                (self._clock(), generation_id, visitor),
+            )
         return found
+
+    def restore(self, generation_id: str, *, visitor: str) -> bool:
+        """Undo a delete not purged yet. False when there is nothing of theirs to restore."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE generations SET deleted_at = NULL WHERE id = ? AND visitor = ? AND deleted_at IS NOT NULL",
+                (generation_id, visitor),
+            )
+            return cursor.rowcount == 1
+
+    def deleted_before(self, cutoff: float, *, visitor: str | None = None) -> list[Generation]:
+        """The deleted generations (of ``visitor``, or everyone's) deleted at or before ``cutoff``: due a purge."""
+        query = "SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at <= ?"
+        args: list[Any] = [cutoff]
+        if visitor is not None:
+            query, args = query + " AND visitor = ?", args + [visitor]
+        with self._tx() as db:
+            rows = db.execute(query, args).fetchall()
+        return [_generation(r) for r in rows]
+
+    def purge(self, generation_id: str) -> bool:
+        """Remove a deleted generation's row for good (its files are the caller's to delete). Only a row deleted
+        before is removed: a restored one stays."""
+        with self._tx() as db:
+            cursor = db.execute("DELETE FROM generations WHERE id = ? AND deleted_at IS NOT NULL", (generation_id,))
+            return cursor.rowcount == 1
 
     # --- reading ---------------------------------------------------------------------------------------------
 
+    def mentions(self, text: str) -> bool:
+        """Whether any generation's form mentions ``text`` (the takes of one press share the first one's kept
+        inputs: its folder stays while another take uses it)."""
+        with self._tx() as db:
+            return (
+                db.execute("SELECT 1 FROM generations WHERE instr(form, ?) > 0 LIMIT 1", (text,)).fetchone() is not None
+            )
+
     def get(self, generation_id: str, *, visitor: str | None = None) -> Generation | None:
-        """A generation by id; with ``visitor``, only when it is theirs."""
+        """A generation by id; with ``visitor``, only when it is theirs and not deleted."""
         query, args = "SELECT * FROM generations WHERE id = ?", [generation_id]
         if visitor is not None:
-            query, args = query + " AND visitor = ?", args + [visitor]
+            query, args = query + " AND visitor = ? AND deleted_at IS NULL", args + [visitor]
         with self._tx() as db:
             row = db.execute(query, args).fetchone()
         return _generation(row) if row else None
 
     def for_visitor(self, visitor: str, *, limit: int = 200) -> list[Generation]:
         """A visitor's generations, newest first."""
-        with self._tx() as db:
-            rows = db.execute(
-                "SELECT * FROM generations WHERE visitor = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-                (visitor, limit),
-            ).fetchall()
-        return [_generation(r) for r in rows]
+        return self.page(visitor, size=limit).items
 
-    def unfinished(self) -> list[Generation]:
-        """Every generation not yet at an end, oldest first (the reconciler's work list)."""
+    def page(self, visitor: str, *, where: HistoryFilter | None = None, offset: int = 0, size: int = 24) -> HistoryPage:
+        """One page of a visitor's generations, newest first, read with LIMIT/OFFSET on the
+        (visitor, deleted_at, created_at) index: only the page's rows are read, however long the history."""
+        conditions, args = (where or HistoryFilter()).sql()
+        mine = "FROM generations WHERE visitor = ? AND deleted_at IS NULL"
         marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT * FROM generations WHERE status NOT IN ({marks}) ORDER BY created_at", ENDED
+                f"SELECT * {mine}{conditions} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                [visitor, *args, size, max(0, offset)],
+            ).fetchall()
+            total = db.execute(f"SELECT COUNT(*) {mine}{conditions}", [visitor, *args]).fetchone()[0]
+            everything = total if not conditions else db.execute(f"SELECT COUNT(*) {mine}", [visitor]).fetchone()[0]
+            running = db.execute(f"SELECT COUNT(*) {mine} AND status NOT IN ({marks})", [visitor, *ENDED]).fetchone()
+        return HistoryPage([_generation(r) for r in rows], total, everything, running[0], max(0, offset), size)
+
+    def models_of(self, visitor: str) -> list[str]:
+        """The models a visitor's generations used (History's model filter offers these)."""
+        with self._tx() as db:
+            rows = db.execute(
+                "SELECT DISTINCT model FROM generations WHERE visitor = ? AND deleted_at IS NULL ORDER BY model",
+                (visitor,),
+            ).fetchall()
+        return [r[0] for r in rows]
+
+    def unfinished(self) -> list[Generation]:
+        """Every generation not yet at an end and not deleted, oldest first (the reconciler's work list)."""
+        marks = ",".join("?" * len(ENDED))
+        with self._tx() as db:
+            rows = db.execute(
+                f"SELECT * FROM generations WHERE status NOT IN ({marks}) AND deleted_at IS NULL ORDER BY created_at",
+                ENDED,
             ).fetchall()
         return [_generation(r) for r in rows]
 
@@ -352,7 +499,8 @@ class HistoryStore:
     def owns_file(self, path: str, *, visitor: str) -> bool:
         with self._tx() as db:
             row = db.execute(
-                "SELECT 1 FROM generations WHERE visitor = ? AND (output_path = ? OR poster_path = ?) LIMIT 1",
+                "SELECT 1 FROM generations WHERE visitor = ? AND deleted_at IS NULL"
+                " AND (output_path = ? OR poster_path = ?) LIMIT 1",
                 (visitor, path, path),
             ).fetchone()
         return row is not None
@@ -405,4 +553,6 @@ def _statements(script: str) -> Iterator[str]:
 def _generation(row: sqlite3.Row) -> Generation:
     data = dict(row)
     data["form"] = json.loads(data["form"])
+    data["starred"] = bool(data.get("starred"))
+    data.pop("prompt_text", None)  # the form's prompt, kept beside it for search (Generation.prompt reads the form)
     return Generation(**data)

@@ -32,7 +32,7 @@ from studio.pricing import Estimate
 from studio.requests import Request
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
 from studio.uris import UPLOAD_PLACEHOLDER
-from studio.vault import Kept, keep_output
+from studio.vault import Kept, download_name, keep_output
 
 log = logging.getLogger(__name__)
 
@@ -335,9 +335,14 @@ class Job:
         await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0, credits=event.credits)
 
     async def _keep(self, event: Succeeded) -> Kept:
-        """Keep the clip. A refused link (expired, 403) gets one fresh look at the task: providers sign a new one."""
+        """Keep the clip, under its download name. A refused link (expired, 403) gets one fresh look at the task:
+        providers sign a new one."""
+        row = await self._history.run(self._history.get, self.generation_id)
+        name = download_name(row) if row is not None else None
         try:
-            return await keep_output(self._client, event.outputs[0], folder=self._outputs, gate=self._media_gate)
+            return await keep_output(
+                self._client, event.outputs[0], folder=self._outputs, gate=self._media_gate, name=name
+            )
         except DownloadError as err:
             if not err.refused or self.task_id is None:
                 raise
@@ -345,7 +350,7 @@ class Job:
         task = await self._client.get_task(self.task_id, key=self._key)
         if not task.output or task.output[0] == event.outputs[0]:
             raise refusal  # the same link again: no point fetching it twice
-        return await keep_output(self._client, task.output[0], folder=self._outputs, gate=self._media_gate)
+        return await keep_output(self._client, task.output[0], folder=self._outputs, gate=self._media_gate, name=name)
 
     # --- cancel -----------------------------------------------------------------------------------------------
 

@@ -17,9 +17,12 @@ import asyncio
 import contextlib
 import datetime as dt
 import hashlib
+import json
 import logging
+import math
 import os
 import random
+import re
 import shutil
 import time
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -35,14 +38,16 @@ from studio.capabilities import Endpoint, ProviderSpec, foreign_key
 from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
+from studio.compare import SettingRow, settings_diff
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
-from studio.history import Generation, HistoryStore, NewGeneration
+from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
 from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
+from studio.vault import named_copy
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +58,17 @@ JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-a
 RECONCILE_EVERY_S = 60.0
 BALANCE_EVERY_S = 60.0  # the account's balance is asked for at most this often per key
 WORKER_THREADS = 32
+UNDO_S = 8.0  # a deleted generation can be brought back this long; then its row and files are purged
+PAGE_SIZE = 24  # generations on a page of History
+COMPARE_MAX = 4  # clips History compares side by side
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """A few of a visitor's generations side by side, and their settings row by row (what differs marked)."""
+
+    generations: list[Generation]
+    rows: list[SettingRow]
 
 
 @dataclass(frozen=True)
@@ -83,6 +99,7 @@ class Studio:
         rng: random.Random | None = None,
         code_base_urls: Mapping[str, str] | None = None,
         simulator_app: Any = None,
+        undo_s: float = UNDO_S,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -91,6 +108,8 @@ class Studio:
         self.outputs, self.inputs, self.workdir = data_dir / "outputs", data_dir / "inputs", data_dir / "work"
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
+        self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
+        self.undo_s = undo_s
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
@@ -438,6 +457,7 @@ class Studio:
         while True:
             try:
                 await self.reconcile()
+                await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
             except Exception:
                 log.exception("reconciling history failed")
             await asyncio.sleep(RECONCILE_EVERY_S)
@@ -450,6 +470,19 @@ class Studio:
 
     async def history_of(self, visitor: str) -> list[Generation]:
         return await self.history.run(self.history.for_visitor, visitor)
+
+    async def history_page(
+        self, visitor: str, *, where: HistoryFilter | None = None, page: int = 0, size: int = PAGE_SIZE
+    ) -> HistoryPage:
+        """Page ``page`` (from 0) of a visitor's History, newest first; a page past the end gives the last one."""
+        found = await self.history.run(self.history.page, visitor, where=where, offset=page * size, size=size)
+        last = max(0, (found.total - 1) // size)
+        if page > last:
+            found = await self.history.run(self.history.page, visitor, where=where, offset=last * size, size=size)
+        return found
+
+    async def history_models(self, visitor: str) -> list[str]:
+        return await self.history.run(self.history.models_of, visitor)
 
     async def generation(self, generation_id: str, *, visitor: str) -> Generation | None:
         return await self.history.run(self.history.get, generation_id, visitor=visitor)
@@ -464,24 +497,74 @@ class Studio:
             return None
         return Reuse(Form.from_dict(found.endpoint, found.form), found.id)  # type: ignore[arg-type]
 
-    async def delete(self, generation_id: str, *, visitor: str) -> bool:
-        """Delete a visitor's own generation and its files. A running task is cancelled first."""
-        job = self._live.get(generation_id)
-        found = await self.generation(generation_id, visitor=visitor)
-        if found is None:
-            return False
+    async def star(self, generation_id: str, *, visitor: str, starred: bool) -> bool:
+        """Star or unstar a visitor's own generation."""
+        return await self.history.run(self.history.set_starred, generation_id, visitor=visitor, starred=starred)
+
+    async def delete(self, generation_id: str, *, visitor: str) -> Generation | None:
+        """Delete a visitor's own generation: hidden at once, restorable (``restore``) for ``undo_s`` seconds, then
+        purged with its files (a task still running is cancelled then). Returns what was deleted."""
+        return await self.history.run(self.history.soft_delete, generation_id, visitor=visitor)
+
+    async def restore(self, generation_id: str, *, visitor: str) -> bool:
+        """Undo a delete whose generation was not purged yet."""
+        return await self.history.run(self.history.restore, generation_id, visitor=visitor)
+
+    async def purge_deleted(self, *, visitor: str | None = None, generation_id: str | None = None) -> int:
+        """Purge the generations deleted more than ``undo_s`` ago; or, with ``generation_id``, that one of the
+        visitor's deletes at once (its undo offer ran out). Returns how many were purged."""
+        cutoff = math.inf if generation_id else self.history.now() - self.undo_s
+        due = await self.history.run(self.history.deleted_before, cutoff, visitor=visitor)
+        purged = 0
+        for generation in due:
+            if generation_id in (None, generation.id) and await self._purge(generation):
+                purged += 1
+        return purged
+
+    async def _purge(self, generation: Generation) -> bool:
+        if not await self.history.run(self.history.purge, generation.id):
+            return False  # restored meanwhile
+        job = self._live.pop(generation.id, None)
         if job is not None and not job.status.final:
             await job.cancel()
-        await asyncio.to_thread(self._delete_files, found)
-        await self.history.run(self.history.delete, generation_id, visitor=visitor)
-        self._live.pop(generation_id, None)
+        await asyncio.to_thread(self._delete_files, generation)
+        for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
+            if not await self.history.run(self.history.mentions, str(folder) + os.sep):
+                await asyncio.to_thread(shutil.rmtree, folder, True)
         return True
+
+    def _input_folders(self, generation: Generation) -> set[Path]:
+        """The folders of kept inputs a generation uses: its own, and the one its form's files are in."""
+        marker = re.escape(str(self.inputs) + os.sep)
+        found = re.findall(marker + r"([A-Za-z0-9_-]+)", json.dumps(generation.form))
+        return {self.inputs / generation.id, *(self.inputs / name for name in found)}
 
     def _delete_files(self, generation: Generation) -> None:
         for path in (generation.output_path, generation.poster_path):
             if path:
                 Path(path).unlink(missing_ok=True)
-        shutil.rmtree(self.inputs / generation.id, ignore_errors=True)
+                Path(path).with_suffix(".last.png").unlink(missing_ok=True)  # "use last frame as first frame"
+                if Path(path).parent != self.outputs:  # a clip kept under its name, in a folder of its own
+                    with contextlib.suppress(OSError):
+                        Path(path).parent.rmdir()
+        shutil.rmtree(self.named / generation.id, ignore_errors=True)
+
+    async def download_path(self, generation_id: str, *, visitor: str) -> Path | None:
+        """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data
+        dir that is served; None when the generation is not theirs or has no clip."""
+        found = await self.generation(generation_id, visitor=visitor)
+        if found is None or not found.output_path:
+            return None
+        try:
+            return await asyncio.to_thread(named_copy, found, folder=self.named)
+        except FileNotFoundError:
+            return None
+
+    async def compare(self, generation_ids: list[str], *, visitor: str) -> Comparison:
+        """Up to COMPARE_MAX of the visitor's own generations (others' ids are left out) and their settings."""
+        found = [await self.generation(gid, visitor=visitor) for gid in generation_ids[:COMPARE_MAX]]
+        mine = [g for g in found if g is not None]
+        return Comparison(mine, await asyncio.to_thread(settings_diff, mine))
 
     def owns_file(self, path: str, *, visitor: str) -> bool:
         return self.history.owns_file(path, visitor=visitor)

@@ -1,20 +1,32 @@
 """The output vault: a finished clip is downloaded at once (provider links expire in 24-48 h), checked to decode,
-given a poster frame, and from then on served from the studio's own copy under an unguessable name."""
+given a poster frame, and from then on served from the studio's own copy under an unguessable name.
+
+A clip is downloaded under a readable name (``download_name``): a new clip is kept under it, in a folder with an
+unguessable name; a clip kept before that is linked under it (``named_copy``), in a folder named by the
+generation's id, as unguessable as the copy itself."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
+import os
+import re
 import secrets
+import shutil
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 from studio import media
 from studio.client import RunwayClient
 from studio.errors import DownloadError, MediaError
+from studio.history import Generation
 from studio.i18n import Msg
 
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
+PROMPT_WORDS = 6  # how many of the prompt's first words a download's name keeps
+PROMPT_WORDS_MAX_CHARS = 40
 
 
 @dataclass(frozen=True)
@@ -24,36 +36,81 @@ class Kept:
     seconds: float
 
 
-async def keep_output(client: RunwayClient, url: str, *, folder: Path, gate: asyncio.Semaphore | None = None) -> Kept:
+async def keep_output(
+    client: RunwayClient,
+    url: str,
+    *,
+    folder: Path,
+    gate: asyncio.Semaphore | None = None,
+    name: str | None = None,
+) -> Kept:
     """Download ``url`` into ``folder``, check it is a playable video, and save its poster frame.
 
-    ``gate`` bounds how many clips are decoded at once (CPU work: more at a time only holds more memory).
+    With ``name`` (``download_name``) the clip keeps that readable name in a folder of its own with an unguessable
+    name, so that every download of it (the tab's, the player's, History's) is named alike; without, the file
+    itself has the unguessable name. ``gate`` bounds how many clips are decoded at once (CPU work: more at a time
+    only holds more memory).
     """
-    name = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
-    video = await client.download(url, folder / f"{name}.mp4", max_bytes=MAX_OUTPUT_BYTES)
+    token = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
+    if name:
+        (folder / token).mkdir(parents=True, exist_ok=True)
+    video_path = folder / token / name if name else folder / f"{token}.mp4"
+    video = await client.download(url, video_path, max_bytes=MAX_OUTPUT_BYTES)
     try:
         async with gate or contextlib.nullcontext():
             info = await asyncio.to_thread(media.probe_video, video, field="Output")
             # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
-            poster = await asyncio.to_thread(media.save_frame, video, folder / f"{name}.jpg", at=0.0)
+            poster = await asyncio.to_thread(media.save_frame, video, video_path.with_suffix(".jpg"), at=0.0)
     except MediaError as err:
         video.unlink(missing_ok=True)
+        if name:
+            shutil.rmtree(folder / token, ignore_errors=True)
         raise DownloadError(
             Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))
         ) from None
     return Kept(video=video, poster=poster, seconds=info.duration_s)
 
 
-def status_poster(status: str, *, folder: Path) -> Path:
-    """A plain card standing in for a poster while a generation has no clip (drawn once per status)."""
-    path = folder / f"status-{status}.png"
-    if not path.exists():
-        from PIL import Image, ImageDraw, ImageFont
+def download_name(generation: Generation) -> str:
+    """The file name a clip is downloaded as: ``YYYYMMDD-HHMM_model_prompt-words_seed.mp4``.
 
-        colours = {"failed": (217, 83, 79), "cancelled": (140, 140, 140), "lost": (140, 140, 140)}
-        card = Image.new("RGB", (320, 180), (236, 239, 244))
-        draw = ImageDraw.Draw(card)
-        font = ImageFont.load_default(size=30)
-        draw.text((160, 90), status.replace("_", " "), fill=colours.get(status, (70, 100, 160)), font=font, anchor="mm")
-        card.save(path)
-    return path
+    The time is when the generation was made, in UTC; the prompt words are its first few, lowercase, ASCII only,
+    joined by hyphens and bounded in length (a prompt with no such words, or none, leaves that part out, as a
+    generation without a seed leaves out the seed)."""
+    made = dt.datetime.fromtimestamp(generation.created_at, tz=dt.timezone.utc).strftime("%Y%m%d-%H%M")
+    model = re.sub(r"[^A-Za-z0-9._-]+", "-", generation.model).strip(".-") or "clip"
+    parts = [made, model, _prompt_words(generation.prompt)]
+    if generation.seed is not None:
+        parts.append(str(generation.seed))
+    return "_".join(part for part in parts if part) + ".mp4"
+
+
+def _prompt_words(prompt: str) -> str:
+    """The first words of ``prompt`` as ASCII, lowercase, hyphen-joined, at most PROMPT_WORDS_MAX_CHARS long."""
+    ascii_text = unicodedata.normalize("NFKD", prompt).encode("ascii", "ignore").decode().lower()
+    words = re.findall(r"[a-z0-9]+", ascii_text)[:PROMPT_WORDS]
+    kept: list[str] = []
+    for word in words:
+        if len("-".join([*kept, word])) > PROMPT_WORDS_MAX_CHARS:
+            break
+        kept.append(word)
+    return "-".join(kept) if kept else (words[0][:PROMPT_WORDS_MAX_CHARS] if words else "")
+
+
+def named_copy(generation: Generation, *, folder: Path) -> Path:
+    """The generation's clip under its download name, in a folder of its own under ``folder`` (a hard link to the
+    vault's copy where the file system allows one, else a copy), made once. Raises FileNotFoundError when the
+    generation has no clip."""
+    if not generation.output_path or not Path(generation.output_path).is_file():
+        raise FileNotFoundError(generation.output_path or generation.id)
+    if Path(generation.output_path).name == download_name(generation):
+        return Path(generation.output_path)  # kept under that name already (``keep_output``)
+    own = folder / generation.id
+    dest = own / download_name(generation)
+    if not dest.is_file():
+        own.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(generation.output_path, dest)
+        except OSError:  # another file system, or links not allowed: a copy serves as well
+            shutil.copyfile(generation.output_path, dest)
+    return dest

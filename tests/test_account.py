@@ -13,8 +13,8 @@ from studio.errors import InvalidInput
 from studio.simulator.config import SimulatorConfig
 from studio.spend import SpendPolicy
 from studio.ui.app import balance_text
+from studio.ui.gallery import details_markdown
 from studio.ui.status import status_html
-from studio.ui.tabs.history import _details
 from tests.rigs import SimulatedStudio, paper_boats
 
 SERVER_KEY = "sk-host-FAKE-0002"
@@ -83,7 +83,7 @@ async def test_the_status_and_history_show_what_was_really_charged(tmp_path: Pat
     assert "已扣除 25 积分" in status_html(done, "zh-CN")
     row = account.history.get(done.generation_id)
     assert row is not None and row.actual_credits == 25
-    assert "25 credits charged" in _details(row, [row], "en")
+    assert "25 credits charged" in details_markdown(row, [row], "en")
 
 
 async def test_a_cancelled_task_shows_it_was_refunded_and_the_cap_gets_its_credits_back(tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ async def test_a_cancelled_task_shows_it_was_refunded_and_the_cap_gets_its_credi
     assert cancelled.phase == "cancelled" and cancelled.credits == 0
     assert "refunded (0 credits)" in status_html(cancelled, "en")
     row = account.history.get(cancelled.generation_id)
-    assert row is not None and row.actual_credits == 0 and "refunded" in _details(row, [row], "en")
+    assert row is not None and row.actual_credits == 0 and "refunded" in details_markdown(row, [row], "en")
     # The guard counts what was really charged: the refunded 25 are free again.
     third = await account.start("browser:carol")
     await second.cancel()  # type: ignore[attr-defined]

@@ -258,9 +258,15 @@ async def test_visitors_see_and_touch_only_their_own(tmp_path: Path) -> None:
     assert await rig.studio.generation(mine.generation_id, visitor="browser:bob") is None
     assert await rig.studio.reuse(mine.generation_id, visitor="browser:bob") is None
     assert not await rig.studio.delete(mine.generation_id, visitor="browser:bob")
+    assert not await rig.studio.star(mine.generation_id, visitor="browser:bob", starred=True)
+    assert await rig.studio.download_path(mine.generation_id, visitor="browser:bob") is None
+    assert (await rig.studio.compare([mine.generation_id], visitor="browser:bob")).generations == []
     assert not rig.studio.owns_file(str(mine.video), visitor="browser:bob")
     assert await rig.studio.delete(mine.generation_id, visitor="browser:alice")
-    assert not mine.video.exists() and await rig.studio.history_of("browser:alice") == []
+    assert await rig.studio.history_of("browser:alice") == []  # hidden at once
+    assert not await rig.studio.restore(mine.generation_id, visitor="browser:bob")
+    assert await rig.studio.purge_deleted(visitor="browser:alice", generation_id=mine.generation_id) == 1
+    assert not mine.video.exists() and not await rig.studio.restore(mine.generation_id, visitor="browser:alice")
 
 
 def test_migrations_run_twice_are_a_no_op(tmp_path: Path) -> None:

@@ -356,7 +356,7 @@ def test_the_status_panel_speaks_chinese() -> None:
 
 def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path) -> None:
     from studio.history import HistoryStore, NewGeneration
-    from studio.ui.tabs.history import _caption, _details
+    from studio.ui.gallery import details_markdown, grid_html
 
     store = HistoryStore(tmp_path / "history.sqlite3")
     try:
@@ -380,11 +380,13 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
             and row.failure_reason
             == "The provider had a temporary problem (provider said: busy). It is safe to try again."
         )
-        details = _details(row, [row], "zh-CN")
+        details = details_markdown(row, [row], "zh-CN")
         assert "**失败原因**：服务商出现临时问题（服务商反馈：busy）。可以放心重试。" in details
         assert "图生视频" in details and "模拟器" in details and "**提示词**：waves" in details
-        assert _caption(row, "zh-CN") == "失败 · gen4_turbo · waves"
-        english = _details(row, [row])
+        tile = grid_html([row], selected=None, marked=(), lang="zh-CN")  # its date, tab, model, status, prompt
+        for text in ("图生视频", "gen4_turbo", "失败", "waves", "对比", "加星标"):
+            assert text in tile, text
+        english = details_markdown(row, [row])
         assert english.startswith("**Image to Video** · `gen4_turbo` on Simulator · openai-hk · Failed")
         assert (
             "**Why it failed:** The provider had a temporary problem (provider said: busy). It is safe to try again."

@@ -38,7 +38,7 @@ from tests.fakes import ServerThread
 SECRET = "sk-FAKE-SECRET-7c1e9"
 MARK = "FAKE-SECRET-7c1e9"  # what must appear nowhere (the key without its common prefix)
 FINAL = ("succeeded", "failed", "cancelled", "lost", "interrupted", "invalid")
-THUMBNAILS = "#history_gallery button.thumbnail-item"
+THUMBNAILS = "#history_grid .rs-tile"
 
 
 # --- a studio as a host runs it: openai-hk, no server key, a standalone simulator behind it ---------------------------

@@ -7,7 +7,10 @@ Usage, from the repository root::
 Starts the studio on the embedded simulator (``--provider runway``: the official provider, answered by a standalone
 simulator on loopback, with a made-up key), opens each tab in Debian's Chromium at 1400 px and 390 px wide, in the
 light and the dark theme (Gradio's ``?__theme=``), and saves full-page PNGs named ``<tab>-<width>-<theme>.png``.
-``--model`` picks a model on each tab that offers it first (e.g. ``--model aleph2``).
+``--model`` picks a model on each tab that offers it first (e.g. ``--model aleph2``). ``--history-items 24`` gives
+each visitor that many generations the first time History is opened (recorded straight into the history store,
+with rendered clips: a mix of tabs, models and statuses, a portrait clip, a running one, starred ones), so History
+is seen full rather than empty. ``--desktop 1440x900`` sets the desktop viewport.
 """
 
 from __future__ import annotations
@@ -15,10 +18,13 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import secrets
+import shutil
 import sys
 import tempfile
 from contextlib import ExitStack
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -39,7 +45,11 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "tests" / "artifacts" / "shots")
     parser.add_argument("--tab", action="append", help="only these tabs (default: every tab and History)")
     parser.add_argument("--model", help="choose this model on each tab that offers it")
+    parser.add_argument("--history-items", type=int, default=0, help="generations each visitor's History shows")
+    parser.add_argument("--desktop", default="1400x1000", help="the desktop viewport, WIDTHxHEIGHT")
     args = parser.parse_args()
+    width, height = (int(v) for v in args.desktop.split("x"))
+    WIDTHS["desktop"] = (width, height)
 
     from playwright.sync_api import sync_playwright
 
@@ -54,7 +64,10 @@ def main() -> None:
             simulator = create_app(SimulatorConfig(output_dir=tmp / "sim"))
             sim_url = stack.enter_context(ServerThread(simulator))
             env |= {"STUDIO_PROVIDER": "runway", "STUDIO_API_KEY": "key_FAKE_screenshots", "STUDIO_BASE_URL": sim_url}
-        url = stack.enter_context(serve(env)).url
+        launched = stack.enter_context(serve(env))
+        url = launched.url
+        if args.history_items:
+            seed_history_on_first_open(launched.studio, args.history_items, tmp / "clips")
         tabs = args.tab or [*TABS, "History"]
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=DEBIAN_CHROMIUM, headless=True, args=CHROMIUM_ARGS)
@@ -77,6 +90,95 @@ def main() -> None:
                         print(path)
                     page.close()
             browser.close()
+
+
+SEEDS = [  # (endpoint, model, prompt, status, portrait)
+    ("image_to_video", "gen4_turbo", "Paper boats drift across a pond", "succeeded", False),
+    ("text_to_video", "gen4.5", "Neon rain on a quiet street at night", "running", False),
+    ("image_to_video", "gen3a_turbo", "A lighthouse at dusk, waves crashing against the rocks", "succeeded", False),
+    ("video_to_video", "gen4_aleph", "Turn the city into a watercolour painting", "succeeded", False),
+    ("image_to_video", "gen4_turbo", "纸船在池塘上漂流", "succeeded", False),
+    ("character_performance", "act_two", "The robot nods and smiles", "succeeded", True),
+    ("image_to_video", "gen4_turbo", "simulate moderation please", "failed", False),
+    ("text_to_video", "veo3.1", "", "succeeded", False),
+    ("video_to_video", "aleph2", "A paper lantern drifts up a quiet river", "cancelled", False),
+    ("image_to_video", "gen4_turbo", "A tall robot waves hello", "succeeded", True),
+]
+
+
+def seed_history_on_first_open(studio: Any, count: int, folder: Path) -> None:
+    """Give each visitor ``count`` generations the first time their History is read (the page's visitor id is only
+    known then)."""
+    clips = _clips(folder)
+    page_of, seeded = studio.history_page, set()
+
+    async def history_page(visitor: str, **kwargs: Any) -> Any:
+        if visitor not in seeded:
+            seeded.add(visitor)
+            _seed(studio, visitor, count, clips)
+        return await page_of(visitor, **kwargs)
+
+    studio.history_page = history_page
+
+
+def _clips(folder: Path) -> dict[bool, Path]:
+    """A landscape and a portrait clip, each with its poster beside it (.jpg)."""
+    from PIL import Image
+
+    from studio import media
+    from studio.simulator import render
+    from tests.conftest import ASSETS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    made = {}
+    for portrait, (image, size) in {
+        False: ("paper_boats.png", (640, 360)),
+        True: ("robot_character.png", (360, 640)),
+    }.items():
+        clip = folder / f"{'portrait' if portrait else 'landscape'}.mp4"
+        first = Image.open(ASSETS / image).convert("RGB")
+        render.render_image_to_video(first=first, last=None, size=size, seconds=2, seed=3, dest=clip)
+        media.save_frame(clip, clip.with_suffix(".jpg"), at=0.0)
+        made[portrait] = clip
+    return made
+
+
+def _seed(studio: Any, visitor: str, count: int, clips: dict[bool, Path]) -> None:
+    import sqlite3
+
+    from studio.history import NewGeneration
+
+    store = studio.history
+    for n in range(count):
+        endpoint, model, prompt, status, portrait = SEEDS[n % len(SEEDS)]
+        if status == "running" and n >= len(SEEDS):
+            status = "succeeded"  # one ring is enough
+        form = {"model": model, "prompt_text": prompt, "seed": 1000 + n, "ratio": "1280:720", "duration": 5}
+        new = NewGeneration(
+            visitor=visitor,
+            provider="simulator",
+            endpoint=endpoint,
+            model=model,
+            form=form,
+            estimated_credits=25,
+            key_source="your key",
+            seed=1000 + n,
+            output_seconds=5,
+        )
+        g = store.add(new)
+        with sqlite3.connect(store.path) as db:
+            db.execute("UPDATE generations SET created_at = created_at - ? WHERE id = ?", (2400 * n, g.id))
+        if status == "succeeded":
+            name, clip = secrets.token_urlsafe(18), clips[portrait]
+            shutil.copyfile(clip, studio.outputs / f"{name}.mp4")
+            shutil.copyfile(clip.with_suffix(".jpg"), studio.outputs / f"{name}.jpg")
+            out = studio.outputs / name
+            store.set_output(g.id, output_path=f"{out}.mp4", poster_path=f"{out}.jpg", actual_credits=25)
+        if status == "running":
+            store.set_task(g.id, f"seeded-{g.id}")
+        store.record(g.id, status, progress=0.42 if status == "running" else None)
+        if n % 5 == 2:
+            store.set_starred(g.id, visitor=visitor, starred=True)
 
 
 def _choose(page: object, elem_id: str, model: str) -> None:

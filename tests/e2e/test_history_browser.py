@@ -39,7 +39,7 @@ from tests.e2e.test_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 Screenshot = Callable[..., Path]
-THUMBNAILS = "#history_gallery button.thumbnail-item"
+THUMBNAILS = "#history_grid .rs-tile"
 
 
 # --- helpers ------------------------------------------------------------------------------------------------------

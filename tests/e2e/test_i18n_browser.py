@@ -139,9 +139,9 @@ def test_a_chinese_browser_follows_a_generation_and_its_history_in_chinese(
     shot(page, "succeeded")
 
     page.get_by_role("tab", name="历史记录", exact=True).click()
-    page.wait_for_selector("#history_gallery button.thumbnail-item")
+    page.wait_for_selector("#history_grid .rs-tile")
     assert "生成结果" in page.inner_text("#history_summary")
-    page.locator("#history_gallery button.thumbnail-item").first.click()
+    page.locator("#history_grid .rs-tile").first.click()
     page.wait_for_function("() => (document.querySelector('#history_details')?.innerText || '').includes('任务')")
     details = page.inner_text("#history_details")
     assert "图生视频" in details and "提示词" in details and "纸船在池塘上漂流" in details, details

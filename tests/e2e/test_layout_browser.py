@@ -271,3 +271,19 @@ def _all_generations(launched: LaunchedStudio) -> list[Any]:
         db.close()
     found = [launched.studio.history.get(r["id"]) for r in rows]
     return [g for g in found if isinstance(g, Generation)]
+
+
+def test_the_previous_clip_stays_until_the_new_one_replaces_it(visitor: Any, launched: LaunchedStudio) -> None:
+    page = visitor
+    open_studio(page, launched.url, "Image to Video")
+    upload_image(page, "i2v_first", ASSETS / "paper_boats.png")
+    page.click("#i2v_generate")
+    wait_phase(page, "i2v", "succeeded", timeout=30_000)
+    source = "() => document.querySelector('#i2v_video video')?.getAttribute('src') || ''"
+    first = page.evaluate(source)
+    assert first
+    page.click("#i2v_generate")
+    wait_phase(page, "i2v", "queued", "running", timeout=15_000)
+    assert page.evaluate(source) == first, "pressing Generate took the last clip away before a new one came"
+    wait_phase(page, "i2v", "succeeded", timeout=30_000)
+    page.wait_for_function(f"() => ({source})() !== {first!r}")

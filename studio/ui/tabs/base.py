@@ -435,7 +435,9 @@ class GenerationTab:
             )
         except InvalidInput as err:
             lines = [localize(issue, lang) for issue in err.issues]
-            yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(False)
+            yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(
+                False, data[self.shared.provider]
+            )
             return
         codes = [job.code for job in jobs]
         sent: dict[Any, Any] = {self.parent: None}  # with the first status
@@ -443,12 +445,18 @@ class GenerationTab:
         async for statuses in follow_all(jobs):
             yield panel.show(statuses, lang, codes=codes, shown=shown) | sent
             sent = {}
-        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(False)
+        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(
+            False, data[self.shared.provider]
+        )
 
-    def _running(self, running: bool) -> dict[Any, Any]:
-        """Generate shows that it is working, and Cancel is there only while something runs."""
+    def _running(self, running: bool, provider: str | None = None) -> dict[Any, Any]:
+        """Generate shows that it is working, and Cancel is there only while something runs. Once it has ended,
+        Generate is pressable again where ``provider`` offers this tab."""
+        offered = provider is None or bool(provider_spec(provider).models_for(self.endpoint))
         return {
-            self.generate_button: gr.update(interactive=not running, elem_classes=["rs-busy"] if running else []),
+            self.generate_button: gr.update(
+                interactive=not running and offered, elem_classes=["rs-busy"] if running else []
+            ),
             self.cancel_button: gr.update(visible=running),
         }
 

@@ -1,103 +1,47 @@
-"""The History tab: the visitor's own generations, newest first, with live status for the running ones; play,
-download, delete, "Reuse settings", and the chaining actions with the lineage shown."""
+"""The History tab: the visitor's own generations as a gallery, a page at a time, newest first.
+
+Filters (tab, model, status, words of the prompt, starred only) narrow the list; a tile shows the date, the tab,
+the model and the star, and a live progress ring while the generation runs. Beside the grid (under it on a phone)
+the chosen generation: play, download under a readable name, "Reuse settings", the chaining actions with the
+lineage shown, and Delete, which hides it at once and offers Undo for a few seconds. Ticking "Compare" on 2 to 4
+tiles plays those clips side by side, in step, with the settings that differ between them.
+
+The grid is server-rendered HTML (``studio.ui.gallery``); ``assets/history.js`` turns clicks on its tiles into the
+grid's ``pick``, ``star`` and ``mark`` events, each carrying the generation's id. Every handler goes through the
+service with the visitor (``visitor_of``), which checks the owner: an id from elsewhere finds nothing.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-import html
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 
-from studio.capabilities import OPTIONS, PROVIDERS
-from studio.history import Generation
-from studio.i18n import Label, Message, localize, request_language, t
-from studio.phases import RECORDED
-from studio.requests import ENDPOINT_LABELS, LABELS, REQUEST_TYPES
-from studio.service import Studio
-from studio.ui.status import charge_text
+from studio.history import HistoryFilter
+from studio.i18n import request_language, t
+from studio.service import COMPARE_MAX, Studio
+from studio.ui import gallery
 from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.translations import UI
-from studio.vault import status_poster
 
 TAB_ID = "history"
-
-
-def _status_label(status: str, lang: str) -> str:
-    return t(lang, f"history.status.{status}") if status in RECORDED else status
-
-
-def _caption(g: Generation, lang: str = "en") -> str:
-    progress = f" {round((g.progress or 0) * 100)}%" if g.status == "running" else ""
-    prompt = (g.prompt[:40] + "…") if len(g.prompt) > 40 else g.prompt
-    return f"{_status_label(g.status, lang)}{progress} · {g.model} · {prompt}".rstrip(" ·")
-
-
-def _when(timestamp: float) -> str:
-    return dt.datetime.fromtimestamp(timestamp, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-
-
-def _tab(endpoint: str) -> Message:
-    return Label(ENDPOINT_LABELS[endpoint]) if endpoint in ENDPOINT_LABELS else endpoint
-
-
-# The model's own settings a generation lists (its media show as the clip; a hook URL is the host's business).
-LISTED_OPTIONS = OPTIONS - {"references", "notify_hook"}
-
-
-def _option_value(value: Any, lang: str) -> str:
-    if isinstance(value, bool):
-        return t(lang, "history.on" if value else "history.off")
-    if isinstance(value, list):  # aleph2's keyframes: when each applies
-        return ", ".join(
-            f"{k['seconds']:g} s" if k.get("seconds") is not None else f"{k.get('at', 0):.0%}"
-            for k in value
-            if isinstance(k, dict)
-        )
-    return html.escape(str(value))
-
-
-def _options(g: Generation, lang: str) -> str:
-    """The optional fields this generation set, as "**Sound:** on · **Negative prompt:** blur"."""
-    request = REQUEST_TYPES.get(g.endpoint)
-    if request is None:
-        return ""
-    parts = []
-    for name, field in request.model_fields.items():
-        wire = field.alias or name
-        value = g.form.get(name)
-        if wire in LISTED_OPTIONS and value not in (None, "", []):
-            parts.append(t(lang, "history.option", name=Label(LABELS[wire]), value=_option_value(value, lang)))
-    return " · ".join(parts)
-
-
-def _details(g: Generation, lineage: list[Generation], lang: str = "en") -> str:
-    if g.actual_credits is not None:
-        cost = charge_text(g.actual_credits, None, lang)
-    else:
-        cost = t(lang, "history.credits_estimate", credits=g.estimated_credits)
-    provider = Label(PROVIDERS[g.provider].label) if g.provider in PROVIDERS else g.provider
-    lines = [
-        t(
-            lang,
-            "history.headline",
-            tab=_tab(g.endpoint),
-            model=g.model,
-            provider=provider,
-            status=_status_label(g.status, lang),
-        ),
-        t(lang, "history.prompt", prompt=html.escape(g.prompt) or "—"),
-        _options(g, lang),
-        t(lang, "history.facts", seconds=g.output_seconds or 0, cost=cost, seed=g.seed, made=_when(g.created_at)),
-        t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source)),
-    ]
-    if g.failure_reason:
-        lines.append(t(lang, "history.why_failed", reason=html.escape(localize(g.failure_message, lang))))
-    if len(lineage) > 1:
-        steps = " → ".join(t(lang, "history.step", tab=_tab(x.endpoint), model=x.model) for x in lineage[:-1])
-        lines.append(t(lang, "history.lineage", steps=steps))
-    return "\n\n".join(line for line in lines if line)
+ALL = "all"  # a filter's "any" choice
+STATUS_CHOICES = [
+    (UI("ui.history_all_statuses"), ALL),
+    (UI("ui.history_running"), "running"),
+    (UI("ui.history_succeeded"), "succeeded"),
+    (UI("ui.history_failed"), "failed"),
+    (UI("ui.history_cancelled"), "cancelled"),
+]
+# The grid's events: assets/history.js calls these with {id, on} (Gradio finds the event names in this string).
+GRID_JS = (
+    "window.rsHistoryGrid(element, {pick: (d) => trigger('pick', d), star: (d) => trigger('star', d),"
+    " mark: (d) => trigger('mark', d)});"
+)
+COMPARE_JS = "window.rsHistoryCompare(element);"
+QUIET: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
 
 
 class HistoryTab:
@@ -107,115 +51,122 @@ class HistoryTab:
         self.studio, self.shared, self.tabs, self.tab_set = studio, shared, tabs, tab_set
 
     def build(self) -> None:
-        with gr.Row():
+        self._filters()
+        with gr.Row(elem_id="history_bar", equal_height=True):
             self.summary = gr.Markdown(UI("ui.history_intro"), elem_id="history_summary")
             self.refresh_button = gr.Button(UI("ui.refresh"), size="sm", scale=0, elem_id="history_refresh")
-        self.gallery = gr.Gallery(
-            label=UI("ui.your_generations"),
-            columns=5,
-            height="auto",
-            allow_preview=False,
-            object_fit="cover",
-            elem_id="history_gallery",
-        )
-        self.ids = gr.State([])
+        self._compare_controls()
+        with gr.Row(equal_height=False, elem_id="history_body"):
+            with gr.Column(scale=3, min_width=300, elem_id="history_main"):
+                self.grid = gr.HTML("", js_on_load=GRID_JS, apply_default_css=False, elem_id="history_grid")
+                with gr.Row(visible=False, elem_id="history_pager") as self.pager_row:
+                    self.previous = gr.Button(UI("ui.previous"), size="sm", elem_id="history_previous")
+                    self.pager = gr.Markdown(elem_id="history_page")
+                    self.next = gr.Button(UI("ui.next"), size="sm", elem_id="history_next")
+            with gr.Column(scale=2, min_width=300, elem_id="history_side"):
+                self._side()
+        self.page = gr.State(0)
         self.selected = gr.State(None)
+        self.marked: gr.State = gr.State([])  # ids ticked for compare, in the order they were ticked
+        self.pending = gr.State(None)  # the deleted generation Undo brings back
         self.clip, self.clip_parent = gr.State(None), gr.State(None)  # what a chaining action passes on
-        with gr.Row(visible=False, equal_height=False) as self.detail:
-            with gr.Column(scale=3):
-                self.video = gr.Video(label=UI("ui.clip"), interactive=False, elem_id="history_video")
-            with gr.Column(scale=2):
-                self.details = gr.Markdown(elem_id="history_details")
+        self.timer = gr.Timer(2.0, active=False)  # ticks only while something is still running
+        self.undo_timer = gr.Timer(self.studio.undo_s, active=False)  # the Undo offer's end
+
+    def _filters(self) -> None:
+        tabs = [(UI("ui.history_all_tabs"), ALL)] + [(UI(f"ui.tab_{tab.prefix}"), e) for e, tab in self.tabs.items()]
+        with gr.Row(elem_id="history_filters", equal_height=True):
+            self.search = gr.Textbox(
+                label=UI("ui.history_search"),
+                placeholder=UI("ui.history_search_placeholder"),
+                max_lines=1,
+                scale=2,
+                min_width=160,
+                elem_id="history_search",
+            )
+            self.tab_filter = gr.Dropdown(
+                tabs, value=ALL, label=UI("ui.history_tab_filter"), min_width=140, elem_id="history_tab_filter"
+            )
+            self.model_filter = gr.Dropdown(
+                [(UI("ui.history_all_models"), ALL)],
+                value=ALL,
+                label=UI("ui.model"),
+                min_width=140,
+                elem_id="history_model_filter",
+            )
+            self.status_filter = gr.Dropdown(
+                STATUS_CHOICES,
+                value=ALL,
+                label=UI("ui.history_status_filter"),
+                min_width=140,
+                elem_id="history_status_filter",
+            )
+            self.starred_only = gr.Checkbox(
+                False, label=UI("ui.history_starred_only"), min_width=140, elem_id="history_starred_only"
+            )
+
+    def _compare_controls(self) -> None:
+        with gr.Row(visible=False, equal_height=True, elem_id="history_marks") as self.marks_bar:
+            self.marks_text = gr.Markdown(elem_id="history_marks_text")
+            self.compare_button = gr.Button(
+                UI("ui.compare"), size="sm", variant="primary", scale=0, elem_id="history_compare"
+            )
+            self.clear_marks = gr.Button(UI("ui.clear_selection"), size="sm", scale=0, elem_id="history_clear_marks")
+        with gr.Column(visible=False, elem_id="history_compare_panel") as self.compare_panel:
+            self.compare_view = gr.HTML(
+                "", js_on_load=COMPARE_JS, apply_default_css=False, elem_id="history_compare_view"
+            )
+            self.close_compare = gr.Button(UI("ui.close_compare"), size="sm", elem_id="history_close_compare")
+
+    def _side(self) -> None:
+        with gr.Row(visible=False, equal_height=True, elem_id="history_undo") as self.undo_bar:
+            self.undo_text = gr.Markdown(elem_id="history_undo_text")
+            self.undo = gr.Button(UI("ui.undo"), size="sm", variant="primary", scale=0, elem_id="history_undo_button")
+        self.placeholder = gr.Markdown(UI("ui.history_pick"), elem_id="history_placeholder")
+        with gr.Column(visible=False, elem_id="history_detail") as self.detail:
+            self.video = gr.Video(label=UI("ui.clip"), interactive=False, elem_id="history_video")
+            self.details = gr.Markdown(elem_id="history_details")
+            with gr.Row():
                 self.download = gr.DownloadButton(
                     UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
                     size="sm",
                     elem_id="history_download",
                 )
-                with gr.Row():
-                    self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
-                    self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", elem_id="history_delete")
-                with gr.Row():
-                    self.to_first = gr.Button(UI("ui.to_first"), size="sm", elem_id="history_to_first")
-                    self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", elem_id="history_to_v2v")
-                    self.to_character = gr.Button(UI("ui.to_character"), size="sm", elem_id="history_to_character")
-        self.timer = gr.Timer(2.0, active=False)  # ticks only while something in the list is still running
+                self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
+            with gr.Row():
+                self.to_first = gr.Button(UI("ui.to_first"), size="sm", elem_id="history_to_first")
+                self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", elem_id="history_to_v2v")
+                self.to_character = gr.Button(UI("ui.to_character"), size="sm", elem_id="history_to_character")
+            with gr.Row(elem_id="history_danger"):  # away from Reuse; a delete can be undone
+                self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", scale=0, elem_id="history_delete")
 
-    # --- events -----------------------------------------------------------------------------------------------
+    # --- what the events read and write -------------------------------------------------------------------------
 
-    async def refresh(self, token: str | None, selected: str | None, request: gr.Request) -> dict[Any, Any]:
-        visitor = visitor_of(token, request)
-        lang = request_language(request)
-        items = await self.studio.history_of(visitor)
-        running = [g for g in items if not g.terminal]
-        gallery = [
-            (g.poster_path or str(status_poster(g.status, folder=self.studio.outputs)), _caption(g, lang))
-            for g in items
-        ]
-        if not items:
-            summary = t(lang, "history.empty")
-        elif running:
-            summary = t(lang, "history.count_running", count=len(items), running=len(running))
-        else:
-            summary = t(lang, "history.count", count=len(items))
-        updates = {
-            self.gallery: gallery,
-            self.ids: [g.id for g in items],
-            self.summary: summary,
-            self.timer: gr.Timer(active=bool(running)),
-        }
-        if selected and any(g.id == selected and not g.terminal for g in items):
-            updates |= await self._show(selected, visitor, lang)  # keep a running selection live
-        return updates
-
-    async def select(
-        self, ids: list[str], token: str | None, request: gr.Request, evt: gr.SelectData
-    ) -> dict[Any, Any]:
-        if evt.index is None or not 0 <= int(evt.index) < len(ids):
-            return {}
-        return await self._show(ids[int(evt.index)], visitor_of(token, request), request_language(request))
-
-    async def _show(self, generation_id: str, visitor: str, lang: str = "en") -> dict[Any, Any]:
-        g = await self.studio.generation(generation_id, visitor=visitor)
-        if g is None:
-            return {self.detail: gr.update(visible=False), self.selected: None}
-        lineage = await self.studio.lineage(generation_id, visitor=visitor)
-        has_clip = bool(g.output_path and Path(g.output_path).is_file())
+    @property
+    def inputs(self) -> set[Any]:
         return {
-            self.detail: gr.update(visible=True),
-            self.selected: g.id,
-            self.video: g.output_path if has_clip else None,
-            self.details: _details(g, lineage, lang),
-            self.download: gr.update(value=g.output_path if has_clip else None, visible=has_clip),
-            **{b: gr.update(interactive=has_clip) for b in (self.to_first, self.to_v2v, self.to_character)},
+            self.shared.visitor_token,
+            self.page,
+            self.selected,
+            self.marked,
+            self.pending,
+            self.search,
+            self.tab_filter,
+            self.model_filter,
+            self.status_filter,
+            self.starred_only,
         }
 
-    async def do_reuse(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        reuse = await self.studio.reuse(selected or "", visitor=visitor_of(token, request))
-        if reuse is None:
-            raise gr.Error(t(request_language(request), "history.choose_first"))
-        tab = self.tabs[reuse.endpoint]
-        return tab.fill(reuse.form) | {self.tab_set: gr.Tabs(selected=tab.prefix)}
+    @property
+    def view_outputs(self) -> list[Any]:
+        """What a refresh of the list sets (the grid first and the summary second: the API's /history reads so)."""
+        return [self.grid, self.summary, self.pager_row, self.pager, self.previous, self.next, self.timer, self.page]
 
-    async def do_delete(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        visitor = visitor_of(token, request)
-        if not selected or not await self.studio.delete(selected, visitor=visitor):
-            raise gr.Error(t(request_language(request), "history.choose_first"))
-        return {self.detail: gr.update(visible=False), self.selected: None} | await self.refresh(token, None, request)
-
-    async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
-        g = await self.studio.generation(selected or "", visitor=visitor_of(token, request))
-        if g is None or not g.output_path:
-            raise gr.Error(t(request_language(request), "history.no_clip"))
-        return g.output_path, g.id
-
-    def wire(self, tab: Any) -> None:
-        refresh_inputs = [self.shared.visitor_token, self.selected]
-        refresh_outputs = [
-            self.gallery,
-            self.ids,
-            self.summary,
-            self.timer,
+    @property
+    def detail_outputs(self) -> list[Any]:
+        return [
             self.detail,
+            self.placeholder,
             self.selected,
             self.video,
             self.details,
@@ -224,14 +175,254 @@ class HistoryTab:
             self.to_v2v,
             self.to_character,
         ]
-        for trigger in (tab.select, self.timer.tick):
-            trigger(self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_visibility="private")
+
+    @property
+    def mark_outputs(self) -> list[Any]:
+        return [self.marked, self.marks_bar, self.marks_text, self.grid]
+
+    @property
+    def undo_outputs(self) -> list[Any]:
+        return [self.pending, self.undo_bar, self.undo_text, self.undo_timer]
+
+    def _filter(self, data: Mapping[Any, Any]) -> HistoryFilter:
+        def chosen(control: Any) -> str:
+            value = data.get(control)
+            return "" if value in (None, ALL) else str(value)
+
+        return HistoryFilter(
+            endpoint=chosen(self.tab_filter),
+            model=chosen(self.model_filter),
+            status=chosen(self.status_filter),
+            text=str(data.get(self.search) or ""),
+            starred=bool(data.get(self.starred_only)),
+        )
+
+    # --- the list ---------------------------------------------------------------------------------------------
+
+    async def _view(
+        self,
+        data: Mapping[Any, Any],
+        request: gr.Request,
+        *,
+        page: int | None = None,
+        selected: str | None = None,
+        marked: list[str] | None = None,
+    ) -> dict[Any, Any]:
+        """The grid and the lines around it for page ``page`` (the one shown, by default); a selection still
+        running is shown again, so its details follow it."""
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        where = self._filter(data)
+        wanted = (data.get(self.page) or 0) if page is None else page
+        found = await self.studio.history_page(visitor, where=where, page=wanted)
+        shown = found.offset // found.size
+        selected = data.get(self.selected) if selected is None else selected
+        marked = list(data.get(self.marked) or []) if marked is None else marked
+        several = gallery.pages_of(found) > 1
+        updates = {
+            self.grid: gallery.grid_html(found.items, selected=selected, marked=marked, lang=lang),
+            self.summary: gallery.summary_text(found, filtered=where.active, lang=lang),
+            self.pager_row: gr.update(visible=several),
+            self.pager: gallery.pager_text(found, lang),
+            self.previous: gr.update(interactive=shown > 0),
+            self.next: gr.update(interactive=shown + 1 < gallery.pages_of(found)),
+            self.timer: gr.Timer(active=bool(found.running)),
+            self.page: shown,
+        }
+        if selected and any(g.id == selected and not g.terminal for g in found.items):
+            updates |= await self._show(selected, visitor, lang)  # keep a running selection live
+        return updates
+
+    async def refresh(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """The list as it is now (the timer's tick, while something runs)."""
+        return await self._view(data, request)
+
+    async def open(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """Opening History (or Refresh): the list, the model filter's choices, and deletes past their undo window
+        purged."""
+        await self.studio.purge_deleted()
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        models = await self.studio.history_models(visitor)
+        current = data.get(self.model_filter)
+        choices = [(t(lang, "history.all_models"), ALL)] + [(m, m) for m in models]
+        value = current if current in models else ALL
+        return await self._view(data, request) | {self.model_filter: gr.update(choices=choices, value=value)}
+
+    async def first_page(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """A filter changed: its first page."""
+        return await self._view(data, request, page=0)
+
+    async def previous_page(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        return await self._view(data, request, page=max(0, (data.get(self.page) or 0) - 1))
+
+    async def next_page(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        return await self._view(data, request, page=(data.get(self.page) or 0) + 1)
+
+    # --- a tile's events ------------------------------------------------------------------------------------------
+
+    async def pick(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
+        visitor = visitor_of(data.get(self.shared.visitor_token), request)
+        return await self._show(str(getattr(evt, "id", "")), visitor, request_language(request))
+
+    async def star(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
+        visitor = visitor_of(data.get(self.shared.visitor_token), request)
+        await self.studio.star(str(getattr(evt, "id", "")), visitor=visitor, starred=bool(getattr(evt, "on", True)))
+        return await self._view(data, request)
+
+    async def mark(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
+        """Tick or untick a tile for compare (at most COMPARE_MAX; only the visitor's own). The page sends which of
+        its tiles are ticked (``checked`` of ``shown``): the ticks of this page are taken from it, the others kept,
+        so that quick ticks never undo each other."""
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        gid = str(getattr(evt, "id", ""))
+        shown = {str(x) for x in getattr(evt, "shown", None) or [gid]}
+        checked = [str(x) for x in getattr(evt, "checked", None) or []]
+        if not getattr(evt, "checked", None) and bool(getattr(evt, "on", False)):
+            checked = [gid]  # an older page sends only the one it ticked
+        before = list(data.get(self.marked) or [])
+        marked = [m for m in before if m not in shown or m in checked]
+        for new in (c for c in checked if c not in marked):
+            if len(marked) >= COMPARE_MAX:
+                gr.Warning(t(lang, "history.compare_limit"))
+                break
+            if await self.studio.generation(new, visitor=visitor) is not None:
+                marked.append(new)
+        return self._marks(marked, lang) | await self._view(data, request, marked=marked)
+
+    def _marks(self, marked: list[str], lang: str) -> dict[Any, Any]:
+        return {
+            self.marked: marked,
+            self.marks_bar: gr.update(visible=bool(marked)),
+            self.marks_text: t(lang, "history.marked", count=len(marked)) if marked else "",
+        }
+
+    async def clear(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        return self._marks([], request_language(request)) | await self._view(data, request, marked=[])
+
+    async def compare(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """The ticked clips side by side, in step, with their settings diffed."""
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        comparison = await self.studio.compare(list(data.get(self.marked) or []), visitor=visitor)
+        if len(comparison.generations) < 2:
+            raise gr.Error(t(lang, "history.compare_need_two"))
+        clips = {g.id: await self.studio.download_path(g.id, visitor=visitor) for g in comparison.generations}
+        view = gallery.compare_html(comparison, {k: str(v) if v else None for k, v in clips.items()}, lang)
+        return {self.compare_panel: gr.update(visible=True), self.compare_view: view}
+
+    def close(self) -> dict[Any, Any]:
+        return {self.compare_panel: gr.update(visible=False), self.compare_view: ""}
+
+    # --- the chosen generation -------------------------------------------------------------------------------------
+
+    async def _show(self, generation_id: str, visitor: str, lang: str = "en") -> dict[Any, Any]:
+        g = await self.studio.generation(generation_id, visitor=visitor)
+        if g is None:
+            return self._hide()
+        lineage = await self.studio.lineage(generation_id, visitor=visitor)
+        named = await self.studio.download_path(generation_id, visitor=visitor)
+        clip = str(named) if named else None
+        return {
+            self.detail: gr.update(visible=True),
+            self.placeholder: gr.update(visible=False),
+            self.selected: g.id,
+            self.video: clip,
+            self.details: gallery.details_markdown(g, lineage, lang),
+            self.download: gr.update(value=clip, visible=bool(clip)),
+            **{b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)},
+        }
+
+    def _hide(self) -> dict[Any, Any]:
+        return {self.detail: gr.update(visible=False), self.placeholder: gr.update(visible=True), self.selected: None}
+
+    async def do_reuse(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
+        reuse = await self.studio.reuse(selected or "", visitor=visitor_of(token, request))
+        if reuse is None:
+            raise gr.Error(t(request_language(request), "history.choose_first"))
+        tab = self.tabs[reuse.endpoint]
+        return tab.fill(reuse.form) | {self.tab_set: gr.Tabs(selected=tab.prefix)}
+
+    async def do_delete(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """Hide the chosen generation at once and offer Undo; a previous delete still on offer is purged now."""
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        earlier = data.get(self.pending)
+        if earlier:
+            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier)
+        deleted = await self.studio.delete(data.get(self.selected) or "", visitor=visitor)
+        if deleted is None:
+            raise gr.Error(t(lang, "history.choose_first"))
+        marked = [m for m in data.get(self.marked) or [] if m != deleted.id]
+        text = t(lang, "history.deleted", title=gallery.title(deleted, lang), seconds=self.studio.undo_s)
+        return (
+            self._hide()
+            | self._marks(marked, lang)
+            | {
+                self.pending: deleted.id,
+                self.undo_bar: gr.update(visible=True),
+                self.undo_text: text,
+                self.undo_timer: gr.Timer(value=self.studio.undo_s, active=True),
+            }
+            | await self._view(data, request, selected="", marked=marked)
+        )
+
+    async def do_undo(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """Bring the deleted generation back, and show it again."""
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        gid = data.get(self.pending) or ""
+        if not await self.studio.restore(gid, visitor=visitor):
+            raise gr.Error(t(lang, "history.too_late"))
+        shown = await self._show(gid, visitor, lang)
+        return self._undo_closed() | shown | await self._view(data, request, selected=gid)
+
+    async def undo_expired(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """The Undo offer ran out: the delete is purged now (row and files)."""
+        gid = data.get(self.pending)
+        if gid:
+            visitor = visitor_of(data.get(self.shared.visitor_token), request)
+            await self.studio.purge_deleted(visitor=visitor, generation_id=gid)
+        return self._undo_closed()
+
+    def _undo_closed(self) -> dict[Any, Any]:
+        return {
+            self.pending: None,
+            self.undo_bar: gr.update(visible=False),
+            self.undo_text: "",
+            self.undo_timer: gr.Timer(active=False),
+        }
+
+    async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
+        g = await self.studio.generation(selected or "", visitor=visitor_of(token, request))
+        if g is None or not g.output_path or not Path(g.output_path).is_file():
+            raise gr.Error(t(request_language(request), "history.no_clip"))
+        return g.output_path, g.id
+
+    # --- wiring -------------------------------------------------------------------------------------------------
+
+    def wire(self, tab: Any) -> None:
+        inputs = self.inputs
+        listed = self.view_outputs + self.detail_outputs
+        tab.select(self.open, inputs, [*listed, self.model_filter], queue=False, **QUIET)
         self.refresh_button.click(
-            self.refresh, refresh_inputs, refresh_outputs, show_progress="hidden", api_name="history"
+            self.open, inputs, [*listed, self.model_filter], show_progress="hidden", api_name="history"
         )
-        self.gallery.select(
-            self.select, [self.ids, self.shared.visitor_token], refresh_outputs[4:], show_progress="hidden"
+        self.timer.tick(self.refresh, inputs, listed, **QUIET)
+        for control in (self.search, self.tab_filter, self.model_filter, self.status_filter, self.starred_only):
+            control.input(self.first_page, inputs, listed, trigger_mode="always_last", **QUIET)
+        self.search.submit(self.first_page, inputs, listed, **QUIET)
+        self.previous.click(self.previous_page, inputs, listed, **QUIET)
+        self.next.click(self.next_page, inputs, listed, **QUIET)
+
+        reveal = "() => window.rsHistoryReveal('#history_side', false, '#history_details')"
+        self.grid.pick(self.pick, inputs, self.detail_outputs, **QUIET).then(None, js=reveal)
+        self.grid.star(self.star, inputs, listed, **QUIET)
+        self.grid.mark(self.mark, inputs, [*self.mark_outputs, *listed], **QUIET)
+        self.clear_marks.click(self.clear, inputs, [*self.mark_outputs, *listed], **QUIET)
+        self.compare_button.click(self.compare, inputs, [self.compare_panel, self.compare_view], **QUIET).then(
+            None, js="() => window.rsHistoryReveal('#history_compare_panel', true)"
         )
+        self.close_compare.click(self.close, None, [self.compare_panel, self.compare_view], **QUIET)
+
         targets = [c for t in self.tabs.values() for c in t.bindings.targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
-        self.delete.click(self.do_delete, [self.selected, self.shared.visitor_token], refresh_outputs)
+        every = [*self.mark_outputs, *listed, *self.undo_outputs]
+        self.delete.click(self.do_delete, inputs, every, **QUIET)
+        self.undo.click(self.do_undo, inputs, every, **QUIET)
+        self.undo_timer.tick(self.undo_expired, inputs, self.undo_outputs, **QUIET)
