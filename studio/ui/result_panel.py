@@ -19,6 +19,9 @@ from studio.service import MAX_TAKES
 from studio.ui.status import idle_page_html, status_html, takes_status
 from studio.ui.translations import UI
 
+# Per take: (its clip's path or None, its generation's id, its copy-as-code or None)
+Takes = tuple[tuple[str | None, str | None, CodeSnippets | None], ...]
+
 
 @dataclass(frozen=True)
 class TakeSlot:
@@ -48,7 +51,6 @@ class ResultPanel:
                         interactive=False,
                         autoplay=index == 0,
                         loop=True,
-                        height=360,
                     )
                 slots.append(TakeSlot(box, card, video))
         self.slots = slots
@@ -61,6 +63,7 @@ class ResultPanel:
                 visible=False,
                 elem_id=f"{prefix}_take",
                 scale=2,
+                min_width=150,
             )
             self.download = gr.DownloadButton(
                 UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
@@ -68,7 +71,23 @@ class ResultPanel:
                 elem_id=f"{prefix}_download",
                 size="sm",
                 scale=1,
+                min_width=90,
             )
+            # Keep stars the take (History's "Starred only" finds it); Discard deletes it, with Undo for a while.
+            self.keep = gr.Button(
+                UI("ui.keep"), size="sm", visible=False, elem_id=f"{prefix}_keep", scale=1, min_width=80
+            )
+            self.unkeep = gr.Button(
+                UI("ui.kept"), size="sm", visible=False, elem_id=f"{prefix}_kept", scale=1, min_width=80
+            )
+            self.discard = gr.Button(
+                UI("ui.discard"), size="sm", visible=False, elem_id=f"{prefix}_discard", scale=1, min_width=80
+            )
+        with gr.Row(visible=False, elem_classes="rs-undo", equal_height=True) as self.undo_bar:
+            self.undo_text = gr.Markdown(elem_id=f"{prefix}_undo_text")
+            self.undo = gr.Button(UI("ui.undo"), size="sm", scale=0, min_width=90, elem_id=f"{prefix}_undo")
+        self.kept = gr.State(())  # the ids of the takes kept (starred) on this panel
+        self.discarded = gr.State(None)  # (slot index, the take) while its discard can be undone
         with gr.Row(elem_classes="rs-chain"):
             self.to_first = gr.Button(UI("ui.to_first"), size="sm", interactive=False, elem_id=f"{prefix}_to_first")
             self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
@@ -103,17 +122,39 @@ class ResultPanel:
     @property
     def extra_outputs(self) -> list[Any]:
         """Set before a generation (``clear``)."""
-        return [self.take, self.download, self.to_first, self.to_v2v, self.to_character, self.curl, self.python]
+        return [
+            self.take,
+            self.download,
+            self.to_first,
+            self.to_v2v,
+            self.to_character,
+            self.keep,
+            self.unkeep,
+            self.discard,
+            self.curl,
+            self.python,
+        ]
 
     @property
     def choice_outputs(self) -> list[Any]:
         """What follows the chosen take (``choose``)."""
-        return [self.clip, self.generation, self.code, self.download, self.to_first, self.to_v2v, self.to_character]
+        return [
+            self.clip,
+            self.generation,
+            self.code,
+            self.download,
+            self.to_first,
+            self.to_v2v,
+            self.to_character,
+            self.keep,
+            self.unkeep,
+            self.discard,
+        ]
 
     @property
     def finish_outputs(self) -> list[Any]:
         """Set after a generation (``finish``)."""
-        return [self.take, *self.choice_outputs, self.curl, self.python]
+        return [self.take, *self.choice_outputs, self.curl, self.python, self.kept]
 
     def show(
         self,
@@ -162,14 +203,10 @@ class ResultPanel:
 
     def clear(self) -> dict[Any, Any]:
         buttons = {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
-        return buttons | {
-            self.take: gr.update(visible=False, value=0),
-            self.download: gr.update(visible=False),
-            self.curl: "",
-            self.python: "",
-        }
+        hidden = {b: gr.update(visible=False) for b in (self.download, self.keep, self.unkeep, self.discard)}
+        return buttons | hidden | {self.take: gr.update(visible=False, value=0), self.curl: "", self.python: ""}
 
-    def finish(self, takes: tuple[tuple[str | None, str | None, CodeSnippets | None], ...]) -> dict[Any, Any]:
+    def finish(self, takes: Takes) -> dict[Any, Any]:
         """After a generation: the first take with a clip is chosen; the take picker shows when there are several."""
         chosen = next((i for i, t in enumerate(takes) if t[0]), 0)
         return self.choose(takes, chosen) | {
@@ -177,20 +214,23 @@ class ResultPanel:
                 visible=len(takes) > 1,
                 value=chosen,
                 choices=[(f"{i + 1}", i) for i in range(len(takes))],
-            )
+            ),
+            self.kept: (),
         }
 
-    def choose(
-        self, takes: tuple[tuple[str | None, str | None, CodeSnippets | None], ...], index: int | None
-    ) -> dict[Any, Any]:
-        """The actions now work on take ``index``."""
+    def choose(self, takes: Takes, index: int | None, kept: tuple[str, ...] = ()) -> dict[Any, Any]:
+        """The actions now work on take ``index`` (``kept``: the takes starred here)."""
         clip, generation, code = takes[index] if takes and index is not None and index < len(takes) else (None,) * 3
         buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
+        starred = generation in (kept or ())
         return buttons | {
             self.clip: clip,
             self.generation: generation,
             self.code: code,
             self.download: gr.update(value=clip, visible=bool(clip)),
+            self.keep: gr.update(visible=bool(clip) and not starred),
+            self.unkeep: gr.update(visible=bool(clip) and starred),
+            self.discard: gr.update(visible=bool(clip)),
             self.curl: code.curl if code else "",
             self.python: code.python if code else "",
         }

@@ -287,3 +287,42 @@ def test_the_previous_clip_stays_until_the_new_one_replaces_it(visitor: Any, lau
     assert page.evaluate(source) == first, "pressing Generate took the last clip away before a new one came"
     wait_phase(page, "i2v", "succeeded", timeout=30_000)
     page.wait_for_function(f"() => ({source})() !== {first!r}")
+
+
+def test_a_take_can_be_kept_and_discarded_with_undo(visitor: Any, launched: LaunchedStudio) -> None:
+    page = visitor
+    page.set_viewport_size(DESKTOP)
+    open_text_to_video(page, launched.url)
+    page.fill("#t2v_prompt textarea", "two kites over a beach")
+    page.locator("#t2v_takes input[role=combobox]").click()
+    page.get_by_role("listbox").get_by_role("option", name="2", exact=True).click()
+    page.click("#t2v_generate")
+    for take in (1, 2):
+        page.wait_for_function(
+            "(sel) => document.querySelector(sel)?.dataset.phase === 'succeeded'",
+            arg=f"#t2v_take{take}_status .rs-status",
+            timeout=40_000,
+        )
+    page.locator("#t2v_take").get_by_label("2", exact=True).check()  # the actions now work on take 2
+    page.click("#t2v_keep")
+    page.locator("#t2v_kept").wait_for(state="visible")
+    second = _newest(launched, "text_to_video", 2)
+    assert launched.studio.history.get(second[0].id).starred  # History's "Starred only" finds it
+    assert not launched.studio.history.get(second[1].id).starred
+
+    page.click("#t2v_discard")
+    page.locator("#t2v_undo").wait_for(state="visible")
+    assert "Take 2 discarded" in page.inner_text("#t2v_undo_text")
+    page.locator("#t2v_video_2").wait_for(state="hidden")
+    assert launched.studio.history.get(second[0].id).deleted_at is not None
+    page.click("#t2v_undo")
+    page.locator("#t2v_video_2").wait_for(state="visible")
+    page.locator("#t2v_undo").wait_for(state="hidden")
+    assert launched.studio.history.get(second[0].id).deleted_at is None
+    assert Path(launched.studio.history.get(second[0].id).output_path or "").is_file()
+
+
+def _newest(launched: LaunchedStudio, endpoint: str, count: int) -> list[Any]:
+    """The ``count`` newest generations of ``endpoint``, the newest (the last take) first."""
+    rows = [g for g in _all_generations(launched) if g.endpoint == endpoint]
+    return sorted(rows, key=lambda g: g.created_at, reverse=True)[:count]

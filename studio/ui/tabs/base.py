@@ -160,6 +160,7 @@ class GenerationTab:
                 self.bindings = self.make_bindings()
             with gr.Column(scale=6, min_width=320, elem_classes="rs-result", elem_id=f"{self.prefix}_result"):
                 self.panel = ResultPanel(self.prefix)
+                self.undo_timer = gr.Timer(self.studio.undo_s, active=False)  # the end of a discard's Undo offer
                 self.build_result()
         self._examples()  # under both columns: on a phone the result comes first, right under Generate
 
@@ -494,6 +495,89 @@ class GenerationTab:
             yield self.panel.show(statuses, lang, codes=codes, shown=shown)
         yield self.panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(False)
 
+    # --- what can be done with a take: keep it, discard it (and undo that) ----------------------------------------
+
+    async def keep_take(self, data: dict[Any, Any], request: gr.Request, *, keep: bool = True) -> dict[Any, Any]:
+        """Star the chosen take (``keep=False``: unstar it), as History's star does."""
+        panel, lang = self.panel, request_language(request)
+        generation, kept = data[panel.generation], tuple(data[panel.kept] or ())
+        visitor = visitor_of(data[self.shared.visitor_token], request)
+        if not generation or not await self.studio.star(generation, visitor=visitor, starred=keep):
+            raise gr.Error(t(lang, "history.choose_first"))
+        kept = (*kept, generation) if keep else tuple(k for k in kept if k != generation)
+        return {panel.kept: kept, panel.keep: gr.update(visible=not keep), panel.unkeep: gr.update(visible=keep)}
+
+    async def unkeep_take(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        return await self.keep_take(data, request, keep=False)
+
+    async def discard_take(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """Delete the chosen take: its clip leaves the panel at once, and Undo is offered for ``undo_s`` seconds (a
+        take discarded before is removed for good now)."""
+        panel, lang = self.panel, request_language(request)
+        visitor = visitor_of(data[self.shared.visitor_token], request)
+        takes, index = tuple(data[panel.takes] or ()), int(data[panel.take] or 0)
+        if index >= len(takes) or not takes[index][1]:
+            raise gr.Error(t(lang, "history.choose_first"))
+        earlier = data[panel.discarded]
+        if earlier:
+            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier[1][1])
+        if await self.studio.delete(takes[index][1], visitor=visitor) is None:
+            raise gr.Error(t(lang, "history.choose_first"))
+        left = tuple((None, take[1], take[2]) if i == index else take for i, take in enumerate(takes))
+        chosen = next((i for i, take in enumerate(left) if take[0]), index)
+        return panel.choose(left, chosen, data[panel.kept]) | {
+            panel.takes: left,
+            panel.slots[index].box: gr.update(visible=False),
+            panel.take: gr.update(value=chosen),
+            panel.discarded: (index, takes[index]),
+            panel.undo_bar: gr.update(visible=True),
+            panel.undo_text: t(lang, "page.take_discarded", take=index + 1, seconds=self.studio.undo_s),
+            self.undo_timer: gr.Timer(value=self.studio.undo_s, active=True),
+        }
+
+    async def undo_discard(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """Bring the discarded take back, chosen."""
+        panel, lang = self.panel, request_language(request)
+        visitor = visitor_of(data[self.shared.visitor_token], request)
+        earlier = data[panel.discarded]
+        if not earlier or not await self.studio.restore(earlier[1][1], visitor=visitor):
+            raise gr.Error(t(lang, "history.too_late"))
+        index, take = earlier
+        takes = tuple(tuple(take) if i == index else t_ for i, t_ in enumerate(data[panel.takes] or ()))
+        return (
+            panel.choose(takes, index, data[panel.kept])
+            | {panel.takes: takes, panel.slots[index].box: gr.update(visible=True), panel.take: gr.update(value=index)}
+            | self._undo_closed()
+        )
+
+    async def discard_for_good(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
+        """The Undo offer ran out: the discarded take is removed for good (its row and its files)."""
+        earlier = data[self.panel.discarded]
+        if earlier:
+            visitor = visitor_of(data[self.shared.visitor_token], request)
+            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier[1][1])
+        return self._undo_closed()
+
+    def _undo_closed(self) -> dict[Any, Any]:
+        panel = self.panel
+        return {
+            panel.discarded: None,
+            panel.undo_bar: gr.update(visible=False),
+            self.undo_timer: gr.Timer(active=False),
+        }
+
+    def _wire_take_actions(self, quiet: dict[str, Any]) -> None:
+        panel, token = self.panel, self.shared.visitor_token
+        keeping: set[Any] = {panel.generation, panel.kept, token}
+        panel.keep.click(self.keep_take, keeping, [panel.kept, panel.keep, panel.unkeep], **quiet)
+        panel.unkeep.click(self.unkeep_take, keeping, [panel.kept, panel.keep, panel.unkeep], **quiet)
+        state: set[Any] = {panel.takes, panel.take, panel.kept, panel.discarded, token}
+        shown = [*panel.choice_outputs, panel.curl, panel.python, panel.takes, panel.take, panel.discarded]
+        outputs = [*shown, *(slot.box for slot in panel.slots), panel.undo_bar, panel.undo_text, self.undo_timer]
+        panel.discard.click(self.discard_take, state, outputs, **quiet)
+        panel.undo.click(self.undo_discard, state, outputs, **quiet)
+        self.undo_timer.tick(self.discard_for_good, state, [panel.discarded, panel.undo_bar, self.undo_timer], **quiet)
+
     async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
         statuses = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
         lang = request_language(request)
@@ -618,8 +702,12 @@ class GenerationTab:
             show_progress="hidden",
         ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet)
         panel.take.input(
-            panel.choose, [panel.takes, panel.take], [*panel.choice_outputs, panel.curl, panel.python], **quiet
+            panel.choose,
+            [panel.takes, panel.take, panel.kept],
+            [*panel.choice_outputs, panel.curl, panel.python],
+            **quiet,
         )
+        self._wire_take_actions(quiet)
         if self.seconds is not None:
             self.length_source.upload.change(
                 self.on_input_video,
