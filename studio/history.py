@@ -102,6 +102,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX generations_deleted ON generations (deleted_at) WHERE deleted_at IS NOT NULL;
         """,
     ),
+    (
+        # A purged generation keeps its row, without its form and files, so what it cost still counts against the
+        # daily caps (deleting a clip must not give its credits back).
+        "0006_purged",
+        """
+        ALTER TABLE generations ADD COLUMN purged_at REAL;
+        """,
+    ),
 )
 
 
@@ -133,6 +141,7 @@ class Generation:
     failure_text: str | None = None  # how to say failure_reason in another language (studio.i18n.dumps)
     starred: bool = False
     deleted_at: float | None = None  # deleted (hidden) since then; purged once the undo window has passed
+    purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
 
     @property
     def terminal(self) -> bool:
@@ -386,14 +395,15 @@ class HistoryStore:
         """Undo a delete not purged yet. False when there is nothing of theirs to restore."""
         with self._tx() as db:
             cursor = db.execute(
-                "UPDATE generations SET deleted_at = NULL WHERE id = ? AND visitor = ? AND deleted_at IS NOT NULL",
+                "UPDATE generations SET deleted_at = NULL"
+                " WHERE id = ? AND visitor = ? AND deleted_at IS NOT NULL AND purged_at IS NULL",
                 (generation_id, visitor),
             )
             return cursor.rowcount == 1
 
     def deleted_before(self, cutoff: float, *, visitor: str | None = None) -> list[Generation]:
         """The deleted generations (of ``visitor``, or everyone's) deleted at or before ``cutoff``: due a purge."""
-        query = "SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at <= ?"
+        query = "SELECT * FROM generations WHERE deleted_at IS NOT NULL AND deleted_at <= ? AND purged_at IS NULL"
         args: list[Any] = [cutoff]
         if visitor is not None:
             query, args = query + " AND visitor = ?", args + [visitor]
@@ -402,10 +412,16 @@ class HistoryStore:
         return [_generation(r) for r in rows]
 
     def purge(self, generation_id: str) -> bool:
-        """Remove a deleted generation's row for good (its files are the caller's to delete). Only a row deleted
-        before is removed: a restored one stays."""
+        """Forget a deleted generation's form and files for good (the files are the caller's to delete). The row
+        stays, hidden, with what it cost: the daily caps still count it. Only a row deleted before, and not purged
+        yet, is purged: a restored one stays."""
         with self._tx() as db:
-            cursor = db.execute("DELETE FROM generations WHERE id = ? AND deleted_at IS NOT NULL", (generation_id,))
+            cursor = db.execute(
+                """UPDATE generations SET purged_at = ?, form = '{}', prompt_text = '', output_path = NULL,
+                       poster_path = NULL
+                   WHERE id = ? AND deleted_at IS NOT NULL AND purged_at IS NULL""",
+                (self._clock(), generation_id),
+            )
             return cursor.rowcount == 1
 
     # --- reading ---------------------------------------------------------------------------------------------

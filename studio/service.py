@@ -510,16 +510,26 @@ class Studio:
         """Undo a delete whose generation was not purged yet."""
         return await self.history.run(self.history.restore, generation_id, visitor=visitor)
 
-    async def purge_deleted(self, *, visitor: str | None = None, generation_id: str | None = None) -> int:
-        """Purge the generations deleted more than ``undo_s`` ago; or, with ``generation_id``, that one of the
-        visitor's deletes at once (its undo offer ran out). Returns how many were purged."""
-        cutoff = math.inf if generation_id else self.history.now() - self.undo_s
+    async def purge_deleted(
+        self, *, visitor: str | None = None, generation_id: str | None = None, at_once: bool = False
+    ) -> int:
+        """Purge the generations deleted more than ``undo_s`` ago (with ``generation_id``, only that one of the
+        visitor's); ``at_once``: even if its undo window is still open (its Undo was replaced by a later one).
+        Returns how many were purged."""
+        cutoff = math.inf if at_once else self.history.now() - self.undo_s
         due = await self.history.run(self.history.deleted_before, cutoff, visitor=visitor)
         purged = 0
         for generation in due:
             if generation_id in (None, generation.id) and await self._purge(generation):
                 purged += 1
         return purged
+
+    async def undo_left(self, generation_id: str, *, visitor: str) -> float | None:
+        """Seconds left to undo the visitor's delete of ``generation_id`` (None: not deleted, or gone for good)."""
+        found = await self.history.run(self.history.get, generation_id)
+        if found is None or found.visitor != visitor or found.deleted_at is None or found.purged_at is not None:
+            return None
+        return max(0.0, found.deleted_at + self.undo_s - self.history.now())
 
     async def _purge(self, generation: Generation) -> bool:
         if not await self.history.run(self.history.purge, generation.id):
@@ -529,7 +539,7 @@ class Studio:
             await job.cancel()
         await asyncio.to_thread(self._delete_files, generation)
         for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
-            if not await self.history.run(self.history.mentions, str(folder) + os.sep):
+            if not await self.history.run(self.history.mentions, folder.name):  # a random name: no false match
                 await asyncio.to_thread(shutil.rmtree, folder, True)
         return True
 

@@ -204,10 +204,41 @@ async def test_a_delete_hides_at_once_can_be_undone_and_is_purged_after_the_wind
     assert await studio.purge_deleted() == 1
     for path in (gone.output_path, gone.poster_path, named, studio.inputs / gone.id):
         assert not Path(str(path)).exists(), path
-    assert studio.history.get(gone.id) is None
+    purged = studio.history.get(gone.id)  # the row stays, hidden and emptied: what it cost still counts
+    assert purged is not None and purged.purged_at is not None and purged.form == {} and purged.output_path is None
     assert [g.id for g in (await studio.history_page(ALICE)).items] == [kept.id]  # the undone one stays
     assert Path(str(kept.output_path)).is_file()
     assert not await studio.restore(gone.id, visitor=ALICE)  # too late
+
+
+async def test_a_purged_clip_still_counts_against_the_daily_caps(tmp_path: Path, clock: FakeClock) -> None:
+    studio = studio_on(tmp_path, clock, undo_s=8.0)
+    spent = with_files(studio, key_source="server key")
+    since = spent.created_at - 1
+    assert studio.history.server_key_credits_since(since, visitor=ALICE) == 25
+    await studio.delete(spent.id, visitor=ALICE)
+    clock.advance(9)
+    assert await studio.purge_deleted() == 1
+    assert studio.history.server_key_credits_since(since, visitor=ALICE) == 25, "deleting gave the credits back"
+    assert await studio.purge_deleted() == 0  # purged once: not again on every round of the reconciler
+
+
+async def test_an_undo_offer_lasts_its_own_window_whatever_ran_before(tmp_path: Path, clock: FakeClock) -> None:
+    """The page's Undo timer may fire on an earlier delete's schedule: the server says how long is left."""
+    studio = studio_on(tmp_path, clock, undo_s=8.0)
+    first, second = with_files(studio), with_files(studio)
+    await studio.delete(first.id, visitor=ALICE)
+    clock.advance(6)
+    await studio.delete(second.id, visitor=ALICE)
+    assert await studio.purge_deleted(visitor=ALICE, generation_id=first.id, at_once=True) == 1  # replaced
+    clock.advance(2)  # the first delete's 8 s are over; the second's are not
+    assert await studio.undo_left(second.id, visitor=ALICE) == pytest.approx(6)
+    assert await studio.purge_deleted(visitor=ALICE, generation_id=second.id) == 0
+    assert await studio.undo_left(second.id, visitor=BOB) is None  # only the visitor's own
+    clock.advance(6)
+    assert await studio.undo_left(second.id, visitor=ALICE) == 0
+    assert await studio.purge_deleted(visitor=ALICE, generation_id=second.id) == 1
+    assert await studio.undo_left(second.id, visitor=ALICE) is None
 
 
 async def test_a_restart_keeps_an_undone_item_and_never_shows_a_deleted_one(tmp_path: Path, clock: FakeClock) -> None:
@@ -237,7 +268,7 @@ async def test_a_running_generation_deleted_keeps_running_until_purged_then_is_c
     task = rig.engine.tasks[job.task_id]
     assert not job.status.final and task.cancelled_at is None
     await rig.studio.delete(job.generation_id, visitor=ALICE)
-    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=job.generation_id) == 1
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=job.generation_id, at_once=True) == 1
     assert task.cancelled_at is not None  # the provider stops it: no clip is made for nobody
 
 
@@ -254,12 +285,12 @@ async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is
     assert str(shared) in str(second.form["first"]["path"])  # the second take uses the first one's copy
 
     await rig.studio.delete(first.id, visitor=ALICE)
-    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=first.id) == 1
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=first.id, at_once=True) == 1
     assert Path(second.form["first"]["path"]).is_file(), "purging one take took the other's input"
     assert await rig.studio.reuse(second.id, visitor=ALICE) is not None
 
     await rig.studio.delete(second.id, visitor=ALICE)
-    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=second.id) == 1
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=second.id, at_once=True) == 1
     assert not shared.exists(), "the last take purged leaves its inputs behind"
 
 
@@ -273,7 +304,7 @@ async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_fo
     assert clip.parent.parent == rig.studio.outputs and len(clip.parent.name) >= 24  # an unguessable folder
     assert await rig.studio.download_path(row.id, visitor=ALICE) == clip  # no second copy
     await rig.studio.delete(row.id, visitor=ALICE)
-    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=row.id) == 1
+    assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=row.id, at_once=True) == 1
     assert not clip.parent.exists()
 
 
@@ -296,7 +327,7 @@ def test_a_database_from_before_the_gallery_migrates_with_its_prompts_searchable
     db.close()
     store = HistoryStore(path)
     try:
-        assert store.applied == ["0005_gallery"]
+        assert store.applied == ["0005_gallery", "0006_purged"]
         old = store.get("old", visitor=ALICE)
         assert old is not None and not old.starred and old.deleted_at is None and old.prompt == "Lighthouse at dusk"
         assert [g.id for g in store.page(ALICE, where=HistoryFilter(text="lighthouse")).items] == ["old"]

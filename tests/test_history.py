@@ -265,7 +265,7 @@ async def test_visitors_see_and_touch_only_their_own(tmp_path: Path) -> None:
     assert await rig.studio.delete(mine.generation_id, visitor="browser:alice")
     assert await rig.studio.history_of("browser:alice") == []  # hidden at once
     assert not await rig.studio.restore(mine.generation_id, visitor="browser:bob")
-    assert await rig.studio.purge_deleted(visitor="browser:alice", generation_id=mine.generation_id) == 1
+    assert await rig.studio.purge_deleted(visitor="browser:alice", generation_id=mine.generation_id, at_once=True) == 1
     assert not mine.video.exists() and not await rig.studio.restore(mine.generation_id, visitor="browser:alice")
 
 

@@ -463,7 +463,7 @@ def test_delete_can_be_undone(
     page.click("#history_delete")
     wait_tiles(page, 0)
     page.wait_for_selector("#history_undo_button", state="hidden", timeout=8_000)  # the offer runs out
-    assert gid not in rows_of(launched, dozen.id), "the row outlived its undo window"
+    assert rows_of(launched, dozen.id)[gid]["purged_at"] is not None, "the clip outlived its undo window"
     assert not Path(row["output_path"]).exists() and not Path(row["poster_path"]).exists()
     page.reload(wait_until="domcontentloaded")
     open_gallery(page, launched.url)

@@ -54,11 +54,12 @@
     field.classList.remove("rs-has-error");
     noteOf(field)?.remove();
   };
+  // A new card for ``tab`` clears that tab's messages, and those of fields outside every tab (the API key box).
   const clearTab = (tab) => {
     for (const id of [...refused.keys()]) {
       const field = document.getElementById(id);
       if (!field) refused.delete(id);
-      else if (!tab || tab.contains(field)) clearField(field);
+      else if (!tab || tab.contains(field) || !field.closest(".tabitem")) clearField(field);
     }
   };
   const applyFieldErrors = () => {
@@ -88,12 +89,14 @@
     applyFieldErrors();
   };
   const changed = (event) => {
+    // a dropdown's choice is a click on one of its options (Gradio's dropdown sends no input or change event)
+    if (event.type === "click" && !(event.target instanceof Element && event.target.closest("[role=option]"))) return;
     const field = event.target instanceof Element && event.target.closest("[id]");
     for (let node = field; node; node = node.parentElement?.closest("[id]")) {
       if (refused.has(node.id)) return clearField(node);
     }
   };
-  for (const type of ["input", "change", "drop"]) document.addEventListener(type, changed, true);
+  for (const type of ["input", "change", "drop", "click"]) document.addEventListener(type, changed, true);
   let queued = false;
   new MutationObserver((changes) => {
     for (const change of changes) {

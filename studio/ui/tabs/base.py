@@ -519,8 +519,8 @@ class GenerationTab:
         if index >= len(takes) or not takes[index][1]:
             raise gr.Error(t(lang, "history.choose_first"))
         earlier = data[panel.discarded]
-        if earlier:
-            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier[1][1])
+        if earlier:  # its Undo is replaced by this one's: it goes for good now
+            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier[1][1], at_once=True)
         if await self.studio.delete(takes[index][1], visitor=visitor) is None:
             raise gr.Error(t(lang, "history.choose_first"))
         left = tuple((None, take[1], take[2]) if i == index else take for i, take in enumerate(takes))
@@ -543,7 +543,11 @@ class GenerationTab:
         if not earlier or not await self.studio.restore(earlier[1][1], visitor=visitor):
             raise gr.Error(t(lang, "history.too_late"))
         index, take = earlier
-        takes = tuple(tuple(take) if i == index else t_ for i, t_ in enumerate(data[panel.takes] or ()))
+        takes = tuple(data[panel.takes] or ())
+        if index >= len(takes) or takes[index][1] != take[1]:  # a new generation has taken its place meanwhile
+            gr.Info(t(lang, "page.take_back_in_history", take=index + 1))
+            return self._undo_closed()
+        takes = tuple(tuple(take) if i == index else t_ for i, t_ in enumerate(takes))
         return (
             panel.choose(takes, index, data[panel.kept])
             | {panel.takes: takes, panel.slots[index].box: gr.update(visible=True), panel.take: gr.update(value=index)}
@@ -555,6 +559,9 @@ class GenerationTab:
         earlier = data[self.panel.discarded]
         if earlier:
             visitor = visitor_of(data[self.shared.visitor_token], request)
+            left = await self.studio.undo_left(earlier[1][1], visitor=visitor)
+            if left:  # the timer ran on an earlier discard's schedule: wait for the end of this one's offer
+                return {self.undo_timer: gr.Timer(value=left, active=True)}
             await self.studio.purge_deleted(visitor=visitor, generation_id=earlier[1][1])
         return self._undo_closed()
 

@@ -344,8 +344,8 @@ class HistoryTab:
         """Hide the chosen generation at once and offer Undo; a previous delete still on offer is purged now."""
         visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         earlier = data.get(self.pending)
-        if earlier:
-            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier)
+        if earlier:  # its Undo is replaced by this one's: it goes for good now
+            await self.studio.purge_deleted(visitor=visitor, generation_id=earlier, at_once=True)
         deleted = await self.studio.delete(data.get(self.selected) or "", visitor=visitor)
         if deleted is None:
             raise gr.Error(t(lang, "history.choose_first"))
@@ -377,6 +377,9 @@ class HistoryTab:
         gid = data.get(self.pending)
         if gid:
             visitor = visitor_of(data.get(self.shared.visitor_token), request)
+            left = await self.studio.undo_left(gid, visitor=visitor)
+            if left:  # the timer ran on an earlier delete's schedule: wait for the end of this one's offer
+                return {self.undo_timer: gr.Timer(value=left, active=True)}
             await self.studio.purge_deleted(visitor=visitor, generation_id=gid)
         return self._undo_closed()
 
