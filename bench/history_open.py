@@ -102,7 +102,7 @@ async def server_open(studio: Studio, visitor: str, *, page: int = 0, text: str 
     await studio.history_models(visitor)
     found = await studio.history_page(visitor, where=HistoryFilter(text=text), page=page)
     return (
-        gallery.grid_html(found.items, selected=None, marked=(), lang="en")
+        gallery.grid_html(found.items, selected=None, marked=(), lang="en", link=lambda p: studio.links.href(p) or "")
         + gallery.summary_text(found, filtered=bool(text), lang="en")
         + gallery.pager_text(found, "en")
     )

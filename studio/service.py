@@ -44,6 +44,7 @@ from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_bl
 from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
 from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
+from studio.links import FileLinks, link_key, random_name, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
@@ -100,6 +101,7 @@ class Studio:
         code_base_urls: Mapping[str, str] | None = None,
         simulator_app: Any = None,
         undo_s: float = UNDO_S,
+        forget_copies: Callable[[Path], None] | None = None,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -109,6 +111,10 @@ class Studio:
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
+        # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
+        self.links = FileLinks(key=link_key(data_dir), data_dir=data_dir, folders=(self.outputs, self.inputs))
+        # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).
+        self.forget_copies = forget_copies
         self.undo_s = undo_s
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
@@ -255,7 +261,8 @@ class Studio:
             )
             for p in takes
         ]
-        kept = await asyncio.to_thread(self._keep_inputs, first.form, news[0].id)
+        kept_in = self.inputs / random_name()  # unguessable: 144 random bits
+        kept = await asyncio.to_thread(self._keep_inputs, first.form, kept_in)
         for new, p in zip(news, takes, strict=True):
             new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
         async with self._start_lock:
@@ -268,7 +275,7 @@ class Studio:
                     key_source=key_source,
                 )
             except InvalidInput:
-                await asyncio.to_thread(shutil.rmtree, self.inputs / news[0].id, True)
+                await asyncio.to_thread(shutil.rmtree, kept_in, True)
                 raise
             for new in news:
                 await self.history.run(self.history.add, new)
@@ -308,14 +315,14 @@ class Studio:
         text = await self.budget_text(visitor) if key_source == "server key" else ""
         return (text,) if text else ()
 
-    def _keep_inputs(self, form: Form, generation_id: str) -> Form:
-        """Copy the uploads into the data dir (Gradio's temp files do not last), so settings can be reused."""
-        folder = self.inputs / generation_id
+    def _keep_inputs(self, form: Form, folder: Path) -> Form:
+        """Copy the uploads into ``folder`` of the data dir (Gradio's temp files do not last), so settings can be
+        reused. Each copy is named by the field and what its bytes are, never by the uploaded name."""
         kept: dict[str, MediaInput] = {}
         for name, given in form.media().items():
             if given.path and Path(given.path).is_file():
                 folder.mkdir(parents=True, exist_ok=True)
-                dest = folder / f"{name}{Path(given.path).suffix.lower()}"
+                dest = folder / f"{name}{sniff_file(Path(given.path))[1]}"
                 shutil.copyfile(given.path, dest)
                 kept[name] = MediaInput(path=str(dest), url=given.url)
         return form.with_media(kept)
@@ -540,8 +547,13 @@ class Studio:
         await asyncio.to_thread(self._delete_files, generation)
         for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
             if not await self.history.run(self.history.mentions, folder.name):  # a random name: no false match
-                await asyncio.to_thread(shutil.rmtree, folder, True)
+                await asyncio.to_thread(self._remove_inputs, folder)
         return True
+
+    def _remove_inputs(self, folder: Path) -> None:
+        if folder.is_dir():
+            self._forget_copies(*folder.iterdir())
+        shutil.rmtree(folder, ignore_errors=True)
 
     def _input_folders(self, generation: Generation) -> set[Path]:
         """The folders of kept inputs a generation uses: its own, and the one its form's files are in."""
@@ -552,12 +564,26 @@ class Studio:
     def _delete_files(self, generation: Generation) -> None:
         for path in (generation.output_path, generation.poster_path):
             if path:
+                self._forget_copies(Path(path), Path(path).with_suffix(".last.png"))
                 Path(path).unlink(missing_ok=True)
                 Path(path).with_suffix(".last.png").unlink(missing_ok=True)  # "use last frame as first frame"
                 if Path(path).parent != self.outputs:  # a clip kept under its name, in a folder of its own
                     with contextlib.suppress(OSError):
                         Path(path).parent.rmdir()
-        shutil.rmtree(self.named / generation.id, ignore_errors=True)
+        named = self._named_folder(generation.id)
+        if named.is_dir():
+            self._forget_copies(*named.iterdir())
+        shutil.rmtree(named, ignore_errors=True)
+
+    def _forget_copies(self, *paths: Path) -> None:
+        """Remove the copies kept elsewhere (Gradio's cache) of the files at ``paths``, those that exist."""
+        for path in paths:
+            if self.forget_copies is not None and path.is_file():
+                self.forget_copies(path)
+
+    def _named_folder(self, generation_id: str) -> Path:
+        """The folder of a generation's clip under its download name: unguessable (144 bits), found again."""
+        return self.named / self.links.secret_name(generation_id)
 
     async def download_path(self, generation_id: str, *, visitor: str) -> Path | None:
         """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data
@@ -566,7 +592,7 @@ class Studio:
         if found is None or not found.output_path:
             return None
         try:
-            return await asyncio.to_thread(named_copy, found, folder=self.named)
+            return await asyncio.to_thread(named_copy, found, folder=self._named_folder(found.id))
         except FileNotFoundError:
             return None
 

@@ -2,8 +2,8 @@
 given a poster frame, and from then on served from the studio's own copy under an unguessable name.
 
 A clip is downloaded under a readable name (``download_name``): a new clip is kept under it, in a folder with an
-unguessable name; a clip kept before that is linked under it (``named_copy``), in a folder named by the
-generation's id, as unguessable as the copy itself."""
+unguessable name; a clip kept before that is linked under it (``named_copy``), in a folder of its own whose name
+the service derives from the generation's id with its secret key (as unguessable as the copy itself)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import contextlib
 import datetime as dt
 import os
 import re
-import secrets
 import shutil
 import unicodedata
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from studio.client import RunwayClient
 from studio.errors import DownloadError, MediaError
 from studio.history import Generation
 from studio.i18n import Msg
+from studio.links import random_name
 
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
 PROMPT_WORDS = 6  # how many of the prompt's first words a download's name keeps
@@ -51,7 +51,7 @@ async def keep_output(
     itself has the unguessable name. ``gate`` bounds how many clips are decoded at once (CPU work: more at a time
     only holds more memory).
     """
-    token = secrets.token_urlsafe(18)  # unguessable: Gradio serves allowed files to whoever has the path
+    token = random_name()  # unguessable (144 bits): Gradio serves allowed files to whoever has the path
     if name:
         (folder / token).mkdir(parents=True, exist_ok=True)
     video_path = folder / token / name if name else folder / f"{token}.mp4"
@@ -98,14 +98,14 @@ def _prompt_words(prompt: str) -> str:
 
 
 def named_copy(generation: Generation, *, folder: Path) -> Path:
-    """The generation's clip under its download name, in a folder of its own under ``folder`` (a hard link to the
+    """The generation's clip under its download name, in ``folder``, the generation's own (a hard link to the
     vault's copy where the file system allows one, else a copy), made once. Raises FileNotFoundError when the
     generation has no clip."""
     if not generation.output_path or not Path(generation.output_path).is_file():
         raise FileNotFoundError(generation.output_path or generation.id)
     if Path(generation.output_path).name == download_name(generation):
         return Path(generation.output_path)  # kept under that name already (``keep_output``)
-    own = folder / generation.id
+    own = folder
     dest = own / download_name(generation)
     if not dest.is_file():
         own.mkdir(parents=True, exist_ok=True)

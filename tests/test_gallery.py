@@ -281,7 +281,7 @@ async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is
         await job.wait_done()
     first, second = (rig.studio.history.get(job.generation_id) for job in jobs)
     assert first is not None and second is not None
-    shared = rig.studio.inputs / first.id
+    shared = Path(first.form["first"]["path"]).parent
     assert str(shared) in str(second.form["first"]["path"])  # the second take uses the first one's copy
 
     await rig.studio.delete(first.id, visitor=ALICE)
@@ -435,7 +435,9 @@ def test_the_compare_view_names_the_differences_in_the_visitors_language(tmp_pat
     a = generation(id="a", form={"prompt_text": "boats", "duration": 5}, seed=1)
     b = generation(id="b", form={"prompt_text": "dawn", "duration": 5}, seed=2, output_path=None)
     comparison = Comparison([a, b], settings_diff([a, b]))
-    page = gallery.compare_html(comparison, {"a": "/data/outputs/named/a/x.mp4", "b": None}, "zh-CN")
+    page = gallery.compare_html(
+        comparison, {"a": "/data/outputs/named/a/x.mp4", "b": None}, "zh-CN", link=lambda p: "gradio_api/file=" + p
+    )
     assert page.count("<video") == 1 and "没有片段" in page  # the one without a clip says so
     assert "不同的设置" in page and "提示词" in page and "随机种子" in page and "全部相同" in page
     assert 'src="gradio_api/file=/data/outputs/named/a/x.mp4"' in page
@@ -446,16 +448,18 @@ def test_the_compare_view_names_the_differences_in_the_visitors_language(tmp_pat
 
 def test_a_tile_shows_date_tab_model_star_and_a_ring_while_running() -> None:
     running = generation(status="running", progress=0.42, starred=True, poster_path=None)
-    tile = gallery.grid_html([running], selected=None, marked=(), lang="en")
+    tile = gallery.grid_html([running], selected=None, marked=(), lang="en", link=lambda p: "L" + p)
     for text in ("2026-11-29 08:53 UTC", "Image to Video", "gen4_turbo", "Paper boats drift across a pond"):
         assert text in tile, text
     assert 'aria-valuenow="42"' in tile and "42%" in tile and 'aria-pressed="true"' in tile
-    done = gallery.grid_html([generation(poster_path="/d/outputs/p.jpg")], selected="g1", marked={"g1"}, lang="en")
-    assert 'src="gradio_api/file=/d/outputs/p.jpg"' in done and "rs-selected" in done and " checked" in done
+    done = gallery.grid_html(
+        [generation(poster_path="/d/outputs/p.jpg")], selected="g1", marked={"g1"}, lang="en", link=lambda p: "L" + p
+    )
+    assert 'src="L/d/outputs/p.jpg"' in done and "rs-selected" in done and " checked" in done
     assert "progressbar" not in done and 'aria-pressed="false"' in done
 
 
 def test_a_prompt_cannot_inject_markup_into_the_page() -> None:
     evil = generation(form={"prompt_text": '<img src=x onerror="alert(1)">"'}, model="<b>m</b>")
-    tile = gallery.grid_html([evil], selected=None, marked=(), lang="en")
+    tile = gallery.grid_html([evil], selected=None, marked=(), lang="en", link=lambda p: "L" + p)
     assert "<img src=x" not in tile and "<b>m</b>" not in tile and "&lt;img src=x" in tile

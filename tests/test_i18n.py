@@ -383,7 +383,9 @@ def test_history_keeps_why_a_generation_failed_in_every_language(tmp_path: Path)
         details = details_markdown(row, [row], "zh-CN")
         assert "**失败原因**：服务商出现临时问题（服务商反馈：busy）。可以放心重试。" in details
         assert "图生视频" in details and "模拟器" in details and "**提示词**：waves" in details
-        tile = grid_html([row], selected=None, marked=(), lang="zh-CN")  # its date, tab, model, status, prompt
+        tile = grid_html(
+            [row], selected=None, marked=(), lang="zh-CN", link=str
+        )  # its date, tab, model, status, prompt
         for text in ("图生视频", "gen4_turbo", "失败", "waves", "对比", "加星标"):
             assert text in tile, text
         english = details_markdown(row, [row])

@@ -281,6 +281,7 @@ def _need(clip: str | None, lang: str = "en") -> str:
 def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
     """The studio and its page for ``settings``, queued and ready to launch (app.py and the tests use this)."""
     studio = build_studio(settings)
+    studio.forget_copies = gradio_compat.forget_cached  # Delete also removes the copies Gradio made
     demo = build_app(
         studio,
         default_provider=settings.provider,
@@ -303,7 +304,8 @@ def launch_options(studio: Studio, *, max_upload_mb: int, max_sessions: int = DE
             yield
 
     return {
-        "app_kwargs": {"lifespan": lifespan},
+        # The studio's own file route (signed, expiring links), answered before Gradio's routes.
+        "app_kwargs": {"lifespan": lifespan, "middleware": [studio.links.middleware()]},
         "state_session_capacity": max_sessions,
         "max_threads": 256,
         "run_history": False,

@@ -1,8 +1,8 @@
 """What History shows, rendered on the server in the visitor's language: the grid of tiles, the lines above and
 under it, a generation's details and the compare view.
 
-Every value from a generation is escaped. Files are linked through Gradio's file route (``gradio_api/file=``,
-relative to the page); the data dir's outputs folder is an allowed path, and its names are unguessable. The tiles
+Every value from a generation is escaped. Files are linked through the studio's own signed route (``link``: a
+link relative to the page, from ``studio.links``), never through Gradio's file route or cache. The tiles
 carry their generation's id (``data-gid``); ``assets/history.js`` turns clicks on them into the grid's events.
 """
 
@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
-import urllib.parse
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from studio.capabilities import OPTIONS, PROVIDERS
@@ -26,9 +25,7 @@ from studio.ui.status import charge_text
 TITLE_CHARS = 80  # a tile's title: the prompt cut to this many characters
 
 
-def file_url(path: str) -> str:
-    """The URL the page loads a file of the data dir from (relative: it works under any root path)."""
-    return "gradio_api/file=" + urllib.parse.quote(path)
+Link = Callable[[str], str]  # a file of the data dir -> the link the page loads it from (relative to the page)
 
 
 def when(timestamp: float) -> str:
@@ -54,15 +51,15 @@ def title(g: Generation, lang: str) -> str:
 # --- the grid ---------------------------------------------------------------------------------------------------
 
 
-def grid_html(items: list[Generation], *, selected: str | None, marked: Collection[str], lang: str) -> str:
+def grid_html(items: list[Generation], *, selected: str | None, marked: Collection[str], lang: str, link: Link) -> str:
     """The page's tiles ('' when there are none: the summary line says why)."""
     if not items:
         return ""
-    tiles = "".join(_tile(g, selected=g.id == selected, marked=g.id in marked, lang=lang) for g in items)
+    tiles = "".join(_tile(g, selected=g.id == selected, marked=g.id in marked, lang=lang, link=link) for g in items)
     return f'<div class="rs-grid" role="list">{tiles}</div>'
 
 
-def _tile(g: Generation, *, selected: bool, marked: bool, lang: str) -> str:
+def _tile(g: Generation, *, selected: bool, marked: bool, lang: str, link: Link) -> str:
     plain = title(g, lang)
     name = html.escape(plain)
     classes = "rs-tile" + (" rs-selected" if selected else "") + (" rs-marked" if marked else "")
@@ -75,7 +72,7 @@ def _tile(g: Generation, *, selected: bool, marked: bool, lang: str) -> str:
     return (
         f'<article class="{classes}" role="listitem" data-gid="{html.escape(g.id)}" data-status="{g.status}">'
         f'<button type="button" class="rs-open" aria-label="{html.escape(t(lang, "history.open", title=plain))}"'
-        f"{' aria-current=true' if selected else ''}>{_face(g, lang)}</button>"
+        f"{' aria-current=true' if selected else ''}>{_face(g, lang, link)}</button>"
         f'<button type="button" class="rs-star" data-act="star" aria-pressed="{str(g.starred).lower()}"'
         f' aria-label="{html.escape(star)}" title="{html.escape(star)}">{"★" if g.starred else "☆"}</button>'
         f'<label class="rs-mark"><input type="checkbox" data-act="mark" aria-label="{mark}"{checked}>'
@@ -87,10 +84,10 @@ def _tile(g: Generation, *, selected: bool, marked: bool, lang: str) -> str:
     )
 
 
-def _face(g: Generation, lang: str) -> str:
+def _face(g: Generation, lang: str, link: Link) -> str:
     """The tile's picture: the poster once there is a clip, a progress ring while it runs, else its status."""
     if g.poster_path:
-        return f'<img class="rs-thumb" src="{html.escape(file_url(g.poster_path))}" alt="" loading="lazy">'
+        return f'<img class="rs-thumb" src="{html.escape(link(g.poster_path))}" alt="" loading="lazy">'
     label = html.escape(status_label(g.status, lang))
     if g.terminal:
         return f'<span class="rs-face rs-{g.status}"><span>{label}</span></span>'
@@ -185,12 +182,12 @@ def details_markdown(g: Generation, lineage: list[Generation], lang: str = "en")
 # --- compare ----------------------------------------------------------------------------------------------------
 
 
-def compare_html(comparison: Comparison, clips: Mapping[str, str | None], lang: str) -> str:
+def compare_html(comparison: Comparison, clips: Mapping[str, str | None], lang: str, *, link: Link) -> str:
     """The compared clips side by side (``clips``: each generation's clip path, or None), one Play/Pause and one
     position for all of them (``assets/history.js`` keeps them in step), and their settings: those that differ
     in a table, the others on one line."""
     generations = comparison.generations
-    figures = "".join(_compare_clip(n, g, clips.get(g.id), lang) for n, g in enumerate(generations, 1))
+    figures = "".join(_compare_clip(n, g, clips.get(g.id), lang, link) for n, g in enumerate(generations, 1))
     play, pause = (html.escape(t(lang, f"history.compare_{k}")) for k in ("play", "pause"))
     position = html.escape(t(lang, "history.compare_position"))
     controls = (
@@ -206,10 +203,10 @@ def compare_html(comparison: Comparison, clips: Mapping[str, str | None], lang: 
     )
 
 
-def _compare_clip(n: int, g: Generation, clip: str | None, lang: str) -> str:
+def _compare_clip(n: int, g: Generation, clip: str | None, lang: str, link: Link) -> str:
     if clip:
-        poster = f' poster="{html.escape(file_url(g.poster_path))}"' if g.poster_path else ""
-        media = f'<video src="{html.escape(file_url(clip))}"{poster} muted playsinline preload="auto"></video>'
+        poster = f' poster="{html.escape(link(g.poster_path))}"' if g.poster_path else ""
+        media = f'<video src="{html.escape(link(clip))}"{poster} muted playsinline preload="auto"></video>'
     else:
         media = (
             f'<span class="rs-face rs-{g.status}"><span>{html.escape(t(lang, "history.compare_no_clip"))}</span></span>'

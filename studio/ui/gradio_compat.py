@@ -9,6 +9,8 @@ work-around and fails once upstream no longer behaves that way: the signal to de
     drop_departed_sessions    a closed page's session is never dropped (only at 10,000 sessions)
     RawImage, Raw*            uploads and values are checked by Gradio with bare messages naming no field
     english                   the API description (/info) shows translation keys instead of labels
+    ServedVideo, served_file  a file value is copied into Gradio's cache and served from there to anyone for a day
+    forget_cached             (so the studio serves its files itself and removes any copy Gradio made on Delete)
     add_translation           page text made at build time is registered with gr.I18n after it was made
 
 Gradio writes a stub (``gradio_compat.pyi``) beside any module that defines a component subclass when it is
@@ -17,13 +19,16 @@ imported; it is git-ignored, and ``.ci/run`` type-checks a clean clone, where it
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import re
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import FileData
 
 GRADIO_TESTED = "6.31.0"  # the one version every reach-in below was written and tested against
 
@@ -151,6 +156,69 @@ class RawRadio(_PassThrough, gr.Radio):
     def get_block_name(self) -> str:
         _pinned("RawRadio")
         return "radio"
+
+
+# --- files the studio serves itself ------------------------------------------------------------------------------
+
+
+def root_url(request: gr.Request) -> str:
+    """The app's public root URL as the visitor reached it (behind a proxy too), without a trailing slash."""
+    _pinned("root_url")
+    from gradio import route_utils
+
+    raw = request.request
+    if raw is None:  # not a request over HTTP (a test calling a handler directly): links stay relative
+        return ""
+    path = raw.url.path
+    at = path.find("/gradio_api/")
+    return route_utils.get_root_url(
+        request=raw, route_path=path[at:] if at >= 0 else path, root_path=getattr(raw.app, "root_path", "") or None
+    )
+
+
+def served_file(url: str, *, name: str) -> FileData:
+    """A file value that Gradio hands to the browser as ``url`` (absolute: the studio's own route) untouched.
+
+    Upstream: a path or a plain URL returned to a component is copied into Gradio's cache (a URL is downloaded,
+    and a loopback one refused), then served from the cache to whoever has its link for a day, whatever happens
+    to the original; only a value whose ``url`` is already an http(s) URL is passed through."""
+    _pinned("served_file")
+    return FileData(path=url, url=url, orig_name=name)
+
+
+class _ServedValue:
+    """Hands a ``served_file`` value to the browser as it is (a path still goes the usual way)."""
+
+    def postprocess(self, value: Any) -> Any:
+        if isinstance(value, FileData):
+            return value
+        return super().postprocess(value)  # type: ignore[misc]
+
+
+class ServedVideo(_ServedValue, gr.Video):
+    def get_block_name(self) -> str:
+        _pinned("ServedVideo")
+        return "video"
+
+
+class ServedDownload(_ServedValue, gr.DownloadButton):
+    def get_block_name(self) -> str:
+        _pinned("ServedDownload")
+        return "downloadbutton"
+
+
+def forget_cached(path: Path) -> None:
+    """Remove the copies Gradio keeps of the file at ``path`` in its cache (``<cache>/<hash of its bytes>/``),
+    for instance of a kept input put back into a form by Reuse."""
+    _pinned("forget_cached")
+    from gradio import processing_utils
+    from gradio.utils import get_upload_folder
+    from gradio_client import utils as client_utils
+
+    folder = Path(get_upload_folder()) / processing_utils.hash_file(path)
+    (folder / client_utils.strip_invalid_filename_characters(path.name)).unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # another file of the same bytes may still be there
+        folder.rmdir()
 
 
 # --- translations ------------------------------------------------------------------------------------------------

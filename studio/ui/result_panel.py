@@ -14,8 +14,11 @@ import gradio as gr
 
 from studio.codegen import CodeSnippets
 from studio.jobs import JobStatus
+from studio.links import FileLinks
 from studio.phases import Phase
 from studio.service import MAX_TAKES
+from studio.ui import gradio_compat
+from studio.ui.served import Served
 from studio.ui.status import idle_page_html, status_html, takes_status
 from studio.ui.translations import UI
 
@@ -35,8 +38,9 @@ class TakeSlot:
 class ResultPanel:
     """The status card, up to ``MAX_TAKES`` takes, and the actions on the chosen take, for one tab."""
 
-    def __init__(self, prefix: str) -> None:
+    def __init__(self, prefix: str, *, links: FileLinks) -> None:
         self.prefix = prefix
+        self.links = links  # clips are shown and downloaded through the studio's own signed links
         self.status = gr.HTML(idle_page_html(), elem_id=f"{prefix}_status")
         slots = []
         with gr.Row(elem_classes="rs-takes", equal_height=False):
@@ -44,7 +48,7 @@ class ResultPanel:
                 name = f"{prefix}_video" if index == 0 else f"{prefix}_video_{index + 1}"
                 with gr.Column(visible=False, min_width=200, elem_classes="rs-take-slot") as box:
                     card = gr.HTML(visible=False, elem_id=f"{prefix}_take{index + 1}_status")
-                    video = gr.Video(
+                    video = gradio_compat.ServedVideo(
                         label=UI("ui.result"),
                         show_label=False,
                         elem_id=name,
@@ -65,7 +69,7 @@ class ResultPanel:
                 scale=2,
                 min_width=150,
             )
-            self.download = gr.DownloadButton(
+            self.download = gradio_compat.ServedDownload(
                 UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
                 visible=False,
                 elem_id=f"{prefix}_download",
@@ -164,11 +168,14 @@ class ResultPanel:
         codes: list[CodeSnippets | None] | None = None,
         shown: list[str | None] | None = None,
         final: bool = False,
+        served: Served | None = None,
     ) -> dict[Any, Any]:
         """Every take's status, and each clip once it is there. ``shown``: the clip each slot shows now (kept until
         the take's new clip replaces it; updated in place). Only what changed is sent, so an unchanged clip is not
         processed again on every progress step. ``final``: the last update, with this run's clips only (an API
-        caller reads the outcome from it; a take that failed no longer shows the clip it replaced)."""
+        caller reads the outcome from it; a take that failed no longer shows the clip it replaced). ``served``:
+        the request's links to the clips."""
+        serve = (served or Served(self.links, None)).file
         several = len(statuses) > 1
         if shown is not None and len(shown) < len(self.slots):
             shown.extend([None] * (len(self.slots) - len(shown)))
@@ -187,10 +194,10 @@ class ResultPanel:
                 else gr.update(visible=False)
             )
             if clip is not None and shown is not None and clip != before:
-                updates[slot.video] = clip
+                updates[slot.video] = serve(clip)
                 shown[index] = clip
             elif final:  # the outcome of this run: a take that made no clip shows none (the old one goes)
-                updates[slot.video] = clip
+                updates[slot.video] = serve(clip)
             if status is not None:
                 code = codes[index] if codes and index < len(codes) else None
                 takes.append((clip, status.generation_id, code))
@@ -206,10 +213,10 @@ class ResultPanel:
         hidden = {b: gr.update(visible=False) for b in (self.download, self.keep, self.unkeep, self.discard)}
         return buttons | hidden | {self.take: gr.update(visible=False, value=0), self.curl: "", self.python: ""}
 
-    def finish(self, takes: Takes) -> dict[Any, Any]:
+    def finish(self, takes: Takes, request: gr.Request) -> dict[Any, Any]:
         """After a generation: the first take with a clip is chosen; the take picker shows when there are several."""
         chosen = next((i for i, t in enumerate(takes) if t[0]), 0)
-        return self.choose(takes, chosen) | {
+        return self.choose(takes, chosen, served=Served(self.links, request)) | {
             self.take: gr.update(
                 visible=len(takes) > 1,
                 value=chosen,
@@ -218,8 +225,15 @@ class ResultPanel:
             self.kept: (),
         }
 
-    def choose(self, takes: Takes, index: int | None, kept: tuple[str, ...] = ()) -> dict[Any, Any]:
-        """The actions now work on take ``index`` (``kept``: the takes starred here)."""
+    def on_take(self, takes: Takes, index: int | None, kept: tuple[str, ...], request: gr.Request) -> dict[Any, Any]:
+        """The visitor picked take ``index``."""
+        return self.choose(takes, index, kept, served=Served(self.links, request))
+
+    def choose(
+        self, takes: Takes, index: int | None, kept: tuple[str, ...] = (), *, served: Served | None = None
+    ) -> dict[Any, Any]:
+        """The actions now work on take ``index`` (``kept``: the takes starred here; ``served``: the request's
+        links to the clips)."""
         clip, generation, code = takes[index] if takes and index is not None and index < len(takes) else (None,) * 3
         buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
         starred = generation in (kept or ())
@@ -227,7 +241,7 @@ class ResultPanel:
             self.clip: clip,
             self.generation: generation,
             self.code: code,
-            self.download: gr.update(value=clip, visible=bool(clip)),
+            self.download: gr.update(value=(served or Served(self.links, None)).file(clip), visible=bool(clip)),
             self.keep: gr.update(visible=bool(clip) and not starred),
             self.unkeep: gr.update(visible=bool(clip) and starred),
             self.discard: gr.update(visible=bool(clip)),

@@ -404,11 +404,18 @@ def test_history_compare_plays_2_clips(
     page.click("#history_compare_view .rs-cmp-play")
     page.wait_for_function(f"() => ({TIMES})().every(([t, paused]) => !paused && t > 0.4)", timeout=10_000)
     first = page.evaluate(TIMES)
-    page.wait_for_timeout(700)
-    later = page.evaluate(TIMES)
-    assert all(not paused for _, paused in later), later
-    assert all(b[0] - a[0] > 0.3 for a, b in zip(first, later)), f"the clips did not advance: {first} -> {later}"
-    assert abs(later[0][0] - later[1][0]) < 0.25, f"the clips drifted apart: {later}"
+    page.wait_for_function(  # both play on (a starved machine may stall a decoder for a moment: wait, bounded)
+        f"(first) => ({TIMES})().every(([t, paused], i) => !paused && t - first[i][0] > 0.3)", arg=first
+    )
+    # In sync: one sample can catch a decoder between two of the page's corrections on a busy machine, so the
+    # median of five samples is what must stay within a quarter second.
+    drifts = []
+    for _ in range(5):
+        later = page.evaluate(TIMES)
+        assert all(not paused for _, paused in later), later
+        drifts.append(abs(later[0][0] - later[1][0]))
+        page.wait_for_timeout(150)
+    assert sorted(drifts)[2] < 0.25, f"the clips drifted apart: {drifts}"
     shot(page, request, "playing", full_page=False)
     page.click("#history_compare_view .rs-cmp-play")  # Pause all
     page.wait_for_function(f"() => ({TIMES})().every(([, paused]) => paused)")

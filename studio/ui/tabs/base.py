@@ -28,6 +28,7 @@ from studio.ui import controls, gradio_compat
 from studio.ui.bindings import Bindings, Field, Seed, Upload, text, text_or_none, whole
 from studio.ui.gradio_compat import RawNumber, RawRadio
 from studio.ui.result_panel import ResultPanel
+from studio.ui.served import Served
 from studio.ui.status import error_html, status_html, takes_status
 from studio.ui.translations import UI, page_text
 
@@ -159,7 +160,7 @@ class GenerationTab:
                     self._seed_controls()
                 self.bindings = self.make_bindings()
             with gr.Column(scale=6, min_width=320, elem_classes="rs-result", elem_id=f"{self.prefix}_result"):
-                self.panel = ResultPanel(self.prefix)
+                self.panel = ResultPanel(self.prefix, links=self.studio.links)
                 self.undo_timer = gr.Timer(self.studio.undo_s, active=False)  # the end of a discard's Undo offer
                 self.build_result()
         self._examples()  # under both columns: on a phone the result comes first, right under Generate
@@ -421,7 +422,7 @@ class GenerationTab:
         """Submit the form (as many takes as asked) and stream every take's status until all have ended. The form is
         never cleared, and the clips on screen stay until new ones replace them."""
         panel = self.panel
-        lang = request_language(request)
+        lang, served = request_language(request), Served(self.studio.links, request)
         shown: list[str | None] = [take[0] for take in data[panel.takes] or ()]
         preparing = JobStatus(Phase.PREPARING, Msg("job.preparing"))
         yield {panel.status: status_html(preparing, lang)} | self._running(True)
@@ -444,9 +445,9 @@ class GenerationTab:
         sent: dict[Any, Any] = {self.parent: None}  # with the first status
         statuses = [job.status for job in jobs]
         async for statuses in follow_all(jobs):
-            yield panel.show(statuses, lang, codes=codes, shown=shown) | sent
+            yield panel.show(statuses, lang, codes=codes, shown=shown, served=served) | sent
             sent = {}
-        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(
+        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(
             False, data[self.shared.provider]
         )
 
@@ -486,14 +487,16 @@ class GenerationTab:
         if not jobs or all(job.status.final for job in jobs):
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
-        lang = request_language(request)
+        lang, served = request_language(request), Served(self.studio.links, request)
         shown: list[str | None] = [take[0] for take in takes or ()]
         codes = [job.code for job in jobs]
         yield self._running(True)
         statuses = [job.status for job in jobs]
         async for statuses in follow_all(jobs):
-            yield self.panel.show(statuses, lang, codes=codes, shown=shown)
-        yield self.panel.show(statuses, lang, codes=codes, shown=shown, final=True) | self._running(False)
+            yield self.panel.show(statuses, lang, codes=codes, shown=shown, served=served)
+        yield self.panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(
+            False
+        )
 
     # --- what can be done with a take: keep it, discard it (and undo that) ----------------------------------------
 
@@ -525,7 +528,7 @@ class GenerationTab:
             raise gr.Error(t(lang, "history.choose_first"))
         left = tuple((None, take[1], take[2]) if i == index else take for i, take in enumerate(takes))
         chosen = next((i for i, take in enumerate(left) if take[0]), index)
-        return panel.choose(left, chosen, data[panel.kept]) | {
+        return panel.choose(left, chosen, data[panel.kept], served=Served(self.studio.links, request)) | {
             panel.takes: left,
             panel.slots[index].box: gr.update(visible=False),
             panel.take: gr.update(value=chosen),
@@ -549,7 +552,7 @@ class GenerationTab:
             return self._undo_closed()
         takes = tuple(tuple(take) if i == index else t_ for i, t_ in enumerate(takes))
         return (
-            panel.choose(takes, index, data[panel.kept])
+            panel.choose(takes, index, data[panel.kept], served=Served(self.studio.links, request))
             | {panel.takes: takes, panel.slots[index].box: gr.update(visible=True), panel.take: gr.update(value=index)}
             | self._undo_closed()
         )
@@ -709,7 +712,7 @@ class GenerationTab:
             show_progress="hidden",
         ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet)
         panel.take.input(
-            panel.choose,
+            panel.on_take,
             [panel.takes, panel.take, panel.kept],
             [*panel.choice_outputs, panel.curl, panel.python],
             **quiet,

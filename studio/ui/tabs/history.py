@@ -22,7 +22,8 @@ import gradio as gr
 from studio.history import HistoryFilter
 from studio.i18n import request_language, t
 from studio.service import COMPARE_MAX, Studio
-from studio.ui import gallery
+from studio.ui import gallery, gradio_compat
+from studio.ui.served import Served
 from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.translations import UI
 
@@ -124,10 +125,10 @@ class HistoryTab:
             self.undo = gr.Button(UI("ui.undo"), size="sm", variant="primary", scale=0, elem_id="history_undo_button")
         self.placeholder = gr.Markdown(UI("ui.history_pick"), elem_id="history_placeholder")
         with gr.Column(visible=False, elem_id="history_detail") as self.detail:
-            self.video = gr.Video(label=UI("ui.clip"), interactive=False, elem_id="history_video")
+            self.video = gradio_compat.ServedVideo(label=UI("ui.clip"), interactive=False, elem_id="history_video")
             self.details = gr.Markdown(elem_id="history_details")
             with gr.Row():
-                self.download = gr.DownloadButton(
+                self.download = gradio_compat.ServedDownload(
                     UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
                     size="sm",
                     elem_id="history_download",
@@ -219,7 +220,9 @@ class HistoryTab:
         marked = list(data.get(self.marked) or []) if marked is None else marked
         several = gallery.pages_of(found) > 1
         updates = {
-            self.grid: gallery.grid_html(found.items, selected=selected, marked=marked, lang=lang),
+            self.grid: gallery.grid_html(
+                found.items, selected=selected, marked=marked, lang=lang, link=Served(self.studio.links, request).href
+            ),
             self.summary: gallery.summary_text(found, filtered=where.active, lang=lang),
             self.pager_row: gr.update(visible=several),
             self.pager: gallery.pager_text(found, lang),
@@ -229,7 +232,7 @@ class HistoryTab:
             self.page: shown,
         }
         if selected and any(g.id == selected and not g.terminal for g in found.items):
-            updates |= await self._show(selected, visitor, lang)  # keep a running selection live
+            updates |= await self._show(selected, visitor, lang, request)  # keep a running selection live
         return updates
 
     async def refresh(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
@@ -261,7 +264,7 @@ class HistoryTab:
 
     async def pick(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
         visitor = visitor_of(data.get(self.shared.visitor_token), request)
-        return await self._show(str(getattr(evt, "id", "")), visitor, request_language(request))
+        return await self._show(str(getattr(evt, "id", "")), visitor, request_language(request), request)
 
     async def star(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
         visitor = visitor_of(data.get(self.shared.visitor_token), request)
@@ -305,7 +308,12 @@ class HistoryTab:
         if len(comparison.generations) < 2:
             raise gr.Error(t(lang, "history.compare_need_two"))
         clips = {g.id: await self.studio.download_path(g.id, visitor=visitor) for g in comparison.generations}
-        view = gallery.compare_html(comparison, {k: str(v) if v else None for k, v in clips.items()}, lang)
+        view = gallery.compare_html(
+            comparison,
+            {k: str(v) if v else None for k, v in clips.items()},
+            lang,
+            link=Served(self.studio.links, request).href,
+        )
         return {self.compare_panel: gr.update(visible=True), self.compare_view: view}
 
     def close(self) -> dict[Any, Any]:
@@ -313,20 +321,21 @@ class HistoryTab:
 
     # --- the chosen generation -------------------------------------------------------------------------------------
 
-    async def _show(self, generation_id: str, visitor: str, lang: str = "en") -> dict[Any, Any]:
+    async def _show(self, generation_id: str, visitor: str, lang: str, request: gr.Request) -> dict[Any, Any]:
         g = await self.studio.generation(generation_id, visitor=visitor)
         if g is None:
             return self._hide()
         lineage = await self.studio.lineage(generation_id, visitor=visitor)
         named = await self.studio.download_path(generation_id, visitor=visitor)
         clip = str(named) if named else None
+        served = Served(self.studio.links, request).file(clip)
         return {
             self.detail: gr.update(visible=True),
             self.placeholder: gr.update(visible=False),
             self.selected: g.id,
-            self.video: clip,
+            self.video: served,
             self.details: gallery.details_markdown(g, lineage, lang),
-            self.download: gr.update(value=clip, visible=bool(clip)),
+            self.download: gr.update(value=served, visible=bool(clip)),
             **{b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)},
         }
 
@@ -369,7 +378,7 @@ class HistoryTab:
         gid = data.get(self.pending) or ""
         if not await self.studio.restore(gid, visitor=visitor):
             raise gr.Error(t(lang, "history.too_late"))
-        shown = await self._show(gid, visitor, lang)
+        shown = await self._show(gid, visitor, lang, request)
         return self._undo_closed() | shown | await self._view(data, request, selected=gid)
 
     async def undo_expired(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
