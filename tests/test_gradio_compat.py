@@ -123,6 +123,12 @@ def test_choice_radio_names_its_field_and_choices_and_keeps_its_frontend() -> No
         radio.preprocess("nope")
     assert str(refused.value.message) == "Provider: 'nope' is not known. Use one of: simulator, runway."
     assert radio.get_block_name() == "radio" and radio.get_config()["label"] == "Provider"
+    dropdown = gradio_compat.ChoiceDropdown([("All", "all"), ("Failed", "failed")], label="Status")
+    assert dropdown.preprocess("failed") == "failed" and dropdown.preprocess(None) is None  # empty: any
+    with pytest.raises(gr.Error) as unknown:
+        dropdown.preprocess("lost")
+    assert unknown.value.message == "Status: 'lost' is not known. Use one of: all, failed."
+    assert dropdown.get_block_name() == "dropdown"
 
 
 # --- translations ------------------------------------------------------------------------------------------------

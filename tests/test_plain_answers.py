@@ -54,6 +54,24 @@ def test_an_unknown_provider_in_settings_names_the_field(client: Client) -> None
     assert_plain(message, "Provider: 'runway-gen9' is not known.", PROVIDERS)
 
 
+@pytest.mark.parametrize(
+    ("label", "value", "phrases"),
+    [
+        (
+            "status",
+            "bogus",
+            ("Status: 'bogus' is not known.", "Use one of: all, running, succeeded, failed, cancelled."),
+        ),
+        ("tab", "images", ("Tab: 'images' is not known.", "image_to_video")),
+    ],
+)
+def test_an_unknown_history_filter_names_the_field(
+    client: Client, label: str, value: str, phrases: tuple[str, ...]
+) -> None:
+    message = refusal(lambda: client.predict(*args_for(client, "/history", **{label: value}), api_name="/history"))
+    assert_plain(message, *phrases)
+
+
 # --- History's tile events: private endpoints, but anyone can post to the queue ----------------------------------
 
 

@@ -22,7 +22,7 @@ import gradio as gr
 from studio.history import HistoryFilter
 from studio.i18n import Msg, request_language, t
 from studio.service import COMPARE_MAX, Studio
-from studio.ui import gallery
+from studio.ui import gallery, gradio_compat
 from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
 from studio.ui.translations import UI
 
@@ -126,17 +126,17 @@ class HistoryTab:
                 min_width=160,
                 elem_id="history_search",
             )
-            self.tab_filter = gr.Dropdown(
+            self.tab_filter = gradio_compat.ChoiceDropdown(
                 tabs, value=ALL, label=UI("ui.history_tab_filter"), min_width=140, elem_id="history_tab_filter"
             )
-            self.model_filter = gr.Dropdown(
+            self.model_filter = gradio_compat.ChoiceDropdown(
                 [(UI("ui.history_all_models"), ALL)],
                 value=ALL,
                 label=UI("ui.model"),
                 min_width=140,
                 elem_id="history_model_filter",
             )
-            self.status_filter = gr.Dropdown(
+            self.status_filter = gradio_compat.ChoiceDropdown(
                 STATUS_CHOICES,
                 value=ALL,
                 label=UI("ui.history_status_filter"),
