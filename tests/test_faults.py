@@ -253,6 +253,19 @@ async def test_a_task_unreadable_for_two_days_is_given_up_as_lost(rig: Rig) -> N
     assert 48 * 3600 <= rig.clock.elapsed < 49 * 3600  # followed until its link would have expired, not longer
 
 
+async def test_after_a_restart_the_reconciler_follows_a_task_through_an_outage(rig: Rig) -> None:
+    job = await rig.start()
+    async for status in job.follow():
+        if status.task_id:
+            break
+    job._runner.cancel()  # the studio process dies with the task created and its row open
+    rig.faults.update({"read_outage_s": 600.0})  # and comes back while the provider cannot be read for ten minutes
+    rig.studio = rig.restarted()
+    final = await rig.reconcile()
+    assert_vaulted(rig, final)
+    assert rig.created == 1 and task_reads(rig).count(500) >= 6
+
+
 async def test_a_refused_task_read_leaves_the_generation_open_for_the_reconciler(rig: Rig) -> None:
     rig.faults.update({"read_status": [400]})  # not the provider's terminal status: the task may still finish
     final, _ = await rig.generate()
