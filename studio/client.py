@@ -5,7 +5,11 @@ One shared ``httpx.AsyncClient``; ``transport=`` is the seam (the network, the s
 ever lands in that request's ``Authorization`` header: never on the shared client, never in a message.
 
 Retries: reads (GET, DELETE) retry with exponential backoff and jitter on connection errors, 429 (honouring
-``Retry-After``) and 502/503/504. A create call is retried only when it certainly did not reach the server
+``Retry-After``) and 502/503/504. A task read (``GET /v1/tasks/{id}``) is idempotent and the only way to learn how a
+billed task ended, so it is also retried on every other 5xx (500 included) and on an answer that cannot be read as a
+task (bad JSON, a missing or unknown status); ``wait`` then keeps following through longer outages (``Unreachable``).
+
+A create call is retried only when it certainly did not reach the server
 (the connection was never made) or was refused by a short rate limit; once the request may have arrived
 (timeouts, resets after sending, 5xx) it is never re-sent, because the provider sends no idempotency key and a
 second call would bill a second task.
@@ -40,11 +44,12 @@ from studio.errors import (
 )
 from studio.i18n import Join, Label, Message, Msg
 from studio.requests import LABELS, Request
-from studio.tasks import Task, TaskEvent, Throttled, event_for
+from studio.tasks import Task, TaskEvent, Throttled, Unreachable, event_for
 from studio.uris import human_bytes
 
 USER_AGENT = f"runway-studio/{__version__} (+https://github.com/runway-studio)"
 RETRYABLE_STATUS = frozenset({429, 502, 503, 504})
+LOST_CONTACT_POLL_CAP_S = 60.0  # while a task cannot be read, ``wait`` asks again at most this far apart
 DAILY_CAP_HINT = "daily"
 DEFAULT_TIMEOUT = httpx.Timeout(60.0, connect=5.0)  # as the official SDK's
 UPLOAD_TIMEOUT = httpx.Timeout(60.0, connect=5.0, write=600.0)  # up to 200 MB to send
@@ -247,7 +252,7 @@ class RunwayClient:
 
     async def get_task(self, task_id: str, *, key: str) -> Task:
         """The task now. Raises TaskNotFound on 404 (``wait`` allows fresh ids a grace period)."""
-        response = await self._with_retries("GET", f"/tasks/{task_id}", key=key)
+        response = await self._with_retries("GET", f"/tasks/{task_id}", key=key, every_5xx=True, readable=_is_task)
         if response.status_code == 404:
             raise TaskNotFound(Msg("client.task_unknown", task_id=task_id))
         if response.status_code >= 400:
@@ -265,9 +270,19 @@ class RunwayClient:
         if response.status_code >= 400 and response.status_code != 404:
             raise self._api_error(response)
 
-    async def _with_retries(self, method: str, path: str, *, key: str, json: Any = None) -> httpx.Response:
+    async def _with_retries(
+        self,
+        method: str,
+        path: str,
+        *,
+        key: str,
+        json: Any = None,
+        every_5xx: bool = False,
+        readable: Callable[[httpx.Response], bool] | None = None,
+    ) -> httpx.Response:
         """A request that is safe to repeat (a read, a cancel, starting an upload that costs nothing), retried on
-        connection errors, 429, 502/503/504."""
+        connection errors, 429, 502/503/504; with ``every_5xx`` on any 5xx too, and with ``readable`` on a 2xx answer
+        it says cannot be read."""
         last_problem: Message = ""
         for attempt in range(self._retry.attempts):
             final = attempt + 1 == self._retry.attempts  # no point waiting after the last try
@@ -278,9 +293,15 @@ class RunwayClient:
                 if not final:
                     await self._sleep(self._retry.delay(attempt, self._rng))
                 continue
-            if response.status_code not in RETRYABLE_STATUS:
+            status = response.status_code
+            if status < 300 and readable is not None and not readable(response):
+                last_problem = Msg("client.problem_unreadable")
+                if not final:
+                    await self._sleep(self._retry.delay(attempt, self._rng))
+                continue
+            if status not in RETRYABLE_STATUS and not (every_5xx and status >= 500):
                 return response
-            last_problem = Msg("client.problem_status", status=response.status_code)
+            last_problem = Msg("client.problem_status", status=status)
             wait = _retry_after(response)
             wait = (
                 min(wait, self._retry.max_retry_after_s) if wait is not None else self._retry.delay(attempt, self._rng)
@@ -291,20 +312,33 @@ class RunwayClient:
 
     # --- wait ----------------------------------------------------------------------------------------------
 
-    async def wait(self, task_id: str, *, key: str, timeout_s: float = 1800.0) -> AsyncIterator[TaskEvent]:
-        """Poll until the task ends, yielding an event per poll. THROTTLED time does not count to the timeout."""
+    async def wait(
+        self, task_id: str, *, key: str, timeout_s: float = 1800.0
+    ) -> AsyncIterator[TaskEvent | Unreachable]:
+        """Poll until the task ends, yielding an event per poll. THROTTLED time does not count to the timeout.
+
+        A read that still fails after its retries does not end the wait (the task may finish and bill all the same):
+        it yields ``Unreachable`` and asks again, further and further apart (up to LOST_CONTACT_POLL_CAP_S); the
+        caller decides when to stop following. Time without contact does not count to the timeout either."""
         start = last = self._clock()
         active_s = 0.0
         seen = False
+        misses = 0
         while True:
             try:
                 task = await self.get_task(task_id, key=key)
+            except ProviderUnavailable as err:
+                misses += 1
+                yield Unreachable(task_id, self._clock() - start, err.message)
+                await self._sleep(min(LOST_CONTACT_POLL_CAP_S, self.poll_interval_s * 2 ** min(misses, 16)))
+                last = self._clock()
+                continue
             except TaskNotFound:
                 if seen or self._clock() - start > self._grace_s:
                     raise
                 await self._sleep(self._next_poll())
                 continue
-            seen = True
+            seen, misses = True, 0
             now = self._clock()
             event = event_for(task, elapsed_s=now - start)
             if not isinstance(event, Throttled):
@@ -419,6 +453,15 @@ def _substituted(value: Any, uris: Mapping[str, str]) -> Any:
     if isinstance(value, list):
         return [_substituted(v, uris) for v in value]
     return uris.get(value, value) if isinstance(value, str) else value
+
+
+def _is_task(response: httpx.Response) -> bool:
+    """The answer reads as a task (JSON with an id and a known status)."""
+    try:
+        Task.model_validate(response.json())
+    except ValueError:
+        return False
+    return True
 
 
 def _auth(key: str) -> dict[str, str]:

@@ -18,11 +18,9 @@ from studio.client import RunwayClient
 from studio.codegen import CodeSnippets
 from studio.errors import (
     DownloadError,
-    ProviderUnavailable,
     StudioError,
     TaskMayExist,
     TaskNotFound,
-    TaskTimedOut,
     UploadFailed,
 )
 from studio.history import HistoryStore
@@ -30,7 +28,7 @@ from studio.i18n import Message, Msg
 from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
-from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled
+from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled, Unreachable
 from studio.uris import UPLOAD_PLACEHOLDER
 from studio.vault import Kept, download_name, keep_output
 
@@ -39,6 +37,9 @@ log = logging.getLogger(__name__)
 MAY_EXIST_CODE = "STUDIO.MAY_EXIST"
 LINK_REFUSED_CODE = "STUDIO.OUTPUT_REFUSED"
 LOST_AFTER_S = 3600.0  # a task id the provider has never shown in this long is given up as lost
+# A task the provider cannot be asked about is followed this long after it was created: providers' output links last
+# 24-48 h after the task ends, so past 48 h its clip could no longer be fetched even if contact came back.
+FOLLOW_FOR_S = 48 * 3600.0
 PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History tab, not a write per poll
 
 
@@ -144,6 +145,7 @@ class Job:
         self._changed = asyncio.Event()
         self._recorded: JobStatus | None = None  # the last status written to history
         self._born_at = history.now() if born_at is None else born_at  # when the generation was recorded
+        self._age_at_start = history.now() - self._born_at
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
         first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
@@ -270,6 +272,10 @@ class Job:
     async def _follow_task(self, task_id: str) -> None:
         try:
             async for event in self._client.wait(task_id, key=self._key):
+                if isinstance(event, Unreachable):
+                    if await self._lost_contact(event):
+                        return
+                    continue
                 self._seen = True
                 if isinstance(event, Succeeded):
                     await self._deliver(event)
@@ -277,10 +283,26 @@ class Job:
                 await self._on_event(event)
         except TaskNotFound:
             await self._not_found()
-        except (ProviderUnavailable, TaskTimedOut) as err:
-            await self._publish(Phase.INTERRUPTED, Msg("job.keeps_checking", error=err.message))
         except StudioError as err:
-            await self._publish(Phase.FAILED, err.message)
+            # Only the provider's own terminal status ends a task: any other trouble reading it (a refused read,
+            # a timeout) leaves the row open for the reconciler, until the clip could no longer be fetched.
+            if self._past_following():
+                await self._publish(Phase.LOST, Msg("job.gave_up_following", hours=FOLLOW_FOR_S / 3600))
+            else:
+                await self._publish(Phase.INTERRUPTED, Msg("job.keeps_checking", error=err.message))
+
+    def _past_following(self) -> bool:
+        """FOLLOW_FOR_S since the generation was created: its age when this job began, plus the job's own time (each
+        on its own clock: History's is the wall clock, the job's the one the client polls by)."""
+        return self._age_at_start + self._clock() - self._started > FOLLOW_FOR_S
+
+    async def _lost_contact(self, event: Unreachable) -> bool:
+        """The task cannot be read for now: say so and keep following (True: stop, it has been too long)."""
+        if self._past_following():
+            await self._publish(Phase.LOST, Msg("job.gave_up_following", hours=FOLLOW_FOR_S / 3600))
+            return True
+        await self._publish(self.status.phase, Msg("job.lost_contact", error=event.problem))
+        return False
 
     async def _not_found(self) -> None:
         """A 404 past the fresh-id grace. A task seen before and gone now is lost; one never seen yet may still

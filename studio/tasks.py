@@ -129,6 +129,16 @@ class Cancelled:
 TaskEvent = Pending | Throttled | Running | Succeeded | Failed | Cancelled
 
 
+@dataclass(frozen=True)
+class Unreachable:
+    """A read of the task failed even after its retries (5xx, unreadable answers, resets, timeouts). The task may
+    still be running and billing: the wait goes on."""
+
+    task_id: str
+    elapsed_s: float
+    problem: Message
+
+
 def event_for(task: Task, *, elapsed_s: float) -> TaskEvent:
     """The event a task snapshot stands for."""
     if task.status == "PENDING":

@@ -27,9 +27,11 @@ from PIL import Image
 from studio.capabilities import OPENAI_HK, SIMULATOR, InputLimits
 from studio.errors import InvalidInput
 from studio.forms import Form, MediaInput, prepare_blocking
+from studio.simulator.config import SimulatorConfig
 from tests.appclient import args_for, latest, phases
 from tests.conftest import LaunchedStudio, serve
 from tests.images import encoded, halves, noise, png_header_only
+from tests.rigs import SimulatedStudio, paper_boats
 from tests.videos import write_video
 
 pytestmark = pytest.mark.app
@@ -245,6 +247,23 @@ CASES: list[Bad] = [
         lambda t: {"first_frame": upload(t, "bomb.png", png_header_only(30_000, 30_000))},
         "First frame",
         ("too large to process", "100 megapixels", "sides up to 31996 px"),
+    ),
+    Bad(
+        "i2v-1x1-png",
+        I2V,
+        lambda t: {"first_frame": upload(t, "dot.png", encoded(Image.new("RGB", (1, 1), "red"), "PNG"))},
+        "First frame",
+        ("1x1 px", "at least 180 px on its short side after fitting to 1280:720", "Nothing was sent"),
+    ),
+    Bad(
+        "i2v-8000x10-crop",
+        I2V,
+        lambda t: {
+            "first_frame": upload(t, "strip.png", encoded(Image.new("RGB", (8000, 10), "green"), "PNG")),
+            "fit_the_image": "crop",
+        },
+        "First frame",
+        ("8000x10 px", 'fit "crop"', "enlarged 72x", "at least 180 px on its short side"),
     ),
     Bad(
         "i2v-as-is-aspect-3to1",
@@ -720,6 +739,48 @@ def refused(form: Any, *, provider: Any, workdir: Path) -> str:
     with pytest.raises(InvalidInput) as caught:
         prepare_blocking(form, provider=provider, workdir=workdir)
     return str(caught.value)
+
+
+async def test_a_1x1_image_is_refused_by_the_service_and_nothing_is_sent(tmp_path: Path) -> None:
+    """API callers and the page both go through ``Studio.submit``: the check is there, not in the page."""
+    rig = SimulatedStudio(tmp_path / "data", SIMULATOR, SimulatorConfig(output_dir=tmp_path / "clips"))
+    dot = write(tmp_path, "dot.png", encoded(Image.new("RGB", (1, 1), "red"), "PNG"))
+    form = paper_boats(ratio="1280:720", first=MediaInput(path=dot))
+    with pytest.raises(InvalidInput) as caught:
+        await rig.studio.submit(form, provider="simulator", visitor="browser:tiny", visitor_key=None)
+    message = str(caught.value)
+    assert message.startswith("First frame: 1x1 px") and "at least 180 px on its short side" in message, message
+    assert "1280:720" in message and "Nothing was sent" in message, message
+    assert rig.created == 0 and rig.studio.history.unfinished() == []
+    assert "1x1" in caught.value.localized("zh-CN") and "180" in caught.value.localized("zh-CN")
+
+
+@pytest.mark.parametrize(
+    ("size", "fit", "says"),
+    [
+        ((8000, 10), "crop", ("8000x10 px", 'fit "crop"', "enlarged 72x", "at least 320x180 px")),
+        ((10, 8000), "pad", ("10x8000 px", 'fit "pad"', "only 1x720 px", "at least 180 px on its short side")),
+        ((200, 120), "as-is", ("200x120 px", "enlarged 6x")),
+    ],
+)
+def test_service_extreme_images_are_refused_with_their_sizes(
+    tmp_path: Path, size: tuple[int, int], fit: str, says: tuple[str, ...]
+) -> None:
+    image = write(tmp_path, "extreme.png", encoded(Image.new("RGB", size, "green"), "PNG"))
+    form = Form.of("image_to_video", model="gen4_turbo", ratio="1280:720", first=MediaInput(path=image), fit=fit)
+    message = refused(form, provider=SIMULATOR, workdir=tmp_path)
+    assert message.startswith("First frame: "), message
+    for phrase in says:
+        assert phrase in message, f"{phrase!r} missing from: {message}"
+
+
+@pytest.mark.parametrize(("size", "fit"), [((320, 180), "crop"), ((640, 360), "crop"), ((200, 400), "pad")])
+def test_service_small_but_usable_images_still_pass(tmp_path: Path, size: tuple[int, int], fit: str) -> None:
+    """At most 4x enlargement: a 320x180 thumbnail fills 1280:720; a 200x400 portrait padded is 1.8x."""
+    image = write(tmp_path, "ok.png", encoded(halves(*size, (200, 120, 40), (40, 120, 200)), "PNG"))
+    form = Form.of("image_to_video", model="gen4_turbo", ratio="1280:720", first=MediaInput(path=image), fit=fit)
+    prepared = prepare_blocking(form.replace(seed=1), provider=SIMULATOR, workdir=tmp_path)
+    assert prepared.request.endpoint == "image_to_video"
 
 
 def test_service_notify_hook_http_is_refused_on_openai_hk(tmp_path: Path) -> None:

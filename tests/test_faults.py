@@ -195,26 +195,82 @@ async def test_a_server_error_on_create_is_never_resent_and_says_the_task_may_ex
 # --- 5xx on GET: retried with backoff ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("code", [502, 503, 504])
+def task_reads(rig: Rig) -> list[int]:
+    """The status of every task read that reached the simulator, in order."""
+    return [
+        status
+        for method, path, status in rig.recorder.seen
+        if method == "GET" and path.startswith("/runwayml/v1/tasks/")
+    ]
+
+
+@pytest.mark.parametrize("code", [500, 502, 503, 504, 520])
 async def test_a_server_error_while_following_is_retried_and_the_clip_arrives(rig: Rig, code: int) -> None:
     rig.faults.update({"read_status": [code, code]})
     final, _ = await rig.generate()
     assert_vaulted(rig, final)
     assert rig.created == 1 and rig.posts == 1
-    reads = [
-        status
-        for method, path, status in rig.recorder.seen
-        if method == "GET" and path.startswith("/runwayml/v1/tasks/")
-    ]
+    reads = task_reads(rig)
     assert reads[:3] == [code, code, 200], reads  # answered with errors twice, asked again, then followed
 
 
-async def test_an_outage_longer_than_the_retries_interrupts_and_the_reconciler_finishes(rig: Rig) -> None:
+async def test_one_500_on_a_task_read_still_ends_with_the_clip_in_history(rig: Rig) -> None:
+    rig.faults.update({"read_status": [500]})
+    final, seen = await rig.generate()
+    assert_vaulted(rig, final)
+    assert not [s for s in seen if s.phase in ("failed", "interrupted")], [str(s.message) for s in seen]
+    assert rig.created == 1 and task_reads(rig)[0] == 500
+
+
+async def test_a_minute_of_500s_on_task_reads_still_ends_with_the_clip_in_history(rig: Rig) -> None:
+    rig.faults.update({"read_outage_s": 60.0})
+    final, seen = await rig.generate()
+    assert_vaulted(rig, final)
+    lost = [s for s in seen if "lost contact" in str(s.message).lower()]
+    assert lost, [str(s.message) for s in seen]  # the page said what was going on meanwhile
+    assert not lost[0].final and "still following" in str(lost[0].message).lower(), str(lost[0].message)
+    assert "500" in str(lost[0].message), str(lost[0].message)
+    reads = task_reads(rig)
+    assert reads.count(500) >= 6 and reads[-1] == 200, reads
+    assert rig.created == 1 and rig.posts == 1
+
+
+async def test_an_outage_longer_than_the_retries_keeps_following_and_the_clip_arrives(rig: Rig) -> None:
     rig.faults.update({"read_status": [503] * 6})  # every attempt of one read
+    final, seen = await rig.generate()
+    lost = [s for s in seen if "lost contact" in str(s.message).lower()]
+    assert lost and "not answering" in str(lost[0].message), [str(s.message) for s in seen]
+    assert_vaulted(rig, final)
+    assert rig.created == 1
+
+
+async def test_a_task_unreadable_for_two_days_is_given_up_as_lost(rig: Rig) -> None:
+    rig.faults.update({"read_outage_s": 3 * 24 * 3600.0})
+    final, _ = await rig.generate()
+    assert final.phase == "lost", final
+    assert "48 hours" in str(final.message) and "dashboard" in str(final.message), str(final.message)
+    assert rig.row(final).status == "lost"
+    assert 48 * 3600 <= rig.clock.elapsed < 49 * 3600  # followed until its link would have expired, not longer
+
+
+async def test_after_a_restart_the_reconciler_follows_a_task_through_an_outage(rig: Rig) -> None:
+    job = await rig.start()
+    async for status in job.follow():
+        if status.task_id:
+            break
+    job._runner.cancel()  # the studio process dies with the task created and its row open
+    rig.faults.update({"read_outage_s": 600.0})  # and comes back while the provider cannot be read for ten minutes
+    rig.studio = rig.restarted()
+    final = await rig.reconcile()
+    assert_vaulted(rig, final)
+    assert rig.created == 1 and task_reads(rig).count(500) >= 6
+
+
+async def test_a_refused_task_read_leaves_the_generation_open_for_the_reconciler(rig: Rig) -> None:
+    rig.faults.update({"read_status": [400]})  # not the provider's terminal status: the task may still finish
     final, _ = await rig.generate()
     assert_open(rig, final)
-    assert "not answering" in str(final.message) and "kept" in str(final.message), str(final.message)
-    rig.faults.clear()
+    assert "400" in str(final.message) and "background" in str(final.message), str(final.message)
     assert_vaulted(rig, await rig.reconcile())
     assert rig.created == 1
 
@@ -260,7 +316,7 @@ async def test_an_unreadable_answer_to_the_create_call_says_the_task_may_exist(r
     assert rig.created == 0
 
 
-async def test_an_unreadable_task_status_does_not_lose_the_task(rig: Rig) -> None:
+async def test_an_unreadable_task_status_is_asked_again(rig: Rig) -> None:
     def garble_first_read(request: httpx.Request) -> None:
         if request.method == "GET" and request.url.path.startswith("/runwayml/v1/tasks/") and not rig.recorder.seen[1:]:
             rig.faults.update({"malformed": 1})
@@ -268,12 +324,29 @@ async def test_an_unreadable_task_status_does_not_lose_the_task(rig: Rig) -> Non
     rig.recorder.before.append(garble_first_read)
     final, _ = await rig.generate()
     assert rig.faults.malformed == 0, "the fault never reached a status read"
-    if final.phase == "interrupted":  # what the studio does today: one unreadable body stops the live view
-        assert_open(rig, final)
-        assert "unreadable" in str(final.message) and "History" in str(final.message), str(final.message)
-        final = await rig.reconcile()
+    assert_vaulted(rig, final)  # followed on without a pause: the read was simply asked again
+    assert rig.created == 1 and task_reads(rig)[:2] == [200, 200]  # the garbled one answered 200, then asked again
+
+
+@pytest.mark.parametrize("body", ['{"id": "x"}', '{"id": "x", "status": "EXPLODED"}', "<html>gateway</html>"])
+async def test_a_task_read_without_a_known_status_is_asked_again(rig: Rig, body: str) -> None:
+    garbled: list[str] = []
+
+    class Garble(httpx.AsyncBaseTransport):
+        async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+            response = await inner.handle_async_request(request)
+            if request.method == "GET" and "/v1/tasks/" in request.url.path and not garbled:
+                garbled.append(body)
+                await response.aclose()
+                return httpx.Response(200, text=body, headers={"content-type": "application/json"})
+            return response
+
+    inner = rig.client._http._transport
+    rig.client._http._transport = Garble()
+    final, seen = await rig.generate()
+    assert garbled == [body]
     assert_vaulted(rig, final)
-    assert rig.created == 1
+    assert not [s for s in seen if s.phase in ("failed", "interrupted", "cancelled")], [s.phase for s in seen]
 
 
 # --- long THROTTLED, fresh ids answering 404 -----------------------------------------------------------------------

@@ -95,7 +95,7 @@ def test_canary_gradios_own_checks_name_no_field(tmp_path: Path) -> None:
     assert "Expression intensity" not in str(slider.value), "fixed upstream: RawSlider may go"
     with pytest.raises(gr.Error) as radio:
         gr.Radio(["crop", "pad"], label="Fit").preprocess("zoom")
-    assert "Fit" not in str(radio.value), "fixed upstream: RawRadio may go"
+    assert "Fit" not in str(radio.value), "fixed upstream: RawRadio and ChoiceRadio may go"
     with pytest.raises(TypeError):
         gr.Number(label="Seed", precision=0).preprocess("abc")  # an internal error, hidden as a bare "Error"
     broken = tmp_path / "photo.png"
@@ -114,6 +114,21 @@ def test_raw_components_hand_the_value_on_and_keep_their_frontend(tmp_path: Path
     image = gradio_compat.RawImage(type="filepath", label="First frame", value=None)
     assert image.preprocess(FileData(path=str(broken))) == str(broken)
     assert image.get_block_name() == "image" and image.get_config()["label"] == "First frame"
+
+
+def test_choice_radio_names_its_field_and_choices_and_keeps_its_frontend() -> None:
+    radio = gradio_compat.ChoiceRadio([("Simulator", "simulator"), ("Runway", "runway")], label="Provider")
+    assert radio.preprocess("runway") == "runway"
+    with pytest.raises(gr.Error) as refused:
+        radio.preprocess("nope")
+    assert str(refused.value.message) == "Provider: 'nope' is not known. Use one of: simulator, runway."
+    assert radio.get_block_name() == "radio" and radio.get_config()["label"] == "Provider"
+    dropdown = gradio_compat.ChoiceDropdown([("All", "all"), ("Failed", "failed")], label="Status")
+    assert dropdown.preprocess("failed") == "failed" and dropdown.preprocess(None) is None  # empty: any
+    with pytest.raises(gr.Error) as unknown:
+        dropdown.preprocess("lost")
+    assert unknown.value.message == "Status: 'lost' is not known. Use one of: all, failed."
+    assert dropdown.get_block_name() == "dropdown"
 
 
 # --- translations ------------------------------------------------------------------------------------------------

@@ -158,7 +158,7 @@ def test_wide_image_is_cropped_to_the_exact_ratio_size() -> None:
 @pytest.mark.parametrize("fit", ["crop", "pad"])
 @pytest.mark.parametrize("ratio", GEN4_RATIOS + ("1280:768",))
 def test_crop_and_pad_produce_the_ratio_size(ratio: str, fit: Fit) -> None:
-    source = encoded(noise(300, 500), "PNG")
+    source = encoded(noise(400, 600), "PNG")  # large enough for every ratio (at most 4x enlargement)
     prepared = prepare_image(source, field="First frame", ratio=ratio, fit=fit, limits=LIMITS)
     width, height = ratio_size(ratio)
     if width / height > LIMITS.image_max_aspect:  # 1584:672 is 2.36: narrowed to the widest aspect allowed
@@ -219,14 +219,14 @@ def test_cmyk_jpeg_becomes_sane_rgb() -> None:
 
 
 def test_16_bit_png_is_rescaled_not_clipped() -> None:
-    ramp = np.tile(np.linspace(0, 65535, 256).astype(np.uint16), (128, 1))
+    ramp = np.tile(np.linspace(0, 65535, 512).astype(np.uint16), (256, 1))  # 512x256: at most 4x to 1280:720
     source = Image.fromarray(ramp)
     assert source.mode == "I;16"
     prepared = prepare_image(encoded(source, "PNG"), field="First frame", ratio="1280:720", fit="as-is", limits=LIMITS)
-    assert prepared.preview.size == (256, 128)
-    assert close(prepared.preview.getpixel((2, 64)), (0, 0, 0), 12)
-    assert close(prepared.preview.getpixel((128, 64)), (128, 128, 128), 12)
-    assert close(prepared.preview.getpixel((253, 64)), (255, 255, 255), 12)
+    assert prepared.preview.size == (512, 256)
+    assert close(prepared.preview.getpixel((4, 128)), (0, 0, 0), 12)
+    assert close(prepared.preview.getpixel((256, 128)), (128, 128, 128), 12)
+    assert close(prepared.preview.getpixel((507, 128)), (255, 255, 255), 12)
 
 
 def test_transparency_is_composited_on_white() -> None:

@@ -45,6 +45,11 @@ Fit = Literal["crop", "pad", "as-is"]
 MAX_SOURCE_PIXELS = 100_000_000  # refuse to decode more than this (a decompression-bomb guard)
 NO_RATIO_MAX_SIDE = 1920  # an image for a model that takes no ratio (its output is at most 1080p)
 SOURCE_SIDE_FACTOR = 4  # a source side may be this many times image_max_side_px before it is refused
+# An image that must be enlarged more than this to fill the output frame is refused before anything is sent: past
+# 4x each source pixel covers 16 or more output pixels, so the model is given a blur (a 1x1 PNG, or the ~18x10 px
+# an 8000x10 strip keeps under "crop") and a paid provider still charges full price for the video made from it.
+# At 4x a 320x180 thumbnail still fills 1280:720, and everyday sources (a 480p frame at 1080p is 2.25x) pass.
+MAX_UPSCALE = 4
 
 _FORMAT_NAMES = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP"}
 _IMAGE_MIME = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
@@ -83,6 +88,7 @@ def prepare_image(
         target = _target_size(source_size, ratio=ratio, fit=fit, field=field, limits=limits)
         _draft_for(img, source_size=source_size, target=target, fit=fit)
         rgb = _decoded_rgb(img, field=field)
+    _check_enlargement(source_size, ratio=ratio, fit=fit, field=field, limits=limits)  # a damaged file says so first
     fitted = _fit(rgb, target, fit=fit)
     uri, mime, preview = _encode_to_fit(fitted, field=field, limits=limits)
     return PreparedImage(uri, preview.width, preview.height, mime, source_size, preview)
@@ -232,6 +238,36 @@ def _target_size(
         )
     long_side = min(max(ratio_size(ratio)) if ratio else NO_RATIO_MAX_SIDE, limits.image_max_side_px)
     return _within_side(width, height, max_side=long_side)
+
+
+def _check_enlargement(
+    source_size: tuple[int, int], *, ratio: str | None, fit: Fit, field: str, limits: InputLimits
+) -> None:
+    """Refuse an image whose short side after fitting to the output frame is under 1/MAX_UPSCALE of the frame's:
+    under "crop", the part kept must not be enlarged more than MAX_UPSCALE times; under "pad" (and "as-is", which
+    the provider fits inside the frame) neither must the whole image, nor may it shrink to a sliver of the frame.
+    Without a ratio the output keeps the input video's size: nothing to compare with."""
+    if not ratio:
+        return
+    frame = _output_aspect_size(ratio, limits)
+    scale = _fit_scale(source_size, frame, "crop" if fit == "crop" else "pad")
+    short = math.ceil(min(frame) / MAX_UPSCALE)
+    sizes = {"width": source_size[0], "height": source_size[1], "ratio": ratio, "fit": fit, "short": short}
+    if scale > MAX_UPSCALE:
+        raise MediaError(
+            field,
+            Msg(
+                "media.image_too_small",
+                scale=round(scale),
+                most=MAX_UPSCALE,
+                min_width=math.ceil(frame[0] / MAX_UPSCALE),
+                min_height=math.ceil(frame[1] / MAX_UPSCALE),
+                **sizes,
+            ),
+        )
+    shown = (max(1, round(source_size[0] * scale)), max(1, round(source_size[1] * scale)))
+    if min(shown) < short:
+        raise MediaError(field, Msg("media.image_sliver", shown_width=shown[0], shown_height=shown[1], **sizes))
 
 
 def _fit_scale(source_size: tuple[int, int], target: tuple[int, int], fit: Fit) -> float:

@@ -107,7 +107,8 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
     async def get_task(request: HttpRequest) -> Response:
         if _bearer(request) is None:
             return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
-        if (fault := await injected(faults.take_read_status())) is not None:
+        due = faults.take_read_status() or faults.read_outage(engine.clock())
+        if (fault := await injected(due)) is not None:
             return fault
         task = engine.tasks.get(request.path_params["task_id"])
         if task is None or engine.clock() < task.created_at + faults.fresh_404_s:

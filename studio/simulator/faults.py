@@ -23,6 +23,9 @@ CONNECTION_FAULTS = ("reset_before", "reset_after", "timeout_after")
 class Faults:
     create_status: list[int] = field(default_factory=list)  # the next create calls answer these statuses, in turn
     read_status: list[int] = field(default_factory=list)  # the next GET /v1/tasks/{id} answer these
+    read_outage_s: float = 0.0  # every GET /v1/tasks/{id} answers read_outage_status this long (simulated time)
+    read_outage_status: int = 500  # from the first read after read_outage_s is set
+    outage_from: float | None = None  # when the outage began (the simulator's clock; set by the first read)
     retry_after_s: float | None = None  # the Retry-After header on an injected 429/503
     malformed: int = 0  # the next this-many API answers have a body that is not JSON
     slow_s: float = 0.0  # every API answer waits this long first (real time)
@@ -39,6 +42,14 @@ class Faults:
 
     def take_read_status(self) -> int | None:
         return self.read_status.pop(0) if self.read_status else None
+
+    def read_outage(self, now: float) -> int | None:
+        """The status a task read answers now, if an outage is on (the first read starts it)."""
+        if self.read_outage_s <= 0:
+            return None
+        if self.outage_from is None:
+            self.outage_from = now
+        return self.read_outage_status if now < self.outage_from + self.read_outage_s else None
 
     def take_malformed(self) -> bool:
         if self.malformed <= 0:

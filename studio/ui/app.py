@@ -88,7 +88,7 @@ def build_app(
                 gr.LoginButton(scale=0)
         with gr.Accordion(UI("ui.settings"), open=False, elem_id="settings"):
             with gr.Row():
-                provider = gr.Radio(
+                provider = gradio_compat.ChoiceRadio(
                     [(_provider_label(p), p.name) for p in PROVIDERS.values()],
                     value=default_provider,
                     label=UI("ui.provider"),

@@ -221,6 +221,48 @@ def forget_cached(path: Path) -> None:
         folder.rmdir()
 
 
+class _Choice:
+    """Refuses a value outside the component's choices with a message naming the field and the allowed values
+    ("Provider: 'x' is not known. Use one of: simulator, runway."), for a choice every handler relies on.
+
+    Upstream: ``gr.Radio`` and ``gr.Dropdown`` answer "Value: 'x' (type: <class 'str'>) is not in the list of choices:
+    [...]", naming no field. A component's ``preprocess`` is not given the request, so the message is in English.
+    """
+
+    none_allowed = False  # a component the page can leave empty
+
+    def preprocess(self, payload: Any) -> Any:
+        if payload is None and self.none_allowed:
+            return None
+        allowed = [value for _, value in getattr(self, "choices", ())]
+        if payload not in allowed:
+            raise gr.Error(self.refusal(payload, allowed))
+        return payload
+
+    def refusal(self, value: Any, allowed: list[Any]) -> str:
+        from studio.i18n import DEFAULT, t  # here: studio.ui.translations imports this module
+        from studio.ui.translations import english_of
+
+        field = english(getattr(self, "label", None), english_of) or "Choice"
+        return t(DEFAULT, "field.unknown_choice", field=field, value=value, allowed=", ".join(map(str, allowed)))
+
+
+class ChoiceRadio(_Choice, gr.Radio):
+    def get_block_name(self) -> str:
+        _pinned("ChoiceRadio")
+        return "radio"
+
+
+class ChoiceDropdown(_Choice, gr.Dropdown):
+    """A single choice, never a custom value; empty means "any" to its handlers."""
+
+    none_allowed = True
+
+    def get_block_name(self) -> str:
+        _pinned("ChoiceDropdown")
+        return "dropdown"
+
+
 # --- translations ------------------------------------------------------------------------------------------------
 
 

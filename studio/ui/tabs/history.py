@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 
 from studio.history import HistoryFilter
-from studio.i18n import request_language, t
+from studio.i18n import Msg, request_language, t
 from studio.service import COMPARE_MAX, Studio
 from studio.ui import gallery, gradio_compat
 from studio.ui.served import Served
@@ -43,6 +43,48 @@ GRID_JS = (
 )
 COMPARE_JS = "window.rsHistoryCompare(element);"
 QUIET: dict[str, Any] = {"show_progress": "hidden", "api_visibility": "private"}
+
+
+# --- what a tile's event carries (assets/history.js sends {id, on, shown, checked}; an API caller, anything) -------
+
+MAX_EVENT_IDS = 1000  # more ids than any page shows
+
+
+def _event_value(evt: gr.EventData, name: str) -> Any:
+    data = vars(evt).get("_data")  # not getattr: EventData answers a missing payload with a TypeError
+    return data.get(name) if isinstance(data, dict) else None
+
+
+def _refused(lang: str, name: str, expected: Msg, value: Any) -> gr.Error:
+    shown: Any = Msg("history.event_missing") if value is None else repr(value)[:60]
+    return gr.Error(t(lang, "history.event_field", field=name, expected=expected, value=shown))
+
+
+def event_id(evt: gr.EventData, lang: str) -> str:
+    """The generation id a tile's event is about; refused, naming the field, when it carries none."""
+    value = _event_value(evt, "id")
+    if not isinstance(value, str) or not value or len(value) > 100:
+        raise _refused(lang, "id", Msg("history.expect_id"), value)
+    return value
+
+
+def event_ids(evt: gr.EventData, name: str, lang: str) -> list[str]:
+    """A list of generation ids (``shown``, ``checked``); [] when the event has none."""
+    value = _event_value(evt, name)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > MAX_EVENT_IDS or not all(isinstance(v, str) for v in value):
+        raise _refused(lang, name, Msg("history.expect_ids"), value)
+    return list(value)
+
+
+def event_flag(evt: gr.EventData, name: str, lang: str, *, default: bool) -> bool:
+    value = _event_value(evt, name)
+    if value is None:
+        return default
+    if not isinstance(value, bool):
+        raise _refused(lang, name, Msg("history.expect_flag"), value)
+    return value
 
 
 class HistoryTab:
@@ -85,17 +127,17 @@ class HistoryTab:
                 min_width=160,
                 elem_id="history_search",
             )
-            self.tab_filter = gr.Dropdown(
+            self.tab_filter = gradio_compat.ChoiceDropdown(
                 tabs, value=ALL, label=UI("ui.history_tab_filter"), min_width=140, elem_id="history_tab_filter"
             )
-            self.model_filter = gr.Dropdown(
+            self.model_filter = gradio_compat.ChoiceDropdown(
                 [(UI("ui.history_all_models"), ALL)],
                 value=ALL,
                 label=UI("ui.model"),
                 min_width=140,
                 elem_id="history_model_filter",
             )
-            self.status_filter = gr.Dropdown(
+            self.status_filter = gradio_compat.ChoiceDropdown(
                 STATUS_CHOICES,
                 value=ALL,
                 label=UI("ui.history_status_filter"),
@@ -263,12 +305,13 @@ class HistoryTab:
     # --- a tile's events ------------------------------------------------------------------------------------------
 
     async def pick(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
-        visitor = visitor_of(data.get(self.shared.visitor_token), request)
-        return await self._show(str(getattr(evt, "id", "")), visitor, request_language(request), request)
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        return await self._show(event_id(evt, lang), visitor, lang, request)
 
     async def star(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
-        visitor = visitor_of(data.get(self.shared.visitor_token), request)
-        await self.studio.star(str(getattr(evt, "id", "")), visitor=visitor, starred=bool(getattr(evt, "on", True)))
+        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        gid, on = event_id(evt, lang), event_flag(evt, "on", lang, default=True)
+        await self.studio.star(gid, visitor=visitor, starred=on)
         return await self._view(data, request)
 
     async def mark(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
@@ -276,10 +319,10 @@ class HistoryTab:
         its tiles are ticked (``checked`` of ``shown``): the ticks of this page are taken from it, the others kept,
         so that quick ticks never undo each other."""
         visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
-        gid = str(getattr(evt, "id", ""))
-        shown = {str(x) for x in getattr(evt, "shown", None) or [gid]}
-        checked = [str(x) for x in getattr(evt, "checked", None) or []]
-        if not getattr(evt, "checked", None) and bool(getattr(evt, "on", False)):
+        gid = event_id(evt, lang)
+        shown = set(event_ids(evt, "shown", lang) or [gid])
+        checked = event_ids(evt, "checked", lang)
+        if not checked and event_flag(evt, "on", lang, default=False):
             checked = [gid]  # an older page sends only the one it ticked
         before = list(data.get(self.marked) or [])
         marked = [m for m in before if m not in shown or m in checked]
