@@ -110,6 +110,21 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         ALTER TABLE generations ADD COLUMN purged_at REAL;
         """,
     ),
+    (
+        # Identity (studio.identity): the client address each generation came from (anonymous visitors' spending is
+        # also capped per address), and the visitors the server issued a token to (new visitors per address a day).
+        "0007_identity",
+        """
+        ALTER TABLE generations ADD COLUMN address TEXT;  -- NULL for signed-in accounts and older rows
+        CREATE INDEX generations_by_address ON generations (address, created_at) WHERE address IS NOT NULL;
+        CREATE TABLE visitors (
+            visitor TEXT PRIMARY KEY,
+            address TEXT NOT NULL,
+            created_at REAL NOT NULL
+        );
+        CREATE INDEX visitors_by_address ON visitors (address, created_at);
+        """,
+    ),
 )
 
 
@@ -142,6 +157,7 @@ class Generation:
     starred: bool = False
     deleted_at: float | None = None  # deleted (hidden) since then; purged once the undo window has passed
     purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
+    address: str | None = None  # the client address it came from (studio.identity); None for a signed-in account
 
     @property
     def terminal(self) -> bool:
@@ -241,6 +257,7 @@ class NewGeneration:
     seed: int | None
     output_seconds: float | None
     parent_id: str | None = None
+    address: str | None = None  # the client address; None for a signed-in account (counted by account)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -284,8 +301,8 @@ class HistoryStore:
         with self._tx() as db:
             db.execute(
                 """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
-                   key_source, seed, output_seconds, parent_id, created_at, updated_at, prompt_text)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                   key_source, seed, output_seconds, parent_id, created_at, updated_at, prompt_text, address)
+                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
                 (
                     new.id,
                     new.visitor,
@@ -302,6 +319,7 @@ class HistoryStore:
                     now,
                     now,
                     str(new.form.get("prompt_text") or ""),
+                    new.address,
                 ),
             )
             db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
@@ -499,7 +517,7 @@ class HistoryStore:
             current = self.get(current.parent_id, visitor=visitor) if current.parent_id else None
         return list(reversed(chain))
 
-    def server_key_credits_since(self, since: float, *, visitor: str | None = None) -> int:
+    def server_key_credits_since(self, since: float, *, visitor: str | None = None, address: str | None = None) -> int:
         """Credits of what the server key created since ``since``: what the provider charged once known, else the
         estimate (tasks in flight, or that may exist after a failed create). Refused-before-created (failed with no
         task and no code) costs nothing."""
@@ -509,8 +527,37 @@ class HistoryStore:
         args: list[Any] = [since]
         if visitor is not None:
             query, args = query + " AND visitor = ?", args + [visitor]
+        if address is not None:
+            query, args = query + " AND address = ?", args + [address]
         with self._tx() as db:
             return int(db.execute(query, args).fetchone()[0])
+
+    # --- visitors (studio.identity) ------------------------------------------------------------------------------
+
+    def add_visitor(self, visitor: str, *, address: str) -> None:
+        """A visitor the server issued a token to, from ``address``."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO visitors (visitor, address, created_at) VALUES (?, ?, ?)",
+                (visitor, address, self._clock()),
+            )
+
+    def new_visitors_since(self, since: float, *, address: str) -> int:
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT COUNT(*) FROM visitors WHERE address = ? AND created_at >= ?", (address, since)
+            ).fetchone()
+        return int(row[0])
+
+    def knows_visitor(self, visitor: str) -> bool:
+        """The visitor has history here (or was issued a token here)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT 1 FROM generations WHERE visitor = ?"
+                " UNION ALL SELECT 1 FROM visitors WHERE visitor = ? LIMIT 1",
+                (visitor, visitor),
+            ).fetchone()
+        return row is not None
 
     def owns_file(self, path: str, *, visitor: str) -> bool:
         with self._tx() as db:

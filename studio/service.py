@@ -165,12 +165,26 @@ class Studio:
     # --- submitting -------------------------------------------------------------------------------------------
 
     async def submit(
-        self, form: Form, *, provider: str, visitor: str, visitor_key: str | None, parent_id: str | None = None
+        self,
+        form: Form,
+        *,
+        provider: str,
+        visitor: str,
+        visitor_key: str | None,
+        parent_id: str | None = None,
+        address: str | None = None,
     ) -> Job:
         """Check, prepare and send one generation; the job follows it. Raises InvalidInput (nothing was sent):
-        a missing key is reported together with the form's own problems, not instead of them."""
+        a missing key is reported together with the form's own problems, not instead of them. ``address``: the
+        client's (``studio.identity``), whose spending the visitor cap also counts; None for a signed-in account."""
         jobs = await self.submit_takes(
-            form, takes=1, provider=provider, visitor=visitor, visitor_key=visitor_key, parent_id=parent_id
+            form,
+            takes=1,
+            provider=provider,
+            visitor=visitor,
+            visitor_key=visitor_key,
+            parent_id=parent_id,
+            address=address,
         )
         return jobs[0]
 
@@ -183,6 +197,7 @@ class Studio:
         visitor: str,
         visitor_key: str | None,
         parent_id: str | None = None,
+        address: str | None = None,
     ) -> list[Job]:
         """``submit`` for ``takes`` generations of one form, each with its own seed (the form's seed, then the next
         ones; or each chosen at random): the media are prepared once and the spend guard counts every take."""
@@ -204,6 +219,7 @@ class Studio:
             key=key,
             key_source=source,
             parent_id=parent_id,
+            address=address,
         )
 
     def _seeds(self, first: int | None, takes: int, spec: ProviderSpec) -> list[int]:
@@ -241,6 +257,7 @@ class Studio:
         key: str,
         key_source: str,
         parent_id: str | None = None,
+        address: str | None = None,
     ) -> list[Job]:
         """``start`` for the takes of one form (prepared alike but for their seeds): the spend guard checks them
         together, and inputs to upload are uploaded once for all of them."""
@@ -258,6 +275,7 @@ class Studio:
                 seed=p.request.seed,
                 output_seconds=p.estimate.seconds,
                 parent_id=parent_id,
+                address=address,
             )
             for p in takes
         ]
@@ -273,13 +291,14 @@ class Studio:
                     model=first.request.model,
                     credits=sum(p.estimate.credits for p in takes),
                     key_source=key_source,
+                    address=address,
                 )
             except InvalidInput:
                 await asyncio.to_thread(shutil.rmtree, kept_in, True)
                 raise
             for new in news:
                 await self.history.run(self.history.add, new)
-        notes = first.notes + await self._budget_note(visitor, key_source)
+        notes = first.notes + await self._budget_note(visitor, key_source, address)
         uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
         jobs = [
             self._job(
@@ -304,15 +323,15 @@ class Studio:
             await self._resume_waiting(visitor=visitor, provider=first.provider.name, key=key)
         return jobs
 
-    async def budget_text(self, visitor: str) -> Message:
+    async def budget_text(self, visitor: str, address: str | None = None) -> Message:
         """What the server key may still spend today for this visitor ('' when no cap is set)."""
         if not self.guard.policy.caps_spending or not self._server_key:
             return ""
-        budget = await self.history.run(self.guard.budget, visitor)
+        budget = await self.history.run(self.guard.budget, visitor, address)
         return budget.describe(dt.datetime.now(dt.timezone.utc))
 
-    async def _budget_note(self, visitor: str, key_source: str) -> tuple[Message, ...]:
-        text = await self.budget_text(visitor) if key_source == "server key" else ""
+    async def _budget_note(self, visitor: str, key_source: str, address: str | None) -> tuple[Message, ...]:
+        text = await self.budget_text(visitor, address) if key_source == "server key" else ""
         return (text,) if text else ()
 
     def _keep_inputs(self, form: Form, folder: Path) -> Form:

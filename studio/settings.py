@@ -7,6 +7,7 @@ declaration. Tests build ``Settings.from_env({...})`` from a plain dict.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from pathlib import Path
@@ -75,7 +76,8 @@ class Settings(BaseModel):
     secret: SecretStr = _env(
         "STUDIO_SECRET",
         SecretStr(""),
-        "Encrypts the visitor token kept in each browser (history belongs to it). Keep it fixed.",
+        "Signs the visitor token kept in each browser (history belongs to it); read by the server only, never sent "
+        "to a browser. Keep it fixed.",
         shown="made once, kept in the data dir",
     )
     daily_credit_cap: int | None = _env(
@@ -91,6 +93,19 @@ class Settings(BaseModel):
         "Spend guard: credits the server key may spend per UTC day for one visitor.",
         shown="(no cap)",
         ge=0,
+    )
+    trusted_proxies: tuple[str, ...] = _env(
+        "STUDIO_TRUSTED_PROXIES",
+        (),
+        "Comma-separated IPs or CIDRs of the reverse proxies in front of the studio (on a Space, its proxy's, e.g. "
+        "10.0.0.0/8). Only from these is X-Forwarded-For believed; caps count the address it names.",
+        shown="(none: the direct peer's address)",
+    )
+    new_visitors_per_address_daily: int = _env(
+        "STUDIO_NEW_VISITORS_PER_ADDRESS_DAILY",
+        20,
+        "New visitor tokens the studio issues to one client address per UTC day; beyond it a new visitor is refused.",
+        ge=1,
     )
     allowed_models: frozenset[str] | None = _env(
         "STUDIO_ALLOWED_MODELS",
@@ -241,6 +256,22 @@ class Settings(BaseModel):
         if unknown:
             raise ValueError(f"names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
         return names or None
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, raw: Any) -> Any:
+        if not isinstance(raw, str):
+            return raw
+        names = tuple(n.strip() for n in raw.split(",") if n.strip())
+        bad = []
+        for name in names:
+            try:
+                ipaddress.ip_network(name, strict=False)
+            except ValueError:
+                bad.append(name)
+        if bad:
+            raise ValueError(f"has entries that are not IP addresses or CIDRs: {', '.join(bad)}. E.g. 10.0.0.0/8")
+        return names
 
 
 _VARIABLES = {str(f.validation_alias): name for name, f in Settings.model_fields.items() if f.validation_alias}

@@ -4,6 +4,9 @@ visitor, to the models the host allows; or visitors must bring their own key.
 Caps count what was actually created with the server key (from history, so they survive restarts), including
 tasks in flight and tasks that may exist after a failed create. The check runs in the service, before the create
 call, so calling the Gradio API directly cannot get around it. Days are UTC days.
+
+The visitor cap also holds per client address (``studio.identity``): a caller who makes up new visitors from one
+address shares that address's cap. A signed-in account is counted by account only.
 """
 
 from __future__ import annotations
@@ -66,11 +69,14 @@ class SpendGuard:
         start = now.replace(hour=0, minute=0, second=0, microsecond=0)
         return now, start, start + dt.timedelta(days=1)
 
-    def budget(self, visitor: str) -> Budget:
-        """Blocking (reads history)."""
+    def budget(self, visitor: str, address: str | None = None) -> Budget:
+        """Blocking (reads history). The visitor's part is what is left to them and to their address, the less."""
         _, start, resets = self._day()
         spent_all = self._history.server_key_credits_since(start.timestamp())
         spent_mine = self._history.server_key_credits_since(start.timestamp(), visitor=visitor)
+        if address is not None and self.policy.visitor_daily_credits is not None:
+            spent_there = self._history.server_key_credits_since(start.timestamp(), address=address)
+            spent_mine = max(spent_mine, spent_there)
         cap_all, cap_mine = self.policy.deployment_daily_credits, self.policy.visitor_daily_credits
         return Budget(
             deployment_left=None if cap_all is None else max(0, cap_all - spent_all),
@@ -82,7 +88,7 @@ class SpendGuard:
         if self.policy.visitor_key_required and key_source == "server key":
             raise SpendRefused(FieldIssue("API key", Msg("spend.own_key_required")))
 
-    def check(self, *, visitor: str, model: str, credits: int, key_source: str) -> None:
+    def check(self, *, visitor: str, model: str, credits: int, key_source: str, address: str | None = None) -> None:
         """Refuse a server-key generation the policy does not allow. Blocking (reads history)."""
         self.check_key(key_source)
         if key_source != "server key":
@@ -94,7 +100,7 @@ class SpendGuard:
         if not self.policy.caps_spending:
             return
         now, _, _ = self._day()
-        budget = self.budget(visitor)
+        budget = self.budget(visitor, address)
         for left, which in (
             (budget.deployment_left, Msg("spend.studio_cap")),
             (budget.visitor_left, Msg("spend.visitor_cap")),

@@ -16,6 +16,7 @@ import httpx
 from studio.capabilities import PROVIDERS, SIMULATED_DIALECTS
 from studio.client import RunwayClient
 from studio.history import HistoryStore
+from studio.identity import Signer, Visitors
 from studio.service import Studio
 from studio.settings import Settings
 from studio.simulator.app import create_app as create_simulator
@@ -64,9 +65,20 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
     )
 
 
+def visitors(settings: Settings, history: HistoryStore) -> Visitors:
+    """Who is asking (``studio.identity``): tokens signed with the server's secret, addresses behind the proxies."""
+    return Visitors(
+        Signer(browser_secret(settings)),
+        history,
+        trusted_proxies=settings.trusted_proxies,
+        new_per_address_daily=settings.new_visitors_per_address_daily,
+    )
+
+
 def browser_secret(settings: Settings) -> str:
-    """The secret that encrypts visitor tokens in browsers: STUDIO_SECRET, else one made once and kept in the
-    data dir, so visitors keep their history across restarts."""
+    """The secret that signs visitor tokens (it stays on the server): STUDIO_SECRET, else one made once and kept
+    in the data dir, so visitors keep their history across restarts. (It once encrypted the token in the browser;
+    an old browser's token is read with it once, ``studio.identity``.)"""
     if settings.secret.get_secret_value():
         return settings.secret.get_secret_value()
     path = settings.data_dir / "browser_secret"

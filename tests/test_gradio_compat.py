@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from pathlib import Path
+from typing import Any
 
 import gradio as gr
 import pytest
@@ -56,6 +57,45 @@ def test_keep_session_ids_keeps_the_session_the_size_of_the_page(monkeypatch: py
     patched = SessionState.__setitem__
     assert getattr(patched, "original", None) is _original_setitem()
     assert _session_growth(patched, monkeypatch) == 0
+
+
+# --- direct_peers ------------------------------------------------------------------------------------------------
+
+
+def _server_config(init: object, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The uvicorn config a Gradio server is made with, ``init`` as the server's constructor."""
+    import uvicorn
+    from gradio import http_server
+
+    monkeypatch.setattr(http_server.Server, "__init__", init)
+    config = uvicorn.Config(app=lambda *_: None)
+    http_server.Server(config)
+    return config
+
+
+def _original_server_init() -> object:
+    from gradio import http_server
+
+    init = http_server.Server.__init__
+    return getattr(init, "original", init)
+
+
+def test_canary_gradios_uvicorn_believes_x_forwarded_for_from_loopback(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = _server_config(_original_server_init(), monkeypatch)
+    assert config.proxy_headers and "127.0.0.1" in str(config.forwarded_allow_ips), (
+        "fixed upstream: delete direct_peers"
+    )
+
+
+def test_direct_peers_leaves_the_forwarded_address_to_the_studio(monkeypatch: pytest.MonkeyPatch) -> None:
+    from gradio import http_server
+
+    monkeypatch.setattr(http_server.Server, "__init__", _original_server_init())
+    gradio_compat.direct_peers()
+    gradio_compat.direct_peers()  # idempotent
+    patched = http_server.Server.__init__
+    assert getattr(patched, "original", None) is _original_server_init()
+    assert _server_config(patched, monkeypatch).proxy_headers is False
 
 
 # --- drop_departed_sessions -------------------------------------------------------------------------------------

@@ -36,8 +36,12 @@ class Host(SimulatedStudio):
         config = SimulatorConfig(pending_s=0.1, running_s=0.5, output_dir=data / "sim")
         super().__init__(data, OPENAI_HK, config, server_key=SERVER_KEY, simulator=simulator, clock=clock, spend=policy)
 
-    async def start(self, visitor: str, *, visitor_key: str | None = None, form: Form = FORM) -> Any:
-        return await self.studio.submit(form, provider="openai-hk", visitor=visitor, visitor_key=visitor_key)
+    async def start(
+        self, visitor: str, *, visitor_key: str | None = None, form: Form = FORM, address: str | None = None
+    ) -> Any:
+        return await self.studio.submit(
+            form, provider="openai-hk", visitor=visitor, visitor_key=visitor_key, address=address
+        )
 
 
 async def test_the_deployment_cap_refuses_what_would_pass_it_and_says_when_it_resets(tmp_path: Path) -> None:
@@ -59,6 +63,19 @@ async def test_the_visitor_cap_is_per_visitor(tmp_path: Path) -> None:
         await host.start("browser:alice")
     await (await host.start("browser:bob")).wait_done()
     assert host.created == 2
+
+
+async def test_the_visitor_cap_also_holds_per_address_and_an_account_is_counted_by_account(tmp_path: Path) -> None:
+    """New visitors from one address share its cap; another address, or a signed-in account, has its own."""
+    host = Host(tmp_path, SpendPolicy(visitor_daily_credits=25))
+    await (await host.start("browser:alice", address="198.51.100.1")).wait_done()
+    with pytest.raises(InvalidInput, match="your daily credit cap has 0 left"):
+        await host.start("session:made-up", address="198.51.100.1")
+    await (await host.start("browser:bob", address="198.51.100.2")).wait_done()
+    await (await host.start("hf:carol")).wait_done()  # signed in: no address, counted by account
+    with pytest.raises(InvalidInput, match="your daily credit cap has 0 left"):
+        await host.start("hf:carol", address=None)
+    assert host.created == 3
 
 
 async def test_caps_survive_a_restart_and_a_visitors_own_key_is_not_capped(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import secrets
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,17 +17,27 @@ from studio.client import Organization
 from studio.errors import InvalidInput, StudioError
 from studio.forms import Form, MediaInput
 from studio.i18n import Label, localize, request_language, t
+from studio.identity import Visitors
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls, gradio_compat
 from studio.ui.assets import ASSETS
 from studio.ui.tabs import GENERATION_TABS, GenerationTab, HistoryTab, Shared
+from studio.ui.tabs.base import address_of
 from studio.ui.tabs.history import TAB_ID as HISTORY_ID
 from studio.ui.translations import UI, english_of, page_text
 from studio.ui.upkeep import upkeep
-from studio.wiring import browser_secret, build_studio
+from studio.wiring import build_studio, visitors
 
 KEY_HELP = UI("ui.api_key_help")
+
+# Where the browser keeps its signed visitor token. Gradio obfuscates a BrowserState's value with a secret it sends
+# to every browser, so this one is NOT a secret: the token is trusted for the server's signature, never for this.
+TOKEN_KEY = "runway_studio_identity"
+TOKEN_OBFUSCATION = "runway-studio-not-a-secret"
+# Before identity was signed, the token itself sat here, encrypted with the server's secret (then public): read
+# once, by the server, to give such a browser a signed token naming the same visitor (studio.identity).
+LEGACY_TOKEN_KEY = "runway_studio_visitor"
 
 
 def _key_line(studio: Studio, provider: str, key: str | None, lang: str = "en") -> str:
@@ -58,14 +67,14 @@ def build_app(
     studio: Studio,
     *,
     default_provider: str,
-    browser_secret: str,
+    visitors: Visitors,
     sign_in: bool = False,
     ephemeral_history: bool = False,
 ) -> gr.Blocks:
     """The whole page. Importing this module builds nothing; calling this does.
 
-    ``browser_secret`` encrypts the visitor token kept in the browser; it must stay the same across restarts
-    (``studio.wiring.browser_secret``) or visitors lose their history. ``sign_in`` offers Hugging Face sign-in (on a
+    ``visitors`` signs and checks the visitor token the browser keeps (``studio.identity``); its secret stays on
+    the server, out of the page and ``/config``. ``sign_in`` offers Hugging Face sign-in (on a
     Space), which binds history to the account; ``ephemeral_history`` warns that history is lost on restart.
     """
     # Gradio keeps a copy of every clip it serves in its cache: drop copies older than a day (History serves from
@@ -100,8 +109,9 @@ def build_app(
             )
             balance = gr.Markdown(elem_id="balance", elem_classes="rs-note")
         key_state = gr.State("")
-        token = gr.BrowserState("", storage_key="runway_studio_visitor", secret=browser_secret)
-        shared = Shared(provider=provider, key_state=key_state, visitor_token=token)
+        token = gr.BrowserState("", storage_key=TOKEN_KEY, secret=TOKEN_OBFUSCATION)
+        legacy = gr.Textbox(visible=False, elem_id="legacy_token")  # filled from localStorage by the load's js
+        shared = Shared(provider=provider, key_state=key_state, visitor_token=token, visitors=visitors)
         tabs: list[GenerationTab] = []
         with gr.Tabs(selected="i2v", overflow_behavior="wrap", elem_id="tabs") as tab_set:
             for cls in GENERATION_TABS:
@@ -117,7 +127,7 @@ def build_app(
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
         _wire_balance(studio, demo, provider, key_state, balance, tabs)
         _wire_chaining(studio, tab_set, tabs, history)
-        demo.load(_ensure_token, token, token, queue=False)
+        arrived = _wire_arrival(demo, visitors, token, legacy)
         tables = [dataset for tab in tabs for dataset, _ in tab.example_tables]
 
         def headers(request: gr.Request) -> dict[Any, Any]:
@@ -127,7 +137,7 @@ def build_app(
         demo.load(headers, None, tables, queue=False, show_progress="hidden")
         for tab in tabs:  # a reopened page follows the visitor's running generation again
             panel = tab.panel
-            demo.load(
+            arrived.then(
                 tab.reattach,
                 [token, panel.takes],
                 [*panel.stream_outputs, tab.generate_button, tab.cancel_button],
@@ -136,9 +146,19 @@ def build_app(
     return demo
 
 
-def _ensure_token(token: str | None) -> str:
-    """A new visitor gets a random token, kept (encrypted) in their browser's localStorage."""
-    return token or secrets.token_urlsafe(24)
+def _wire_arrival(demo: gr.Blocks, visitors: Visitors, token: Any, legacy: Any) -> Any:
+    """When the page opens: the server checks the browser's token, and gives a new visitor (or an old browser) a
+    signed one, which the browser keeps. Over the new-visitors cap the page says so and gets none."""
+
+    async def arrive(given: str | None, old: str | None, request: gr.Request) -> str:
+        lang = request_language(request)
+        try:
+            return await visitors.arrive(given, old, address=address_of(visitors, request))
+        except InvalidInput as err:
+            raise gr.Error(" ".join(localize(issue, lang) for issue in err.issues)) from None
+
+    read_old = f"(token, _) => [token, token ? '' : (localStorage.getItem('{LEGACY_TOKEN_KEY}') || '')]"
+    return demo.load(arrive, [token, legacy], token, js=read_old, queue=False, show_progress="hidden")
 
 
 def _wire_settings(
@@ -280,12 +300,13 @@ def _need(clip: str | None, lang: str = "en") -> str:
 
 def assemble(settings: Settings) -> tuple[Studio, gr.Blocks]:
     """The studio and its page for ``settings``, queued and ready to launch (app.py and the tests use this)."""
+    gradio_compat.direct_peers()  # the client's address is the studio's to work out (studio.identity)
     studio = build_studio(settings)
     studio.forget_copies = gradio_compat.forget_cached  # Delete also removes the copies Gradio made
     demo = build_app(
         studio,
         default_provider=settings.provider,
-        browser_secret=browser_secret(settings),
+        visitors=visitors(settings, studio.history),
         sign_in=settings.on_space and settings.oauth,  # LoginButton without OAuth would demand a local HF login
         ephemeral_history=not settings.persistent,
     )

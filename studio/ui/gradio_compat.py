@@ -7,6 +7,7 @@ work-around and fails once upstream no longer behaves that way: the signal to de
 
     keep_session_ids          a page's session grows with every component update (a memory leak)
     drop_departed_sessions    a closed page's session is never dropped (only at 10,000 sessions)
+    direct_peers              any client on loopback names its own address in X-Forwarded-For (uvicorn's default)
     RawImage, Raw*            uploads and values are checked by Gradio with bare messages naming no field
     english                   the API description (/info) shows translation keys instead of labels
     ServedVideo, served_file  a file value is copied into Gradio's cache and served from there to anyone for a day
@@ -102,6 +103,36 @@ def drop_departed_sessions(state_holder: Any, *, now: datetime.datetime, ttl_s: 
             sessions.pop(session_id, None)
             last_used.pop(session_id, None)
     return len(departed)
+
+
+# --- the client's address ---------------------------------------------------------------------------------------
+
+
+def direct_peers() -> None:
+    """Let handlers see the direct peer's address (``request.client.host``), not one a request names itself.
+
+    Upstream (``gradio.http_server``): Gradio runs uvicorn with its defaults, ``proxy_headers=True`` and
+    ``forwarded_allow_ips`` from FORWARDED_ALLOW_IPS or 127.0.0.1, so any client connecting through loopback (a
+    local proxy, or anything on the host) sets its own address with ``X-Forwarded-For``, and the spend caps per
+    address would count whatever a caller wrote there. ``studio.identity`` reads that header itself, only from the
+    proxies STUDIO_TRUSTED_PROXIES names.
+
+    Applied once, by the entry point (``studio.ui.app.assemble``), before launch; idempotent.
+    """
+    from gradio import http_server
+
+    _pinned("direct_peers")
+    if getattr(http_server.Server.__init__, "direct_peers", False):
+        return
+    original = http_server.Server.__init__
+
+    def __init__(self: Any, config: Any, *args: Any, **kwargs: Any) -> None:
+        config.proxy_headers = False  # read by config.load(), when the server starts
+        original(self, config, *args, **kwargs)
+
+    __init__.direct_peers = True  # type: ignore[attr-defined]
+    __init__.original = original  # type: ignore[attr-defined]  # for the canary test
+    http_server.Server.__init__ = __init__  # type: ignore[method-assign]
 
 
 # --- components that hand values to the studio untouched ----------------------------------------------------------

@@ -4,7 +4,7 @@ base.py             what every generation tab shares (model, ratio, prompt, seed
 image_to_video.py   video_to_video.py   character.py   history.py
 """
 
-from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
+from studio.ui.tabs.base import GenerationTab, Shared
 from studio.ui.tabs.character import CharacterTab
 from studio.ui.tabs.history import HistoryTab
 from studio.ui.tabs.image_to_video import ImageToVideoTab
@@ -22,5 +22,4 @@ __all__ = [
     "TextToVideoTab",
     "Shared",
     "VideoToVideoTab",
-    "visitor_of",
 ]

@@ -19,6 +19,7 @@ from studio.capabilities import provider as provider_spec
 from studio.errors import FieldIssue, InvalidInput
 from studio.forms import Form, MediaInput
 from studio.i18n import CATALOG, DEFAULT, Msg, localize, request_language, t
+from studio.identity import Visitors
 from studio.jobs import JobStatus, follow_all
 from studio.phases import Phase
 from studio.pricing import credits_per_second
@@ -42,22 +43,33 @@ def asset(name: str) -> str:
 
 @dataclass
 class Shared:
-    """Controls every tab reads: the provider, the visitor's key (server-side session state) and who they are."""
+    """Controls every tab reads: the provider, the visitor's key (server-side session state), the signed token the
+    browser keeps, and who checks it (``studio.identity``)."""
 
     provider: gr.Radio
     key_state: gr.State
     visitor_token: gr.BrowserState
+    visitors: Visitors
+
+    def visitor_of(self, token: str | None, request: gr.Request) -> str:
+        """Who is asking: their Hugging Face account when signed in on a Space, else the visitor their signed token
+        names, else (no token, or one the server did not sign) their session: a new anonymous visitor."""
+        username = getattr(request, "username", None)
+        if username:
+            return f"hf:{username}"
+        return self.visitors.visitor(token) or f"session:{request.session_hash or 'anonymous'}"
+
+    def address_of(self, request: gr.Request) -> str | None:
+        """The client's address, whose spending the caps also count; None for a signed-in account."""
+        if getattr(request, "username", None):
+            return None
+        return address_of(self.visitors, request)
 
 
-def visitor_of(token: str | None, request: gr.Request) -> str:
-    """Who is asking: their Hugging Face account when signed in on a Space, else the random token their browser
-    keeps, else (an API client without one) their session."""
-    username = getattr(request, "username", None)
-    if username:
-        return f"hf:{username}"
-    if token:
-        return f"browser:{token}"
-    return f"session:{request.session_hash or 'anonymous'}"
+def address_of(visitors: Visitors, request: gr.Request) -> str:
+    client = getattr(request, "client", None)
+    headers = getattr(request, "headers", None) or {}
+    return visitors.address(getattr(client, "host", None), headers.get("x-forwarded-for"))
 
 
 THRESHOLD_CHOICES = [(UI("ui.threshold_auto"), "auto"), (UI("ui.threshold_low"), "low")]
@@ -431,9 +443,10 @@ class GenerationTab:
                 self.form(data),
                 takes=read_takes(data[self.takes]),
                 provider=data[self.shared.provider],
-                visitor=visitor_of(data[self.shared.visitor_token], request),
+                visitor=self.shared.visitor_of(data[self.shared.visitor_token], request),
                 visitor_key=data[self.shared.key_state],
                 parent_id=data[self.parent],
+                address=self.shared.address_of(request),
             )
         except InvalidInput as err:
             lines = [localize(issue, lang) for issue in err.issues]
@@ -483,7 +496,7 @@ class GenerationTab:
 
     async def reattach(self, token: str | None, takes: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
-        jobs = self.studio.live_jobs(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        jobs = self.studio.live_jobs(visitor=self.shared.visitor_of(token, request), endpoint=self.endpoint)
         if not jobs or all(job.status.final for job in jobs):
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
@@ -504,7 +517,7 @@ class GenerationTab:
         """Star the chosen take (``keep=False``: unstar it), as History's star does."""
         panel, lang = self.panel, request_language(request)
         generation, kept = data[panel.generation], tuple(data[panel.kept] or ())
-        visitor = visitor_of(data[self.shared.visitor_token], request)
+        visitor = self.shared.visitor_of(data[self.shared.visitor_token], request)
         if not generation or not await self.studio.star(generation, visitor=visitor, starred=keep):
             raise gr.Error(t(lang, "history.choose_first"))
         kept = (*kept, generation) if keep else tuple(k for k in kept if k != generation)
@@ -517,7 +530,7 @@ class GenerationTab:
         """Delete the chosen take: its clip leaves the panel at once, and Undo is offered for ``undo_s`` seconds (a
         take discarded before is removed for good now)."""
         panel, lang = self.panel, request_language(request)
-        visitor = visitor_of(data[self.shared.visitor_token], request)
+        visitor = self.shared.visitor_of(data[self.shared.visitor_token], request)
         takes, index = tuple(data[panel.takes] or ()), int(data[panel.take] or 0)
         if index >= len(takes) or not takes[index][1]:
             raise gr.Error(t(lang, "history.choose_first"))
@@ -541,7 +554,7 @@ class GenerationTab:
     async def undo_discard(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Bring the discarded take back, chosen."""
         panel, lang = self.panel, request_language(request)
-        visitor = visitor_of(data[self.shared.visitor_token], request)
+        visitor = self.shared.visitor_of(data[self.shared.visitor_token], request)
         earlier = data[panel.discarded]
         if not earlier or not await self.studio.restore(earlier[1][1], visitor=visitor):
             raise gr.Error(t(lang, "history.too_late"))
@@ -561,7 +574,7 @@ class GenerationTab:
         """The Undo offer ran out: the discarded take is removed for good (its row and its files)."""
         earlier = data[self.panel.discarded]
         if earlier:
-            visitor = visitor_of(data[self.shared.visitor_token], request)
+            visitor = self.shared.visitor_of(data[self.shared.visitor_token], request)
             left = await self.studio.undo_left(earlier[1][1], visitor=visitor)
             if left:  # the timer ran on an earlier discard's schedule: wait for the end of this one's offer
                 return {self.undo_timer: gr.Timer(value=left, active=True)}
@@ -589,7 +602,7 @@ class GenerationTab:
         self.undo_timer.tick(self.discard_for_good, state, [panel.discarded, panel.undo_bar, self.undo_timer], **quiet)
 
     async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        statuses = await self.studio.cancel(visitor=visitor_of(token, request), endpoint=self.endpoint)
+        statuses = await self.studio.cancel(visitor=self.shared.visitor_of(token, request), endpoint=self.endpoint)
         lang = request_language(request)
         if not statuses:
             return {self.panel.status: status_html(JobStatus(Phase.CANCELLED, Msg("job.nothing_to_cancel")), lang)}

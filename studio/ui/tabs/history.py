@@ -8,7 +8,7 @@ tiles plays those clips side by side, in step, with the settings that differ bet
 
 The grid is server-rendered HTML (``studio.ui.gallery``); ``assets/history.js`` turns clicks on its tiles into the
 grid's ``pick``, ``star`` and ``mark`` events, each carrying the generation's id. Every handler goes through the
-service with the visitor (``visitor_of``), which checks the owner: an id from elsewhere finds nothing.
+service with the visitor (``Shared.visitor_of``), which checks the owner: an id from elsewhere finds nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from studio.i18n import Msg, request_language, t
 from studio.service import COMPARE_MAX, Studio
 from studio.ui import gallery, gradio_compat
 from studio.ui.served import Served
-from studio.ui.tabs.base import GenerationTab, Shared, visitor_of
+from studio.ui.tabs.base import GenerationTab, Shared
 from studio.ui.translations import UI
 
 TAB_ID = "history"
@@ -253,7 +253,7 @@ class HistoryTab:
     ) -> dict[Any, Any]:
         """The grid and the lines around it for page ``page`` (the one shown, by default); a selection still
         running is shown again, so its details follow it."""
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         where = self._filter(data)
         wanted = (data.get(self.page) or 0) if page is None else page
         found = await self.studio.history_page(visitor, where=where, page=wanted)
@@ -285,7 +285,7 @@ class HistoryTab:
         """Opening History (or Refresh): the list, the model filter's choices, and deletes past their undo window
         purged."""
         await self.studio.purge_deleted()
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         models = await self.studio.history_models(visitor)
         current = data.get(self.model_filter)
         choices = [(t(lang, "history.all_models"), ALL)] + [(m, m) for m in models]
@@ -305,11 +305,11 @@ class HistoryTab:
     # --- a tile's events ------------------------------------------------------------------------------------------
 
     async def pick(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         return await self._show(event_id(evt, lang), visitor, lang, request)
 
     async def star(self, data: dict[Any, Any], request: gr.Request, evt: gr.EventData) -> dict[Any, Any]:
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         gid, on = event_id(evt, lang), event_flag(evt, "on", lang, default=True)
         await self.studio.star(gid, visitor=visitor, starred=on)
         return await self._view(data, request)
@@ -318,7 +318,7 @@ class HistoryTab:
         """Tick or untick a tile for compare (at most COMPARE_MAX; only the visitor's own). The page sends which of
         its tiles are ticked (``checked`` of ``shown``): the ticks of this page are taken from it, the others kept,
         so that quick ticks never undo each other."""
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         gid = event_id(evt, lang)
         shown = set(event_ids(evt, "shown", lang) or [gid])
         checked = event_ids(evt, "checked", lang)
@@ -346,7 +346,7 @@ class HistoryTab:
 
     async def compare(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """The ticked clips side by side, in step, with their settings diffed."""
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         comparison = await self.studio.compare(list(data.get(self.marked) or []), visitor=visitor)
         if len(comparison.generations) < 2:
             raise gr.Error(t(lang, "history.compare_need_two"))
@@ -386,7 +386,7 @@ class HistoryTab:
         return {self.detail: gr.update(visible=False), self.placeholder: gr.update(visible=True), self.selected: None}
 
     async def do_reuse(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        reuse = await self.studio.reuse(selected or "", visitor=visitor_of(token, request))
+        reuse = await self.studio.reuse(selected or "", visitor=self.shared.visitor_of(token, request))
         if reuse is None:
             raise gr.Error(t(request_language(request), "history.choose_first"))
         tab = self.tabs[reuse.endpoint]
@@ -394,7 +394,7 @@ class HistoryTab:
 
     async def do_delete(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Hide the chosen generation at once and offer Undo; a previous delete still on offer is purged now."""
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         earlier = data.get(self.pending)
         if earlier:  # its Undo is replaced by this one's: it goes for good now
             await self.studio.purge_deleted(visitor=visitor, generation_id=earlier, at_once=True)
@@ -417,7 +417,7 @@ class HistoryTab:
 
     async def do_undo(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Bring the deleted generation back, and show it again."""
-        visitor, lang = visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
+        visitor, lang = self.shared.visitor_of(data.get(self.shared.visitor_token), request), request_language(request)
         gid = data.get(self.pending) or ""
         if not await self.studio.restore(gid, visitor=visitor):
             raise gr.Error(t(lang, "history.too_late"))
@@ -428,7 +428,7 @@ class HistoryTab:
         """The Undo offer ran out: the delete is purged now (row and files)."""
         gid = data.get(self.pending)
         if gid:
-            visitor = visitor_of(data.get(self.shared.visitor_token), request)
+            visitor = self.shared.visitor_of(data.get(self.shared.visitor_token), request)
             left = await self.studio.undo_left(gid, visitor=visitor)
             if left:  # the timer ran on an earlier delete's schedule: wait for the end of this one's offer
                 return {self.undo_timer: gr.Timer(value=left, active=True)}
@@ -444,7 +444,7 @@ class HistoryTab:
         }
 
     async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
-        g = await self.studio.generation(selected or "", visitor=visitor_of(token, request))
+        g = await self.studio.generation(selected or "", visitor=self.shared.visitor_of(token, request))
         if g is None or not g.output_path or not Path(g.output_path).is_file():
             raise gr.Error(t(request_language(request), "history.no_clip"))
         return g.output_path, g.id
