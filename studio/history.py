@@ -102,6 +102,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX generations_deleted ON generations (deleted_at) WHERE deleted_at IS NOT NULL;
         """,
     ),
+    (
+        # Bounded disk: the retention policy removes a generation's files and keeps its row, marked.
+        "0006_retention",
+        """
+        ALTER TABLE generations ADD COLUMN removed_at REAL;  -- its files were removed by the retention policy then
+        CREATE INDEX generations_retained ON generations (created_at) WHERE removed_at IS NULL AND starred = 0;
+        """,
+    ),
 )
 
 
@@ -133,6 +141,7 @@ class Generation:
     failure_text: str | None = None  # how to say failure_reason in another language (studio.i18n.dumps)
     starred: bool = False
     deleted_at: float | None = None  # deleted (hidden) since then; purged once the undo window has passed
+    removed_at: float | None = None  # its files were removed then by the retention policy (the row stays)
 
     @property
     def terminal(self) -> bool:
@@ -408,15 +417,45 @@ class HistoryStore:
             cursor = db.execute("DELETE FROM generations WHERE id = ? AND deleted_at IS NOT NULL", (generation_id,))
             return cursor.rowcount == 1
 
+    def retention_candidates(self, *, made_before: float | None = None, limit: int = 200) -> list[Generation]:
+        """What the retention policy may remove, oldest first: ended, not starred, not deleted (a purge removes
+        those), files not removed yet; with ``made_before``, only those made before it."""
+        marks = ",".join("?" * len(ENDED))
+        query = (
+            f"SELECT * FROM generations WHERE removed_at IS NULL AND starred = 0 AND deleted_at IS NULL"
+            f" AND status IN ({marks})"
+        )
+        args: list[Any] = list(ENDED)
+        if made_before is not None:
+            query, args = query + " AND created_at < ?", args + [made_before]
+        with self._tx() as db:
+            rows = db.execute(query + " ORDER BY created_at, rowid LIMIT ?", [*args, limit]).fetchall()
+        return [_generation(r) for r in rows]
+
+    def mark_removed(self, generation_id: str) -> bool:
+        """Mark a generation's files removed by the retention policy (its clip and poster paths cleared), unless it
+        was starred, deleted or reopened meanwhile. True when it was marked: its files are the caller's to delete."""
+        marks = ",".join("?" * len(ENDED))
+        with self._tx() as db:
+            cursor = db.execute(
+                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL WHERE id = ?"
+                f" AND removed_at IS NULL AND starred = 0 AND deleted_at IS NULL AND status IN ({marks})",
+                [self._clock(), generation_id, *ENDED],
+            )
+            return cursor.rowcount == 1
+
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def mentions(self, text: str) -> bool:
-        """Whether any generation's form mentions ``text`` (the takes of one press share the first one's kept
-        inputs: its folder stays while another take uses it)."""
+    def mentions(self, text: str, *, besides: str | None = None) -> bool:
+        """Whether any generation whose files are kept (not removed by the retention policy), other than
+        ``besides``, has a form that mentions ``text``: a kept input shared by several generations (the takes of
+        one press, or the same image sent again) stays while one of them uses it."""
+        query = "SELECT 1 FROM generations WHERE instr(form, ?) > 0 AND removed_at IS NULL"
+        args: list[Any] = [text]
+        if besides is not None:
+            query, args = query + " AND id != ?", args + [besides]
         with self._tx() as db:
-            return (
-                db.execute("SELECT 1 FROM generations WHERE instr(form, ?) > 0 LIMIT 1", (text,)).fetchone() is not None
-            )
+            return db.execute(query + " LIMIT 1", args).fetchone() is not None
 
     def get(self, generation_id: str, *, visitor: str | None = None) -> Generation | None:
         """A generation by id; with ``visitor``, only when it is theirs and not deleted."""

@@ -39,6 +39,7 @@ from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
 from studio.compare import SettingRow, settings_diff
+from studio.disk import DAY_S, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
@@ -100,6 +101,7 @@ class Studio:
         code_base_urls: Mapping[str, str] | None = None,
         simulator_app: Any = None,
         undo_s: float = UNDO_S,
+        disk: DiskPolicy | None = None,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -110,6 +112,7 @@ class Studio:
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
         self.undo_s = undo_s
+        self.disk = disk or DiskPolicy()  # retention and Gradio's upload folder (``keep_disk_bounded``)
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
@@ -258,6 +261,7 @@ class Studio:
         kept = await asyncio.to_thread(self._keep_inputs, first.form, news[0].id)
         for new, p in zip(news, takes, strict=True):
             new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
+        refused: InvalidInput | None = None
         async with self._start_lock:
             try:
                 await self.history.run(
@@ -267,11 +271,18 @@ class Studio:
                     credits=sum(p.estimate.credits for p in takes),
                     key_source=key_source,
                 )
-            except InvalidInput:
-                await asyncio.to_thread(shutil.rmtree, self.inputs / news[0].id, True)
-                raise
-            for new in news:
-                await self.history.run(self.history.add, new)
+            except InvalidInput as err:
+                refused = err
+            else:
+                if not await asyncio.to_thread(self._inputs_present, kept):  # purged meanwhile: shared with another
+                    kept = await asyncio.to_thread(self._keep_inputs, first.form, news[0].id)
+                    for new, p in zip(news, takes, strict=True):
+                        new.form = kept.replace(seed=p.form.seed).to_dict()
+                for new in news:
+                    await self.history.run(self.history.add, new)
+        if refused is not None:
+            await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
+            raise refused
         notes = first.notes + await self._budget_note(visitor, key_source)
         uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
         jobs = [
@@ -309,16 +320,18 @@ class Studio:
         return (text,) if text else ()
 
     def _keep_inputs(self, form: Form, generation_id: str) -> Form:
-        """Copy the uploads into the data dir (Gradio's temp files do not last), so settings can be reused."""
-        folder = self.inputs / generation_id
+        """Keep the uploads in the data dir (Gradio's temp files do not last), so settings can be reused: each
+        stored once by its content (``studio.disk.keep_input``), however many generations send it."""
         kept: dict[str, MediaInput] = {}
         for name, given in form.media().items():
             if given.path and Path(given.path).is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                dest = folder / f"{name}{Path(given.path).suffix.lower()}"
-                shutil.copyfile(given.path, dest)
+                dest = keep_input(Path(given.path), self.inputs)
                 kept[name] = MediaInput(path=str(dest), url=given.url)
         return form.with_media(kept)
+
+    @staticmethod
+    def _inputs_present(form: Form) -> bool:
+        return all(Path(given.path).is_file() for given in form.media().values() if given.path)
 
     def _track(self, job: Job, visitor: str) -> None:
         self._live[job.generation_id] = job
@@ -458,6 +471,7 @@ class Studio:
             try:
                 await self.reconcile()
                 await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
+                await self.keep_disk_bounded()
             except Exception:
                 log.exception("reconciling history failed")
             await asyncio.sleep(RECONCILE_EVERY_S)
@@ -495,7 +509,13 @@ class Studio:
         found = await self.generation(generation_id, visitor=visitor)
         if found is None:
             return None
-        return Reuse(Form.from_dict(found.endpoint, found.form), found.id)  # type: ignore[arg-type]
+        form = Form.from_dict(found.endpoint, found.form)  # type: ignore[arg-type]
+        gone = {  # an input the retention policy removed is left out: the visitor picks it again
+            name: MediaInput(url=given.url)
+            for name, given in form.media().items()
+            if given.path and not await asyncio.to_thread(Path(given.path).is_file)
+        }
+        return Reuse(form.with_media(gone) if gone else form, found.id)
 
     async def star(self, generation_id: str, *, visitor: str, starred: bool) -> bool:
         """Star or unstar a visitor's own generation."""
@@ -528,26 +548,109 @@ class Studio:
         if job is not None and not job.status.final:
             await job.cancel()
         await asyncio.to_thread(self._delete_files, generation)
-        for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
-            if not await self.history.run(self.history.mentions, str(folder) + os.sep):
-                await asyncio.to_thread(shutil.rmtree, folder, True)
+        await self._forget_inputs(json.dumps(generation.form), generation.id)
+        await self._forget_upstream(generation)
         return True
 
-    def _input_folders(self, generation: Generation) -> set[Path]:
-        """The folders of kept inputs a generation uses: its own, and the one its form's files are in."""
-        marker = re.escape(str(self.inputs) + os.sep)
-        found = re.findall(marker + r"([A-Za-z0-9_-]+)", json.dumps(generation.form))
-        return {self.inputs / generation.id, *(self.inputs / name for name in found)}
+    async def _forget_inputs(self, form_json: str, generation_id: str | None = None) -> int:
+        """Remove the kept inputs a form names that no kept generation mentions any more (the takes of one press,
+        and every generation of the same image, share one file). Returns the bytes freed."""
+        freed = 0
+        async with self._start_lock:  # a submit of the same image checks for its file under this lock
+            for path in kept_inputs(form_json, self.inputs):
+                if not await self.history.run(self.history.mentions, str(path)):
+                    freed += file_bytes(path)
+                    await asyncio.to_thread(path.unlink, missing_ok=True)
+            if generation_id is not None:  # kept before inputs were stored by content: a folder per generation
+                for folder in self._input_folders(generation_id, form_json):
+                    if folder.is_dir() and not await self.history.run(self.history.mentions, str(folder) + os.sep):
+                        freed += await asyncio.to_thread(size_of, folder)
+                        await asyncio.to_thread(shutil.rmtree, folder, True)
+        return freed
 
-    def _delete_files(self, generation: Generation) -> None:
+    async def _forget_upstream(self, generation: Generation) -> None:
+        """Delete a simulated generation's task, so the simulator's own copy of the clip goes too (a real provider's
+        copy expires with its link)."""
+        client = self.clients.get(generation.provider)
+        key = self._resume_key(generation)
+        if client is None or key is None or not generation.task_id or not provider_spec(generation.provider).simulated:
+            return
+        try:
+            await client.cancel_task(generation.task_id, key=key)
+        except StudioError:
+            log.info("the simulator did not delete task %s", generation.task_id)
+
+    def _input_folders(self, generation_id: str, form_json: str) -> set[Path]:
+        """The folders of inputs kept per generation (before they were stored by content): its own, and the one
+        its form's files are in."""
+        marker = re.escape(str(self.inputs) + os.sep)
+        found = re.findall(marker + r"([A-Za-z0-9_-]+)" + re.escape(os.sep), form_json)
+        return {self.inputs / generation_id, *(self.inputs / name for name in found)}
+
+    def _delete_files(self, generation: Generation) -> int:
+        """Remove a generation's clip, poster, last frame and named copy. Returns the bytes freed."""
+        freed = 0
         for path in (generation.output_path, generation.poster_path):
             if path:
+                freed += file_bytes(path, Path(path).with_suffix(".last.png"))
                 Path(path).unlink(missing_ok=True)
                 Path(path).with_suffix(".last.png").unlink(missing_ok=True)  # "use last frame as first frame"
                 if Path(path).parent != self.outputs:  # a clip kept under its name, in a folder of its own
                     with contextlib.suppress(OSError):
                         Path(path).parent.rmdir()
+        freed += size_of(self.named / generation.id)
         shutil.rmtree(self.named / generation.id, ignore_errors=True)
+        return freed
+
+    # --- bounded disk ---------------------------------------------------------------------------------------
+
+    async def keep_disk_bounded(self, *, now: float | None = None) -> int:
+        """Apply the disk policy (``studio.disk.DiskPolicy``): remove the files of generations older than the
+        retention, then of the oldest ones while the data dir is over its budget (never a running or starred
+        generation's; the row stays, marked removed), and trim Gradio's upload folder. ``now`` is the history's
+        clock by default. Returns how many generations' files were removed."""
+        now = self.history.now() if now is None else now
+        policy = self.disk
+        removed = 0
+        if policy.retention_days is not None:
+            cutoff = now - policy.retention_days * DAY_S
+            while due := await self.history.run(self.history.retention_candidates, made_before=cutoff):
+                for generation in due:
+                    removed += await self._retire(generation) is not None
+                if len(due) < 200:
+                    break
+        if policy.max_data_bytes is not None:
+            used = await asyncio.to_thread(size_of, self.data_dir)
+            while used > policy.max_data_bytes:
+                due = await self.history.run(self.history.retention_candidates, limit=50)
+                if not due:
+                    log.warning("the data dir is over STUDIO_MAX_DATA_GB, with nothing left the policy may remove")
+                    break
+                for generation in due:
+                    freed = await self._retire(generation)
+                    if freed is not None:
+                        removed, used = removed + 1, used - freed
+                    if used <= policy.max_data_bytes:
+                        break
+        if policy.upload_dir is not None and policy.upload_dir.is_dir():
+            await asyncio.to_thread(
+                trim_folder,
+                policy.upload_dir,
+                now=time.time(),  # file times are wall-clock times
+                max_age_s=policy.upload_max_age_s,
+                max_bytes=policy.upload_max_bytes,
+            )
+        return removed
+
+    async def _retire(self, generation: Generation) -> int | None:
+        """Remove one generation's files for the retention policy and mark its row; the bytes freed, or None when
+        it was starred, deleted or reopened meanwhile."""
+        if not await self.history.run(self.history.mark_removed, generation.id):
+            return None
+        freed = await asyncio.to_thread(self._delete_files, generation)
+        freed += await self._forget_inputs(json.dumps(generation.form))
+        await self._forget_upstream(generation)
+        return freed
 
     async def download_path(self, generation_id: str, *, visitor: str) -> Path | None:
         """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data

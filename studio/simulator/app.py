@@ -109,6 +109,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             return _error(401, "Missing API key. Send the header Authorization: Bearer <key>.")
         if (fault := await injected(faults.take_read_status())) is not None:
             return fault
+        engine.sweep()  # expired clips and uploads go (at most once a minute)
         task = engine.tasks.get(request.path_params["task_id"])
         if task is None or engine.clock() < task.created_at + faults.fresh_404_s:
             return _error(404, "Task not found.")
