@@ -16,6 +16,7 @@ import hashlib
 import os
 import re
 import secrets
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,14 +98,19 @@ class Trimmed:
     bytes: int
 
 
-def trim_folder(folder: Path, *, now: float, max_age_s: float | None, max_bytes: int | None) -> Trimmed:
+def trim_folder(
+    folder: Path, *, now: float, max_age_s: float | None, max_bytes: int | None, keep: Collection[str] = ()
+) -> Trimmed:
     """Remove the files under ``folder`` last written more than ``max_age_s`` ago, then the oldest ones until the
     rest take at most ``max_bytes`` (a file younger than UPLOAD_GRACE_S is kept: a page may be sending it), and
-    the folders left empty."""
+    the folders left empty. The files in ``keep`` (the page's own: examples, default values) stay."""
     found: list[tuple[float, int, str]] = []
+    kept = {os.path.abspath(path) for path in keep}
     for root, _dirs, files in os.walk(folder):
         for name in files:
             path = os.path.join(root, name)
+            if os.path.abspath(path) in kept:
+                continue
             with contextlib.suppress(OSError):
                 stat = os.lstat(path)
                 found.append((stat.st_mtime, stat.st_size, path))

@@ -25,7 +25,7 @@ import random
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -113,6 +113,9 @@ class Studio:
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
         self.undo_s = undo_s
         self.disk = disk or DiskPolicy()  # retention and Gradio's upload folder (``keep_disk_bounded``)
+        self.keep_uploads: Callable[[], Collection[str]] = (
+            tuple  # files of the upload folder never trimmed (the page's)
+        )
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
@@ -639,6 +642,7 @@ class Studio:
                 now=time.time(),  # file times are wall-clock times
                 max_age_s=policy.upload_max_age_s,
                 max_bytes=policy.upload_max_bytes,
+                keep=set(self.keep_uploads()),
             )
         return removed
 

@@ -136,12 +136,25 @@ async def test_the_upload_folder_is_trimmed_by_age_and_by_size(tmp_path: Path) -
     policy = DiskPolicy(upload_dir=uploads, upload_max_age_s=3600, upload_max_bytes=1000 * KB)
     studio = studio_with(tmp_path, FakeClock(), policy)
     now = time.time()
-    ages = {"old": 7200, "big1": 900, "big2": 600, "fresh": 10}  # seconds since each was uploaded
+    ages = {"old": 7200, "example": 7200, "big1": 900, "big2": 600, "fresh": 10}  # seconds since each was made
     for name, age in ages.items():
         path = uploads / f"{name}-folder" / f"{name}.png"
         path.parent.mkdir(parents=True)
         path.write_bytes(os.urandom((1 if name == "old" else 600) * KB))
         os.utime(path, (now - age, now - age))
+    studio.keep_uploads = lambda: {str(uploads / "example-folder" / "example.png")}  # the page's own file
     await studio.keep_disk_bounded()
     left = sorted(p.name for p in uploads.rglob("*"))
-    assert left == ["fresh-folder", "fresh.png"], left  # too old, then oldest first past the budget; empty folders go
+    # Too old, then oldest first past the budget; the page's own file stays; folders left empty go.
+    assert left == ["example-folder", "example.png", "fresh-folder", "fresh.png"], left
+
+
+def test_the_studio_trims_gradios_upload_folder_but_never_the_pages_own_files(launched: Any) -> None:
+    from gradio.utils import get_upload_folder
+
+    policy = launched.studio.disk
+    assert policy.upload_dir == Path(get_upload_folder())
+    assert policy.upload_max_age_s == 3600 and policy.upload_max_bytes == 1024 * KB * KB  # the defaults
+    own = set(launched.studio.keep_uploads())
+    assert any(Path(path).name == "paper_boats.png" for path in own), own  # the examples' copies in the cache
+    assert all(Path(path).is_relative_to(policy.upload_dir) for path in own)
