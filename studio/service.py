@@ -113,9 +113,8 @@ class Studio:
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
         self.undo_s = undo_s
         self.disk = disk or DiskPolicy()  # retention and Gradio's upload folder (``keep_disk_bounded``)
-        self.keep_uploads: Callable[[], Collection[str]] = (
-            tuple  # files of the upload folder never trimmed (the page's)
-        )
+        # The upload folder's files never trimmed: the page's own (studio.ui.app sets it once the page is built).
+        self.keep_uploads: Callable[[], Collection[str]] = tuple
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
@@ -652,7 +651,7 @@ class Studio:
         if not await self.history.run(self.history.mark_removed, generation.id):
             return None
         freed = await asyncio.to_thread(self._delete_files, generation)
-        freed += await self._forget_inputs(json.dumps(generation.form))
+        freed += await self._forget_inputs(json.dumps(generation.form), generation.id)
         await self._forget_upstream(generation)
         return freed
 
