@@ -114,6 +114,7 @@ class Phase:
     passes: int = 0
     removed: int = 0
     running_seen_in_passes: int = 0
+    over: list[tuple[int, float]] = field(default_factory=list)  # (generation, MB over) after a pass
     problems: list[str] = field(default_factory=list)
 
 
@@ -185,7 +186,7 @@ async def visitor(phase: Phase, v: int, images: list[Path], total: int, seeds: l
             phase.passes += 1
             phase.after_pass_max = max(phase.after_pass_max, size_of(phase.data) / MB)
             if size_of(phase.data) > phase.limit:
-                phase.problems.append(f"over the limit after the pass at generation {number}")
+                phase.over.append((number, (size_of(phase.data) - phase.limit) / MB))
         if number % SAMPLE_EVERY == 0:
             phase.samples.append((number, size_of(phase.data) / MB))
 
@@ -214,6 +215,9 @@ def check(phase: Phase) -> None:
         row = db.execute("SELECT output_path, poster_path, form FROM generations WHERE id = ?", (gid,)).fetchone()
         if row is None or not all(p and Path(p).is_file() for p in row[:2]):
             phase.problems.append(f"starred {gid} lost its clip")
+    if phase.over:
+        worst = max(mb for _, mb in phase.over)
+        phase.problems.append(f"over the limit after {len(phase.over)} passes (by up to {worst:.2f} MB)")
     if phase.failed:
         phase.problems.append(f"{len(phase.failed)} generations ended without their clip: {phase.failed[:3]}")
     db.close()

@@ -444,6 +444,11 @@ class HistoryStore:
             )
             return cursor.rowcount == 1
 
+    def compact(self) -> None:
+        """Write the write-ahead log into the database and truncate it (it otherwise keeps its largest size)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # --- reading ---------------------------------------------------------------------------------------------
 
     def mentions(self, text: str, *, besides: str | None = None) -> bool:

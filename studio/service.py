@@ -622,8 +622,12 @@ class Studio:
                 if len(due) < 200:
                     break
         if policy.max_data_bytes is not None:
+            budget = policy.max_data_bytes
             used = await asyncio.to_thread(size_of, self.data_dir)
-            while used > policy.max_data_bytes:
+            if used > budget:
+                await self.history.run(self.history.compact)  # the history's write-ahead log back to nothing first
+            # Measured again after each round: clips keep arriving while files are removed.
+            while (used := await asyncio.to_thread(size_of, self.data_dir)) > budget:
                 due = await self.history.run(self.history.retention_candidates, limit=50)
                 if not due:
                     log.warning("the data dir is over STUDIO_MAX_DATA_GB, with nothing left the policy may remove")
@@ -632,7 +636,7 @@ class Studio:
                     freed = await self._retire(generation)
                     if freed is not None:
                         removed, used = removed + 1, used - freed
-                    if used <= policy.max_data_bytes:
+                    if used <= budget:
                         break
         if policy.upload_dir is not None and policy.upload_dir.is_dir():
             await asyncio.to_thread(

@@ -98,6 +98,7 @@ async def test_over_the_size_limit_the_oldest_go_first_but_never_a_starred_or_ru
     studio.history.set_starred(starred.id, visitor=ALICE, starred=True)
     running = made(studio, clock, status="running")
     oldest, older, newer, newest = (made(studio, clock) for _ in range(4))
+    studio.history.compact()  # the pass starts with this: the history's log is not what this test measures
     limit = size_of(studio.data_dir) - 300 * KB  # one generation's files (211 KB) are not enough: two must go
     studio.disk = DiskPolicy(max_data_bytes=limit)
 
