@@ -23,6 +23,7 @@ from pathlib import Path
 GB = 1024**3
 MB = 1024**2
 DAY_S = 86400.0
+LOW_WATER = 0.9  # over its budget, the data dir is brought back under this fraction of it: room for a minute's clips
 UPLOAD_GRACE_S = 120.0  # an upload this young is never trimmed for size: its page may be sending it right now
 HASHED = re.compile(r"[0-9a-f]{64}(?:\.[A-Za-z0-9]{1,10})?")  # a kept input's name
 

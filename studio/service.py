@@ -39,7 +39,7 @@ from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
 from studio.compare import SettingRow, settings_diff
-from studio.disk import DAY_S, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
+from studio.disk import DAY_S, LOW_WATER, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
@@ -621,11 +621,12 @@ class Studio:
                     removed += await self._retire(generation) is not None
                 if len(due) < 200:
                     break
-        if policy.max_data_bytes is not None:
-            budget = policy.max_data_bytes
-            used = await asyncio.to_thread(size_of, self.data_dir)
-            if used > budget:
-                await self.history.run(self.history.compact)  # the history's write-ahead log back to nothing first
+        if (
+            policy.max_data_bytes is not None
+            and await asyncio.to_thread(size_of, self.data_dir) > policy.max_data_bytes
+        ):
+            await self.history.run(self.history.compact)  # the history's write-ahead log back to nothing first
+            budget = int(policy.max_data_bytes * LOW_WATER)  # so that the clips of the next minute fit under it
             # Measured again after each round: clips keep arriving while files are removed.
             while (used := await asyncio.to_thread(size_of, self.data_dir)) > budget:
                 due = await self.history.run(self.history.retention_candidates, limit=50)

@@ -117,8 +117,9 @@ class Settings(BaseModel):
     max_data_gb: float | None = _env(
         "STUDIO_MAX_DATA_GB",
         None,
-        "Disk: when the data dir grows past this many GB, the oldest generations' files are removed until it fits "
-        "(never a running or starred one; History keeps the row, marked as removed). Checked every minute.",
+        "Disk: when the data dir grows past this many GB (checked every minute), the oldest generations' files are "
+        "removed until it is under 90 % of it (never a running or starred one; History keeps the row, marked as "
+        "removed).",
         shown="(unlimited)",
         gt=0,
     )

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from studio.disk import DiskPolicy, size_of
+from studio.disk import LOW_WATER, DiskPolicy, size_of
 from studio.history import Generation, HistoryStore
 from studio.service import Studio
 from studio.ui import gallery
@@ -99,11 +99,13 @@ async def test_over_the_size_limit_the_oldest_go_first_but_never_a_starred_or_ru
     running = made(studio, clock, status="running")
     oldest, older, newer, newest = (made(studio, clock) for _ in range(4))
     studio.history.compact()  # the pass starts with this: the history's log is not what this test measures
-    limit = size_of(studio.data_dir) - 300 * KB  # one generation's files (211 KB) are not enough: two must go
+    target = size_of(studio.data_dir) - 300 * KB  # one generation's files (211 KB) are not enough: two must go
+    limit = int(target / LOW_WATER)  # over the limit, the data dir is brought under 90 % of it
     studio.disk = DiskPolicy(max_data_bytes=limit)
 
     assert await studio.keep_disk_bounded() == 2
-    assert size_of(studio.data_dir) <= limit
+    assert size_of(studio.data_dir) <= target
+    assert await studio.keep_disk_bounded() == 0  # under the limit: nothing more goes
     for g in (oldest, older):
         assert not any(p.exists() for p in files_of(g)), f"{g.id}'s files stayed"
         row = studio.history.get(g.id)
