@@ -125,6 +125,14 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX visitors_by_address ON visitors (address, created_at);
         """,
     ),
+    (
+        # Bounded disk: the retention policy removes a generation's files and keeps its row, marked.
+        "0008_retention",
+        """
+        ALTER TABLE generations ADD COLUMN removed_at REAL;  -- its files were removed by the retention policy then
+        CREATE INDEX generations_retained ON generations (created_at) WHERE removed_at IS NULL AND starred = 0;
+        """,
+    ),
 )
 
 
@@ -158,6 +166,7 @@ class Generation:
     deleted_at: float | None = None  # deleted (hidden) since then; purged once the undo window has passed
     purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
     address: str | None = None  # the client address it came from (studio.identity); None for a signed-in account
+    removed_at: float | None = None  # its files were removed then by the retention policy (the row stays)
 
     @property
     def terminal(self) -> bool:
@@ -442,15 +451,50 @@ class HistoryStore:
             )
             return cursor.rowcount == 1
 
+    def retention_candidates(self, *, made_before: float | None = None, limit: int = 200) -> list[Generation]:
+        """What the retention policy may remove, oldest first: ended, not starred, not deleted (a purge removes
+        those), files not removed yet; with ``made_before``, only those made before it."""
+        marks = ",".join("?" * len(ENDED))
+        query = (
+            f"SELECT * FROM generations WHERE removed_at IS NULL AND starred = 0 AND deleted_at IS NULL"
+            f" AND status IN ({marks})"
+        )
+        args: list[Any] = list(ENDED)
+        if made_before is not None:
+            query, args = query + " AND created_at < ?", args + [made_before]
+        with self._tx() as db:
+            rows = db.execute(query + " ORDER BY created_at, rowid LIMIT ?", [*args, limit]).fetchall()
+        return [_generation(r) for r in rows]
+
+    def mark_removed(self, generation_id: str) -> bool:
+        """Mark a generation's files removed by the retention policy (its clip and poster paths cleared), unless it
+        was starred, deleted or reopened meanwhile. True when it was marked: its files are the caller's to delete."""
+        marks = ",".join("?" * len(ENDED))
+        with self._tx() as db:
+            cursor = db.execute(
+                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL WHERE id = ?"
+                f" AND removed_at IS NULL AND starred = 0 AND deleted_at IS NULL AND status IN ({marks})",
+                [self._clock(), generation_id, *ENDED],
+            )
+            return cursor.rowcount == 1
+
+    def compact(self) -> None:
+        """Write the write-ahead log into the database and truncate it (it otherwise keeps its largest size)."""
+        with self._lock:
+            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     # --- reading ---------------------------------------------------------------------------------------------
 
-    def mentions(self, text: str) -> bool:
-        """Whether any generation's form mentions ``text`` (the takes of one press share the first one's kept
-        inputs: its folder stays while another take uses it)."""
+    def mentions(self, text: str, *, besides: str | None = None) -> bool:
+        """Whether any generation whose files are kept (not removed by the retention policy), other than
+        ``besides``, has a form that mentions ``text``: a kept input shared by several generations (the takes of
+        one press, or the same image sent again) stays while one of them uses it."""
+        query = "SELECT 1 FROM generations WHERE instr(form, ?) > 0 AND removed_at IS NULL"
+        args: list[Any] = [text]
+        if besides is not None:
+            query, args = query + " AND id != ?", args + [besides]
         with self._tx() as db:
-            return (
-                db.execute("SELECT 1 FROM generations WHERE instr(form, ?) > 0 LIMIT 1", (text,)).fetchone() is not None
-            )
+            return db.execute(query + " LIMIT 1", args).fetchone() is not None
 
     def get(self, generation_id: str, *, visitor: str | None = None) -> Generation | None:
         """A generation by id; with ``visitor``, only when it is theirs and not deleted."""

@@ -25,7 +25,7 @@ import random
 import re
 import shutil
 import time
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,12 +39,13 @@ from studio.capabilities import provider as provider_spec
 from studio.client import Organization, RunwayClient
 from studio.codegen import snippets
 from studio.compare import SettingRow, settings_diff
+from studio.disk import DAY_S, LOW_WATER, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
 from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
 from studio.i18n import Label, Message, Msg
 from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
-from studio.links import FileLinks, link_key, random_name, sniff_file
+from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
@@ -102,6 +103,7 @@ class Studio:
         simulator_app: Any = None,
         undo_s: float = UNDO_S,
         forget_copies: Callable[[Path], None] | None = None,
+        disk: DiskPolicy | None = None,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -112,10 +114,15 @@ class Studio:
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
         # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
-        self.links = FileLinks(key=link_key(data_dir), data_dir=data_dir, folders=(self.outputs, self.inputs))
+        key = link_key(data_dir)
+        self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs))
+        self._input_key = hashlib.sha256(b"kept input names\0" + key).digest()  # its own key, derived
         # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).
         self.forget_copies = forget_copies
         self.undo_s = undo_s
+        self.disk = disk or DiskPolicy()  # retention and Gradio's upload folder (``keep_disk_bounded``)
+        # The upload folder's files never trimmed: the page's own (studio.ui.app sets it once the page is built).
+        self.keep_uploads: Callable[[], Collection[str]] = tuple
         self.history = history or HistoryStore(data_dir / "history.sqlite3")
         self.guard = SpendGuard(spend or SpendPolicy(), self.history)
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
@@ -279,10 +286,10 @@ class Studio:
             )
             for p in takes
         ]
-        kept_in = self.inputs / random_name()  # unguessable: 144 random bits
-        kept = await asyncio.to_thread(self._keep_inputs, first.form, kept_in)
+        kept = await asyncio.to_thread(self._keep_inputs, first.form)
         for new, p in zip(news, takes, strict=True):
             new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
+        refused: InvalidInput | None = None
         async with self._start_lock:
             try:
                 await self.history.run(
@@ -293,11 +300,18 @@ class Studio:
                     key_source=key_source,
                     address=address,
                 )
-            except InvalidInput:
-                await asyncio.to_thread(shutil.rmtree, kept_in, True)
-                raise
-            for new in news:
-                await self.history.run(self.history.add, new)
+            except InvalidInput as err:
+                refused = err
+            else:
+                if not await asyncio.to_thread(self._inputs_present, kept):  # purged meanwhile: shared with another
+                    kept = await asyncio.to_thread(self._keep_inputs, first.form)
+                    for new, p in zip(news, takes, strict=True):
+                        new.form = kept.replace(seed=p.form.seed).to_dict()
+                for new in news:
+                    await self.history.run(self.history.add, new)
+        if refused is not None:
+            await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
+            raise refused
         notes = first.notes + await self._budget_note(visitor, key_source, address)
         uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
         jobs = [
@@ -334,17 +348,22 @@ class Studio:
         text = await self.budget_text(visitor, address) if key_source == "server key" else ""
         return (text,) if text else ()
 
-    def _keep_inputs(self, form: Form, folder: Path) -> Form:
-        """Copy the uploads into ``folder`` of the data dir (Gradio's temp files do not last), so settings can be
-        reused. Each copy is named by the field and what its bytes are, never by the uploaded name."""
+    def _keep_inputs(self, form: Form) -> Form:
+        """Keep the uploads in the data dir (Gradio's temp files do not last), so settings can be reused: each
+        stored once by its content (``studio.disk.keep_input``), however many generations send it, under a name
+        from a keyed hash of its bytes (unguessable) and an ending from what its bytes are (never the uploaded
+        name's)."""
         kept: dict[str, MediaInput] = {}
         for name, given in form.media().items():
             if given.path and Path(given.path).is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                dest = folder / f"{name}{sniff_file(Path(given.path))[1]}"
-                shutil.copyfile(given.path, dest)
+                source = Path(given.path)
+                dest = keep_input(source, self.inputs, key=self._input_key, ending=sniff_file(source)[1])
                 kept[name] = MediaInput(path=str(dest), url=given.url)
         return form.with_media(kept)
+
+    @staticmethod
+    def _inputs_present(form: Form) -> bool:
+        return all(Path(given.path).is_file() for given in form.media().values() if given.path)
 
     def _track(self, job: Job, visitor: str) -> None:
         self._live[job.generation_id] = job
@@ -484,6 +503,7 @@ class Studio:
             try:
                 await self.reconcile()
                 await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
+                await self.keep_disk_bounded()
             except Exception:
                 log.exception("reconciling history failed")
             await asyncio.sleep(RECONCILE_EVERY_S)
@@ -521,7 +541,13 @@ class Studio:
         found = await self.generation(generation_id, visitor=visitor)
         if found is None:
             return None
-        return Reuse(Form.from_dict(found.endpoint, found.form), found.id)  # type: ignore[arg-type]
+        form = Form.from_dict(found.endpoint, found.form)  # type: ignore[arg-type]
+        gone = {  # an input the retention policy removed is left out: the visitor picks it again
+            name: MediaInput(url=given.url)
+            for name, given in form.media().items()
+            if given.path and not await asyncio.to_thread(Path(given.path).is_file)
+        }
+        return Reuse(form.with_media(gone) if gone else form, found.id)
 
     async def star(self, generation_id: str, *, visitor: str, starred: bool) -> bool:
         """Star or unstar a visitor's own generation."""
@@ -564,25 +590,53 @@ class Studio:
         if job is not None and not job.status.final:
             await job.cancel()
         await asyncio.to_thread(self._delete_files, generation)
-        for folder in self._input_folders(generation):  # the takes of one press share the first one's inputs
-            if not await self.history.run(self.history.mentions, folder.name):  # a random name: no false match
-                await asyncio.to_thread(self._remove_inputs, folder)
+        await self._forget_inputs(json.dumps(generation.form), generation.id)
+        await self._forget_upstream(generation)
         return True
 
-    def _remove_inputs(self, folder: Path) -> None:
-        if folder.is_dir():
-            self._forget_copies(*folder.iterdir())
-        shutil.rmtree(folder, ignore_errors=True)
+    async def _forget_inputs(self, form_json: str, generation_id: str | None = None) -> int:
+        """Remove the kept inputs a form names that no kept generation mentions any more (the takes of one press,
+        and every generation of the same image, share one file). Returns the bytes freed."""
+        freed = 0
+        async with self._start_lock:  # a submit of the same image checks for its file under this lock
+            for path in kept_inputs(form_json, self.inputs):
+                if not await self.history.run(self.history.mentions, str(path)):
+                    freed += file_bytes(path)
+                    self._forget_copies(path)  # and Gradio's copy of it (Reuse puts inputs back on the page)
+                    await asyncio.to_thread(path.unlink, missing_ok=True)
+            if generation_id is not None:  # kept before inputs were stored by content: a folder per generation
+                for folder in self._input_folders(generation_id, form_json):
+                    if folder.is_dir() and not await self.history.run(self.history.mentions, str(folder) + os.sep):
+                        freed += await asyncio.to_thread(size_of, folder)
+                        self._forget_copies(*folder.iterdir())
+                        await asyncio.to_thread(shutil.rmtree, folder, True)
+        return freed
 
-    def _input_folders(self, generation: Generation) -> set[Path]:
-        """The folders of kept inputs a generation uses: its own, and the one its form's files are in."""
+    async def _forget_upstream(self, generation: Generation) -> None:
+        """Delete a simulated generation's task, so the simulator's own copy of the clip goes too (a real provider's
+        copy expires with its link)."""
+        client = self.clients.get(generation.provider)
+        key = self._resume_key(generation)
+        if client is None or key is None or not generation.task_id or not provider_spec(generation.provider).simulated:
+            return
+        try:
+            await client.cancel_task(generation.task_id, key=key)
+        except StudioError:
+            log.info("the simulator did not delete task %s", generation.task_id)
+
+    def _input_folders(self, generation_id: str, form_json: str) -> set[Path]:
+        """The folders of inputs kept per generation (before they were stored by content): its own, and the one
+        its form's files are in."""
         marker = re.escape(str(self.inputs) + os.sep)
-        found = re.findall(marker + r"([A-Za-z0-9_-]+)", json.dumps(generation.form))
-        return {self.inputs / generation.id, *(self.inputs / name for name in found)}
+        found = re.findall(marker + r"([A-Za-z0-9_-]+)" + re.escape(os.sep), form_json)
+        return {self.inputs / generation_id, *(self.inputs / name for name in found)}
 
-    def _delete_files(self, generation: Generation) -> None:
+    def _delete_files(self, generation: Generation) -> int:
+        """Remove a generation's clip, poster, last frame and named copy. Returns the bytes freed."""
+        freed = 0
         for path in (generation.output_path, generation.poster_path):
             if path:
+                freed += file_bytes(path, Path(path).with_suffix(".last.png"))
                 self._forget_copies(Path(path), Path(path).with_suffix(".last.png"))
                 Path(path).unlink(missing_ok=True)
                 Path(path).with_suffix(".last.png").unlink(missing_ok=True)  # "use last frame as first frame"
@@ -592,7 +646,9 @@ class Studio:
         named = self._named_folder(generation.id)
         if named.is_dir():
             self._forget_copies(*named.iterdir())
+        freed += size_of(named)
         shutil.rmtree(named, ignore_errors=True)
+        return freed
 
     def _forget_copies(self, *paths: Path) -> None:
         """Remove the copies kept elsewhere (Gradio's cache) of the files at ``paths``, those that exist."""
@@ -603,6 +659,62 @@ class Studio:
     def _named_folder(self, generation_id: str) -> Path:
         """The folder of a generation's clip under its download name: unguessable (144 bits), found again."""
         return self.named / self.links.secret_name(generation_id)
+
+    # --- bounded disk ---------------------------------------------------------------------------------------
+
+    async def keep_disk_bounded(self, *, now: float | None = None) -> int:
+        """Apply the disk policy (``studio.disk.DiskPolicy``): remove the files of generations older than the
+        retention, then of the oldest ones while the data dir is over its budget (never a running or starred
+        generation's; the row stays, marked removed), and trim Gradio's upload folder. ``now`` is the history's
+        clock by default. Returns how many generations' files were removed."""
+        now = self.history.now() if now is None else now
+        policy = self.disk
+        removed = 0
+        if policy.retention_days is not None:
+            cutoff = now - policy.retention_days * DAY_S
+            while due := await self.history.run(self.history.retention_candidates, made_before=cutoff):
+                for generation in due:
+                    removed += await self._retire(generation) is not None
+                if len(due) < 200:
+                    break
+        if (
+            policy.max_data_bytes is not None
+            and await asyncio.to_thread(size_of, self.data_dir) > policy.max_data_bytes
+        ):
+            await self.history.run(self.history.compact)  # the history's write-ahead log back to nothing first
+            budget = int(policy.max_data_bytes * LOW_WATER)  # so that the clips of the next minute fit under it
+            # Measured again after each round: clips keep arriving while files are removed.
+            while (used := await asyncio.to_thread(size_of, self.data_dir)) > budget:
+                due = await self.history.run(self.history.retention_candidates, limit=50)
+                if not due:
+                    log.warning("the data dir is over STUDIO_MAX_DATA_GB, with nothing left the policy may remove")
+                    break
+                for generation in due:
+                    freed = await self._retire(generation)
+                    if freed is not None:
+                        removed, used = removed + 1, used - freed
+                    if used <= budget:
+                        break
+        if policy.upload_dir is not None and policy.upload_dir.is_dir():
+            await asyncio.to_thread(
+                trim_folder,
+                policy.upload_dir,
+                now=time.time(),  # file times are wall-clock times
+                max_age_s=policy.upload_max_age_s,
+                max_bytes=policy.upload_max_bytes,
+                keep=set(self.keep_uploads()),
+            )
+        return removed
+
+    async def _retire(self, generation: Generation) -> int | None:
+        """Remove one generation's files for the retention policy and mark its row; the bytes freed, or None when
+        it was starred, deleted or reopened meanwhile."""
+        if not await self.history.run(self.history.mark_removed, generation.id):
+            return None
+        freed = await asyncio.to_thread(self._delete_files, generation)
+        freed += await self._forget_inputs(json.dumps(generation.form), generation.id)
+        await self._forget_upstream(generation)
+        return freed
 
     async def download_path(self, generation_id: str, *, visitor: str) -> Path | None:
         """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data

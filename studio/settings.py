@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from studio.capabilities import PROVIDERS, foreign_key, key_owner
 from studio.capabilities import provider as provider_spec
+from studio.disk import GB, MB, DiskPolicy
 from studio.spend import SpendPolicy
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
@@ -120,6 +121,36 @@ class Settings(BaseModel):
         shown="false",
     )
     max_upload_mb: int = _env("STUDIO_MAX_UPLOAD_MB", 100, "Largest upload the page accepts, in MB.", ge=1)
+    retention_days: float | None = _env(
+        "STUDIO_RETENTION_DAYS",
+        None,
+        "Disk: a generation's clip, poster and inputs are removed this many days after it was made (oldest first; "
+        "never a running or starred one). History keeps the row, marked as removed.",
+        shown="(keep)",
+        gt=0,
+    )
+    max_data_gb: float | None = _env(
+        "STUDIO_MAX_DATA_GB",
+        None,
+        "Disk: when the data dir grows past this many GB (checked every minute), the oldest generations' files are "
+        "removed until it is under 90 % of it (never a running or starred one; History keeps the row, marked as "
+        "removed).",
+        shown="(unlimited)",
+        gt=0,
+    )
+    upload_max_age_min: float = _env(
+        "STUDIO_UPLOAD_MAX_AGE_MIN",
+        60,
+        "Disk: files in Gradio's upload folder (GRADIO_TEMP_DIR) older than this many minutes are removed "
+        "(a generation keeps its own copy of its inputs in the data dir).",
+        gt=0,
+    )
+    upload_max_mb: int = _env(
+        "STUDIO_UPLOAD_MAX_MB",
+        1024,
+        "Disk: Gradio's upload folder is kept under this many MB, oldest files first (files under 2 minutes old stay).",
+        ge=1,
+    )
     max_sessions: int = _env(
         "STUDIO_MAX_SESSIONS",
         1000,  # Gradio's own default is 10,000: gigabytes of session state
@@ -158,6 +189,16 @@ class Settings(BaseModel):
             visitor_daily_credits=self.visitor_daily_credit_cap,
             allowed_models=self.allowed_models,
             visitor_key_required=self.require_visitor_key,
+        )
+
+    def disk_policy(self, upload_dir: Path | None) -> DiskPolicy:
+        """The disk limits, with Gradio's upload folder (``upload_dir``) to trim."""
+        return DiskPolicy(
+            retention_days=self.retention_days,
+            max_data_bytes=None if self.max_data_gb is None else int(self.max_data_gb * GB),
+            upload_dir=upload_dir,
+            upload_max_age_s=self.upload_max_age_min * 60,
+            upload_max_bytes=self.upload_max_mb * MB,
         )
 
     @property
@@ -308,7 +349,8 @@ def _problem(error: Any, given: Mapping[str, str]) -> str:
     if field is not None and kind.startswith(("int_", "float_", "greater_than")):
         whole = "int" in str(field.annotation)
         low = next((rule.ge for rule in field.metadata if hasattr(rule, "ge")), None)
-        at_least = f" of at least {low}" if low is not None else ""
+        above = next((rule.gt for rule in field.metadata if hasattr(rule, "gt")), None)
+        at_least = f" of at least {low}" if low is not None else f" greater than {above}" if above is not None else ""
         return f"{name}={raw!r} must be {'a whole number' if whole else 'a number'}{at_least}."
     if kind == "bool_parsing":
         return f"{name}={raw!r}: use true or false."

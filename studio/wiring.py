@@ -10,8 +10,10 @@ The service never imports the simulator: when the studio runs on it, the simulat
 from __future__ import annotations
 
 import secrets
+from pathlib import Path
 
 import httpx
+from gradio.utils import get_upload_folder
 
 from studio.capabilities import PROVIDERS, SIMULATED_DIALECTS
 from studio.client import RunwayClient
@@ -62,6 +64,7 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         spend=settings.spend_policy,
         code_base_urls=code_base_urls,
         simulator_app=simulator_app,
+        disk=settings.disk_policy(Path(get_upload_folder())),  # Gradio's uploads (GRADIO_TEMP_DIR), trimmed too
     )
 
 

@@ -281,8 +281,8 @@ async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is
         await job.wait_done()
     first, second = (rig.studio.history.get(job.generation_id) for job in jobs)
     assert first is not None and second is not None
-    shared = Path(first.form["first"]["path"]).parent
-    assert str(shared) in str(second.form["first"]["path"])  # the second take uses the first one's copy
+    shared = Path(first.form["first"]["path"])
+    assert second.form["first"]["path"] == str(shared)  # the second take uses the first one's copy
 
     await rig.studio.delete(first.id, visitor=ALICE)
     assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=first.id, at_once=True) == 1
@@ -327,7 +327,7 @@ def test_a_database_from_before_the_gallery_migrates_with_its_prompts_searchable
     db.close()
     store = HistoryStore(path)
     try:
-        assert store.applied == [name for name, _ in MIGRATIONS if name >= "0005"]  # the gallery and after
+        assert store.applied == [name for name, _ in MIGRATIONS if name >= "0005"]
         old = store.get("old", visitor=ALICE)
         assert old is not None and not old.starred and old.deleted_at is None and old.prompt == "Lighthouse at dusk"
         assert [g.id for g in store.page(ALICE, where=HistoryFilter(text="lighthouse")).items] == ["old"]

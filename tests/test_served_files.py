@@ -3,6 +3,7 @@ studio's own signed links (never from Gradio's cache), by what their bytes are, 
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import sqlite3
@@ -83,7 +84,10 @@ def test_an_html_named_png_is_kept_and_served_as_a_png(launched: LaunchedStudio,
     gid, _ = _generation_of(launched, final[1]["url"].rsplit("/", 1)[-1])
     kept = Path(launched.studio.history.get(gid).form["first"]["path"])
     assert kept.suffix == ".png" and kept.read_bytes() == poly.read_bytes()
-    assert kept.parent.name != gid and len(kept.parent.name) >= 24  # 144 random bits, not the uuid4 id
+    # named by a keyed hash of its bytes (256 bits, stored once however often it is sent), not by the generation's
+    # id, and not by a plain hash that anyone holding the image could work out
+    assert len(kept.stem) == 64 and gid not in str(kept)
+    assert kept.stem != hashlib.sha256(poly.read_bytes()).hexdigest()
     answer = httpx.get(launched.url + launched.studio.links.href(kept))
     assert answer.status_code == 200 and answer.headers["content-type"] == "image/png"
     assert answer.headers["x-content-type-options"] == "nosniff"

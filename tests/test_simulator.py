@@ -169,6 +169,33 @@ async def test_output_link_expires_after_its_ttl(tmp_path: Path) -> None:
         assert (await sim.http.get(fresh[0].replace("sig=", "sig=0"))).status_code == 403
 
 
+@pytest.mark.asyncio
+async def test_a_clip_leaves_the_simulators_disk_when_its_link_expires(tmp_path: Path) -> None:
+    async with simulator(SimulatorConfig(output_ttl_s=3600, output_dir=tmp_path / "sim")) as sim:
+        created = await sim.client.create(i2v(ratio="960:960"), key=KEY)
+        await sim.rendered()
+        assert isinstance((await sim.events(created.task_id))[-1], Succeeded)
+        assert len(list((tmp_path / "sim").glob("*.mp4"))) == 1
+        sim.clock.advance(3000)
+        await sim.client.get_task(created.task_id, key=KEY)  # a read sweeps: the link still works, the clip stays
+        assert len(list((tmp_path / "sim").glob("*.mp4"))) == 1
+        sim.clock.advance(700)  # past the hour
+        await sim.client.get_task(created.task_id, key=KEY)
+        assert list((tmp_path / "sim").glob("*.mp4")) == []
+
+
+@pytest.mark.asyncio
+async def test_a_deleted_task_takes_its_clip_off_the_simulators_disk(tmp_path: Path) -> None:
+    async with simulator(SimulatorConfig(output_dir=tmp_path / "sim")) as sim:
+        created = await sim.client.create(i2v(ratio="960:960"), key=KEY)
+        await sim.rendered()
+        done = (await sim.events(created.task_id))[-1]
+        assert isinstance(done, Succeeded)
+        await sim.client.cancel_task(created.task_id, key=KEY)
+        assert list((tmp_path / "sim").glob("*.mp4")) == []
+        assert (await sim.http.get(done.outputs[0])).status_code == 403
+
+
 def mp4_data_uri(seconds: float, *, size: tuple[int, int] = (160, 120), fps: int = 12) -> str:
     """A small H.264 clip of a square moving across (motion for act_two to follow)."""
     buffer = io.BytesIO()

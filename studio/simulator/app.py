@@ -110,6 +110,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         due = faults.take_read_status() or faults.read_outage(engine.clock())
         if (fault := await injected(due)) is not None:
             return fault
+        engine.sweep()  # expired clips and uploads go (at most once a minute)
         task = engine.tasks.get(request.path_params["task_id"])
         if task is None or engine.clock() < task.created_at + faults.fresh_404_s:
             return _error(404, "Task not found.")

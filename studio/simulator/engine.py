@@ -7,6 +7,10 @@ its own: every read asks the clock, so tests move time by moving a fake clock.
 The clip is rendered in a worker thread as soon as the task is created, from the real inputs. The engine serves
 both dialects (each task is made under one provider's table), keeps ephemeral uploads, and keeps an account: a
 credit balance that goes down as tasks are charged.
+
+Its disk is bounded like the real API's: a clip is removed once every link to it has expired (``output_ttl_s``
+after its task ended) or its task was deleted (``DELETE``), and an upload once its URI has expired; ``sweep``
+does it, at most once a minute of its clock, whenever a task is created or read.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import asyncio
 import hashlib
 import heapq
 import io
+import math
 import shutil
 import tempfile
 import uuid
@@ -46,6 +51,7 @@ from studio.uris import RUNWAY_URI
 
 MODERATION_CODE = "INPUT_PREPROCESSING.SAFETY.TEXT"
 MODERATION_MESSAGE = FAILURE_MESSAGES[MODERATION_CODE]  # the proxy's own wording
+SWEEP_EVERY_S = 60.0  # how often (by the engine's clock) expired clips and uploads are looked for
 
 
 @dataclass
@@ -101,11 +107,13 @@ class TaskEngine:
         self._outputs.mkdir(parents=True, exist_ok=True)
         self.uploads: dict[str, Upload] = {}
         self._forgotten_charges = 0  # what deleted tasks cost (the balance keeps it)
+        self._swept_at = -math.inf
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
     def create(self, request: Request, *, provider: ProviderSpec, authorization: str) -> SimTask:
         now = self.clock()
+        self.sweep()
         task = SimTask(
             id=str(uuid.uuid4()),
             model=request.model,
@@ -162,6 +170,7 @@ class TaskEngine:
         if self.snapshot(task)["status"] in ("SUCCEEDED", "FAILED", "CANCELLED"):
             self._forgotten_charges += self._charged_so_far(task)  # forgotten, but still paid for
             del self.tasks[task_id]
+            self._drop_clip(task)  # its output goes with it, unless a live link still leads to the same clip
         else:
             task.cancelled_at = self.clock()
         return True
@@ -289,6 +298,47 @@ class TaskEngine:
             return None
         return upload.path
 
+    # --- disk ---------------------------------------------------------------------------------------------------
+
+    def sweep(self, *, force: bool = False) -> int:
+        """Remove the clips whose every link has expired and the uploads whose URI has expired (at most once a
+        minute unless ``force``). Returns how many files were removed."""
+        now = self.clock()
+        if not force and now - self._swept_at < SWEEP_EVERY_S:
+            return 0
+        self._swept_at = now
+        removed = 0
+        for task in list(self.tasks.values()):
+            if task.finished_at is not None and now > self.expires_at(task) and self._drop_clip(task):
+                removed += 1
+        for upload_id, upload in list(self.uploads.items()):
+            if now > upload.expires_at:
+                del self.uploads[upload_id]
+                if upload.path is not None:
+                    upload.path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
+
+    def _drop_clip(self, task: SimTask) -> bool:
+        """Remove ``task``'s clip unless another task still holds a live link to it (identical requests share
+        one clip). True when a file was removed."""
+        clip = self.output_path(task)
+        if clip is None:
+            return False
+        now = self.clock()
+        for other in self.tasks.values():
+            if (
+                other is not task
+                and other.render is task.render
+                and (other.finished_at is None or now <= self.expires_at(other))
+            ):
+                return False
+        for digest, render in list(self._renders.items()):
+            if render is task.render:
+                del self._renders[digest]  # an identical request later renders it again
+        clip.unlink(missing_ok=True)
+        return True
+
     def _finished(self, task: SimTask, now: float) -> dict[str, Any]:
         if task.finished_at is None:
             task.finished_at = now
@@ -305,7 +355,7 @@ class TaskEngine:
         render = task.render
         if render is None or not render.done() or render.cancelled() or render.exception() is not None:
             return None
-        return render.result()
+        return render.result() if render.result().exists() else None  # None once expired or deleted
 
     def expires_at(self, task: SimTask) -> float:
         return (task.finished_at or self.clock()) + self.config.output_ttl_s

@@ -143,6 +143,10 @@ def build_app(
                 [*panel.stream_outputs, tab.generate_button, tab.cancel_button],
                 show_progress="hidden",
             ).then(panel.finish, panel.takes, panel.finish_outputs, queue=False, show_progress="hidden")
+    # The page's own files in Gradio's cache (examples, default values) are never trimmed with the uploads.
+    studio.keep_uploads = lambda: {
+        path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ())
+    }
     return demo
 
 

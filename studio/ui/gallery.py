@@ -88,6 +88,9 @@ def _face(g: Generation, lang: str, link: Link) -> str:
     """The tile's picture: the poster once there is a clip, a progress ring while it runs, else its status."""
     if g.poster_path:
         return f'<img class="rs-thumb" src="{html.escape(link(g.poster_path))}" alt="" loading="lazy">'
+    if g.removed_at is not None:  # the retention policy removed its files; the row stays
+        removed = html.escape(t(lang, "history.removed_short"))
+        return f'<span class="rs-face rs-removed" title="{removed}"><span>{removed}</span></span>'
     label = html.escape(status_label(g.status, lang))
     if g.terminal:
         return f'<span class="rs-face rs-{g.status}"><span>{label}</span></span>'
@@ -173,6 +176,8 @@ def details_markdown(g: Generation, lineage: list[Generation], lang: str = "en")
     ]
     if g.failure_reason:
         lines.append(t(lang, "history.why_failed", reason=html.escape(localize(g.failure_message, lang))))
+    if g.removed_at is not None:
+        lines.append(t(lang, "history.removed", date=when(g.removed_at)))
     if len(lineage) > 1:
         steps = " → ".join(t(lang, "history.step", tab=tab_label(x.endpoint), model=x.model) for x in lineage[:-1])
         lines.append(t(lang, "history.lineage", steps=steps))
