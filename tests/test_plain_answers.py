@@ -75,13 +75,16 @@ def test_an_unknown_history_filter_names_the_field(
 # --- History's tile events: private endpoints, but anyone can post to the queue ----------------------------------
 
 
-def queue_call(launched: LaunchedStudio, handler: str, event_data: Any) -> dict[str, Any]:
-    """Call the event handled by ``handler`` as a script would, with every input empty and ``event_data``; the
-    queue's final message."""
+def queue_call(
+    launched: LaunchedStudio, handler: str, event_data: Any, *, values: dict[int, Any] | None = None
+) -> dict[str, Any]:
+    """Call the (first) event handled by ``handler`` as a script would, with ``event_data`` and every input empty
+    but ``values`` (by component id); the queue's final message."""
     fn_index = next(i for i, fn in launched.demo.fns.items() if getattr(fn.fn, "__name__", "") == handler)
     inputs = launched.demo.config["dependencies"][fn_index]["inputs"]
+    data = [(values or {}).get(component) for component in inputs]
     session = uuid.uuid4().hex
-    body = {"data": [None] * len(inputs), "event_data": event_data, "fn_index": fn_index, "session_hash": session}
+    body = {"data": data, "event_data": event_data, "fn_index": fn_index, "session_hash": session}
     joined = httpx.post(launched.url + "gradio_api/queue/join", json=body, timeout=30)
     assert joined.status_code == 200, joined.text
     with httpx.stream("GET", launched.url + f"gradio_api/queue/data?session_hash={session}", timeout=30) as stream:
@@ -116,3 +119,10 @@ def test_a_history_tile_event_with_bad_data_gets_a_plain_answer(
 def test_a_history_tile_event_for_someone_elses_id_shows_nothing(launched: LaunchedStudio) -> None:
     done = queue_call(launched, "pick", {"id": "not-yours"})
     assert done.get("success"), done  # an id from elsewhere finds nothing: the details stay closed, no error
+
+
+def test_a_take_that_does_not_exist_names_the_field(launched: LaunchedStudio) -> None:
+    take = next(b._id for b in launched.demo.blocks.values() if getattr(b, "elem_id", None) == "i2v_take")
+    done = queue_call(launched, "on_take", None, values={take: 7})
+    assert not done.get("success"), done
+    assert_plain(str(done["output"].get("error")), "Take: 7 is not known.", "Use one of: 0, 1, 2, 3.")

@@ -60,7 +60,7 @@ class ResultPanel:
         self.slots = slots
         self.video = slots[0].video
         with gr.Row(elem_classes="rs-take-actions"):
-            self.take = gr.Radio(
+            self.take = gradio_compat.ChoiceRadio(
                 [(f"{index + 1}", index) for index in range(MAX_TAKES)],
                 value=0,
                 label=UI("ui.take_choice"),
@@ -69,6 +69,7 @@ class ResultPanel:
                 scale=2,
                 min_width=150,
             )
+            self.take.none_allowed = True  # none chosen yet: the first take's actions
             self.download = gradio_compat.ServedDownload(
                 UI("ui.download_mp4"),  # type: ignore[arg-type]  # a label key: Gradio takes it
                 visible=False,
