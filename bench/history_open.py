@@ -26,6 +26,7 @@ import asyncio
 import os
 import random
 import sqlite3
+import sys
 import tempfile
 import time
 import uuid
@@ -34,18 +35,13 @@ from pathlib import Path
 from harness.machine import load, machine
 from harness.stats import spread, timed
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository, for the tests' Chromium flags
+
 from studio.history import HistoryFilter, HistoryStore
 from studio.service import Studio
 from studio.ui import gallery
+from tests.e2e.conftest import CHROMIUM_ARGS
 
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 KINDS = [
     ("image_to_video", "gen4_turbo"),
     ("image_to_video", "gen3a_turbo"),

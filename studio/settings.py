@@ -291,7 +291,7 @@ class Settings(BaseModel):
     def _model_names(cls, raw: Any) -> Any:
         if not isinstance(raw, str):
             return raw
-        names = frozenset(n.strip() for n in raw.split(",") if n.strip())
+        names = frozenset(_comma_list(raw))
         known = {m.name for p in PROVIDERS.values() for m in p.models}
         unknown = sorted(names - known)
         if unknown:
@@ -303,7 +303,7 @@ class Settings(BaseModel):
     def _networks(cls, raw: Any) -> Any:
         if not isinstance(raw, str):
             return raw
-        names = tuple(n.strip() for n in raw.split(",") if n.strip())
+        names = _comma_list(raw)
         bad = []
         for name in names:
             try:
@@ -357,6 +357,11 @@ def _problem(error: Any, given: Mapping[str, str]) -> str:
     if kind == "literal_error":
         return f"{name}={raw!r} is not known. Use one of: {ctx.get('expected', '')}."
     return f"{name}={raw!r} {error['msg'].removeprefix('Value error, ')}."
+
+
+def _comma_list(raw: str) -> tuple[str, ...]:
+    """A comma-separated setting's items, trimmed, the empty ones left out."""
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
 def _provider_for(api_key: Any, runway_secret: Any) -> str:

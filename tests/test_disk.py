@@ -10,12 +10,12 @@ from pathlib import Path
 from typing import Any
 
 from studio.disk import LOW_WATER, DiskPolicy, size_of
-from studio.history import Generation, HistoryStore
+from studio.history import Generation
 from studio.service import Studio
 from studio.ui import gallery
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
-from tests.test_gallery import ALICE, BOB, new
+from tests.test_gallery import ALICE, BOB, new, studio_on
 from tests.test_history import Rig
 
 KB = 1024
@@ -58,15 +58,7 @@ async def test_a_deleted_generation_takes_the_simulators_copy_of_its_clip(tmp_pa
 
 
 def studio_with(tmp_path: Path, clock: FakeClock, policy: DiskPolicy) -> Studio:
-    data = tmp_path / "data"
-    return Studio(
-        clients={},
-        server_provider="simulator",
-        server_key="",
-        data_dir=data,
-        history=HistoryStore(data / "history.sqlite3", clock=clock),
-        disk=policy,
-    )
+    return studio_on(tmp_path, clock, disk=policy)
 
 
 def made(studio: Studio, clock: FakeClock, *, status: str = "succeeded", kb: int = 200, **changes: Any) -> Generation:

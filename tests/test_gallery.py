@@ -154,7 +154,7 @@ def test_a_star_persists_when_the_studio_restarts(tmp_path: Path, clock: FakeClo
 # --- delete, undo, purge ------------------------------------------------------------------------------------------
 
 
-def studio_on(tmp_path: Path, clock: FakeClock, *, undo_s: float = 8.0) -> Studio:
+def studio_on(tmp_path: Path, clock: FakeClock, *, undo_s: float = 8.0, **options: Any) -> Studio:
     """A studio with no provider behind it (History only), its store on ``clock``."""
     data = tmp_path / "data"
     return Studio(
@@ -164,6 +164,7 @@ def studio_on(tmp_path: Path, clock: FakeClock, *, undo_s: float = 8.0) -> Studi
         data_dir=data,
         history=HistoryStore(data / "history.sqlite3", clock=clock),
         undo_s=undo_s,
+        **options,
     )
 
 

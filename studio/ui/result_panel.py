@@ -125,36 +125,19 @@ class ResultPanel:
         ]
 
     @property
+    def actions(self) -> list[Any]:
+        """The buttons that act on the chosen take."""
+        return [self.download, self.to_first, self.to_v2v, self.to_character, self.keep, self.unkeep, self.discard]
+
+    @property
     def extra_outputs(self) -> list[Any]:
         """Set before a generation (``clear``)."""
-        return [
-            self.take,
-            self.download,
-            self.to_first,
-            self.to_v2v,
-            self.to_character,
-            self.keep,
-            self.unkeep,
-            self.discard,
-            self.curl,
-            self.python,
-        ]
+        return [self.take, *self.actions, self.curl, self.python]
 
     @property
     def choice_outputs(self) -> list[Any]:
         """What follows the chosen take (``choose``)."""
-        return [
-            self.clip,
-            self.generation,
-            self.code,
-            self.download,
-            self.to_first,
-            self.to_v2v,
-            self.to_character,
-            self.keep,
-            self.unkeep,
-            self.discard,
-        ]
+        return [self.clip, self.generation, self.code, *self.actions]
 
     @property
     def finish_outputs(self) -> list[Any]:

@@ -188,13 +188,17 @@ def open_text_to_video(page: Any, url: str) -> None:
     page.wait_for_selector("#t2v_generate:not([disabled])")
 
 
+def ask_for_takes(page: Any, count: int, prompt: str) -> None:
+    page.fill("#t2v_prompt textarea", prompt)
+    page.locator("#t2v_takes input[role=combobox]").click()
+    page.get_by_role("listbox").get_by_role("option", name=str(count), exact=True).click()
+
+
 def test_three_takes_finish_side_by_side(visitor: Any, launched: LaunchedStudio, screenshot: Any) -> None:
     page = visitor
     page.set_viewport_size(DESKTOP)
     open_text_to_video(page, launched.url)
-    page.fill("#t2v_prompt textarea", "three lanterns over a lake")
-    page.locator("#t2v_takes input[role=combobox]").click()
-    page.get_by_role("listbox").get_by_role("option", name="3", exact=True).click()
+    ask_for_takes(page, 3, "three lanterns over a lake")
     page.wait_for_function("() => document.querySelector('#t2v_cost').innerText.includes('3')")
     assert not page.locator("#t2v_cancel").is_visible()  # nothing runs yet
     before = launched.created
@@ -293,9 +297,7 @@ def test_a_take_can_be_kept_and_discarded_with_undo(visitor: Any, launched: Laun
     page = visitor
     page.set_viewport_size(DESKTOP)
     open_text_to_video(page, launched.url)
-    page.fill("#t2v_prompt textarea", "two kites over a beach")
-    page.locator("#t2v_takes input[role=combobox]").click()
-    page.get_by_role("listbox").get_by_role("option", name="2", exact=True).click()
+    ask_for_takes(page, 2, "two kites over a beach")
     page.click("#t2v_generate")
     for take in (1, 2):
         page.wait_for_function(
