@@ -202,3 +202,74 @@ def test_another_gradio_is_refused_loudly(monkeypatch: pytest.MonkeyPatch) -> No
         gradio_compat.RawImage().get_block_name()
     with pytest.raises(gradio_compat.GradioVersionError, match="english"):
         gradio_compat.english("x", english_of)
+
+
+# --- served_file, ServedVideo, ServedDownload, forget_cached, root_url --------------------------------------------
+
+
+def _postprocessed(component: Any, value: Any) -> Any:
+    """What Gradio sends the page for ``value`` returned to ``component`` (its files moved to the cache as it does)."""
+    with gr.Blocks() as demo:
+        out = component
+        gr.Button().click(lambda: None, None, out)
+    fn = next(iter(demo.fns.values()))
+    data = asyncio.run(demo.postprocess_data(fn, value, SessionState(demo)))
+    return data[0]
+
+
+def _clip(tmp_path: Path) -> Path:
+    clip = tmp_path / "clip.mp4"
+    clip.write_bytes(b"\x00\x00\x00\x18ftypmp42" + b"\x00" * 64)
+    return clip
+
+
+def test_canary_gradio_copies_a_returned_clip_into_its_cache(tmp_path: Path) -> None:
+    from gradio.utils import get_upload_folder
+
+    sent = _postprocessed(gr.Video(), str(_clip(tmp_path)))
+    path = Path(sent["video"]["path"] if "video" in sent else sent["path"])
+    assert path.is_relative_to(Path(get_upload_folder())), sent  # served from there to anyone, for a day
+
+
+def test_served_components_hand_the_studios_link_on_untouched(tmp_path: Path) -> None:
+    from gradio.utils import get_upload_folder
+
+    url = "https://space.example/studio/files/1/sig/outputs/clip.mp4"
+    for component in (gradio_compat.ServedVideo(), gradio_compat.ServedDownload()):
+        sent = _postprocessed(component, gradio_compat.served_file(url, name="clip.mp4"))
+        value = sent.get("video", sent) if isinstance(sent, dict) else sent
+        assert value["url"] == url, sent
+        assert not str(value["path"]).startswith(str(get_upload_folder())), sent
+
+
+def test_forget_cached_removes_the_copy_gradio_made(tmp_path: Path) -> None:
+    clip = _clip(tmp_path)
+    sent = _postprocessed(gr.Video(), str(clip))
+    cached = Path(sent["video"]["path"] if "video" in sent else sent["path"])
+    assert cached.is_file()
+    gradio_compat.forget_cached(clip)
+    assert not cached.exists(), "Gradio keeps its copies somewhere else now: rewrite forget_cached"
+
+
+def test_root_url_is_the_address_the_visitor_used_behind_a_proxy() -> None:
+    from starlette.requests import Request
+
+    class App:
+        root_path = ""
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "scheme": "http",
+        "server": ("10.0.0.5", 7860),
+        "path": "/gradio_api/queue/join",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [
+            (b"host", b"10.0.0.5:7860"),
+            (b"x-forwarded-host", b"me-studio.hf.space"),
+            (b"x-forwarded-proto", b"https"),
+        ],
+        "app": App(),
+    }
+    assert gradio_compat.root_url(gr.Request(request=Request(scope))) == "https://me-studio.hf.space"
