@@ -142,7 +142,9 @@ def build_app(
                 [token, panel.takes],
                 [*panel.stream_outputs, tab.generate_button, tab.cancel_button],
                 show_progress="hidden",
-            ).then(panel.finish, panel.takes, panel.finish_outputs, queue=False, show_progress="hidden")
+            ).then(panel.finish, panel.takes, panel.finish_outputs, queue=False, show_progress="hidden").then(
+                tab.offered, provider, tab.generate_button, queue=False, show_progress="hidden"
+            )
     # The page's own files in Gradio's cache (examples, default values) are never trimmed with the uploads.
     studio.keep_uploads = lambda: {
         path for block in demo.blocks.values() for path in getattr(block, "keep_in_cache", ())

@@ -328,3 +328,17 @@ def _newest(launched: LaunchedStudio, endpoint: str, count: int) -> list[Any]:
     """The ``count`` newest generations of ``endpoint``, the newest (the last take) first."""
     rows = [g for g in _all_generations(launched) if g.endpoint == endpoint]
     return sorted(rows, key=lambda g: g.created_at, reverse=True)[:count]
+
+
+def test_generate_follows_the_provider_chosen_when_the_run_ends(visitor: Any, launched: LaunchedStudio) -> None:
+    """Text to Video runs on Runway's simulator; the visitor switches to openai-hk's (which has no Text to Video)
+    before it ends: Generate stays off, not pressable for a refusal."""
+    page = visitor
+    open_text_to_video(page, launched.url)
+    page.fill("#t2v_prompt textarea", "a kite in the rain")
+    page.click("#t2v_generate")
+    wait_phase(page, "t2v", "queued", "running", timeout=15_000)
+    use_provider(page, "Simulator · openai-hk")
+    wait_phase(page, "t2v", *FINAL_PHASES, timeout=30_000)
+    page.wait_for_selector("#t2v_cancel", state="hidden")
+    page.wait_for_function("() => document.querySelector('#t2v_generate').disabled", timeout=5_000)

@@ -450,9 +450,7 @@ class GenerationTab:
             )
         except InvalidInput as err:
             lines = [localize(issue, lang) for issue in err.issues]
-            yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(
-                False, data[self.shared.provider]
-            )
+            yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(False)
             return
         codes = [job.code for job in jobs]
         sent: dict[Any, Any] = {self.parent: None}  # with the first status
@@ -460,20 +458,19 @@ class GenerationTab:
         async for statuses in follow_all(jobs):
             yield panel.show(statuses, lang, codes=codes, shown=shown, served=served) | sent
             sent = {}
-        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(
-            False, data[self.shared.provider]
-        )
+        yield panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(False)
 
-    def _running(self, running: bool, provider: str | None = None) -> dict[Any, Any]:
-        """Generate shows that it is working, and Cancel is there only while something runs. Once it has ended,
-        Generate is pressable again where ``provider`` offers this tab."""
-        offered = provider is None or bool(provider_spec(provider).models_for(self.endpoint))
+    def _running(self, running: bool) -> dict[Any, Any]:
+        """Generate shows that it is working, and Cancel is there only while something runs (once it has ended,
+        ``offered`` says whether Generate may be pressed on the provider chosen by then)."""
         return {
-            self.generate_button: gr.update(
-                interactive=not running and offered, elem_classes=["rs-busy"] if running else []
-            ),
+            self.generate_button: gr.update(interactive=not running, elem_classes=["rs-busy"] if running else []),
             self.cancel_button: gr.update(visible=running),
         }
+
+    def offered(self, provider: str) -> dict[Any, Any]:
+        """Generate is pressable where ``provider`` offers this tab (the provider may have changed during a run)."""
+        return {self.generate_button: gr.update(interactive=bool(provider_spec(provider).models_for(self.endpoint)))}
 
     def at_fields(self, err: InvalidInput, lang: str) -> dict[str, str]:
         """Each refused field's message, by the id of the control that shows it."""
@@ -723,7 +720,9 @@ class GenerationTab:
             outputs=[*panel.stream_outputs, self.parent, self.generate_button, self.cancel_button],
             api_name=f"generate_{self.endpoint}",
             show_progress="hidden",
-        ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet)
+        ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet).then(
+            self.offered, self.shared.provider, self.generate_button, **quiet
+        )
         panel.take.input(
             panel.on_take,
             [panel.takes, panel.take, panel.kept],
