@@ -12,6 +12,7 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
@@ -21,6 +22,9 @@ from studio.disk import GB, MB, DiskPolicy
 from studio.spend import SpendPolicy
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
+# A Space's container is reached only through Hugging Face's proxies, from private addresses: these are believed for
+# X-Forwarded-For there unless STUDIO_TRUSTED_PROXIES says otherwise.
+SPACE_PROXIES = ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16")
 ProviderName = Literal["simulator", "openai-hk", "runway"]
 
 
@@ -98,9 +102,10 @@ class Settings(BaseModel):
     trusted_proxies: tuple[str, ...] = _env(
         "STUDIO_TRUSTED_PROXIES",
         (),
-        "Comma-separated IPs or CIDRs of the reverse proxies in front of the studio (on a Space, its proxy's, e.g. "
-        "10.0.0.0/8). Only from these is X-Forwarded-For believed; caps count the address it names.",
-        shown="(none: the direct peer's address)",
+        "Comma-separated IPs or CIDRs of the reverse proxies in front of the studio. Only from these is "
+        "X-Forwarded-For believed; caps count the address it names. A Space is reached only through its proxy, "
+        "from private addresses: there it defaults to the private ranges, else all visitors would share one address.",
+        shown="(none: the direct peer's address; on a Space, the private ranges)",
     )
     new_visitors_per_address_daily: int = _env(
         "STUDIO_NEW_VISITORS_PER_ADDRESS_DAILY",
@@ -228,7 +233,7 @@ class Settings(BaseModel):
         if spec.simulated:
             provider = f"{self.provider} (built in: free placeholder clips made from your inputs; no key needed)"
         else:
-            provider = f"{spec.label} ({self.base_url or spec.base_url})"
+            provider = f"{spec.label} ({without_credentials(self.base_url or spec.base_url)})"
         source = self.key_variable
         key = f"from {source} (not shown)" if source else "none on the server: visitors enter their own in Settings"
         kept = "kept across restarts" if self.persistent else "NOT kept: this disk is wiped on restart"
@@ -238,6 +243,8 @@ class Settings(BaseModel):
             f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
         ]
+        if self.trusted_proxies:
+            lines.append(f"  Proxies:  X-Forwarded-For is believed from {', '.join(self.trusted_proxies)}")
         if spec.simulated or not source:
             lines.append(
                 "  For real clips: STUDIO_API_KEY=key_... python app.py (a Runway key: Runway's API), "
@@ -284,6 +291,8 @@ class Settings(BaseModel):
         if "data_dir" not in values:
             values["STUDIO_DATA_DIR"] = data_dir
         values.setdefault("persistent", persistent)
+        if values.get("SPACE_ID") and "STUDIO_TRUSTED_PROXIES" not in values and "trusted_proxies" not in values:
+            values["STUDIO_TRUSTED_PROXIES"] = ",".join(SPACE_PROXIES)
         return values
 
     @field_validator("allowed_models", mode="before")
@@ -313,6 +322,16 @@ class Settings(BaseModel):
         if bad:
             raise ValueError(f"has entries that are not IP addresses or CIDRs: {', '.join(bad)}. E.g. 10.0.0.0/8")
         return names
+
+
+def without_credentials(url: str) -> str:
+    """``url`` with any ``user:password@`` taken out, for printing."""
+    parts = urlsplit(url)
+    if not (parts.username or parts.password):
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 _VARIABLES = {str(f.validation_alias): name for name, f in Settings.model_fields.items() if f.validation_alias}

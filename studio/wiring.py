@@ -20,7 +20,7 @@ from studio.client import RunwayClient
 from studio.history import HistoryStore
 from studio.identity import Signer, Visitors
 from studio.service import Studio
-from studio.settings import Settings
+from studio.settings import Settings, without_credentials
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FaultyTransport
@@ -44,7 +44,7 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
             prefix = next(p for p, dialect in SIMULATED_DIALECTS.items() if dialect.name == name)
             if standalone:
                 clients[name] = RunwayClient(provider=spec, base_url=standalone + prefix)
-                code_base_urls[name] = standalone + prefix
+                code_base_urls[name] = without_credentials(standalone) + prefix
                 continue
             if simulator_app is None:  # one simulator serves both dialects, each under its own prefix
                 simulator_app = create_simulator(simulator or SimulatorConfig.from_settings(settings))
@@ -54,7 +54,7 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         else:
             clients[name] = RunwayClient(provider=spec, base_url=base)
             if base:
-                code_base_urls[name] = base
+                code_base_urls[name] = without_credentials(base)
     return Studio(
         clients=clients,
         server_provider=settings.provider,

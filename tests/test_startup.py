@@ -107,3 +107,25 @@ def test_a_mismatched_key_stops_the_start_with_one_plain_line(tmp_path: Path) ->
     assert code == 1, said
     assert said.strip().startswith("Runway Studio cannot start: STUDIO_API_KEY looks like a Runway key"), said
     assert "Traceback" not in said and RUNWAY_SHAPED not in said
+
+
+def test_the_terminal_never_prints_credentials_in_the_providers_address(tmp_path: Path) -> None:
+    settings = Settings.from_env(
+        {"STUDIO_PROVIDER": "runway", "STUDIO_BASE_URL": "https://me:s3cret@gateway.example:8443/runway"},
+        space_storage=tmp_path / "none",
+    )
+    said = settings.startup_message("http://127.0.0.1:7860/")
+    assert "Provider: Runway (https://gateway.example:8443/runway)" in said, said
+    assert "s3cret" not in said and "me:" not in said
+
+
+def test_a_space_believes_its_proxys_forwarded_address_unless_told_otherwise(tmp_path: Path) -> None:
+    """Behind a Space's proxy every peer is the proxy: without this, all visitors would share one address's caps."""
+    on_space = Settings.from_env({"SPACE_ID": "team/studio"}, space_storage=tmp_path / "none")
+    assert "10.0.0.0/8" in on_space.trusted_proxies
+    assert "X-Forwarded-For is believed from 10.0.0.0/8" in on_space.startup_message("http://x/")
+    told = Settings.from_env(
+        {"SPACE_ID": "team/studio", "STUDIO_TRUSTED_PROXIES": "10.1.2.3"}, space_storage=tmp_path / "none"
+    )
+    assert told.trusted_proxies == ("10.1.2.3",)
+    assert Settings.from_env({}, space_storage=tmp_path / "none").trusted_proxies == ()
