@@ -133,6 +133,24 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX generations_retained ON generations (created_at) WHERE removed_at IS NULL AND starred = 0;
         """,
     ),
+    (
+        # Storyboards (studio.storyboards): a visitor's shots in order, each a clip from History with its trim and
+        # the transition into the next, kept as JSON; an export is a generation of its own kind (endpoint
+        # 'storyboard') whose form names the storyboard and its shots.
+        "0009_storyboards",
+        """
+        CREATE TABLE storyboards (
+            id TEXT PRIMARY KEY,
+            visitor TEXT NOT NULL,
+            name TEXT NOT NULL,
+            shots TEXT NOT NULL DEFAULT '[]',  -- [{"generation_id", "in_s", "out_s", "crossfade_frames"}]
+            fit TEXT NOT NULL DEFAULT 'crop',  -- how shots of another size fit the first's: crop or pad
+            created_at REAL NOT NULL,
+            updated_at REAL NOT NULL
+        );
+        CREATE INDEX storyboards_by_visitor ON storyboards (visitor, updated_at DESC);
+        """,
+    ),
 )
 
 
@@ -302,6 +320,11 @@ class HistoryStore:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self._db, self._lock)
+
+    def transaction(self) -> _Transaction:
+        """One transaction on the store's connection (``BEGIN IMMEDIATE``), for the stores that share it
+        (``studio.storyboards``)."""
+        return self._tx()
 
     # --- writing ---------------------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ ENDPOINT_LABELS: dict[str, str] = {
     "text_to_video": "Text to Video",
     "video_to_video": "Video to Video",
     "character_performance": "Character Performance",
+    "storyboard": "Storyboard export",  # not an API endpoint: what History calls a storyboard's export
 }
 
 

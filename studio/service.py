@@ -49,6 +49,8 @@ from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
+from studio.storyboards import ENDPOINT as STORYBOARD
+from studio.storyboards import Storyboards
 from studio.vault import named_copy
 
 log = logging.getLogger(__name__)
@@ -137,6 +139,7 @@ class Studio:
         self._code_base_urls = dict(code_base_urls or {})
         self.simulator_app = simulator_app  # the embedded simulator (tests read its task counters)
         self._balances: dict[tuple[str, str], tuple[float, Organization | None]] = {}  # (provider, key hash)
+        self.storyboards = Storyboards(self)
 
     def code_base_url(self, provider: str) -> str:
         """The base URL shown in copy-as-code."""
@@ -312,6 +315,8 @@ class Studio:
         if refused is not None:
             await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
             raise refused
+        if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
+            await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
         notes = first.notes + await self._budget_note(visitor, key_source, address)
         uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
         jobs = [
@@ -413,7 +418,11 @@ class Studio:
     async def reconcile(self) -> int:
         """Resume every unfinished generation that no job is following. Returns how many were resumed."""
         resumed = 0
-        for generation in await self.history.run(self.history.unfinished):
+        unfinished = await self.history.run(self.history.unfinished)
+        await self.storyboards.end_interrupted(unfinished)  # an export is rendered here: it cannot be resumed
+        for generation in unfinished:
+            if generation.endpoint == STORYBOARD:
+                continue
             if generation.id in self._live and not self._live[generation.id].status.final:
                 continue
             if await self._resume(generation):
@@ -539,7 +548,7 @@ class Studio:
     async def reuse(self, generation_id: str, *, visitor: str) -> Reuse | None:
         """The form a generation was made with, inputs included (from the copies in the data dir)."""
         found = await self.generation(generation_id, visitor=visitor)
-        if found is None:
+        if found is None or found.endpoint == STORYBOARD:  # a storyboard's export is reopened, not refilled
             return None
         form = Form.from_dict(found.endpoint, found.form)  # type: ignore[arg-type]
         gone = {  # an input the retention policy removed is left out: the visitor picks it again

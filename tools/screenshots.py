@@ -32,6 +32,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 from tests.conftest import serve  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, DEBIAN_CHROMIUM  # noqa: E402
+from studio.storyboards import Shot  # noqa: E402
 from tests.fakes import ServerThread  # noqa: E402
 
 TABS = {"Image to Video": "i2v", "Text to Video": "t2v", "Video to Video": "v2v", "Character Performance": "cp"}
@@ -68,7 +69,7 @@ def main() -> None:
         url = launched.url
         if args.history_items:
             seed_history_on_first_open(launched.studio, args.history_items, tmp / "clips")
-        tabs = args.tab or [*TABS, "History"]
+        tabs = args.tab or [*TABS, "Storyboard", "History"]
         with sync_playwright() as driver:
             browser = driver.chromium.launch(executable_path=DEBIAN_CHROMIUM, headless=True, args=CHROMIUM_ARGS)
             for size, (width, height) in WIDTHS.items():
@@ -79,6 +80,8 @@ def main() -> None:
                     for tab in tabs:
                         page.get_by_role("tab", name=tab, exact=True).click()  # every tab is on screen, phones too
                         prefix = TABS.get(tab)
+                        if tab == "Storyboard":
+                            page.wait_for_selector("#board_export", state="visible")
                         if prefix:
                             page.wait_for_selector(f"#{prefix}_generate", state="visible")
                             if args.model:
@@ -110,15 +113,24 @@ def seed_history_on_first_open(studio: Any, count: int, folder: Path) -> None:
     """Give each visitor ``count`` generations the first time their History is read (the page's visitor id is only
     known then)."""
     clips = _clips(folder)
-    page_of, seeded = studio.history_page, set()
+    page_of, boards_of, seeded = studio.history_page, studio.storyboards.of, set()
 
-    async def history_page(visitor: str, **kwargs: Any) -> Any:
+    async def first_time(visitor: str) -> None:
         if visitor not in seeded:
             seeded.add(visitor)
-            _seed(studio, visitor, count, clips)
+            made = _seed(studio, visitor, count, clips)
+            await studio.storyboards.create(visitor, name="Lighthouse sequence", shots=[Shot(g) for g in made[:4]])
+
+    async def history_page(visitor: str, **kwargs: Any) -> Any:
+        await first_time(visitor)
         return await page_of(visitor, **kwargs)
 
+    async def storyboards_of(visitor: str) -> Any:
+        await first_time(visitor)
+        return await boards_of(visitor)
+
     studio.history_page = history_page
+    studio.storyboards.of = storyboards_of
 
 
 def _clips(folder: Path) -> dict[bool, Path]:
@@ -143,12 +155,14 @@ def _clips(folder: Path) -> dict[bool, Path]:
     return made
 
 
-def _seed(studio: Any, visitor: str, count: int, clips: dict[bool, Path]) -> None:
+def _seed(studio: Any, visitor: str, count: int, clips: dict[bool, Path]) -> list[str]:
+    """Record ``count`` generations for ``visitor``; the ids of those with a landscape clip."""
     import sqlite3
 
     from studio.history import NewGeneration
 
     store = studio.history
+    landscape = []
     for n in range(count):
         endpoint, model, prompt, status, portrait = SEEDS[n % len(SEEDS)]
         if status == "running" and n >= len(SEEDS):
@@ -174,11 +188,14 @@ def _seed(studio: Any, visitor: str, count: int, clips: dict[bool, Path]) -> Non
             shutil.copyfile(clip.with_suffix(".jpg"), studio.outputs / f"{name}.jpg")
             out = studio.outputs / name
             store.set_output(g.id, output_path=f"{out}.mp4", poster_path=f"{out}.jpg", actual_credits=25)
+            if not portrait:
+                landscape.append(g.id)
         if status == "running":
             store.set_task(g.id, f"seeded-{g.id}")
         store.record(g.id, status, progress=0.42 if status == "running" else None)
         if n % 5 == 2:
             store.set_starred(g.id, visitor=visitor, starred=True)
+    return landscape
 
 
 def _choose(page: object, elem_id: str, model: str) -> None:

@@ -16,15 +16,19 @@ from studio.capabilities import provider as provider_spec
 from studio.client import Organization
 from studio.errors import InvalidInput, StudioError
 from studio.forms import Form, MediaInput
+from studio.history import Generation
 from studio.i18n import Label, localize, request_language, t
 from studio.identity import Visitors
 from studio.service import Studio
 from studio.settings import DEFAULT_MAX_SESSIONS, Settings
 from studio.ui import controls, gradio_compat
 from studio.ui.assets import ASSETS
+from studio.ui.result_panel import OPEN_BOARD
 from studio.ui.tabs import GENERATION_TABS, GenerationTab, HistoryTab, Shared
 from studio.ui.tabs.base import address_of
 from studio.ui.tabs.history import TAB_ID as HISTORY_ID
+from studio.ui.tabs.storyboard import TAB_ID as BOARD_ID
+from studio.ui.tabs.storyboard import StoryboardTab
 from studio.ui.translations import UI, english_of, page_text
 from studio.ui.upkeep import upkeep
 from studio.wiring import build_studio, visitors
@@ -120,14 +124,18 @@ def build_app(
                     tab.build()
                     tab.wire()
                     tabs.append(tab)
+            with gr.Tab(UI("ui.tab_board"), id=BOARD_ID, elem_id="tab_board") as board_tab:
+                board = StoryboardTab(studio, shared, tab_set)
+                board.build()
             with gr.Tab(UI("ui.tab_history"), id=HISTORY_ID, elem_id="tab_history") as history_tab:
-                history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set)
+                history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set, board)
                 history.build()
                 history.wire(history_tab)
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
         _wire_balance(studio, demo, provider, key_state, balance, tabs)
-        _wire_chaining(studio, tab_set, tabs, history)
+        _wire_chaining(studio, tab_set, tabs, history, board)
         arrived = _wire_arrival(demo, visitors, token, legacy)
+        board.wire(board_tab, arrived)
         tables = [dataset for tab in tabs for dataset, _ in tab.example_tables]
 
         def headers(request: gr.Request) -> dict[Any, Any]:
@@ -244,58 +252,85 @@ def _refresh_all(
 @dataclass(frozen=True)
 class Chain:
     """A chaining action: the button on every result (and in History), the tab it opens, and the form values it
-    puts there from a clip (``fields`` names them). The next generation records the one it continues."""
+    puts there from a clip and the generation that made it (``fields`` names those it may set; one it leaves out
+    keeps its value). The next generation records the one it continues."""
 
     button: str
     endpoint: Endpoint
     fields: tuple[str, ...]
-    values: Callable[[Studio, str], Awaitable[dict[str, Any]]]
+    values: Callable[[Studio, str, Generation | None], Awaitable[dict[str, Any]]]
 
 
-async def _last_frame_first(studio: Studio, clip: str) -> dict[str, Any]:
-    return {"first": MediaInput(path=str(await studio.last_frame(Path(clip))))}
+# What Continue carries over from a clip made on these tabs (their models and ratios are Image to Video's too).
+CONTINUED_SETTINGS = ("model", "ratio", "duration")
 
 
-async def _as_input_video(studio: Studio, clip: str) -> dict[str, Any]:
+async def _continue(studio: Studio, clip: str, source: Generation | None) -> dict[str, Any]:
+    """Continue this shot: the clip's last frame as the first frame, and its prompt, model, ratio and duration (a
+    last frame already chosen for Veo 3.1 stays)."""
+    values: dict[str, Any] = {"first": MediaInput(path=str(await studio.last_frame(Path(clip))))}
+    if source is not None:
+        if source.prompt:
+            values["prompt_text"] = source.prompt
+        if source.endpoint in ("image_to_video", "text_to_video"):
+            values |= {name: source.form[name] for name in CONTINUED_SETTINGS if source.form.get(name) is not None}
+    return values
+
+
+async def _as_input_video(studio: Studio, clip: str, source: Generation | None) -> dict[str, Any]:
     return {"video": MediaInput(path=clip)}
 
 
-async def _as_character(studio: Studio, clip: str) -> dict[str, Any]:
+async def _as_character(studio: Studio, clip: str, source: Generation | None) -> dict[str, Any]:
     return {"character_type": "video", "character": MediaInput(path=clip)}
 
 
 CHAINS = (
-    Chain("to_first", "image_to_video", ("first",), _last_frame_first),  # "Use last frame as first frame"
+    Chain("continue", "image_to_video", ("first", "prompt_text", *CONTINUED_SETTINGS), _continue),
     Chain("to_v2v", "video_to_video", ("video",), _as_input_video),  # "Send to Video to Video"
     Chain("to_character", "character_performance", ("character_type", "character"), _as_character),
 )
 
 
-def _wire_chaining(studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab) -> None:
-    """Each chaining action, from every tab's result and from History."""
+def _wire_chaining(
+    studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab, board: StoryboardTab
+) -> None:
+    """Each chaining action, from every tab's result and from History; and "Open as storyboard" from both."""
     by_endpoint = {tab.endpoint: tab for tab in tabs}
     for chain in CHAINS:
         target = by_endpoint[chain.endpoint]
 
         async def act(
-            clip: str | None, parent: str | None, request: gr.Request, chain: Chain = chain, target: Any = target
+            clip: str | None,
+            parent: str | None,
+            token: str | None,
+            request: gr.Request,
+            chain: Chain = chain,
+            target: Any = target,
         ) -> dict[Any, Any]:
             lang = request_language(request)
+            visitor = target.shared.visitor_of(token, request)
+            source = await studio.generation(parent, visitor=visitor) if parent else None
             try:
-                values = await chain.values(studio, _need(clip, lang))
+                values = await chain.values(studio, _need(clip, lang), source)
             except StudioError as err:
                 raise gr.Error(localize(err, lang)) from None
-            return target.fill(Form(target.endpoint, values), only=chain.fields) | {
+            given = [name for name in chain.fields if name in values]
+            return target.fill(Form(target.endpoint, values), only=given) | {
                 target.parent: parent,
                 tab_set: gr.Tabs(selected=target.prefix),
             }
 
         outputs = [*target.bindings.targets(only=chain.fields), target.parent, tab_set]
+        token = history.shared.visitor_token
         for tab in tabs:
-            getattr(tab.panel, chain.button).click(act, [tab.panel.clip, tab.panel.generation], outputs)
-        getattr(history, chain.button).click(
-            history.clip_of, [history.selected, history.shared.visitor_token], [history.clip, history.clip_parent]
-        ).success(act, [history.clip, history.clip_parent], outputs)
+            tab.panel.chains[chain.button].click(act, [tab.panel.clip, tab.panel.generation, token], outputs)
+        history.chains[chain.button].click(
+            history.clip_of, [history.selected, token], [history.clip, history.clip_parent]
+        ).success(act, [history.clip, history.clip_parent, token], outputs)
+    for tab in tabs:
+        tab.panel.chains[OPEN_BOARD].click(board.open_lineage, [tab.panel.generation, token], board.open_outputs)
+    history.chains[OPEN_BOARD].click(board.open_lineage, [history.selected, token], board.open_outputs)
 
 
 def _need(clip: str | None, lang: str = "en") -> str:

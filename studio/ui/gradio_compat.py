@@ -181,6 +181,15 @@ class RawNumber(_PassThrough, gr.Number):
         return "number"
 
 
+class RawDropdown(_PassThrough, gr.Dropdown):
+    """A dropdown whose choices are each visitor's own (set per page, e.g. their storyboards): Gradio would check a
+    value against the choices the page was built with. The handler checks it belongs to the visitor."""
+
+    def get_block_name(self) -> str:
+        _pinned("RawDropdown")
+        return "dropdown"
+
+
 class RawRadio(_PassThrough, gr.Radio):
     """Passes the choice's value through (the page only offers valid ones; the form checks API callers')."""
 

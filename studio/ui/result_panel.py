@@ -25,6 +25,20 @@ from studio.ui.translations import UI
 # Per take: (its clip's path or None, its generation's id, its copy-as-code or None)
 Takes = tuple[tuple[str | None, str | None, CodeSnippets | None], ...]
 
+# What can be done with a clip, on every result and in History (labels ``ui.<name>``; ``studio.ui.app`` wires
+# them): continue the shot, send it to another tab, open its chain as a storyboard.
+OPEN_BOARD = "to_board"
+CHAIN_BUTTONS = ("continue", "to_v2v", "to_character", OPEN_BOARD)
+
+
+def chain_buttons(prefix: str, *, interactive: bool = True) -> dict[str, Any]:
+    """The chaining actions' buttons, in a row of their own (elem ids ``<prefix>_<name>``)."""
+    with gr.Row(elem_classes="rs-chain"):
+        return {
+            name: gr.Button(UI(f"ui.{name}"), size="sm", interactive=interactive, elem_id=f"{prefix}_{name}")
+            for name in CHAIN_BUTTONS
+        }
+
 
 @dataclass(frozen=True)
 class TakeSlot:
@@ -93,12 +107,7 @@ class ResultPanel:
             self.undo = gr.Button(UI("ui.undo"), size="sm", scale=0, min_width=90, elem_id=f"{prefix}_undo")
         self.kept = gr.State(())  # the ids of the takes kept (starred) on this panel
         self.discarded = gr.State(None)  # (slot index, the take) while its discard can be undone
-        with gr.Row(elem_classes="rs-chain"):
-            self.to_first = gr.Button(UI("ui.to_first"), size="sm", interactive=False, elem_id=f"{prefix}_to_first")
-            self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", interactive=False, elem_id=f"{prefix}_to_v2v")
-            self.to_character = gr.Button(
-                UI("ui.to_character"), size="sm", interactive=False, elem_id=f"{prefix}_to_character"
-            )
+        self.chains = chain_buttons(prefix, interactive=False)
         # The chosen take's clip, generation and request (what the actions use), and every take's.
         self.clip = gr.State(None)
         self.generation = gr.State(None)
@@ -127,7 +136,7 @@ class ResultPanel:
     @property
     def actions(self) -> list[Any]:
         """The buttons that act on the chosen take."""
-        return [self.download, self.to_first, self.to_v2v, self.to_character, self.keep, self.unkeep, self.discard]
+        return [self.download, *self.chains.values(), self.keep, self.unkeep, self.discard]
 
     @property
     def extra_outputs(self) -> list[Any]:
@@ -193,7 +202,7 @@ class ResultPanel:
         return {self.status: html}
 
     def clear(self) -> dict[Any, Any]:
-        buttons = {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
+        buttons = {b: gr.update(interactive=False) for b in self.chains.values()}
         hidden = {b: gr.update(visible=False) for b in (self.download, self.keep, self.unkeep, self.discard)}
         return buttons | hidden | {self.take: gr.update(visible=False, value=0), self.curl: "", self.python: ""}
 
@@ -219,7 +228,7 @@ class ResultPanel:
         """The actions now work on take ``index`` (``kept``: the takes starred here; ``served``: the request's
         links to the clips)."""
         clip, generation, code = takes[index] if takes and index is not None and index < len(takes) else (None,) * 3
-        buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
+        buttons = {b: gr.update(interactive=bool(clip)) for b in self.chains.values()}
         starred = generation in (kept or ())
         return buttons | {
             self.clip: clip,

@@ -25,11 +25,11 @@ IDLE = (
 )
 
 
-def idle_page_html() -> str:
+def idle_page_html(key: str = "ui.status_idle") -> str:
     """The quiet card before anything has run, as the page is built: the browser shows it in its language."""
     from studio.ui.translations import UI  # Gradio only where the page is built
 
-    return IDLE.format(text=UI("ui.status_idle"))
+    return IDLE.format(text=UI(key))
 
 
 def _ring(percent: int | None, phase: Phase) -> str:

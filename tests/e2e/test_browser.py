@@ -410,7 +410,7 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
         if status(page, prefix)[0] != "idle" or "Ready" not in panel.inner_text():
             problems.append(f"{tab}: the status panel shows {panel.inner_text()!r}, not the Ready message")
         for suffix, label in (
-            ("to_first", "Use last frame as first frame"),
+            ("continue", "Continue this shot"),
             ("to_v2v", "Send to Video to Video"),
             ("to_character", "Use as character"),
         ):

@@ -5,7 +5,7 @@ the lineage of a chain of generations, and "Reuse settings".
   and the clip arrive, without a second task being created.
 - Two visitors (two browser contexts) each see exactly their own generation in History; an API client with its
   own session sees neither.
-- Image to Video -> "Use last frame as first frame" -> Image to Video -> "Send to Video to Video" -> Video to Video:
+- Image to Video -> "Continue this shot" -> Image to Video -> "Send to Video to Video" -> Video to Video:
   History shows the lineage, and the rows are chained by parent_id.
 - "Reuse settings" on a Character Performance generation selects its tab and puts back every control and input.
 """
@@ -154,7 +154,7 @@ def test_a_reload_mid_generation_follows_the_same_task_to_its_clip(
 
     # The re-attached page offers what a page that never left offers: the download and the chaining actions.
     page.wait_for_selector("#i2v_download", state="visible")
-    for button in ("#i2v_to_first", "#i2v_to_v2v", "#i2v_to_character"):
+    for button in ("#i2v_continue", "#i2v_to_v2v", "#i2v_to_character", "#i2v_to_board"):
         assert page.is_enabled(button), f"{button} stays disabled after the re-attached generation succeeded"
     played = play_result(page, "i2v")
     assert played.ready_state >= 2, played
@@ -240,7 +240,7 @@ def test_a_chain_of_three_generations_shows_its_lineage(
     _, first_task = generate(page, "i2v")
 
     before = page.get_attribute("#i2v_first img", "src")
-    page.click("#i2v_to_first")  # "Use last frame as first frame"
+    page.click("#i2v_continue")  # "Continue this shot"
     page.wait_for_function(
         "(old) => { const img = document.querySelector('#i2v_first img');"
         " return !!img && img.getAttribute('src') !== old }",

@@ -22,9 +22,12 @@ import gradio as gr
 from studio.history import HistoryFilter
 from studio.i18n import Msg, request_language, t
 from studio.service import COMPARE_MAX, Studio
+from studio.storyboards import ENDPOINT as STORYBOARD
 from studio.ui import gallery, gradio_compat
+from studio.ui.result_panel import chain_buttons
 from studio.ui.served import Served
 from studio.ui.tabs.base import GenerationTab, Shared
+from studio.ui.tabs.storyboard import StoryboardTab
 from studio.ui.translations import UI
 
 TAB_ID = "history"
@@ -90,8 +93,10 @@ def event_flag(evt: gr.EventData, name: str, lang: str, *, default: bool) -> boo
 class HistoryTab:
     """Built inside a ``gr.Tab``; ``tabs`` are the generation tabs it fills and chains into."""
 
-    def __init__(self, studio: Studio, shared: Shared, tabs: dict[str, GenerationTab], tab_set: gr.Tabs) -> None:
-        self.studio, self.shared, self.tabs, self.tab_set = studio, shared, tabs, tab_set
+    def __init__(
+        self, studio: Studio, shared: Shared, tabs: dict[str, GenerationTab], tab_set: gr.Tabs, board: StoryboardTab
+    ) -> None:
+        self.studio, self.shared, self.tabs, self.tab_set, self.board = studio, shared, tabs, tab_set, board
 
     def build(self) -> None:
         self._filters()
@@ -118,6 +123,7 @@ class HistoryTab:
 
     def _filters(self) -> None:
         tabs = [(UI("ui.history_all_tabs"), ALL)] + [(UI(f"ui.tab_{tab.prefix}"), e) for e, tab in self.tabs.items()]
+        tabs.append((UI("ui.history_exports"), STORYBOARD))
         with gr.Row(elem_id="history_filters", equal_height=True):
             self.search = gr.Textbox(
                 label=UI("ui.history_search"),
@@ -176,10 +182,10 @@ class HistoryTab:
                     elem_id="history_download",
                 )
                 self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
-            with gr.Row():
-                self.to_first = gr.Button(UI("ui.to_first"), size="sm", elem_id="history_to_first")
-                self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", elem_id="history_to_v2v")
-                self.to_character = gr.Button(UI("ui.to_character"), size="sm", elem_id="history_to_character")
+                self.reopen = gr.Button(  # Reuse for a storyboard's export
+                    UI("ui.board_reopen"), size="sm", variant="primary", visible=False, elem_id="history_reopen"
+                )
+            self.chains = chain_buttons("history")
             with gr.Row(elem_id="history_danger"):  # away from Reuse; a delete can be undone
                 self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", scale=0, elem_id="history_delete")
 
@@ -214,9 +220,9 @@ class HistoryTab:
             self.video,
             self.details,
             self.download,
-            self.to_first,
-            self.to_v2v,
-            self.to_character,
+            self.reuse,
+            self.reopen,
+            *self.chains.values(),
         ]
 
     @property
@@ -379,7 +385,9 @@ class HistoryTab:
             self.video: served,
             self.details: gallery.details_markdown(g, lineage, lang),
             self.download: gr.update(value=served, visible=bool(clip)),
-            **{b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)},
+            self.reuse: gr.update(visible=g.endpoint != STORYBOARD),
+            self.reopen: gr.update(visible=g.endpoint == STORYBOARD),
+            **{b: gr.update(interactive=bool(clip)) for b in self.chains.values()},
         }
 
     def _hide(self) -> dict[Any, Any]:
@@ -391,6 +399,10 @@ class HistoryTab:
             raise gr.Error(t(request_language(request), "history.choose_first"))
         tab = self.tabs[reuse.endpoint]
         return tab.fill(reuse.form) | {self.tab_set: gr.Tabs(selected=tab.prefix)}
+
+    async def reuse_board(self, selected: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
+        """Reuse on a storyboard's export: the storyboard again, in its tab."""
+        return await self.board.open_lineage(selected, token, request)
 
     async def do_delete(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Hide the chosen generation at once and offer Undo; a previous delete still on offer is purged now."""
@@ -477,6 +489,7 @@ class HistoryTab:
 
         targets = [c for t in self.tabs.values() for c in t.bindings.targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
+        self.reopen.click(self.reuse_board, [self.selected, self.shared.visitor_token], self.board.open_outputs)
         every = [*self.mark_outputs, *listed, *self.undo_outputs]
         self.delete.click(self.do_delete, inputs, every, **QUIET)
         self.undo.click(self.do_undo, inputs, every, **QUIET)
