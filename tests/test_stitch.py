@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from studio.errors import InvalidInput
+from studio.media import stitch as stitch_module
 from studio.media.stitch import ShotCut, expected_seconds, plan_issues, stitch
 
 RED, GREEN, BLUE = (220, 30, 30), (30, 200, 30), (30, 30, 220)
@@ -241,6 +242,28 @@ def test_a_refused_storyboard_leaves_no_file(clips: dict[str, Path], tmp_path: P
     with pytest.raises(InvalidInput):
         stitch([ShotCut(clips["blue"], "Shot 1", out_s=9.0)], dest)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_clip_that_fails_part_way_names_the_shot_and_keeps_the_previous_export(
+    clips: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dest = tmp_path / "out.mp4"
+    dest.write_bytes(b"the previous export")
+    real = stitch_module.frames_at
+
+    def breaks_on_shot_2(video: Path, times: Iterable[float]) -> Iterator[av.VideoFrame]:
+        for index, frame in enumerate(real(video, times)):
+            if video == clips["blue"] and index == 5:
+                raise av.error.InvalidDataError(1094995529, "Invalid data found when processing input")
+            yield frame
+
+    monkeypatch.setattr(stitch_module, "frames_at", breaks_on_shot_2)
+    with pytest.raises(InvalidInput) as raised:
+        stitch([ShotCut(clips["red"], "Shot 1"), ShotCut(clips["blue"], "Shot 2")], dest)
+    (issue,) = raised.value.issues
+    assert issue.field == "Shot 2" and issue.path == (1, "path")
+    assert str(issue.message).startswith("Shot 2: its clip could not be decoded while exporting")
+    assert dest.read_bytes() == b"the previous export" and [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
 
 
 # --- validation -----------------------------------------------------------------------------------------------
