@@ -337,5 +337,21 @@ def test_a_trim_shorter_than_a_frame_is_refused(clips: dict[str, Path]) -> None:
     assert message.startswith("Shot 1: from the in point (0.5 s) to the out point (0.51 s) is shorter than one frame")
 
 
+def test_every_issue_is_found_at_once_shot_by_shot(clips: dict[str, Path], tmp_path: Path) -> None:
+    shots = [
+        ShotCut(clips["red"], "Shot 1", in_s=0.5, out_s=0.25),
+        ShotCut(tmp_path / "gone.mp4", "Shot 2"),
+        ShotCut(clips["blue"], "Shot 3", out_s=5.0, crossfade_frames=-2),
+        ShotCut(clips["mono"], "Shot 4"),
+    ]
+    issues = plan_issues(shots)
+    assert [(issue.field, issue.path) for issue in issues] == [
+        ("Shot 1", (0, "out_s")),
+        ("Shot 2", (1, "path")),
+        ("Shot 3", (2, "out_s")),
+        ("Shot 3", (2, "crossfade_frames")),
+    ]
+
+
 def test_the_last_shots_crossfade_is_ignored(clips: dict[str, Path]) -> None:
     assert plan_issues([ShotCut(clips["red"], "Shot 1", crossfade_frames=500)]) == []

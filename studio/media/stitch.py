@@ -144,7 +144,7 @@ def _plan(cuts: Sequence[ShotCut]) -> tuple[list[FieldIssue], _Plan | None]:
     trims = [_trim(cut, clip, index, issues) if clip else None for index, (cut, clip) in enumerate(zip(cuts, clips))]
     first = clips[0]
     if first is None:
-        return issues, None
+        return _by_shot(issues), None
     fps = first.rate
     counts = _frame_counts([None if trim is None else trim[1] for trim in trims], fps)
     for index, (cut, trim) in enumerate(zip(cuts, trims)):
@@ -154,7 +154,7 @@ def _plan(cuts: Sequence[ShotCut]) -> tuple[list[FieldIssue], _Plan | None]:
             )
     fades = _fades(cuts, counts, issues)
     if issues or None in clips or None in trims:
-        return issues, None
+        return _by_shot(issues), None
     shots, start = [], 0
     for index, (cut, clip, trim) in enumerate(zip(cuts, clips, trims)):
         assert clip is not None and trim is not None
@@ -164,6 +164,11 @@ def _plan(cuts: Sequence[ShotCut]) -> tuple[list[FieldIssue], _Plan | None]:
     size = even_size(first.size)
     has_audio = any(clip.has_audio for clip in clips if clip is not None)
     return [], _Plan(tuple(shots), size, fps, start, has_audio)
+
+
+def _by_shot(issues: list[FieldIssue]) -> list[FieldIssue]:
+    """``issues`` in storyboard order (each shot's in the order they were found)."""
+    return sorted(issues, key=lambda issue: int(issue.path[0]) if issue.path else -1)
 
 
 def _issue(cut: ShotCut, index: int, attribute: str, key: str, **params: object) -> FieldIssue:
@@ -253,8 +258,10 @@ def stitch(
     on_progress: Callable[[float], None] | None = None,
 ) -> Stitched:
     """Render ``shots`` into one MP4 at ``dest`` (see the module's docstring); ``on_progress`` hears the fraction
-    of frames written (reaching 1.0). Raises ``InvalidInput`` naming the shot (``plan_issues``), or a
-    ``MediaError`` naming it when its clip fails to decode part way."""
+    of frames written (reaching 1.0). Raises ``InvalidInput`` with ``plan_issues``' issues before writing
+    anything, or naming the shot whose clip fails to decode part way (``dest`` is then left as it was)."""
+    if fit not in ("crop", "pad"):
+        raise ValueError(f"fit must be 'crop' or 'pad', not {fit!r}")
     plan = _checked_plan(shots)
     dest = Path(dest)
     sound = _soundtrack(plan) if plan.has_audio else None
