@@ -9,6 +9,9 @@ rejection is a ``MediaError`` naming the caller's field label and saying what is
   reads too), length checks and re-encoding (``prepare_video``), frames saved as pictures (``save_frame``).
 * ``datauri``: data URIs and their size arithmetic.
 * ``links``: inputs given as https links (``check_url``).
+* ``stitch``: a storyboard's shots exported as one video (``plan_issues``, ``stitch``). Imported as
+  ``studio.media.stitch``, not from here: it writes with the simulator's encoder, which reads clips through
+  ``videos``.
 
 Callers use this package's names (``from studio import media; media.prepare_image(...)``); the decisions behind
 each step are in the modules' docstrings.

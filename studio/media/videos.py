@@ -385,7 +385,7 @@ def _transcode(source: Path, output: Path, *, settings: _EncodeSettings, field: 
         raise MediaError(field, Msg("media.no_decodable_frames"))
 
 
-def _output_rate(stream: VideoStream, max_fps: float | None = None) -> Fraction:
+def output_rate(stream: VideoStream, max_fps: float | None = None) -> Fraction:
     """The source's frame rate; 30 when it is unknown or above 60 (slow-motion clips are sent at 30); never above
     ``max_fps`` (a model's fastest rate)."""
     rate = stream.average_rate or stream.guessed_rate or Fraction(30)
@@ -399,7 +399,7 @@ def _write_frames(inp: InputContainer, out: OutputContainer, *, settings: _Encod
     if in_stream is None:
         return 0
     in_stream.thread_type = "AUTO"
-    rate = _output_rate(in_stream, settings.max_fps)
+    rate = output_rate(in_stream, settings.max_fps)
     encoder: VideoStream | None = None
     start: float | None = None
     last_pts, written = -1, 0
@@ -444,14 +444,20 @@ def _add_encoder(
 
 def _output_frame(frame: VideoFrame, encoder: VideoStream, *, pts: int, time_base: Fraction) -> VideoFrame:
     """The frame upright (rotation metadata applied), scaled to the encoder's size, as yuv420p."""
-    turns = round(frame.rotation / 90) % 4
-    if turns:
-        upright = np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=turns), dtype=np.uint8)
-        frame = VideoFrame.from_ndarray(upright)
-    result = frame.reformat(width=encoder.width, height=encoder.height, format="yuv420p")
+    result = upright(frame).reformat(width=encoder.width, height=encoder.height, format="yuv420p")
     result.pts = pts
     result.time_base = time_base
     return result
+
+
+def upright(frame: VideoFrame) -> VideoFrame:
+    """``frame`` as displayed: rotation metadata applied (as RGB), or ``frame`` itself when it has none."""
+    turns = round(frame.rotation / 90) % 4
+    if not turns:
+        return frame
+    return VideoFrame.from_ndarray(
+        np.ascontiguousarray(np.rot90(frame.to_ndarray(format="rgb24"), k=turns), dtype=np.uint8)
+    )
 
 
 def save_frame(video: StrPath, dest: StrPath, *, at: float | Literal["last"] = "last") -> Path:

@@ -114,14 +114,16 @@ def _fades(time: np.ndarray, seconds: float) -> np.ndarray:
 
 
 class AacTrack:
-    """``spec``'s soundtrack as a stereo AAC-LC stream of ``container``, encoded a stretch at a time so that the
-    muxer can interleave it with the picture (a browser then streams both from the start of the file)."""
+    """``samples`` (float32, one row per channel of ``layout``, at :data:`SAMPLE_RATE`) as an AAC-LC stream of
+    ``container``, encoded a stretch at a time so that the muxer can interleave it with the picture (a browser then
+    streams both from the start of the file)."""
 
-    def __init__(self, container: OutputContainer, spec: AudioSpec) -> None:
+    def __init__(self, container: OutputContainer, samples: np.ndarray, layout: str = "stereo") -> None:
         self._stream: AudioStream = container.add_stream("aac", rate=SAMPLE_RATE)
-        self._stream.layout = "stereo"
+        self._stream.layout = layout
         self._stream.bit_rate = BIT_RATE
-        self._samples = soundtrack(spec)
+        self._layout = layout
+        self._samples = samples
         self._done = 0
 
     def until(self, seconds: float) -> list[Packet]:
@@ -135,7 +137,8 @@ class AacTrack:
     def _encode_to(self, end: int) -> list[Packet]:
         if end <= self._done:
             return []
-        frame = AudioFrame.from_ndarray(self._samples[:, self._done : end].copy(), format="fltp", layout="stereo")
+        chunk = np.ascontiguousarray(self._samples[:, self._done : end], dtype=np.float32)
+        frame = AudioFrame.from_ndarray(chunk, format="fltp", layout=self._layout)
         frame.sample_rate, frame.pts, frame.time_base = SAMPLE_RATE, self._done, Fraction(1, SAMPLE_RATE)
         self._done = end
         return self._stream.encode(frame)

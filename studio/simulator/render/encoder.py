@@ -14,7 +14,8 @@ import os
 import queue
 import tempfile
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -26,7 +27,7 @@ from av.container import OutputContainer
 from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
-from studio.simulator.render.audio import AacTrack, AudioSpec
+from studio.simulator.render.audio import AacTrack, AudioSpec, soundtrack
 from studio.simulator.render.frames import Overlay, Planes, plane_arrays
 
 FPS = 24
@@ -42,7 +43,7 @@ X264_THREADS = 3
 # inputs and seed could give different clips (tests/test_render.py failed about one run in fifteen). x264's AVX2
 # code has no such read; only CPUs with AVX-512 are steered to it (naming a level the CPU lacks would crash x264).
 AVX512_FLAGS = frozenset({"avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"})  # x264's AVX512 level
-_MUXER_OPTIONS = {"movflags": "+faststart"}
+MUXER_OPTIONS = {"movflags": "+faststart"}  # the moov atom first: a browser plays before the download ends
 _BT709 = 1  # AVCOL_PRI_BT709 / AVCOL_TRC_BT709 / AVCOL_SPC_BT709 share the value 1
 _LIMITED_RANGE = 1  # AVCOL_RANGE_MPEG
 
@@ -60,7 +61,7 @@ def write(
     """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``, and ``audio``'s
     soundtrack beside them when it is given (the caller makes it as long as the frames)."""
     video_frames = (_video_frame(planes, size, overlays, index) for index, planes in enumerate(frames))
-    return _encode(_prefetch(video_frames), size=size, dest=Path(dest), audio=audio)
+    return _encode(prefetch(video_frames), size=size, dest=Path(dest), audio=audio)
 
 
 def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int) -> VideoFrame:
@@ -86,9 +87,10 @@ def x264_cpu_options() -> dict[str, str]:
     return {"x264-params": "asm=AVX2"} if AVX512_FLAGS.issubset(flags) else {}
 
 
-def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStream:
-    """An H.264 yuv420p stream at :data:`FPS`, tagged BT.709 limited range (what the planes hold)."""
-    stream = container.add_stream("libx264", rate=FPS)
+def h264_stream(container: OutputContainer, size: tuple[int, int], rate: int | Fraction = FPS) -> VideoStream:
+    """An H.264 yuv420p stream at ``rate`` (:data:`FPS` unless told) with the studio's x264 settings, tagged BT.709
+    limited range (what the planes hold)."""
+    stream = container.add_stream("libx264", rate=rate)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
     stream.options = {"crf": CRF, "preset": PRESET, **x264_cpu_options()}
@@ -101,27 +103,40 @@ def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStre
 
 def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path, audio: AudioSpec | None) -> Path:
     """Encode ``frames`` to a hidden file beside ``dest``, then rename it: a half-written clip is never served."""
+    with hidden_output(dest) as part, open_mp4(part) as container:
+        stream = h264_stream(container, size)
+        track = AacTrack(container, soundtrack(audio)) if audio is not None else None
+        for index, frame in enumerate(frames, start=1):
+            container.mux(stream.encode(frame))
+            if track is not None:
+                container.mux(track.until(index / FPS))  # the sound up to the end of this frame
+        container.mux(stream.encode(None))
+        if track is not None:
+            container.mux(track.finish())
+    return dest
+
+
+def open_mp4(path: Path) -> OutputContainer:
+    """``path`` opened for writing as an MP4 whose ``moov`` atom comes first (:data:`MUXER_OPTIONS`)."""
+    return av.open(os.fspath(path), "w", format="mp4", container_options=MUXER_OPTIONS)
+
+
+@contextmanager
+def hidden_output(dest: Path) -> Iterator[Path]:
+    """A hidden temporary file beside ``dest`` to write to; renamed onto ``dest`` when the block ends normally,
+    deleted when it raises. Whoever reads ``dest`` sees the old file or the whole new one, never half of one."""
+    dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent)
     os.close(handle)
     part = Path(name)
     try:
-        with av.open(name, "w", format="mp4", container_options=_MUXER_OPTIONS) as container:
-            stream = _h264_stream(container, size)
-            track = AacTrack(container, audio) if audio is not None else None
-            for index, frame in enumerate(frames, start=1):
-                container.mux(stream.encode(frame))
-                if track is not None:
-                    container.mux(track.until(index / FPS))  # the sound up to the end of this frame
-            container.mux(stream.encode(None))
-            if track is not None:
-                container.mux(track.finish())
+        yield part
         os.chmod(part, 0o644)  # mkstemp makes it owner-only; a served clip should read like any other file
         os.replace(part, dest)
     except BaseException:
         part.unlink(missing_ok=True)
         raise
-    return dest
 
 
 # --- running frame making beside the encoder -------------------------------------------------------------------
@@ -134,7 +149,7 @@ class _Failure:
     error: BaseException
 
 
-def _prefetch(items: Iterator[T], depth: int = 6) -> Iterator[T]:
+def prefetch(items: Iterator[T], depth: int = 6) -> Generator[T, None, None]:
     """``items`` made on a worker thread up to ``depth`` ahead; its errors are raised here, in order."""
     box: queue.Queue = queue.Queue(depth)
     stop = threading.Event()
