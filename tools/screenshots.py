@@ -30,9 +30,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from studio.storyboards import Shot  # noqa: E402
 from tests.conftest import serve  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, DEBIAN_CHROMIUM  # noqa: E402
-from studio.storyboards import Shot  # noqa: E402
 from tests.fakes import ServerThread  # noqa: E402
 
 TABS = {"Image to Video": "i2v", "Text to Video": "t2v", "Video to Video": "v2v", "Character Performance": "cp"}

@@ -5,9 +5,8 @@ storyboard is still there after a reload."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import sqlite3
+from typing import Any
 
 import av
 import pytest
