@@ -342,6 +342,7 @@ class Storyboards:
         if board is None:
             raise InvalidInput(FieldIssue("Storyboard", Msg("board.gone")))
         views = await self.check(board)
+        seconds = await asyncio.to_thread(stitch.expected_seconds, _cuts(views))
         history = self.studio.history
         row: Generation = await history.run(
             history.add,
@@ -354,7 +355,7 @@ class Storyboards:
                 estimated_credits=0,
                 key_source="none",
                 seed=None,
-                output_seconds=None,
+                output_seconds=seconds,
                 parent_id=board.shots[-1].generation_id,
             ),
             status=Phase.RUNNING.value,

@@ -13,6 +13,7 @@ from studio.errors import InvalidInput
 from studio.i18n import localize
 from studio.phases import Phase
 from studio.storyboards import ENDPOINT, Shot
+from studio.ui import gallery
 from tests.rigs import paper_boats
 from tests.test_history import Rig
 
@@ -135,6 +136,11 @@ async def test_an_export_is_a_history_item_with_its_shots_poster_and_a_clip_of_t
     clip = 5.0  # the simulator's clips last 5 s
     expected = 2.0 + clip + clip - 12 / rate
     assert abs(seconds - expected) <= 1 / rate + 1e-6, (seconds, expected)
+    assert kept.output_seconds == pytest.approx(expected, abs=1 / rate)  # History and the status card say so
+    shots = [await rig.studio.generation(i, visitor=ALICE) for i in ids]
+    details = gallery.details_markdown(kept, [*shots, kept], "en")  # type: ignore[list-item]
+    assert "Storyboard export" in details and "**Shots:** Image to Video (gen4_turbo) → " in details, details
+    assert "Task:" not in details  # made here: no task, no key
     # Reuse reopens the storyboard: the same one while it exists, a new one with its shots once it is deleted.
     assert (await boards.reopen(kept)).id == board.id  # type: ignore[union-attr]
     await boards.delete(board.id, visitor=ALICE)

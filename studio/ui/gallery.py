@@ -20,6 +20,7 @@ from studio.i18n import Label, Message, localize, t
 from studio.phases import RECORDED
 from studio.requests import ENDPOINT_LABELS, LABELS, REQUEST_TYPES
 from studio.service import Comparison
+from studio.storyboards import ENDPOINT as STORYBOARD
 from studio.ui.status import charge_text
 
 TITLE_CHARS = 80  # a tile's title: the prompt cut to this many characters
@@ -172,7 +173,9 @@ def details_markdown(g: Generation, lineage: list[Generation], lang: str = "en")
         t(lang, "history.prompt", prompt=html.escape(g.prompt) or "—"),
         _options(g, lang),
         t(lang, "history.facts", seconds=g.output_seconds or 0, cost=cost, seed=g.seed, made=when(g.created_at)),
-        t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source)),
+        t(lang, "history.task", task=g.task_id or t(lang, "history.not_created"), key_source=Label(g.key_source))
+        if g.provider in PROVIDERS
+        else "",  # made by the studio itself (a storyboard's export): no task, no key
     ]
     if g.failure_reason:
         lines.append(t(lang, "history.why_failed", reason=html.escape(localize(g.failure_message, lang))))
@@ -180,7 +183,7 @@ def details_markdown(g: Generation, lineage: list[Generation], lang: str = "en")
         lines.append(t(lang, "history.removed", date=when(g.removed_at)))
     if len(lineage) > 1:
         steps = " → ".join(t(lang, "history.step", tab=tab_label(x.endpoint), model=x.model) for x in lineage[:-1])
-        lines.append(t(lang, "history.lineage", steps=steps))
+        lines.append(t(lang, "history.shots" if g.endpoint == STORYBOARD else "history.lineage", steps=steps))
     return "\n\n".join(line for line in lines if line)
 
 

@@ -35,7 +35,7 @@ def shown_shots(page: Any) -> list[str]:
     """The shots' cards as shown, in order ("Shot 1 · veo3.1_fast ...")."""
     return [
         text.strip()
-        for text in page.locator(f"{SHOT} .rs-shot-card").evaluate_all(
+        for text in page.locator(f"{SHOT} .rs-shot-head").evaluate_all(
             "els => els.filter(e => e.offsetParent !== null).map(e => e.innerText)"
         )
     ]

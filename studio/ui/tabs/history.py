@@ -375,6 +375,9 @@ class HistoryTab:
         if g is None:
             return self._hide()
         lineage = await self.studio.lineage(generation_id, visitor=visitor)
+        if g.endpoint == STORYBOARD:  # an export came from its shots, in order
+            shots = [await self.studio.generation(s["generation_id"], visitor=visitor) for s in g.form["shots"]]
+            lineage = [s for s in shots if s is not None] + [g]
         named = await self.studio.download_path(generation_id, visitor=visitor)
         clip = str(named) if named else None
         served = Served(self.studio.links, request).file(clip)
