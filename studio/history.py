@@ -133,6 +133,13 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         CREATE INDEX generations_retained ON generations (created_at) WHERE removed_at IS NULL AND starred = 0;
         """,
     ),
+    (
+        # Add sound (video_to_audio): the provider's audio file is kept beside the clip it was muxed into.
+        "0009_audio",
+        """
+        ALTER TABLE generations ADD COLUMN audio_path TEXT;  -- the generated audio file, when the output is sound
+        """,
+    ),
 )
 
 
@@ -167,6 +174,7 @@ class Generation:
     purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
     address: str | None = None  # the client address it came from (studio.identity); None for a signed-in account
     removed_at: float | None = None  # its files were removed then by the retention policy (the row stays)
+    audio_path: str | None = None  # Add sound: the generated audio file kept beside the clip it was muxed into
 
     @property
     def terminal(self) -> bool:
@@ -379,13 +387,19 @@ class HistoryStore:
             return changed
 
     def set_output(
-        self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None
+        self,
+        generation_id: str,
+        *,
+        output_path: str,
+        poster_path: str | None,
+        actual_credits: float | None,
+        audio_path: str | None = None,
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ?"
-                " WHERE id = ?",
-                (output_path, poster_path, actual_credits, self._clock(), generation_id),
+                "UPDATE generations SET output_path = ?, poster_path = ?, audio_path = ?, actual_credits = ?,"
+                " updated_at = ? WHERE id = ?",
+                (output_path, poster_path, audio_path, actual_credits, self._clock(), generation_id),
             )
 
     def set_cost(self, generation_id: str, credits: float) -> None:
@@ -445,7 +459,7 @@ class HistoryStore:
         with self._tx() as db:
             cursor = db.execute(
                 """UPDATE generations SET purged_at = ?, form = '{}', prompt_text = '', output_path = NULL,
-                       poster_path = NULL
+                       poster_path = NULL, audio_path = NULL
                    WHERE id = ? AND deleted_at IS NOT NULL AND purged_at IS NULL""",
                 (self._clock(), generation_id),
             )
@@ -472,7 +486,8 @@ class HistoryStore:
         marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             cursor = db.execute(
-                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL WHERE id = ?"
+                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL, audio_path = NULL"
+                f" WHERE id = ?"
                 f" AND removed_at IS NULL AND starred = 0 AND deleted_at IS NULL AND status IN ({marks})",
                 [self._clock(), generation_id, *ENDED],
             )
@@ -607,8 +622,8 @@ class HistoryStore:
         with self._tx() as db:
             row = db.execute(
                 "SELECT 1 FROM generations WHERE visitor = ? AND deleted_at IS NULL"
-                " AND (output_path = ? OR poster_path = ?) LIMIT 1",
-                (visitor, path, path),
+                " AND (output_path = ? OR poster_path = ? OR audio_path = ?) LIMIT 1",
+                (visitor, path, path, path),
             ).fetchone()
         return row is not None
 

@@ -1,10 +1,13 @@
-"""Cost estimates from the capability table: credits per second of output, 1 credit = $0.01."""
+"""Cost estimates from the capability table: credits per second of output (or per output frame, for the upscaler),
+1 credit = $0.01."""
 
 from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from studio.capabilities import USD_PER_CREDIT, ModelSpec
 from studio.i18n import Msg
@@ -40,11 +43,42 @@ def credits_per_second(spec: ModelSpec, *, audio: bool | None = None) -> int:
     return spec.credits_per_second
 
 
-def estimate(spec: ModelSpec, *, seconds: float, audio: bool | None = None) -> Estimate:
-    """The cost of ``seconds`` of output from ``spec`` (billed per started second, never under its minimum)."""
-    billed = math.ceil(seconds - 1e-9) if seconds > 0 else 0
-    credits = max(billed * credits_per_second(spec, audio=audio), spec.minimum_credits if billed else 0)
+ASSUMED_FPS = 24.0  # an input's frame rate before it is read (the rate of most generated clips)
+
+
+def estimate(
+    spec: ModelSpec,
+    *,
+    seconds: float,
+    audio: bool | None = None,
+    fps: float | None = None,
+    options: Mapping[str, Any] | None = None,
+) -> Estimate:
+    """The cost of ``seconds`` of output from ``spec`` (billed per started second, never under its minimum).
+
+    A model priced per frame (``credits_per_frame``) costs its output's frames at the ``resolution`` in ``options``
+    (wire names): the input's frames (``fps``, else ASSUMED_FPS), twice as many with ``fpsBoost``. ``numVariants``
+    variants cost that many times one."""
+    options = options or {}
+    if spec.credits_per_frame:
+        credits = _per_frame(spec, seconds=seconds, fps=fps, options=options)
+    else:
+        billed = math.ceil(seconds - 1e-9) if seconds > 0 else 0
+        credits = max(billed * credits_per_second(spec, audio=audio), spec.minimum_credits if billed else 0)
+    credits *= int(options.get("numVariants") or 1)
     return Estimate(credits=credits, seconds=round(seconds, 2), third_party=spec.price_is_estimate)
+
+
+def _per_frame(spec: ModelSpec, *, seconds: float, fps: float | None, options: Mapping[str, Any]) -> int:
+    rule = spec.option_rules.get("resolution")
+    resolution = str(options.get("resolution") or (rule.default if rule else "") or max(spec.credits_per_frame))
+    frames = output_frames(seconds, fps=fps, boost=bool(options.get("fpsBoost")))
+    return math.ceil(frames * spec.credits_per_frame.get(resolution, max(spec.credits_per_frame.values())) - 1e-9)
+
+
+def output_frames(seconds: float, *, fps: float | None, boost: bool = False) -> int:
+    """How many frames ``seconds`` of input at ``fps`` make, twice as many when the frame rate is boosted."""
+    return round(seconds * (fps or ASSUMED_FPS)) * (2 if boost else 1)
 
 
 def output_seconds(spec: ModelSpec, *, duration: int | None = None, input_seconds: float | None = None) -> float | None:

@@ -9,6 +9,7 @@ rejection is a ``MediaError`` naming the caller's field label and saying what is
   reads too), length checks and re-encoding (``prepare_video``), frames saved as pictures (``save_frame``).
 * ``datauri``: data URIs and their size arithmetic.
 * ``links``: inputs given as https links (``check_url``).
+* ``sound``: an Add sound pass's audio muxed into its clip (``mux_audio``).
 
 Callers use this package's names (``from studio import media; media.prepare_image(...)``); the decisions behind
 each step are in the modules' docstrings.
@@ -16,6 +17,7 @@ each step are in the modules' docstrings.
 
 from studio.media.images import MAX_SOURCE_PIXELS, SOURCE_SIDE_FACTOR, Fit, PreparedImage, prepare_image
 from studio.media.links import check_url
+from studio.media.sound import mux_audio
 from studio.media.videos import (
     REENCODE_MAX_SIDE,
     SENDABLE_VIDEO_CODECS,
@@ -39,6 +41,7 @@ __all__ = [
     "PreparedVideo",
     "VideoInfo",
     "check_url",
+    "mux_audio",
     "prepare_image",
     "prepare_video",
     "probe_video",

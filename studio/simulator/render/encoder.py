@@ -56,14 +56,18 @@ def write(
     dest: Path,
     overlays: list[Overlay],
     audio: AudioSpec | None = None,
+    rate: Fraction = Fraction(FPS),
 ) -> Path:
     """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``, and ``audio``'s
-    soundtrack beside them when it is given (the caller makes it as long as the frames)."""
-    video_frames = (_video_frame(planes, size, overlays, index) for index, planes in enumerate(frames))
-    return _encode(_prefetch(video_frames), size=size, dest=Path(dest), audio=audio)
+    soundtrack beside them when it is given (the caller makes it as long as the frames). ``rate``: frames per
+    second (the finishing passes keep or change their input's; everything else is made at :data:`FPS`)."""
+    video_frames = (_video_frame(planes, size, overlays, index, rate) for index, planes in enumerate(frames))
+    return _encode(_prefetch(video_frames), size=size, dest=Path(dest), audio=audio, rate=rate)
 
 
-def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int) -> VideoFrame:
+def _video_frame(
+    planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int, rate: Fraction = Fraction(FPS)
+) -> VideoFrame:
     """A yuv420p frame holding ``planes`` with ``overlays`` blended on, stamped as frame ``index``."""
     frame = VideoFrame(size[0], size[1], "yuv420p")
     views = plane_arrays(frame)
@@ -71,7 +75,7 @@ def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay],
         view[...] = np.asarray(plane)
     for overlay in overlays:
         overlay.apply(views)
-    frame.pts, frame.time_base = index, Fraction(1, FPS)
+    frame.pts, frame.time_base = index, 1 / rate
     return frame
 
 
@@ -86,9 +90,9 @@ def x264_cpu_options() -> dict[str, str]:
     return {"x264-params": "asm=AVX2"} if AVX512_FLAGS.issubset(flags) else {}
 
 
-def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStream:
-    """An H.264 yuv420p stream at :data:`FPS`, tagged BT.709 limited range (what the planes hold)."""
-    stream = container.add_stream("libx264", rate=FPS)
+def _h264_stream(container: OutputContainer, size: tuple[int, int], rate: Fraction = Fraction(FPS)) -> VideoStream:
+    """An H.264 yuv420p stream at ``rate``, tagged BT.709 limited range (what the planes hold)."""
+    stream = container.add_stream("libx264", rate=rate)
     stream.width, stream.height = size
     stream.pix_fmt = "yuv420p"
     stream.options = {"crf": CRF, "preset": PRESET, **x264_cpu_options()}
@@ -99,7 +103,14 @@ def _h264_stream(container: OutputContainer, size: tuple[int, int]) -> VideoStre
     return stream
 
 
-def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path, audio: AudioSpec | None) -> Path:
+def _encode(
+    frames: Iterable[VideoFrame],
+    *,
+    size: tuple[int, int],
+    dest: Path,
+    audio: AudioSpec | None,
+    rate: Fraction = Fraction(FPS),
+) -> Path:
     """Encode ``frames`` to a hidden file beside ``dest``, then rename it: a half-written clip is never served."""
     dest.parent.mkdir(parents=True, exist_ok=True)
     handle, name = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=".part.mp4", dir=dest.parent)
@@ -107,12 +118,12 @@ def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path, 
     part = Path(name)
     try:
         with av.open(name, "w", format="mp4", container_options=_MUXER_OPTIONS) as container:
-            stream = _h264_stream(container, size)
+            stream = _h264_stream(container, size, rate)
             track = AacTrack(container, audio) if audio is not None else None
             for index, frame in enumerate(frames, start=1):
                 container.mux(stream.encode(frame))
                 if track is not None:
-                    container.mux(track.until(index / FPS))  # the sound up to the end of this frame
+                    container.mux(track.until(float(index / rate)))  # the sound up to the end of this frame
             container.mux(stream.encode(None))
             if track is not None:
                 container.mux(track.finish())
