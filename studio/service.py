@@ -767,13 +767,17 @@ class Studio:
         duration: int | None = None,
         input_seconds: float | None = None,
         audio: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+        fps: float | None = None,
     ) -> Estimate | None:
-        """The estimate for a model, or None when the length is not known yet (act_two before a reference)."""
+        """The estimate for a model, or None when the length is not known yet (act_two before a reference).
+        ``options``: what else the price follows, by wire name (the upscaler's resolution and fpsBoost); ``fps``:
+        the input's frame rate, where the price is per frame (an assumed rate when None)."""
         spec = provider_spec(provider).model(model, endpoint)
         if spec is None:
             return None
         seconds = output_seconds(spec, duration=duration, input_seconds=input_seconds)
-        return estimate(spec, seconds=seconds, audio=audio) if seconds else None
+        return estimate(spec, seconds=seconds, audio=audio, fps=fps, options=options) if seconds else None
 
     # --- the account ---------------------------------------------------------------------------------------------
 

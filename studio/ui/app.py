@@ -121,7 +121,7 @@ def build_app(
                     tab.wire()
                     tabs.append(tab)
             with gr.Tab(UI("ui.tab_history"), id=HISTORY_ID, elem_id="tab_history") as history_tab:
-                history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set)
+                history = HistoryTab(studio, shared, {e: t for t in tabs for e in t.endpoints}, tab_set)
                 history.build()
                 history.wire(history_tab)
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
@@ -233,8 +233,8 @@ def _refresh_all(
     """Model choices and availability for every tab after a provider change (keeping each model if it is served)."""
     updates: dict[Any, Any] = {}
     for tab, model in zip(tabs, current):
-        note = controls.unavailable_note(provider_spec(provider), tab.endpoint, lang)
-        updates[tab.model] = controls.model_update(provider, tab.endpoint, model)
+        note = controls.unavailable_note(provider_spec(provider), tab.endpoints, lang)
+        updates[tab.model] = controls.model_update(provider, tab.endpoints, model)
         updates[tab.unavailable] = note
         updates[tab.generate_button] = gr.update(interactive=not note)
         updates |= tab.examples_for(provider)
@@ -268,12 +268,13 @@ CHAINS = (
     Chain("to_first", "image_to_video", ("first",), _last_frame_first),  # "Use last frame as first frame"
     Chain("to_v2v", "video_to_video", ("video",), _as_input_video),  # "Send to Video to Video"
     Chain("to_character", "character_performance", ("character_type", "character"), _as_character),
+    Chain("to_finish", "video_upscale", ("video",), _as_input_video),  # "Finish this clip" (the Finish tab)
 )
 
 
 def _wire_chaining(studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab) -> None:
     """Each chaining action, from every tab's result and from History."""
-    by_endpoint = {tab.endpoint: tab for tab in tabs}
+    by_endpoint = {e: tab for tab in tabs for e in tab.endpoints}
     for chain in CHAINS:
         target = by_endpoint[chain.endpoint]
 

@@ -99,6 +99,7 @@ class ResultPanel:
             self.to_character = gr.Button(
                 UI("ui.to_character"), size="sm", interactive=False, elem_id=f"{prefix}_to_character"
             )
+            self.to_finish = gr.Button(UI("ui.to_finish"), size="sm", interactive=False, elem_id=f"{prefix}_to_finish")
         # The chosen take's clip, generation and request (what the actions use), and every take's.
         self.clip = gr.State(None)
         self.generation = gr.State(None)
@@ -127,7 +128,12 @@ class ResultPanel:
     @property
     def actions(self) -> list[Any]:
         """The buttons that act on the chosen take."""
-        return [self.download, self.to_first, self.to_v2v, self.to_character, self.keep, self.unkeep, self.discard]
+        return [*self.chain_buttons, self.download, self.keep, self.unkeep, self.discard]
+
+    @property
+    def chain_buttons(self) -> list[Any]:
+        """The buttons that send the chosen take's clip to another tab."""
+        return [self.to_first, self.to_v2v, self.to_character, self.to_finish]
 
     @property
     def extra_outputs(self) -> list[Any]:
@@ -193,7 +199,7 @@ class ResultPanel:
         return {self.status: html}
 
     def clear(self) -> dict[Any, Any]:
-        buttons = {b: gr.update(interactive=False) for b in (self.to_first, self.to_v2v, self.to_character)}
+        buttons = {b: gr.update(interactive=False) for b in self.chain_buttons}
         hidden = {b: gr.update(visible=False) for b in (self.download, self.keep, self.unkeep, self.discard)}
         return buttons | hidden | {self.take: gr.update(visible=False, value=0), self.curl: "", self.python: ""}
 
@@ -219,7 +225,7 @@ class ResultPanel:
         """The actions now work on take ``index`` (``kept``: the takes starred here; ``served``: the request's
         links to the clips)."""
         clip, generation, code = takes[index] if takes and index is not None and index < len(takes) else (None,) * 3
-        buttons = {b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)}
+        buttons = {b: gr.update(interactive=bool(clip)) for b in self.chain_buttons}
         starred = generation in (kept or ())
         return buttons | {
             self.clip: clip,

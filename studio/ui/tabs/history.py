@@ -175,11 +175,18 @@ class HistoryTab:
                     size="sm",
                     elem_id="history_download",
                 )
+                self.audio_download = gradio_compat.ServedDownload(
+                    UI("ui.download_audio"),  # type: ignore[arg-type]  # a label key: Gradio takes it
+                    size="sm",
+                    visible=False,
+                    elem_id="history_audio_download",
+                )
                 self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
             with gr.Row():
                 self.to_first = gr.Button(UI("ui.to_first"), size="sm", elem_id="history_to_first")
                 self.to_v2v = gr.Button(UI("ui.to_v2v"), size="sm", elem_id="history_to_v2v")
                 self.to_character = gr.Button(UI("ui.to_character"), size="sm", elem_id="history_to_character")
+                self.to_finish = gr.Button(UI("ui.to_finish"), size="sm", elem_id="history_to_finish")
             with gr.Row(elem_id="history_danger"):  # away from Reuse; a delete can be undone
                 self.delete = gr.Button(UI("ui.delete"), size="sm", variant="stop", scale=0, elem_id="history_delete")
 
@@ -206,6 +213,11 @@ class HistoryTab:
         return [self.grid, self.summary, self.pager_row, self.pager, self.previous, self.next, self.timer, self.page]
 
     @property
+    def chain_buttons(self) -> list[Any]:
+        """The buttons that send the chosen generation's clip to another tab."""
+        return [self.to_first, self.to_v2v, self.to_character, self.to_finish]
+
+    @property
     def detail_outputs(self) -> list[Any]:
         return [
             self.detail,
@@ -217,6 +229,8 @@ class HistoryTab:
             self.to_first,
             self.to_v2v,
             self.to_character,
+            self.to_finish,
+            self.audio_download,
         ]
 
     @property
@@ -372,6 +386,7 @@ class HistoryTab:
         named = await self.studio.download_path(generation_id, visitor=visitor)
         clip = str(named) if named else None
         served = Served(self.studio.links, request).file(clip)
+        audio = Served(self.studio.links, request).file(g.audio_path) if g.audio_path else None  # Add sound's
         return {
             self.detail: gr.update(visible=True),
             self.placeholder: gr.update(visible=False),
@@ -379,7 +394,8 @@ class HistoryTab:
             self.video: served,
             self.details: gallery.details_markdown(g, lineage, lang),
             self.download: gr.update(value=served, visible=bool(clip)),
-            **{b: gr.update(interactive=bool(clip)) for b in (self.to_first, self.to_v2v, self.to_character)},
+            **{b: gr.update(interactive=bool(clip)) for b in self.chain_buttons},
+            self.audio_download: gr.update(value=audio, visible=bool(audio)),
         }
 
     def _hide(self) -> dict[Any, Any]:
