@@ -211,7 +211,7 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
 class HistoryFilter:
     """Which of a visitor's generations a History page lists; an empty field does not filter."""
 
-    endpoint: str = ""
+    endpoint: str = ""  # or several, comma-separated (a tab's)
     model: str = ""
     status: str = ""  # a key of STATUS_GROUPS
     text: str = ""  # every word of it in the prompt (ASCII letters in any case)
@@ -230,8 +230,9 @@ class HistoryFilter:
             parts.append(" AND " + condition)
             args.extend(values)
 
-        if self.endpoint:
-            add("endpoint = ?", self.endpoint)
+        if self.endpoint:  # one endpoint, or a tab's several, comma-separated (Finish: its passes' endpoints)
+            endpoints = [e for e in self.endpoint.split(",") if e]
+            add(f"endpoint IN ({','.join('?' * len(endpoints))})", *endpoints)
         if self.model:
             add("model = ?", self.model)
         group = STATUS_GROUPS.get(self.status)

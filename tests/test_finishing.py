@@ -277,3 +277,55 @@ async def test_service_refuses_bad_finishing_settings_without_a_call(
         await rig.studio.submit(form, provider=rig.provider, visitor="browser:alice", visitor_key=None)
     assert says in str(info.value)
     assert rig.created == 0
+
+
+# --- History ---------------------------------------------------------------------------------------------------------
+
+
+def test_history_keeps_the_audio_path_and_filters_a_tab_of_several_endpoints(tmp_path: Path) -> None:
+    import sqlite3
+
+    from studio.history import HistoryFilter, HistoryStore, NewGeneration, migrate
+
+    store = HistoryStore(tmp_path / "h.sqlite3")
+    made = {}
+    for endpoint, model in (("video_upscale", FRAME_RATE), ("video_to_audio", SOUND), ("text_to_video", "gen4.5")):
+        new = NewGeneration(
+            visitor="browser:alice",
+            provider="runway",
+            endpoint=endpoint,
+            model=model,
+            form={},
+            estimated_credits=1,
+            key_source="your key",
+            seed=None,
+            output_seconds=2.0,
+        )
+        store.add(new)
+        made[endpoint] = new.id
+    store.set_output(
+        made["video_to_audio"],
+        output_path="/x/clip.mp4",
+        poster_path="/x/clip.jpg",
+        actual_credits=2,
+        audio_path="/x/a.wav",
+    )
+    assert store.get(made["video_to_audio"]).audio_path == "/x/a.wav"  # type: ignore[union-attr]
+    assert store.owns_file("/x/a.wav", visitor="browser:alice")
+    finish = HistoryFilter(endpoint="video_upscale,video_to_audio")
+    found = {g.endpoint for g in store.page("browser:alice", where=finish).items}
+    assert found == {"video_upscale", "video_to_audio"}
+    # The migration is applied once: a second run applies nothing and keeps the column.
+    db = sqlite3.connect(tmp_path / "h.sqlite3")
+    assert migrate(db) == []
+    assert "audio_path" in {row[1] for row in db.execute("PRAGMA table_info(generations)")}
+
+
+def test_copy_as_code_posts_to_the_finishing_endpoints() -> None:
+    from studio.codegen import snippets
+
+    body = {"model": SOUND, "videoUri": "data:video/mp4;base64,AAAA", "duration": 2.0, "format": "wav"}
+    code = snippets(base_url="https://api.dev.runwayml.com", endpoint="video_to_audio", body=body)
+    assert "https://api.dev.runwayml.com/v1/video_to_audio" in code.curl
+    assert 'http.post("/video_to_audio", json=body)' in code.python and "'duration': 2.0" in code.python
+    assert "AAAA" not in code.python  # the clip's data URI is elided

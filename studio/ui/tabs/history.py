@@ -117,7 +117,10 @@ class HistoryTab:
         self.undo_timer = gr.Timer(self.studio.undo_s, active=False)  # the Undo offer's end
 
     def _filters(self) -> None:
-        tabs = [(UI("ui.history_all_tabs"), ALL)] + [(UI(f"ui.tab_{tab.prefix}"), e) for e, tab in self.tabs.items()]
+        each = {tab.prefix: tab for tab in self.tabs.values()}.values()  # a tab serving several endpoints once
+        tabs = [(UI("ui.history_all_tabs"), ALL)] + [
+            (UI(f"ui.tab_{tab.prefix}"), ",".join(tab.endpoints)) for tab in each
+        ]
         with gr.Row(elem_id="history_filters", equal_height=True):
             self.search = gr.Textbox(
                 label=UI("ui.history_search"),
@@ -491,7 +494,8 @@ class HistoryTab:
         )
         self.close_compare.click(self.close, None, [self.compare_panel, self.compare_view], **QUIET)
 
-        targets = [c for t in self.tabs.values() for c in t.bindings.targets()] + [self.tab_set]
+        each = {t.prefix: t for t in self.tabs.values()}.values()  # a tab serving several endpoints once
+        targets = [c for t in each for c in t.bindings.targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
         every = [*self.mark_outputs, *listed, *self.undo_outputs]
         self.delete.click(self.do_delete, inputs, every, **QUIET)
