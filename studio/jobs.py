@@ -340,6 +340,9 @@ class Job:
         await self._publish(Phase.DOWNLOADING, Msg("job.keeping"), progress=1.0)
         try:
             kept = await self._keep(event)
+        except ClipGone as err:  # Add sound: nothing left to put the sound on; asking again would not help
+            await self._publish(Phase.FAILED, err.message)
+            return
         except DownloadError as err:
             if err.refused:  # asked again already: the provider keeps refusing this clip's link
                 await self._publish(
@@ -449,4 +452,8 @@ def _finished_clip(form: Mapping[str, object]) -> str:
             return path
         if isinstance(url, str) and url.strip():
             return url.strip()
-    raise DownloadError(Msg("job.sound_source_gone"))
+    raise ClipGone(Msg("job.sound_source_gone"))
+
+
+class ClipGone(DownloadError):
+    """The clip an Add sound pass was made for is no longer kept (and had no link): its sound cannot be added."""

@@ -329,3 +329,15 @@ def test_copy_as_code_posts_to_the_finishing_endpoints() -> None:
     assert "https://api.dev.runwayml.com/v1/video_to_audio" in code.curl
     assert 'http.post("/video_to_audio", json=body)' in code.python and "'duration': 2.0" in code.python
     assert "AAAA" not in code.python  # the clip's data URI is elided
+
+
+async def test_add_sound_fails_plainly_when_its_clip_is_gone(rig: Rig, small_clip: Path, tmp_path: Path) -> None:
+    clip = tmp_path / "mine.mp4"
+    clip.write_bytes(small_clip.read_bytes())
+    form = Form.of("video_to_audio", model=SOUND, video=MediaInput(path=str(clip)), prompt_text="wind")
+    job = await rig.studio.submit(form, provider=rig.provider, visitor="browser:alice", visitor_key=None)
+    row = rig.studio.history.get(job.generation_id)
+    assert row is not None
+    Path(row.form["video"]["path"]).unlink()  # the studio's own copy of the clip, removed meanwhile
+    status = await job.wait_done()
+    assert status.phase == "failed" and "is gone" in str(status.message)
