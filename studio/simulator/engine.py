@@ -521,6 +521,12 @@ def _render_finish(
     """A finishing pass: the upscale or new frame rate of ``video``, or a sound for it (an audio file)."""
     from studio.simulator.render import finishing
 
+    rule = spec.video_inputs.get("videoUri")
+    if rule is not None:  # a linked input is read only now: upstream fails the task when it breaks the rule
+        try:
+            videos.check_video(video, rule=rule, field=LABELS["videoUri"])
+        except InvalidInput as err:
+            raise ValueError(str(err)) from None
     if isinstance(request, VideoToAudioRequest):
         return finishing.render_sound(
             seconds=request.duration,
@@ -531,8 +537,8 @@ def _render_finish(
         )
     if request.target_framerate is not None:
         return finishing.render_frame_rate(video=video, rate=framerate_fps(request.target_framerate), dest=dest)
-    rule = spec.option_rules.get("resolution")
-    resolution = request.resolution or str(rule.default if rule else "2k")
+    default = spec.option_rules.get("resolution")
+    resolution = request.resolution or str(default.default if default else "2k")
     return finishing.render_upscale(video=video, resolution=resolution, fps_boost=bool(request.fps_boost), dest=dest)
 
 
