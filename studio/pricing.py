@@ -18,6 +18,7 @@ class Estimate:
     credits: int
     seconds: float
     third_party: bool = False  # the price comes from third-party pages only (aleph2): say so
+    guess: bool = False  # no price is published at all (the frame-rate and sound passes): say so
     takes: int = 1  # how many clips of ``seconds`` the credits pay for
 
     @property
@@ -30,7 +31,13 @@ class Estimate:
 
     def describe(self) -> Msg:
         """E.g. "about 50 credits, $0.50 for 5 s" (translatable), or "... for 3 takes of 5 s"."""
-        key = "page.estimate_third_party" if self.third_party else "page.estimate"
+        key = (
+            "page.estimate_guess"
+            if self.guess
+            else "page.estimate_third_party"
+            if self.third_party
+            else "page.estimate"
+        )
         if self.takes > 1:
             key += "_takes"
         return Msg(key, credits=self.credits, usd=self.usd, seconds=self.seconds, takes=self.takes)
@@ -66,7 +73,9 @@ def estimate(
         billed = math.ceil(seconds - 1e-9) if seconds > 0 else 0
         credits = max(billed * credits_per_second(spec, audio=audio), spec.minimum_credits if billed else 0)
     credits *= int(options.get("numVariants") or 1)
-    return Estimate(credits=credits, seconds=round(seconds, 2), third_party=spec.price_is_estimate)
+    return Estimate(
+        credits=credits, seconds=round(seconds, 2), third_party=spec.price_is_estimate, guess=spec.price_is_guess
+    )
 
 
 def _per_frame(spec: ModelSpec, *, seconds: float, fps: float | None, options: Mapping[str, Any]) -> int:

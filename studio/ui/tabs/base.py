@@ -172,6 +172,7 @@ class GenerationTab:
                 with gr.Row(elem_classes="rs-essentials"):
                     self._model_controls()
                     self.build_essentials()
+                self.build_after_model()
                 self._actions()
                 with gr.Accordion(UI("ui.more_settings"), open=False, elem_id=f"{self.prefix}_more"):
                     self.build_more()
@@ -189,6 +190,9 @@ class GenerationTab:
 
     def build_essentials(self) -> None:
         """Controls beside the model and the ratio (the duration...)."""
+
+    def build_after_model(self) -> None:
+        """Settings that follow the model's choice, under it (Finish: the chosen pass's own)."""
 
     def build_more(self) -> None:
         """The settings under "More settings" (the seed follows them)."""

@@ -50,6 +50,9 @@ class FinishTab(GenerationTab):
         self.video = gr.Video(label=UI("ui.input_video"), sources=["upload"], elem_id="fin_video_in", height=200)
         self.video_url = url_box(UI("ui.input_video_link"), "fin_video_url")
         self._length_note_box(Upload(self.video, self.video_url, "video"), "fin_video_note")
+
+    def build_after_model(self) -> None:
+        """Each pass's own settings, under the pass's choice: shown for the pass that takes them."""
         self._upscale_controls()
         self._frame_rate_controls()
         self._sound_controls_of_the_pass()
@@ -59,8 +62,8 @@ class FinishTab(GenerationTab):
         with gr.Group(visible=self._takes("resolution"), elem_id="fin_upscale") as self.upscale_box:
             with gr.Row():
                 self.resolution = gr.Dropdown(
-                    list(resolution.choices),
-                    value=resolution.default,
+                    [(UI("ui.resolution_default"), ""), *((c, c) for c in resolution.choices)],
+                    value="",  # not sent: the API's default (the table's), which the cost assumes too
                     label=UI("ui.resolution"),
                     elem_id="fin_resolution",
                     allow_custom_value=True,  # an off-list value gets the studio's own message naming the field
@@ -117,7 +120,7 @@ class FinishTab(GenerationTab):
             [
                 self.length_source,
                 *self.common_bindings(),
-                Field(self.resolution, "resolution", read_value=_or_none, option="resolution", empty="2k"),
+                Field(self.resolution, "resolution", read_value=_or_none, option="resolution", empty=""),
                 Field(self.flavor, "flavor", read_value=_or_none, option="flavor", empty=""),
                 Field(self.fps_boost, "fps_boost", read_value=bool, option="fpsBoost", empty=False),
                 Field(self.creativity, "creativity", read_value=number["c"], option="creativity"),
@@ -156,7 +159,7 @@ class FinishTab(GenerationTab):
         return super().cost_inputs() | {self.resolution, self.fps_boost}
 
     def price_options(self, data: Mapping[Any, Any]) -> dict[str, Any]:
-        return {"resolution": data.get(self.resolution), "fpsBoost": bool(data.get(self.fps_boost))}
+        return {"resolution": data.get(self.resolution) or None, "fpsBoost": bool(data.get(self.fps_boost))}
 
     def wire(self) -> None:
         super().wire()
