@@ -15,6 +15,7 @@ import pytest
 
 from tests.conftest import LaunchedStudio
 from tests.e2e.test_browser import choose, open_studio, play_result
+from tests.e2e.test_history_browser import open_history, select_newest
 from tests.e2e.test_official_browser import Official, audio_decoded, generate, official  # noqa: F401  (fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
@@ -73,6 +74,16 @@ def test_a_clip_is_finished_pass_by_pass(visitor: Any, official: Official, scree
     assert played.duration == pytest.approx(2.0, abs=0.1)
     assert audio_decoded(page, "#fin_video video") > 0, "the finished clip plays without sound"
     screenshot("with-sound")
+
+    # History: the sound's pass continues the clip it finished, and its audio file can be downloaded too.
+    open_history(page, 3)
+    details = select_newest(page)
+    assert "mirelo_sfx_2_0" in details and "Text to Video" in details, details
+    page.locator("#history_audio_download").wait_for(state="visible")
+    with page.expect_download() as download:
+        page.click("#history_audio_download")
+    assert download.value.suggested_filename.endswith(".mp3"), download.value.suggested_filename
+    screenshot("history")
 
 
 def test_the_proxy_does_not_offer_finish(visitor: Any, launched: LaunchedStudio) -> None:

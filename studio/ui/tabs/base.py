@@ -474,12 +474,16 @@ class GenerationTab:
             yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(False)
             return
         codes = [job.code for job in jobs]
-        sent: dict[Any, Any] = {self.parent: None}  # with the first status
+        sent: dict[Any, Any] = {self.parent: self.parent_after(data)}  # with the first status
         statuses = [job.status for job in jobs]
         async for statuses in follow_all(jobs):
             yield panel.show(statuses, lang, codes=codes, shown=shown, served=served) | sent
             sent = {}
         yield panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(False)
+
+    def parent_after(self, data: Mapping[Any, Any]) -> str | None:
+        """The generation the next one continues, once this one is sent: none (a chaining action sets it again)."""
+        return None
 
     def _running(self, running: bool) -> dict[Any, Any]:
         """Generate shows that it is working, and Cancel is there only while something runs (once it has ended,

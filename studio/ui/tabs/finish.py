@@ -161,8 +161,15 @@ class FinishTab(GenerationTab):
     def price_options(self, data: Mapping[Any, Any]) -> dict[str, Any]:
         return {"resolution": data.get(self.resolution) or None, "fpsBoost": bool(data.get(self.fps_boost))}
 
+    def parent_after(self, data: Mapping[Any, Any]) -> str | None:
+        """Every pass over the clip a chaining action brought continues it, until another clip is given."""
+        return data.get(self.parent)  # type: ignore[no-any-return]
+
     def wire(self) -> None:
         super().wire()
+        # Another clip, given by the visitor (not by a chaining action), continues nothing.
+        for event in (self.video.upload, self.video.clear, self.video_url.input):
+            event(lambda: None, None, self.parent, queue=False, show_progress="hidden")
         for control in (self.resolution, self.fps_boost):
             control.change(self.on_cost, self.cost_inputs(), self.cost, queue=False, show_progress="hidden")
 
