@@ -520,7 +520,8 @@ class GenerationTab:
     async def reattach(self, token: str | None, takes: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
         visitor = self.shared.visitor_of(token, request)
-        jobs = [job for e in self.endpoints for job in self.studio.live_jobs(visitor=visitor, endpoint=e)]
+        groups = (self.studio.live_jobs(visitor=visitor, endpoint=e) for e in self.endpoints)
+        jobs = next((g for g in groups if any(not job.status.final for job in g)), [])  # the generation still running
         if not jobs or all(job.status.final for job in jobs):
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
