@@ -352,7 +352,12 @@ class GenerationTab:
         with gr.Row(elem_classes="rs-actions"):
             self._takes_control()
             self.generate_button = gr.Button(
-                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3, min_width=140
+                UI("ui.generate"),
+                variant="primary",
+                interactive=controls.serves(provider_spec(self.default_provider), self.endpoints),
+                elem_id=f"{self.prefix}_generate",
+                scale=3,
+                min_width=140,
             )
             self.cancel_button = gr.Button(
                 UI("ui.cancel"), variant="stop", visible=False, elem_id=f"{self.prefix}_cancel", scale=1, min_width=90
