@@ -14,21 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
 Endpoint = Literal[
     "image_to_video", "text_to_video", "video_to_video", "character_performance", "video_upscale", "video_to_audio"
 ]
 ProviderName = Literal["simulator", "simulator-runway", "openai-hk", "runway"]
 
-ENDPOINTS: tuple[Endpoint, ...] = (
-    "image_to_video",
-    "text_to_video",
-    "video_to_video",
-    "character_performance",
-    "video_upscale",
-    "video_to_audio",
-)
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
 # The finishing passes: each takes a clip the studio made (or any video) and returns it improved, as a new generation
 # whose parent is that clip. The Finish tab lists these endpoints' models as its passes.
 FINISHING: tuple[Endpoint, ...] = ("video_upscale", "video_to_audio")
