@@ -28,6 +28,7 @@ from studio.i18n import Message, Msg
 from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
+from studio.storage import FileStore
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled, Unreachable
 from studio.uris import UPLOAD_PLACEHOLDER
 from studio.vault import Kept, download_name, keep_output
@@ -132,6 +133,7 @@ class Job:
         media_gate: asyncio.Semaphore | None = None,
         code: CodeSnippets | None = None,
         uploads: SharedUploads | None = None,
+        store: FileStore | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
@@ -148,6 +150,7 @@ class Job:
         self._age_at_start = history.now() - self._born_at
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
+        self._store = store  # where the clip is kept for every replica (``studio.storage``)
         first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
@@ -363,7 +366,12 @@ class Job:
         name = download_name(row) if row is not None else None
         try:
             return await keep_output(
-                self._client, event.outputs[0], folder=self._outputs, gate=self._media_gate, name=name
+                self._client,
+                event.outputs[0],
+                folder=self._outputs,
+                gate=self._media_gate,
+                name=name,
+                store=self._store,
             )
         except DownloadError as err:
             if not err.refused or self.task_id is None:
@@ -372,7 +380,9 @@ class Job:
         task = await self._client.get_task(self.task_id, key=self._key)
         if not task.output or task.output[0] == event.outputs[0]:
             raise refusal  # the same link again: no point fetching it twice
-        return await keep_output(self._client, task.output[0], folder=self._outputs, gate=self._media_gate, name=name)
+        return await keep_output(
+            self._client, task.output[0], folder=self._outputs, gate=self._media_gate, name=name, store=self._store
+        )
 
     # --- cancel -----------------------------------------------------------------------------------------------
 

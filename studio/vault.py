@@ -23,6 +23,7 @@ from studio.errors import DownloadError, MediaError
 from studio.history import Generation
 from studio.i18n import Msg
 from studio.links import random_name
+from studio.storage import FileStore, StorageError
 
 MAX_OUTPUT_BYTES = 512 * 1024 * 1024
 PROMPT_WORDS = 6  # how many of the prompt's first words a download's name keeps
@@ -43,13 +44,15 @@ async def keep_output(
     folder: Path,
     gate: asyncio.Semaphore | None = None,
     name: str | None = None,
+    store: FileStore | None = None,
 ) -> Kept:
     """Download ``url`` into ``folder``, check it is a playable video, and save its poster frame.
 
     With ``name`` (``download_name``) the clip keeps that readable name in a folder of its own with an unguessable
     name, so that every download of it (the tab's, the player's, History's) is named alike; without, the file
     itself has the unguessable name. ``gate`` bounds how many clips are decoded at once (CPU work: more at a time
-    only holds more memory).
+    only holds more memory). ``store``: where the clip and its poster are kept for every replica (a store that
+    cannot keep them is a DownloadError that may pass: the job is resumed, and downloads again).
     """
     token = random_name()  # unguessable (144 bits): Gradio serves allowed files to whoever has the path
     if name:
@@ -61,10 +64,16 @@ async def keep_output(
             info = await asyncio.to_thread(media.probe_video, video, field="Output")
             # The first frame: one frame decoded, not a third of the clip (this runs once per visitor per clip).
             poster = await asyncio.to_thread(media.save_frame, video, video_path.with_suffix(".jpg"), at=0.0)
-    except MediaError as err:
-        video.unlink(missing_ok=True)
+        if store is not None:  # the clip and its poster for every replica, before the row names them
+            for kept in (video, poster):
+                await asyncio.to_thread(store.put, kept)
+    except (MediaError, StorageError) as err:
+        for made in (video, video_path.with_suffix(".jpg")):
+            made.unlink(missing_ok=True)
         if name:
             shutil.rmtree(folder / token, ignore_errors=True)
+        if isinstance(err, StorageError):
+            raise DownloadError(Msg("vault.not_stored", error=str(err))) from None
         raise DownloadError(
             Msg("vault.not_playable", error=err.issues[0].message if len(err.issues) == 1 else str(err))
         ) from None

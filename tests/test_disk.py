@@ -68,10 +68,14 @@ def made(studio: Studio, clock: FakeClock, *, status: str = "succeeded", kb: int
     own_input.write_bytes(os.urandom(10 * KB))
     form = {"model": "gen4_turbo", "prompt_text": "boats", "seed": 7, "first": {"path": str(own_input), "url": None}}
     g = studio.history.add(new(form=form, **changes))
+    written = [own_input]
     if status == "succeeded":
         clip, poster = studio.outputs / f"{g.id}.mp4", studio.outputs / f"{g.id}.jpg"
         clip.write_bytes(os.urandom(kb * KB))
         poster.write_bytes(os.urandom(KB))
+        written += [clip, poster]
+    for path in written:  # kept for every replica, as the service and the vault keep them
+        studio.store.put(path)
         studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
     studio.history.record(g.id, status)
     found = studio.history.get(g.id)

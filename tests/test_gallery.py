@@ -177,6 +177,8 @@ def with_files(studio: Studio, **changes: Any) -> Generation:
     (studio.inputs / g.id).mkdir(parents=True)
     (studio.inputs / g.id / "first.png").write_bytes(b"input")
     studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
+    studio.store.put(clip)  # as the vault keeps them (the input, in a folder of its own, is of an older layout)
+    studio.store.put(poster)
     studio.history.record(g.id, "succeeded")
     found = studio.history.get(g.id)
     assert found is not None
