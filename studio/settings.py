@@ -158,7 +158,7 @@ class Settings(BaseModel):
         None,
         "Disk: when the data dir grows past this many GB (checked every minute), the oldest generations' files are "
         "removed until it is under 90 % of it (never a running or starred one; History keeps the row, marked as "
-        "removed).",
+        "removed). With STUDIO_STORAGE_URL it bounds this replica's copies only: the oldest go, the bucket keeps them.",
         shown="(unlimited)",
         gt=0,
     )

@@ -143,7 +143,7 @@ class Bucket:
             aws_secret_access_key=S3_KEYS["secret_key"],
         )
 
-    def keys(self) -> set[str]:
+    def objects(self) -> set[str]:
         """The keys in the bucket, relative to the studio's prefix (paths in the data dir)."""
         pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.name)
         return {item["Key"].removeprefix(self.prefix + "/") for page in pages for item in page.get("Contents", ())}
@@ -178,9 +178,9 @@ class Vault:
 
         return LocalStore() if self.bucket is None else self.bucket.store(data_dir)
 
-    def keys(self) -> set[str]:
+    def objects(self) -> set[str]:
         """What the bucket holds (nothing without one)."""
-        return set() if self.bucket is None else self.bucket.keys()
+        return set() if self.bucket is None else self.bucket.objects()
 
     def key(self, data_dir: Path, path: str | Path | None) -> str:
         return Path(os.path.abspath(str(path))).relative_to(os.path.abspath(data_dir)).as_posix()

@@ -57,7 +57,7 @@ async def test_a_clip_made_on_one_replica_is_served_reused_and_deleted_from_anot
     assert row is not None and status.phase == Phase.SUCCEEDED
     clip, poster, given = Path(str(row.output_path)), Path(str(row.poster_path)), Path(row.form["first"]["path"])
     clip_bytes = clip.read_bytes()
-    assert {key(data, p) for p in (clip, poster, given)} == bucket.keys()
+    assert {key(data, p) for p in (clip, poster, given)} == bucket.objects()
 
     another_machine(data)
     other = rig.restarted()  # a second studio, on the same data dir path, with none of the first one's files
@@ -76,7 +76,7 @@ async def test_a_clip_made_on_one_replica_is_served_reused_and_deleted_from_anot
 
         assert await other.delete(row.id, visitor=ALICE) is not None
         assert await other.purge_deleted(visitor=ALICE, generation_id=row.id, at_once=True) == 1
-        assert bucket.keys() == set()  # the clip, its poster, its input and its named copy left the bucket
+        assert bucket.objects() == set()  # the clip, its poster, its input and its named copy left the bucket
         assert http.get(clip_link).status_code == 404
 
         # The first replica still had a copy (its cache): once deleted, its links answer 404 there too.
@@ -116,7 +116,7 @@ async def test_with_a_bucket_the_size_budget_trims_local_copies_and_no_generatio
         for path in files_of(g):
             os.utime(path, (time.time() - age * DAY, time.time() - age * DAY))
     studio.history.compact()
-    in_bucket = bucket.keys()
+    in_bucket = bucket.objects()
     target = size_of(data) - 300 * 1024  # two generations' copies must go
     studio.disk = DiskPolicy(max_data_bytes=int(target / LOW_WATER))
 
@@ -124,7 +124,7 @@ async def test_with_a_bucket_the_size_budget_trims_local_copies_and_no_generatio
     assert size_of(data) <= target
     oldest = generations[0]
     assert not any(p.exists() for p in files_of(oldest)) and all(p.exists() for p in files_of(generations[-1]))
-    assert bucket.keys() == in_bucket
+    assert bucket.objects() == in_bucket
     row = studio.history.get(oldest.id)
     assert row is not None and row.removed_at is None
     reuse = await studio.reuse(oldest.id, visitor=ALICE)  # fetched back when asked for
@@ -138,7 +138,7 @@ def test_a_file_outside_the_data_dir_is_not_the_stores(tmp_path: Path, bucket: B
     outside = tmp_path / "elsewhere.png"
     outside.write_bytes(b"png")
     store.put(outside)
-    assert bucket.keys() == set() and store.key(outside) is None and store.key(data / ".." / "x") is None
+    assert bucket.objects() == set() and store.key(outside) is None and store.key(data / ".." / "x") is None
     assert store.ensure(outside) and not store.ensure(tmp_path / "missing.png")
     assert store.key(data / "outputs" / "a.mp4") == "studio/outputs/a.mp4"
     assert not store.ensure(data / "outputs" / "never-kept.mp4")
@@ -185,12 +185,12 @@ def test_the_launched_studio_keeps_its_files_in_the_bucket_and_serves_them_from_
         row = launched.studio.history.get(gid)
         clip = Path(row.output_path)
         clip_bytes = clip.read_bytes()
-        assert {key(data, p) for p in (clip, row.poster_path, row.form["first"]["path"])} <= bucket.keys()
+        assert {key(data, p) for p in (clip, row.poster_path, row.form["first"]["path"])} <= bucket.objects()
         another_machine(data)
         with httpx.Client() as http:
             answer = http.get(url)
             assert answer.status_code == 200 and answer.content == clip_bytes
             assert asyncio.run(launched.studio.delete(gid, visitor=visitor)) is not None
             assert asyncio.run(launched.studio.purge_deleted(visitor=visitor, generation_id=gid, at_once=True)) == 1
-            assert bucket.keys() == set()
+            assert bucket.objects() == set()
             assert http.get(url).status_code == 404
