@@ -79,9 +79,9 @@ def made(studio: Studio, clock: FakeClock, *, status: str = "succeeded", kb: int
         clip.write_bytes(os.urandom(kb * KB))
         poster.write_bytes(os.urandom(KB))
         written += [clip, poster]
+        studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
     for path in written:  # kept for every replica, as the service and the vault keep them
         studio.store.put(path)
-        studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
     studio.history.record(g.id, status)
     found = studio.history.get(g.id)
     assert found is not None
