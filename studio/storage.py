@@ -23,6 +23,8 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -51,8 +53,8 @@ class FileStore(Protocol):
 
     def ensure(self, path: Path, *, confirm: bool = False) -> bool:
         """Whether the file at ``path`` can be read locally now: a missing local copy is fetched from the store.
-        ``confirm``: a local copy counts only while the store still has the file (one another replica deleted is
-        removed here too), for what serves files to whoever holds a link."""
+        ``confirm``: a local copy counts only while the store still has the file (not one another replica deleted),
+        for what serves files to whoever holds a link."""
         ...
 
     def delete(self, *paths: Path) -> None:
@@ -150,13 +152,11 @@ class S3Store:
         key = self.key(path)
         if key is None:
             return path.is_file()
-        if path.is_file() and not confirm:
-            return True
         if path.is_file():
-            if self._exists(key):
-                return True
-            path.unlink(missing_ok=True)  # deleted by another replica: this copy must not be served
-            return False
+            # With ``confirm``, a copy the bucket no longer has (another replica deleted it) is not served. It is
+            # left in place, not removed: a file kept before the bucket was configured looks the same until
+            # ``python -m studio.storage push`` has copied it up, and is not this method's to destroy.
+            return not confirm or self._exists(key)
         return self._fetch(key, path)
 
     def delete(self, *paths: Path) -> None:
@@ -171,6 +171,22 @@ class S3Store:
             pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=key + "/")
             keys = [item["Key"] for page in pages for item in page.get("Contents", ())]
         self._delete_keys(keys)
+
+    def push(self, folders: Sequence[Path]) -> int:
+        """Put every file under ``folders`` that the bucket does not have (a data dir kept before the bucket was
+        configured). Returns how many were put."""
+        held: set[str] = set()
+        with self._errors("list", self.prefix):
+            pages = self.client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket, Prefix=self.prefix)
+            held.update(item["Key"] for page in pages for item in page.get("Contents", ()))
+        put = 0
+        for folder in folders:
+            for path in sorted(folder.rglob("*")):
+                key = self.key(path)
+                if path.is_file() and not path.name.startswith(".") and key is not None and key not in held:
+                    self.put(path)
+                    put += 1
+        return put
 
     def _exists(self, key: str) -> bool:
         with self._errors("check", key, missing=True) as missing:
@@ -201,8 +217,8 @@ class S3Store:
 
     @contextlib.contextmanager
     def _errors(self, doing: str, key: str, *, missing: bool = False) -> Any:
-        """Translate boto3's errors into StorageError; with ``missing``, a 404 is an answer (the ``list`` yielded
-        gets True in it) rather than an error."""
+        """Translate boto3's errors into StorageError; with ``missing``, a 404 is an answer rather than an error:
+        the object yielded is then true."""
         from boto3.exceptions import Boto3Error
         from botocore.exceptions import BotoCoreError, ClientError
 
@@ -244,3 +260,31 @@ def open_store(
             'STUDIO_STORAGE_URL names a bucket, which needs boto3: pip install -e ".[replicas]"'
         ) from None
     return S3Store(url, data_dir=data_dir, endpoint_url=endpoint_url or None, region=region or None, **credentials)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m studio.storage push``: copy the data dir's clips, posters and kept inputs that the bucket
+    (STUDIO_STORAGE_URL) lacks into it, once, before replicas share it."""
+    from studio.settings import Settings
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args != ["push"]:
+        print("usage: python -m studio.storage push", file=sys.stderr)
+        return 2
+    settings = Settings.from_env()
+    store = open_store(
+        settings.storage_url,
+        data_dir=settings.data_dir,
+        endpoint_url=settings.storage_endpoint,
+        region=settings.storage_region,
+    )
+    if not isinstance(store, S3Store):
+        print("STUDIO_STORAGE_URL is not set: the data dir is the only store, nothing to push.", file=sys.stderr)
+        return 2
+    count = store.push([settings.data_dir / "outputs", settings.data_dir / "inputs"])
+    print(f"Put {count} files from {settings.data_dir} in {settings.storage_url}.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

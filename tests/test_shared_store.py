@@ -23,6 +23,7 @@ from studio.i18n import localize
 from studio.phases import Phase
 from studio.settings import Settings, SettingsError
 from studio.storage import LocalStore, S3Store, open_store
+from studio.storage import main as storage_main
 from tests.conftest import ROOT, S3_KEYS, S3_REGION, Bucket, serve
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
@@ -82,7 +83,7 @@ async def test_a_clip_made_on_one_replica_is_served_reused_and_deleted_from_anot
         # The first replica still had a copy (its cache): once deleted, its links answer 404 there too.
         clip.parent.mkdir(parents=True, exist_ok=True)
         clip.write_bytes(clip_bytes)
-        assert http.get(clip_link).status_code == 404 and not clip.exists()
+        assert http.get(clip_link).status_code == 404
 
 
 async def test_a_bucket_that_refuses_a_clip_leaves_the_job_to_be_resumed(tmp_path: Path, bucket: Bucket) -> None:
@@ -142,6 +143,29 @@ def test_a_file_outside_the_data_dir_is_not_the_stores(tmp_path: Path, bucket: B
     assert store.ensure(outside) and not store.ensure(tmp_path / "missing.png")
     assert store.key(data / "outputs" / "a.mp4") == "studio/outputs/a.mp4"
     assert not store.ensure(data / "outputs" / "never-kept.mp4")
+
+
+def test_files_kept_before_the_bucket_are_pushed_once_and_never_destroyed(
+    tmp_path: Path, bucket: Bucket, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "data"
+    clip, given, half = data / "outputs" / "a" / "clip.mp4", data / "inputs" / "x.png", data / "inputs" / ".y.part"
+    for path in (clip, given, half, data / "history.sqlite3"):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b"kept before")
+    store = bucket.store(data)
+    assert not store.ensure(clip, confirm=True) and clip.is_file()  # not served from here yet, and not removed
+
+    for name, value in bucket.env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("STUDIO_DATA_DIR", str(data))
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", S3_KEYS["access_key"])
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", S3_KEYS["secret_key"])
+    assert storage_main(["push"]) == 0
+    assert "Put 2 files" in capsys.readouterr().out
+    assert bucket.objects() == {"outputs/a/clip.mp4", "inputs/x.png"}  # no half-written file, no history
+    assert store.ensure(clip, confirm=True)
+    assert store.push([data / "outputs", data / "inputs"]) == 0  # once
 
 
 def test_the_storage_settings_are_checked_and_no_secret_is_shown(tmp_path: Path) -> None:
