@@ -28,7 +28,7 @@ from tests.conftest import ROOT, S3_KEYS, S3_REGION, Bucket, serve
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
 from tests.test_disk import files_of, made
-from tests.test_gallery import ALICE, studio_on
+from tests.test_gallery import ALICE, studio_on, with_files
 from tests.test_history import Rig
 from tests.test_served_files import _generation_of
 
@@ -104,6 +104,21 @@ async def test_a_bucket_that_refuses_a_clip_leaves_the_job_to_be_resumed(tmp_pat
     with pytest.raises(StudioError, match="The file store"):  # an input it cannot keep: nothing is sent
         await rig.studio.submit(paper_boats(seed=8), provider=rig.provider, visitor=ALICE, visitor_key=None)
     assert rig.created == 1
+
+
+async def test_a_bucket_that_cannot_delete_leaves_its_objects_said_and_the_local_files_still_go(
+    tmp_path: Path, bucket: Bucket, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    store = bucket.store(data)
+    studio = studio_on(tmp_path, FakeClock(), store=store)
+    g = with_files(studio)
+    await studio.delete(g.id, visitor=ALICE)
+    store.bucket = bucket.name + "-gone"
+    assert await studio.purge_deleted(visitor=ALICE, generation_id=g.id, at_once=True) == 1
+    assert not Path(str(g.output_path)).exists() and not Path(str(g.poster_path)).exists()
+    assert "files left in the shared store" in caplog.text and "NoSuchBucket" in caplog.text
+    assert bucket.objects() == {key(data, g.output_path), key(data, g.poster_path)}
 
 
 async def test_with_a_bucket_the_size_budget_trims_local_copies_and_no_generation(
