@@ -49,7 +49,7 @@ from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
-from studio.storage import FileStore, LocalStore
+from studio.storage import FileStore, LocalStore, StorageError
 from studio.storyboards import ENDPOINT as STORYBOARD
 from studio.storyboards import Storyboards
 from studio.vault import named_copy
@@ -619,7 +619,7 @@ class Studio:
                     freed += file_bytes(path)
                     self._forget_copies(path)  # and Gradio's copy of it (Reuse puts inputs back on the page)
                     await asyncio.to_thread(path.unlink, missing_ok=True)
-                    await asyncio.to_thread(self.store.delete, path)
+                    await asyncio.to_thread(self._unstore, path)
             if generation_id is not None:  # kept before inputs were stored by content: a folder per generation
                 for folder in self._input_folders(generation_id, form_json):
                     if folder.is_dir() and not await self.history.run(self.history.mentions, str(folder) + os.sep):
@@ -651,8 +651,8 @@ class Studio:
         """Remove a generation's clip, poster, last frame and named copy (from the store too). Returns the bytes
         freed here."""
         freed = 0
-        self.store.delete(*(Path(path) for path in (generation.output_path, generation.poster_path) if path))
-        self.store.delete_folder(self._named_folder(generation.id))
+        kept = (Path(path) for path in (generation.output_path, generation.poster_path) if path)
+        self._unstore(*kept, folder=self._named_folder(generation.id))
         for path in (generation.output_path, generation.poster_path):
             if path:
                 freed += file_bytes(path, Path(path).with_suffix(".last.png"))
@@ -668,6 +668,16 @@ class Studio:
         freed += size_of(named)
         shutil.rmtree(named, ignore_errors=True)
         return freed
+
+    def _unstore(self, *paths: Path, folder: Path | None = None) -> None:
+        """Remove files (and a folder's) from the shared store. What it cannot remove is left there and logged: the
+        row that named it is purged already, and the local copies still go."""
+        try:
+            self.store.delete(*paths)
+            if folder is not None:
+                self.store.delete_folder(folder)
+        except StorageError as err:
+            log.warning("files left in the shared store: %s", err)
 
     def _forget_copies(self, *paths: Path) -> None:
         """Remove the copies kept elsewhere (Gradio's cache) of the files at ``paths``, those that exist."""

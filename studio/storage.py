@@ -15,6 +15,8 @@ kept in history rows map to the same key on every replica, as long as every repl
 come from boto3's standard chain (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY, a profile, an instance role); the
 studio never reads, keeps or prints them.
 
+A data dir kept before the bucket was configured is copied up once with ``python -m studio.storage push``.
+
 Blocking (network and file I/O): the service calls these from worker threads.
 """
 
