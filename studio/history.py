@@ -134,10 +134,17 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
+        # Add sound (video_to_audio): the provider's audio file is kept beside the clip it was muxed into.
+        "0009_audio",
+        """
+        ALTER TABLE generations ADD COLUMN audio_path TEXT;  -- the generated audio file, when the output is sound
+        """,
+    ),
+    (
         # Storyboards (studio.storyboards): a visitor's shots in order, each a clip from History with its trim and
         # the transition into the next, kept as JSON; an export is a generation of its own kind (endpoint
         # 'storyboard') whose form names the storyboard and its shots.
-        "0009_storyboards",
+        "0010_storyboards",
         """
         CREATE TABLE storyboards (
             id TEXT PRIMARY KEY,
@@ -185,6 +192,7 @@ class Generation:
     purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
     address: str | None = None  # the client address it came from (studio.identity); None for a signed-in account
     removed_at: float | None = None  # its files were removed then by the retention policy (the row stays)
+    audio_path: str | None = None  # Add sound: the generated audio file kept beside the clip it was muxed into
 
     @property
     def terminal(self) -> bool:
@@ -221,7 +229,7 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
 class HistoryFilter:
     """Which of a visitor's generations a History page lists; an empty field does not filter."""
 
-    endpoint: str = ""
+    endpoint: str = ""  # or several, comma-separated (a tab's)
     model: str = ""
     status: str = ""  # a key of STATUS_GROUPS
     text: str = ""  # every word of it in the prompt (ASCII letters in any case)
@@ -240,8 +248,9 @@ class HistoryFilter:
             parts.append(" AND " + condition)
             args.extend(values)
 
-        if self.endpoint:
-            add("endpoint = ?", self.endpoint)
+        if self.endpoint:  # one endpoint, or a tab's several, comma-separated (Finish: its passes' endpoints)
+            endpoints = [e for e in self.endpoint.split(",") if e]
+            add(f"endpoint IN ({','.join('?' * len(endpoints))})", *endpoints)
         if self.model:
             add("model = ?", self.model)
         group = STATUS_GROUPS.get(self.status)
@@ -402,13 +411,19 @@ class HistoryStore:
             return changed
 
     def set_output(
-        self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None
+        self,
+        generation_id: str,
+        *,
+        output_path: str,
+        poster_path: str | None,
+        actual_credits: float | None,
+        audio_path: str | None = None,
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ?"
-                " WHERE id = ?",
-                (output_path, poster_path, actual_credits, self._clock(), generation_id),
+                "UPDATE generations SET output_path = ?, poster_path = ?, audio_path = ?, actual_credits = ?,"
+                " updated_at = ? WHERE id = ?",
+                (output_path, poster_path, audio_path, actual_credits, self._clock(), generation_id),
             )
 
     def set_cost(self, generation_id: str, credits: float) -> None:
@@ -468,7 +483,7 @@ class HistoryStore:
         with self._tx() as db:
             cursor = db.execute(
                 """UPDATE generations SET purged_at = ?, form = '{}', prompt_text = '', output_path = NULL,
-                       poster_path = NULL
+                       poster_path = NULL, audio_path = NULL
                    WHERE id = ? AND deleted_at IS NOT NULL AND purged_at IS NULL""",
                 (self._clock(), generation_id),
             )
@@ -495,7 +510,8 @@ class HistoryStore:
         marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             cursor = db.execute(
-                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL WHERE id = ?"
+                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL, audio_path = NULL"
+                f" WHERE id = ?"
                 f" AND removed_at IS NULL AND starred = 0 AND deleted_at IS NULL AND status IN ({marks})",
                 [self._clock(), generation_id, *ENDED],
             )
@@ -630,8 +646,8 @@ class HistoryStore:
         with self._tx() as db:
             row = db.execute(
                 "SELECT 1 FROM generations WHERE visitor = ? AND deleted_at IS NULL"
-                " AND (output_path = ? OR poster_path = ?) LIMIT 1",
-                (visitor, path, path),
+                " AND (output_path = ? OR poster_path = ? OR audio_path = ?) LIMIT 1",
+                (visitor, path, path, path),
             ).fetchone()
         return row is not None
 

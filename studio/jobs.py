@@ -31,7 +31,7 @@ from studio.requests import Request
 from studio.storage import FileStore
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled, Unreachable
 from studio.uris import UPLOAD_PLACEHOLDER
-from studio.vault import Kept, download_name, keep_output
+from studio.vault import Kept, download_name, fetch_kept, keep_output, keep_sound
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +41,7 @@ LOST_AFTER_S = 3600.0  # a task id the provider has never shown in this long is 
 # A task the provider cannot be asked about is followed this long after it was created: providers' output links last
 # 24-48 h after the task ends, so past 48 h its clip could no longer be fetched even if contact came back.
 FOLLOW_FOR_S = 48 * 3600.0
+SOUND_ENDPOINTS = frozenset({"video_to_audio"})  # their output is audio for the input clip, not a clip
 PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History tab, not a write per poll
 
 
@@ -342,6 +343,9 @@ class Job:
         await self._publish(Phase.DOWNLOADING, Msg("job.keeping"), progress=1.0)
         try:
             kept = await self._keep(event)
+        except ClipGone as err:  # Add sound: nothing left to put the sound on; asking again would not help
+            await self._publish(Phase.FAILED, err.message)
+            return
         except DownloadError as err:
             if err.refused:  # asked again already: the provider keeps refusing this clip's link
                 await self._publish(
@@ -356,6 +360,7 @@ class Job:
             output_path=str(kept.video),
             poster_path=str(kept.poster),
             actual_credits=event.credits,
+            audio_path=str(kept.audio) if kept.audio else None,
         )
         await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0, credits=event.credits)
 
@@ -364,15 +369,21 @@ class Job:
         providers sign a new one."""
         row = await self._history.run(self._history.get, self.generation_id)
         name = download_name(row) if row is not None else None
+        given = row.form.get("video") if row is not None and self.endpoint in SOUND_ENDPOINTS else None
+        if isinstance(given, Mapping):  # the clip Add sound was made for, perhaps kept by another replica
+            await fetch_kept(given.get("path"), store=self._store)
+        source = _finished_clip(row.form if row is not None else {}) if self.endpoint in SOUND_ENDPOINTS else None
+        folder, gate, store = self._outputs, self._media_gate, self._store
+
+        async def fetch(url: str) -> Kept:
+            if source is not None:  # Add sound: the output is audio, muxed into the clip it was made for
+                return await keep_sound(
+                    self._client, url, source=source, folder=folder, gate=gate, name=name, store=store
+                )
+            return await keep_output(self._client, url, folder=folder, gate=gate, name=name, store=store)
+
         try:
-            return await keep_output(
-                self._client,
-                event.outputs[0],
-                folder=self._outputs,
-                gate=self._media_gate,
-                name=name,
-                store=self._store,
-            )
+            return await fetch(event.outputs[0])
         except DownloadError as err:
             if not err.refused or self.task_id is None:
                 raise
@@ -380,9 +391,7 @@ class Job:
         task = await self._client.get_task(self.task_id, key=self._key)
         if not task.output or task.output[0] == event.outputs[0]:
             raise refusal  # the same link again: no point fetching it twice
-        return await keep_output(
-            self._client, task.output[0], folder=self._outputs, gate=self._media_gate, name=name, store=self._store
-        )
+        return await fetch(task.output[0])
 
     # --- cancel -----------------------------------------------------------------------------------------------
 
@@ -438,3 +447,20 @@ async def follow_all(jobs: Sequence[Job]) -> AsyncIterator[list[JobStatus]]:
     finally:
         for task in pumps:
             task.cancel()
+
+
+def _finished_clip(form: Mapping[str, object]) -> str:
+    """The clip an Add sound pass was made for, as its form kept it: the kept file, else its https link. Raises
+    DownloadError when neither is left (its input was removed meanwhile)."""
+    given = form.get("video")
+    if isinstance(given, Mapping):
+        path, url = given.get("path"), given.get("url")
+        if isinstance(path, str) and path and Path(path).is_file():
+            return path
+        if isinstance(url, str) and url.strip():
+            return url.strip()
+    raise ClipGone(Msg("job.sound_source_gone"))
+
+
+class ClipGone(DownloadError):
+    """The clip an Add sound pass was made for is no longer kept (and had no link): its sound cannot be added."""

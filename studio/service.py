@@ -225,7 +225,7 @@ class Studio:
             except InvalidInput as more:
                 raise InvalidInput(missing.issues + more.issues) from None
             raise
-        seeds = self._seeds(form.seed, takes, provider_spec(provider))
+        seeds = self._seeds(form, takes, provider_spec(provider))
         prepared = await self.prepare(form.replace(seed=seeds[0]), provider=provider)
         return await self.start_takes(
             [prepared.with_seed(seed) for seed in seeds],
@@ -236,19 +236,23 @@ class Studio:
             address=address,
         )
 
-    def _seeds(self, first: int | None, takes: int, spec: ProviderSpec) -> list[int]:
-        """Each take's seed: the given one and the ones after it (wrapping within the provider's range), or random."""
+    def _seeds(self, form: Form, takes: int, spec: ProviderSpec) -> list[int | None]:
+        """Each take's seed: the given one and the ones after it (wrapping within the provider's range), or random;
+        none for a model that takes no seed (the upscaler)."""
+        if not _takes_seed(form, spec):
+            return [None] * takes
+        first = form.seed
         low, high = spec.limits.seed_min, spec.limits.seed_max
         if first is None:
             return [self._rng.randint(low, high) for _ in range(takes)]
-        return [first] + [low + (first - low + i) % (high - low + 1) for i in range(1, takes)]  # the first is checked
+        return [first, *(low + (first - low + i) % (high - low + 1) for i in range(1, takes))]  # the first is checked
 
     # ``submit``'s two halves, public for what times or inspects them (bench/submit_overhead.py, tests).
 
     async def prepare(self, form: Form, *, provider: str) -> Prepared:
         """Check every field, then prepare the media off the event loop. Raises InvalidInput; nothing is sent."""
         spec = provider_spec(provider)
-        if form.seed is None:  # "random": chosen here so it can be reported and reused
+        if form.seed is None and _takes_seed(form, spec):  # "random": chosen here so it can be reported and reused
             form = form.replace(seed=self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
         async with self._media_gate:
             return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
@@ -648,12 +652,12 @@ class Studio:
         return {self.inputs / generation_id, *(self.inputs / name for name in found)}
 
     def _delete_files(self, generation: Generation) -> int:
-        """Remove a generation's clip, poster, last frame and named copy (from the store too). Returns the bytes
-        freed here."""
+        """Remove a generation's clip, poster, last frame, audio file (Add sound) and named copy (from the store too).
+        Returns the bytes freed here."""
         freed = 0
-        kept = (Path(path) for path in (generation.output_path, generation.poster_path) if path)
-        self._unstore(*kept, folder=self._named_folder(generation.id))
-        for path in (generation.output_path, generation.poster_path):
+        files = (generation.output_path, generation.poster_path, generation.audio_path)
+        self._unstore(*(Path(path) for path in files if path), folder=self._named_folder(generation.id))
+        for path in files:
             if path:
                 freed += file_bytes(path, Path(path).with_suffix(".last.png"))
                 self._forget_copies(Path(path), Path(path).with_suffix(".last.png"))
@@ -820,13 +824,17 @@ class Studio:
         duration: int | None = None,
         input_seconds: float | None = None,
         audio: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+        fps: float | None = None,
     ) -> Estimate | None:
-        """The estimate for a model, or None when the length is not known yet (act_two before a reference)."""
+        """The estimate for a model, or None when the length is not known yet (act_two before a reference).
+        ``options``: what else the price follows, by wire name (the upscaler's resolution and fpsBoost); ``fps``:
+        the input's frame rate, where the price is per frame (an assumed rate when None)."""
         spec = provider_spec(provider).model(model, endpoint)
         if spec is None:
             return None
         seconds = output_seconds(spec, duration=duration, input_seconds=input_seconds)
-        return estimate(spec, seconds=seconds, audio=audio) if seconds else None
+        return estimate(spec, seconds=seconds, audio=audio, fps=fps, options=options) if seconds else None
 
     # --- the account ---------------------------------------------------------------------------------------------
 
@@ -849,3 +857,9 @@ class Studio:
             found = None
         self._balances[cache_key] = (self._clock(), found)
         return found
+
+
+def _takes_seed(form: Form, spec: ProviderSpec) -> bool:
+    """Whether the form's model takes a seed (an unknown model is left for the form's checks to name)."""
+    model = spec.model(form.model, form.endpoint)
+    return model is None or model.seed

@@ -314,24 +314,26 @@ class Storyboards:
 
     # --- export ---------------------------------------------------------------------------------------------
 
-    async def check(self, board: Storyboard) -> list[ShotView]:
-        """The shots, ready to export; raises InvalidInput naming each problem (no shots, a deleted clip, a trim or
-        fade that does not fit its clip), without rendering anything."""
+    async def problems(self, views: Sequence[ShotView]) -> list[FieldIssue]:
+        """What stops these shots from being exported, each naming its shot: a deleted clip, then (once every clip
+        is there) a trim or fade that does not fit its clip. Nothing is rendered."""
         from studio.media import stitch
 
-        if not board.shots:
-            raise InvalidInput(FieldIssue("Storyboard", Msg("board.no_shots")))
-        views = await self.views(board)
-        issues = [
+        if not views:
+            return [FieldIssue("Storyboard", Msg("board.no_shots"))]
+        gone = [
             FieldIssue(shot_label(i), Msg("board.clip_gone", shot=Label(shot_label(i))))
             for i, view in enumerate(views)
             if view.gone
         ]
+        return gone or list(await asyncio.to_thread(stitch.plan_issues, _cuts(views)))
+
+    async def check(self, board: Storyboard) -> list[ShotView]:
+        """The shots, ready to export; raises InvalidInput naming each problem (``problems``)."""
+        views = await self.views(board)
+        issues = await self.problems(views)
         if issues:
             raise InvalidInput(issues)
-        planned = await asyncio.to_thread(stitch.plan_issues, _cuts(views))
-        if planned:
-            raise InvalidInput(planned)
         return views
 
     async def export(self, board_id: str, *, visitor: str) -> AsyncIterator[ExportProgress]:

@@ -201,6 +201,14 @@ OFFICIAL_FORMS = [
         prompt_text="watercolour",
         seed=9,
     ),
+    # A finishing pass: enhance_frame_rate takes no seed, so none is chosen or kept.
+    Form.of(
+        "video_upscale",
+        model="enhance_frame_rate",
+        video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
+        target_framerate="30",
+        seed=None,
+    ),
 ]
 
 

@@ -35,7 +35,13 @@ from tests.conftest import serve  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, DEBIAN_CHROMIUM  # noqa: E402
 from tests.fakes import ServerThread  # noqa: E402
 
-TABS = {"Image to Video": "i2v", "Text to Video": "t2v", "Video to Video": "v2v", "Character Performance": "cp"}
+TABS = {
+    "Image to Video": "i2v",
+    "Text to Video": "t2v",
+    "Video to Video": "v2v",
+    "Character Performance": "cp",
+    "Finish": "fin",
+}
 WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}
 THEMES = ("light", "dark")
 
