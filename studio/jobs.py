@@ -28,9 +28,10 @@ from studio.i18n import Message, Msg
 from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
+from studio.storage import FileStore
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled, Unreachable
 from studio.uris import UPLOAD_PLACEHOLDER
-from studio.vault import Kept, download_name, keep_output, keep_sound
+from studio.vault import Kept, download_name, fetch_kept, keep_output, keep_sound
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +134,7 @@ class Job:
         media_gate: asyncio.Semaphore | None = None,
         code: CodeSnippets | None = None,
         uploads: SharedUploads | None = None,
+        store: FileStore | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
@@ -149,6 +151,7 @@ class Job:
         self._age_at_start = history.now() - self._born_at
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
+        self._store = store  # where the clip is kept for every replica (``studio.storage``)
         first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
@@ -366,14 +369,18 @@ class Job:
         providers sign a new one."""
         row = await self._history.run(self._history.get, self.generation_id)
         name = download_name(row) if row is not None else None
+        given = row.form.get("video") if row is not None and self.endpoint in SOUND_ENDPOINTS else None
+        if isinstance(given, Mapping):  # the clip Add sound was made for, perhaps kept by another replica
+            await fetch_kept(given.get("path"), store=self._store)
         source = _finished_clip(row.form if row is not None else {}) if self.endpoint in SOUND_ENDPOINTS else None
+        folder, gate, store = self._outputs, self._media_gate, self._store
 
         async def fetch(url: str) -> Kept:
             if source is not None:  # Add sound: the output is audio, muxed into the clip it was made for
                 return await keep_sound(
-                    self._client, url, source=source, folder=self._outputs, gate=self._media_gate, name=name
+                    self._client, url, source=source, folder=folder, gate=gate, name=name, store=store
                 )
-            return await keep_output(self._client, url, folder=self._outputs, gate=self._media_gate, name=name)
+            return await keep_output(self._client, url, folder=folder, gate=gate, name=name, store=store)
 
         try:
             return await fetch(event.outputs[0])

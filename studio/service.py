@@ -49,6 +49,7 @@ from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
+from studio.storage import FileStore, LocalStore, StorageError
 from studio.storyboards import ENDPOINT as STORYBOARD
 from studio.storyboards import Storyboards
 from studio.vault import named_copy
@@ -106,6 +107,7 @@ class Studio:
         undo_s: float = UNDO_S,
         forget_copies: Callable[[Path], None] | None = None,
         disk: DiskPolicy | None = None,
+        store: FileStore | None = None,
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -115,9 +117,11 @@ class Studio:
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
+        # Where the files are kept for every replica (``studio.storage``): the data dir alone, or a bucket it caches.
+        self.store: FileStore = store or LocalStore()
         # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
         key = link_key(data_dir)
-        self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs))
+        self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs), store=self.store)
         self._input_key = hashlib.sha256(b"kept input names\0" + key).digest()  # its own key, derived
         # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).
         self.forget_copies = forget_copies
@@ -367,6 +371,7 @@ class Studio:
             if given.path and Path(given.path).is_file():
                 source = Path(given.path)
                 dest = keep_input(source, self.inputs, key=self._input_key, ending=sniff_file(source)[1])
+                self.store.put(dest)  # for Reuse on every replica
                 kept[name] = MediaInput(path=str(dest), url=given.url)
         return form.with_media(kept)
 
@@ -474,6 +479,7 @@ class Studio:
             outputs=self.outputs,
             clock=self._clock,
             media_gate=self._media_gate,
+            store=self.store,
             **details,
         )
         self._track(job, visitor)
@@ -558,7 +564,7 @@ class Studio:
         gone = {  # an input the retention policy removed is left out: the visitor picks it again
             name: MediaInput(url=given.url)
             for name, given in form.media().items()
-            if given.path and not await asyncio.to_thread(Path(given.path).is_file)
+            if given.path and not await self.local_file(given.path)
         }
         return Reuse(form.with_media(gone) if gone else form, found.id)
 
@@ -617,6 +623,7 @@ class Studio:
                     freed += file_bytes(path)
                     self._forget_copies(path)  # and Gradio's copy of it (Reuse puts inputs back on the page)
                     await asyncio.to_thread(path.unlink, missing_ok=True)
+                    await asyncio.to_thread(self._unstore, path)
             if generation_id is not None:  # kept before inputs were stored by content: a folder per generation
                 for folder in self._input_folders(generation_id, form_json):
                     if folder.is_dir() and not await self.history.run(self.history.mentions, str(folder) + os.sep):
@@ -645,10 +652,12 @@ class Studio:
         return {self.inputs / generation_id, *(self.inputs / name for name in found)}
 
     def _delete_files(self, generation: Generation) -> int:
-        """Remove a generation's clip, poster, last frame, audio file (Add sound) and named copy. Returns the bytes
-        freed."""
+        """Remove a generation's clip, poster, last frame, audio file (Add sound) and named copy (from the store too).
+        Returns the bytes freed here."""
         freed = 0
-        for path in (generation.output_path, generation.poster_path, generation.audio_path):
+        files = (generation.output_path, generation.poster_path, generation.audio_path)
+        self._unstore(*(Path(path) for path in files if path), folder=self._named_folder(generation.id))
+        for path in files:
             if path:
                 freed += file_bytes(path, Path(path).with_suffix(".last.png"))
                 self._forget_copies(Path(path), Path(path).with_suffix(".last.png"))
@@ -663,6 +672,16 @@ class Studio:
         freed += size_of(named)
         shutil.rmtree(named, ignore_errors=True)
         return freed
+
+    def _unstore(self, *paths: Path, folder: Path | None = None) -> None:
+        """Remove files (and a folder's) from the shared store. What it cannot remove is left there and logged: the
+        row that named it is purged already, and the local copies still go."""
+        try:
+            self.store.delete(*paths)
+            if folder is not None:
+                self.store.delete_folder(folder)
+        except StorageError as err:
+            log.warning("files left in the shared store: %s", err)
 
     def _forget_copies(self, *paths: Path) -> None:
         """Remove the copies kept elsewhere (Gradio's cache) of the files at ``paths``, those that exist."""
@@ -691,7 +710,9 @@ class Studio:
                     removed += await self._retire(generation) is not None
                 if len(due) < 200:
                     break
-        if (
+        if policy.max_data_bytes is not None and self.store.shared:
+            await self._trim_cache(policy.max_data_bytes)
+        elif (
             policy.max_data_bytes is not None
             and await asyncio.to_thread(size_of, self.data_dir) > policy.max_data_bytes
         ):
@@ -720,6 +741,18 @@ class Studio:
             )
         return removed
 
+    async def _trim_cache(self, max_bytes: int) -> None:
+        """With a shared store the data dir's clips and inputs are copies: over the budget, the oldest copies go
+        (from here only; they are fetched again when asked for) until the data dir is under LOW_WATER of it."""
+        used = await asyncio.to_thread(size_of, self.data_dir)
+        if used <= max_bytes:
+            return
+        cached = sum([await asyncio.to_thread(size_of, folder) for folder in (self.outputs, self.inputs)])
+        budget = max(0, int(max_bytes * LOW_WATER) - (used - cached))  # the history and keys stay
+        await asyncio.to_thread(
+            trim_folder, (self.outputs, self.inputs), now=time.time(), max_age_s=None, max_bytes=budget
+        )
+
     async def _retire(self, generation: Generation) -> int | None:
         """Remove one generation's files for the retention policy and mark its row; the bytes freed, or None when
         it was starred, deleted or reopened meanwhile."""
@@ -734,12 +767,26 @@ class Studio:
         """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data
         dir that is served; None when the generation is not theirs or has no clip."""
         found = await self.generation(generation_id, visitor=visitor)
-        if found is None or not found.output_path:
+        if found is None or not found.output_path or not await self.local_file(found.output_path):
             return None
+        folder = self._named_folder(found.id)
+        made_before = await asyncio.to_thread(folder.is_dir)
         try:
-            return await asyncio.to_thread(named_copy, found, folder=self._named_folder(found.id))
+            named = await asyncio.to_thread(named_copy, found, folder=folder)
         except FileNotFoundError:
             return None
+        if named.parent == folder and not made_before:  # a link to it may be asked of another replica
+            await asyncio.to_thread(self.store.put, named)
+        return named
+
+    async def local_file(self, path: str | Path | None) -> Path | None:
+        """A file of the data dir (a clip, a poster, a kept input, as a history row names it) ready to read here:
+        fetched from the shared store when this replica has no copy of it. None when neither has it. Whatever
+        reads a clip another replica may have made (Reuse, downloads, storyboard exports, finishing passes) asks
+        this first."""
+        if not path:
+            return None
+        return Path(path) if await asyncio.to_thread(self.store.ensure, Path(path)) else None
 
     async def compare(self, generation_ids: list[str], *, visitor: str) -> Comparison:
         """Up to COMPARE_MAX of the visitor's own generations (others' ids are left out) and their settings."""
@@ -765,6 +812,7 @@ class Studio:
 
     async def last_frame(self, video: Path) -> Path:
         """The last frame of a clip, saved as a PNG beside it (for "use last frame as first frame")."""
+        await self.local_file(video)
         return await asyncio.to_thread(media.save_last_frame, video, video.with_suffix(".last.png"))
 
     def cost(

@@ -20,6 +20,7 @@ from studio.capabilities import PROVIDERS, foreign_key, key_owner
 from studio.capabilities import provider as provider_spec
 from studio.disk import GB, MB, DiskPolicy
 from studio.spend import SpendPolicy
+from studio.storage import parse_url
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
 # A Space's container is reached only through Hugging Face's proxies, from private addresses: these are believed for
@@ -72,6 +73,24 @@ class Settings(BaseModel):
         Path("data"),
         "Where history, outputs and inputs are kept.",
         shown="./data (on a Space with storage: /data/runway-studio)",
+    )
+    storage_url: str = _env(
+        "STUDIO_STORAGE_URL",
+        "",
+        "Replicas: an S3-compatible bucket (s3://bucket/prefix) that keeps the clips, posters, kept inputs and "
+        "exports for every replica; the data dir is then each replica's cache of it. Every replica needs the same "
+        "STUDIO_DATA_DIR path. Credentials: boto3's own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, a profile or "
+        'a role). Needs pip install -e ".[replicas]".',
+        shown="(none: the data dir alone)",
+    )
+    storage_endpoint: str = _env(
+        "STUDIO_STORAGE_ENDPOINT",
+        "",
+        "Replicas: the S3-compatible service's URL when it is not AWS (Cloudflare R2, MinIO, ...).",
+        shown="(AWS)",
+    )
+    storage_region: str = _env(
+        "STUDIO_STORAGE_REGION", "", "Replicas: the bucket's region (R2: auto).", shown="(boto3's: AWS_REGION)"
     )
     sim_pending_s: float = _env("STUDIO_SIM_PENDING_S", 1.0, "Simulator: seconds a task stays PENDING.", ge=0)
     sim_running_s: float = _env("STUDIO_SIM_RUNNING_S", 4.0, "Simulator: seconds a task stays RUNNING.", ge=0)
@@ -139,7 +158,7 @@ class Settings(BaseModel):
         None,
         "Disk: when the data dir grows past this many GB (checked every minute), the oldest generations' files are "
         "removed until it is under 90 % of it (never a running or starred one; History keeps the row, marked as "
-        "removed).",
+        "removed). With STUDIO_STORAGE_URL it bounds this replica's copies only: the oldest go, the bucket keeps them.",
         shown="(unlimited)",
         gt=0,
     )
@@ -243,6 +262,9 @@ class Settings(BaseModel):
             f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
         ]
+        if self.storage_url:
+            where = f" at {without_credentials(self.storage_endpoint)}" if self.storage_endpoint else ""
+            lines.append(f"  Files:    {self.storage_url}{where} (shared by the replicas; the data dir caches it)")
         if self.trusted_proxies:
             lines.append(f"  Proxies:  X-Forwarded-For is believed from {', '.join(self.trusted_proxies)}")
         if spec.simulated or not source:
@@ -306,6 +328,20 @@ class Settings(BaseModel):
         if unknown:
             raise ValueError(f"names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
         return names or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _bucket(cls, raw: str) -> str:
+        if raw:
+            parse_url(raw)  # a ValueError names what it must look like
+        return raw
+
+    @field_validator("storage_endpoint")
+    @classmethod
+    def _endpoint(cls, raw: str) -> str:
+        if raw and urlsplit(raw).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return raw
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

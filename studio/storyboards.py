@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from studio import media
-from studio.errors import FieldIssue, InvalidInput
+from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.history import Generation, HistoryStore, NewGeneration
 from studio.i18n import Label, Msg
 from studio.links import random_name
@@ -306,8 +306,9 @@ class Storyboards:
         for shot in board.shots:
             found = await self.studio.generation(shot.generation_id, visitor=board.visitor)
             seconds = None
-            if found is not None and found.output_path:
-                seconds = await asyncio.to_thread(_clip_seconds, Path(found.output_path))
+            clip = await self.studio.local_file(found.output_path) if found is not None else None
+            if clip is not None:  # made by another replica: fetched from the shared store first
+                seconds = await asyncio.to_thread(_clip_seconds, clip)
             views.append(ShotView(shot, found, seconds))
         return views
 
@@ -393,6 +394,12 @@ class Storyboards:
             raise
         finally:
             self._exporting.discard(row.id)
+        for file in (made.path, poster):  # for every replica (a store that fails: the export failed)
+            try:
+                await asyncio.to_thread(self.studio.store.put, file)
+            except StudioError:
+                await history.run(history.record, row.id, Phase.FAILED, failure_reason=Msg("board.export_failed"))
+                raise
         await history.run(
             history.set_output, row.id, output_path=str(made.path), poster_path=str(poster), actual_credits=0
         )

@@ -1,7 +1,7 @@
 """Composition: settings in, the studio out. The one place that knows what the studio is made of.
 
     settings -> transports (the network, or the embedded simulator in-process) -> one client per provider
-             -> the history store -> the service (``Studio``)
+             -> the history store, the file store (the data dir, or a bucket) -> the service (``Studio``)
 
 The service never imports the simulator: when the studio runs on it, the simulator is just another transport
 (``httpx.ASGITransport``), wrapped so that connection faults can be injected (``FaultyTransport``).
@@ -24,6 +24,7 @@ from studio.settings import Settings, without_credentials
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FaultyTransport
+from studio.storage import open_store
 
 EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI transport answers it in-process
 STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator (what copy-as-code points at)
@@ -65,6 +66,12 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         code_base_urls=code_base_urls,
         simulator_app=simulator_app,
         disk=settings.disk_policy(Path(get_upload_folder())),  # Gradio's uploads (GRADIO_TEMP_DIR), trimmed too
+        store=open_store(
+            settings.storage_url,
+            data_dir=settings.data_dir,
+            endpoint_url=settings.storage_endpoint,
+            region=settings.storage_region,
+        ),
     )
 
 

@@ -88,3 +88,116 @@ def launched(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LaunchedStudi
     data = tmp_path_factory.mktemp("studio-data")
     with serve({"STUDIO_DATA_DIR": str(data), "STUDIO_SIM_PENDING_S": "0.5", "STUDIO_SIM_RUNNING_S": "2.5"}) as studio:
         yield studio
+
+
+# --- the file store: the data dir alone, or an S3-compatible bucket ----------------------------------------------
+
+S3_KEYS = {"access_key": "testing", "secret_key": "testing"}  # the emulator takes any; boto3 signs with them
+S3_REGION = "us-east-1"
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """An S3 emulator on a loopback port: moto's server (``moto[server]``, in this process, on its own thread). It
+    answers S3's HTTP API; the code under test is the real boto3 client. In CI a missing emulator is a failure."""
+    try:
+        from moto.server import ThreadedMotoServer
+    except ImportError:
+        if os.environ.get("CI"):
+            pytest.fail('the S3 emulator is missing: pip install -e ".[test]" installs moto[server]')
+        pytest.skip('the S3 emulator is not installed (pip install -e ".[test]")')
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@dataclass
+class Bucket:
+    """A bucket of its own for one test, on the emulator; the studio's files under ``prefix``."""
+
+    endpoint: str
+    name: str
+    prefix: str = "studio"
+
+    @property
+    def url(self) -> str:
+        return f"s3://{self.name}/{self.prefix}"
+
+    def store(self, data_dir: Path) -> Any:
+        from studio.storage import S3Store
+
+        return S3Store(self.url, data_dir=data_dir, endpoint_url=self.endpoint, region=S3_REGION, **S3_KEYS)
+
+    def client(self) -> Any:
+        import boto3
+
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=S3_REGION,
+            aws_access_key_id=S3_KEYS["access_key"],
+            aws_secret_access_key=S3_KEYS["secret_key"],
+        )
+
+    def objects(self) -> set[str]:
+        """The keys in the bucket, relative to the studio's prefix (paths in the data dir)."""
+        pages = self.client().get_paginator("list_objects_v2").paginate(Bucket=self.name)
+        return {item["Key"].removeprefix(self.prefix + "/") for page in pages for item in page.get("Contents", ())}
+
+    def env(self) -> dict[str, str]:
+        """The settings (and boto3's credentials) of a studio on this bucket."""
+        return {
+            "STUDIO_STORAGE_URL": self.url,
+            "STUDIO_STORAGE_ENDPOINT": self.endpoint,
+            "STUDIO_STORAGE_REGION": S3_REGION,
+        }
+
+
+@pytest.fixture
+def bucket(s3_endpoint: str) -> Bucket:
+    import uuid
+
+    made = Bucket(s3_endpoint, f"studio-{uuid.uuid4().hex[:20]}")
+    made.client().create_bucket(Bucket=made.name)
+    return made
+
+
+@dataclass
+class Vault:
+    """Where a test's studio keeps its files: ``disk`` (the data dir alone) or ``s3`` (a bucket it caches)."""
+
+    kind: str
+    bucket: Bucket | None = None
+
+    def store(self, data_dir: Path) -> Any:
+        from studio.storage import LocalStore
+
+        return LocalStore() if self.bucket is None else self.bucket.store(data_dir)
+
+    def objects(self) -> set[str]:
+        """What the bucket holds (nothing without one)."""
+        return set() if self.bucket is None else self.bucket.objects()
+
+    def key(self, data_dir: Path, path: str | Path | None) -> str:
+        return Path(os.path.abspath(str(path))).relative_to(os.path.abspath(data_dir)).as_posix()
+
+    def forget_local(self, data_dir: Path) -> None:
+        """With a bucket, remove this replica's copies of the clips and inputs: as another machine would start."""
+        if self.bucket is not None:
+            import shutil
+
+            for folder in ("outputs", "inputs"):
+                shutil.rmtree(data_dir / folder, ignore_errors=True)
+                (data_dir / folder).mkdir()
+
+
+@pytest.fixture(params=["disk", "s3"])
+def vault(request: pytest.FixtureRequest) -> Vault:
+    """The vault tests run on both: the data dir alone, and an S3 bucket (the emulator) that the data dir caches."""
+    if request.param == "disk":
+        return Vault("disk")
+    return Vault("s3", request.getfixturevalue("bucket"))

@@ -25,6 +25,7 @@ from studio.forms import Form, MediaInput
 from studio.pricing import estimate
 from studio.requests import parse_request
 from studio.simulator.config import SimulatorConfig
+from tests.conftest import Bucket
 from tests.rigs import SimulatedStudio, paper_boats
 from tests.test_sdk_compat import BadRequestError, Recorder, fast_polling, sdk, simulator_url  # skips without the SDK
 from tests.videos import data_uri, write_video
@@ -184,9 +185,9 @@ def test_the_proxy_dialect_has_no_finishing_endpoints(simulator_url: str, small_
 
 
 class Rig(SimulatedStudio):
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, *, store: Any = None) -> None:
         config = SimulatorConfig(pending_s=0.2, running_s=1.0, output_dir=tmp / "sim")
-        super().__init__(tmp / "data", SIMULATOR_RUNWAY, config)
+        super().__init__(tmp / "data", SIMULATOR_RUNWAY, config, store=store)
 
     async def generate(self, form: Form, *, parent: str | None = None) -> Any:
         job = await self.studio.submit(
@@ -248,6 +249,33 @@ async def test_service_add_sound_muxes_the_sound_and_keeps_the_audio_file(rig: R
     assert probe(Path(row.audio_path))["audio_seconds"] == pytest.approx(2.0, abs=0.05)
     with open(row.output_path or "", "rb") as file:
         assert b"moov" in file.read(4096)  # faststart: the index comes first
+
+
+async def test_add_sound_followed_by_a_replica_without_the_clip_reads_it_from_the_bucket(
+    tmp_path: Path, bucket: Bucket
+) -> None:
+    data = tmp_path / "data"
+    rig = Rig(tmp_path, store=bucket.store(data))
+    parent = await parent_clip(rig)
+    form = Form.of(
+        "video_to_audio", model=SOUND, video=MediaInput(path=str(parent.video)), prompt_text="waves", format="wav"
+    )
+    job = await rig.studio.submit(form, provider=rig.provider, visitor="browser:alice", visitor_key=None)
+    source = Path(rig.studio.history.get(job.generation_id).form["video"]["path"])  # the clip, kept as an input
+    for folder in ("outputs", "inputs"):  # the task is followed where none of the files are
+        for path in (data / folder).rglob("*"):
+            if path.is_file():
+                path.unlink()
+    assert not source.exists()
+    status = await job.wait_done()
+    assert status.phase == "succeeded", status.message
+    row = rig.studio.history.get(status.generation_id)
+    assert row is not None and row.audio_path and probe(Path(row.output_path or ""))["audio"] == "aac"
+    made = {Path(p).relative_to(data).as_posix() for p in (row.output_path, row.poster_path, row.audio_path)}
+    assert made <= bucket.objects()  # the clip with its sound, its poster and the audio file, for every replica
+    await rig.studio.delete(row.id, visitor="browser:alice")
+    assert await rig.studio.purge_deleted(visitor="browser:alice", generation_id=row.id, at_once=True) == 1
+    assert not made & bucket.objects()
 
 
 async def test_service_refuses_an_upscale_over_30_s_without_a_call(rig: Rig, tmp_path: Path) -> None:

@@ -26,11 +26,17 @@ class Rig(SimulatedStudio):
     """A studio on an in-process simulator, both on one fake clock."""
 
     def __init__(
-        self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None, provider: ProviderSpec = SIMULATOR
+        self,
+        tmp: Path,
+        *,
+        ttl: float = 3600.0,
+        before_create: Any = None,
+        provider: ProviderSpec = SIMULATOR,
+        store: Any = None,
     ) -> None:
         self.before_create = before_create
         config = SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim")
-        super().__init__(tmp / "data", provider, config)
+        super().__init__(tmp / "data", provider, config, store=store)
 
     def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         return transport if self.before_create is None else _Spy(transport, self.before_create)

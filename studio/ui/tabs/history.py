@@ -14,7 +14,6 @@ service with the visitor (``Shared.visitor_of``), which checks the owner: an id 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -472,9 +471,9 @@ class HistoryTab:
 
     async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
         g = await self.studio.generation(selected or "", visitor=self.shared.visitor_of(token, request))
-        if g is None or not g.output_path or not Path(g.output_path).is_file():
+        if g is None or not await self.studio.local_file(g.output_path):  # from the shared store if need be
             raise gr.Error(t(request_language(request), "history.no_clip"))
-        return g.output_path, g.id
+        return str(g.output_path), g.id
 
     # --- wiring -------------------------------------------------------------------------------------------------
 
