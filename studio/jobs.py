@@ -82,6 +82,26 @@ class JobStatus:
         return dict(self.message.params) if isinstance(self.message, Msg) else {}
 
 
+@dataclass
+class Lease:
+    """The lease on a generation this replica's job follows (``HistoryStore.take_lease``): renewed as the job goes,
+    once a third of its TTL has passed on the job's clock, so no other replica takes the task over meanwhile."""
+
+    history: HistoryStore
+    name: str
+    owner: str
+    ttl_s: float
+    clock: Callable[[], float]
+    renewed_at: float
+
+    async def keep(self) -> bool:
+        """Renew it when due. False when another replica holds it now (this one stalled past its expiry)."""
+        if self.clock() - self.renewed_at < self.ttl_s / 3:
+            return True
+        self.renewed_at = self.clock()
+        return await self.history.run(self.history.renew_lease, self.name, owner=self.owner, ttl_s=self.ttl_s)
+
+
 class SharedUploads:
     """The inputs a generation uploads before its create call, uploaded once for all its takes: the first take to
     ask starts the upload, every take sees its progress and gets the same runway:// URIs (or the same failure)."""
@@ -135,6 +155,7 @@ class Job:
         code: CodeSnippets | None = None,
         uploads: SharedUploads | None = None,
         store: FileStore | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
@@ -152,6 +173,7 @@ class Job:
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
         self._store = store  # where the clip is kept for every replica (``studio.storage``)
+        self._lease = lease
         first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
@@ -277,9 +299,11 @@ class Job:
         try:
             async for event in self._client.wait(task_id, key=self._key):
                 if isinstance(event, Unreachable):
-                    if await self._lost_contact(event):
+                    if not await self._still_mine() or await self._lost_contact(event):
                         return
                     continue
+                if not await self._still_mine():
+                    return
                 self._seen = True
                 if isinstance(event, Succeeded):
                     await self._deliver(event)
@@ -294,6 +318,18 @@ class Job:
                 await self._publish(Phase.LOST, Msg("job.gave_up_following", hours=FOLLOW_FOR_S / 3600))
             else:
                 await self._publish(Phase.INTERRUPTED, Msg("job.keeps_checking", error=err.message))
+
+    async def _still_mine(self) -> bool:
+        """Renew the lease when due. When another replica has taken the generation over (this one stalled past the
+        lease's expiry), stop following it: that one records it from now on, so the page is told, History is not."""
+        if self._lease is None or await self._lease.keep():
+            return True
+        log.warning("generation %s is followed by another replica now", self.generation_id)
+        self.status = replace(self.status, phase=Phase.INTERRUPTED, message=Msg("job.followed_elsewhere"))
+        self.ended_at = self._clock()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+        return False
 
     def _past_following(self) -> bool:
         """FOLLOW_FOR_S since the generation was created: its age when this job began, plus the job's own time (each

@@ -6,7 +6,13 @@
 ``submit`` does the whole sequence: the key (a missing key is reported together with the form's own problems),
 the cheap checks, the media, the code snippet, the spend guard and the history row, then the create call. The
 history row is written before the create call is sent; the reconciler (``lifespan``) resumes every task that is
-not finished, at start-up and every minute, whether or not anyone is watching.
+not finished, at start-up and every third of a lease's TTL, whether or not anyone is watching.
+
+Replicas (several studios on one PostgreSQL history): each unfinished generation is followed by the one replica
+holding its lease (``HistoryStore.take_lease``), taken when it is created and renewed while its job follows it; a
+replica that stops renewing (it died) is taken over by another's reconciler once its leases expire. The upkeep
+(purges, the disk policy) runs in the one replica holding the ``retention`` lease. The spend guard's check and the
+rows it counts are written in one transaction that replicas serialize on (``HistoryStore.add_checked``).
 
 What the studio is made of (clients, the embedded simulator, the store) is put together in ``studio.wiring``.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +30,9 @@ import math
 import os
 import random
 import re
+import secrets
 import shutil
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,9 +51,18 @@ from studio.compare import SettingRow, settings_diff
 from studio.disk import DAY_S, LOW_WATER, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
-from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
+from studio.history import (
+    LEASE_TTL_S,
+    RETENTION_LEASE,
+    Generation,
+    HistoryFilter,
+    HistoryPage,
+    HistoryStore,
+    NewGeneration,
+    following,
+)
 from studio.i18n import Label, Message, Msg
-from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
+from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, Lease, SharedUploads
 from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
@@ -60,7 +78,7 @@ MAX_TAKES = 4  # generations one press may send (each with its own seed)
 KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
-RECONCILE_EVERY_S = 60.0
+UPKEEP_EVERY_S = 60.0  # purges and the disk policy run this often (in the replica holding the retention lease)
 BALANCE_EVERY_S = 60.0  # the account's balance is asked for at most this often per key
 WORKER_THREADS = 32
 UNDO_S = 8.0  # a deleted generation can be brought back this long; then its row and files are purged
@@ -108,8 +126,14 @@ class Studio:
         forget_copies: Callable[[Path], None] | None = None,
         disk: DiskPolicy | None = None,
         store: FileStore | None = None,
+        replica_id: str | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
     ) -> None:
         self.clients = clients
+        # Who this replica is in the leases it holds, and how long they last unless renewed.
+        self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.lease_ttl_s = lease_ttl_s
+        self._upkept_at: float | None = None  # when this replica last ran the upkeep (its clock)
         self.server_provider = server_provider
         self._server_key = server_key
         self.data_dir = data_dir
@@ -138,6 +162,7 @@ class Studio:
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
+        self._starting: set[str] = set()  # generations recorded by a press whose jobs are not made yet
         self._latest: dict[tuple[str, str], tuple[str, ...]] = {}  # (visitor, endpoint) -> its takes' generations
         # The base URL copy-as-code shows per provider (a standalone simulator's for the embedded one).
         self._code_base_urls = dict(code_base_urls or {})
@@ -301,50 +326,54 @@ class Studio:
         for new, p in zip(news, takes, strict=True):
             new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
         refused: InvalidInput | None = None
-        async with self._start_lock:
-            try:
-                await self.history.run(
-                    self.guard.check,
-                    visitor=visitor,
-                    model=first.request.model,
-                    credits=sum(p.estimate.credits for p in takes),
-                    key_source=key_source,
-                    address=address,
-                )
-            except InvalidInput as err:
-                refused = err
-            else:
+        check = functools.partial(
+            self.guard.check,
+            visitor=visitor,
+            model=first.request.model,
+            credits=sum(p.estimate.credits for p in takes),
+            key_source=key_source,
+            address=address,
+        )
+        self._starting.update(new.id for new in news)  # the reconciler leaves them to this press
+        try:
+            async with self._start_lock:  # and kept inputs: a purge of a shared input waits for this press
                 if not await asyncio.to_thread(self._inputs_present, kept):  # purged meanwhile: shared with another
                     kept = await asyncio.to_thread(self._keep_inputs, first.form)
                     for new, p in zip(news, takes, strict=True):
                         new.form = kept.replace(seed=p.form.seed).to_dict()
-                for new in news:
-                    await self.history.run(self.history.add, new)
-        if refused is not None:
-            await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
-            raise refused
-        if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
-            await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
-        notes = first.notes + await self._budget_note(visitor, key_source, address)
-        uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
-        jobs = [
-            self._job(
-                new.id,
-                endpoint=p.request.endpoint,
-                provider=p.provider.name,
-                key=key,
-                visitor=visitor,
-                request=p.request,
-                estimate=p.estimate,
-                seed=p.request.seed,
-                notes=notes,
-                code=snippets(
-                    base_url=self.code_base_url(p.provider.name), endpoint=p.form.endpoint, body=p.request.to_wire()
-                ),
-                uploads=uploads,
-            )
-            for new, p in zip(news, takes, strict=True)
-        ]
+                try:  # the check and the rows it counts, in one transaction every replica serializes on
+                    await self.history.run(
+                        self.history.add_checked, news, check, owner=self.replica_id, lease_s=self.lease_ttl_s
+                    )
+                except InvalidInput as err:
+                    refused = err
+            if refused is not None:
+                await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
+                raise refused
+            if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
+                await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
+            notes = first.notes + await self._budget_note(visitor, key_source, address)
+            uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
+            jobs = [
+                self._job(
+                    new.id,
+                    endpoint=p.request.endpoint,
+                    provider=p.provider.name,
+                    key=key,
+                    visitor=visitor,
+                    request=p.request,
+                    estimate=p.estimate,
+                    seed=p.request.seed,
+                    notes=notes,
+                    code=snippets(
+                        base_url=self.code_base_url(p.provider.name), endpoint=p.form.endpoint, body=p.request.to_wire()
+                    ),
+                    uploads=uploads,
+                )
+                for new, p in zip(news, takes, strict=True)
+            ]
+        finally:
+            self._starting.difference_update(new.id for new in news)
         self._latest[(visitor, first.request.endpoint)] = tuple(job.generation_id for job in jobs)
         if key_source == "your key":
             await self._resume_waiting(visitor=visitor, provider=first.provider.name, key=key)
@@ -425,18 +454,38 @@ class Studio:
     # --- the reconciler ---------------------------------------------------------------------------------------
 
     async def reconcile(self) -> int:
-        """Resume every unfinished generation that no job is following. Returns how many were resumed."""
+        """Renew this replica's leases, then resume every unfinished generation that no job follows, of those whose
+        lease this replica can take (none another live replica holds). Returns how many were resumed."""
+        await self.renew_leases()
         resumed = 0
         unfinished = await self.history.run(self.history.unfinished)
-        await self.storyboards.end_interrupted(unfinished)  # an export is rendered here: it cannot be resumed
-        for generation in unfinished:
-            if generation.endpoint == STORYBOARD:
-                continue
-            if generation.id in self._live and not self._live[generation.id].status.final:
-                continue
-            if await self._resume(generation):
+        mine = [g for g in unfinished if not self._following(g.id) and await self._claim(g.id)]
+        await self.storyboards.end_interrupted(mine)  # an export is rendered here: it cannot be resumed
+        for generation in mine:
+            if generation.endpoint != STORYBOARD and await self._resume(generation):
                 resumed += 1
         return resumed
+
+    def _following(self, generation_id: str) -> bool:
+        """A job (or an export's render) of this replica follows it now."""
+        job = self._live.get(generation_id)
+        busy = generation_id in self._starting or generation_id in self.storyboards.exporting
+        return busy or (job is not None and not job.status.final)
+
+    async def _claim(self, generation_id: str) -> bool:
+        """Take (or keep) the lease on following a generation: False while another replica holds it."""
+        return await self.history.run(
+            self.history.take_lease, following(generation_id), owner=self.replica_id, ttl_s=self.lease_ttl_s
+        )
+
+    async def renew_leases(self) -> None:
+        """Renew the leases of what this replica follows (the jobs renew theirs as they poll too; this also covers
+        a task polled less often than the TTL, and exports being rendered)."""
+        ids = [gid for gid, job in self._live.items() if not job.status.final] + sorted(self.storyboards.exporting)
+        for gid in ids:
+            await self.history.run(
+                self.history.renew_lease, following(gid), owner=self.replica_id, ttl_s=self.lease_ttl_s
+            )
 
     async def _resume(self, generation: Generation, *, key: str | None = None) -> bool:
         if generation.task_id is None and generation.status == Phase.UPLOADING:
@@ -469,6 +518,9 @@ class Studio:
         return True
 
     def _job(self, generation_id: str, *, endpoint: str, provider: str, key: str, visitor: str, **details: Any) -> Job:
+        lease = Lease(
+            self.history, following(generation_id), self.replica_id, self.lease_ttl_s, self._clock, self._clock()
+        )
         """A job for a generation (a new one with its ``request``, or one resumed by its ``task_id``), tracked."""
         job = Job(
             generation_id=generation_id,
@@ -480,6 +532,7 @@ class Studio:
             clock=self._clock,
             media_gate=self._media_gate,
             store=self.store,
+            lease=lease,
             **details,
         )
         self._track(job, visitor)
@@ -499,7 +552,7 @@ class Studio:
                 generation.visitor == visitor
                 and generation.provider == provider
                 and generation.key_source == "your key"
-            ) and (generation.id not in self._live or self._live[generation.id].status.final):
+            ) and (not self._following(generation.id) and await self._claim(generation.id)):
                 await self._resume(generation, key=key)
 
     @contextlib.asynccontextmanager
@@ -521,11 +574,33 @@ class Studio:
         while True:
             try:
                 await self.reconcile()
-                await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
-                await self.keep_disk_bounded()
+                await self.upkeep()
             except Exception:
                 log.exception("reconciling history failed")
-            await asyncio.sleep(RECONCILE_EVERY_S)
+            await asyncio.sleep(self.reconcile_every_s)
+
+    @property
+    def reconcile_every_s(self) -> float:
+        """The reconciler's period: a third of the lease TTL, so leases are renewed in time, and a dead replica's
+        generations are taken over soon after its leases expire."""
+        return self.lease_ttl_s / 3
+
+    async def upkeep(self) -> bool:
+        """Purge the deletes whose undo window passed, and apply the disk policy, every UPKEEP_EVERY_S (and at
+        start-up), in the one replica holding the ``retention`` lease (taken, or renewed, here). True when it ran."""
+        if not await self.history.run(
+            self.history.take_lease,
+            RETENTION_LEASE,
+            owner=self.replica_id,
+            ttl_s=max(self.lease_ttl_s, UPKEEP_EVERY_S * 2),
+        ):
+            return False
+        if self._upkept_at is not None and self._clock() - self._upkept_at < UPKEEP_EVERY_S:
+            return False
+        self._upkept_at = self._clock()
+        await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
+        await self.keep_disk_bounded()
+        return True
 
     async def aclose(self) -> None:
         for client in self.clients.values():

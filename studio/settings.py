@@ -18,7 +18,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from studio.capabilities import PROVIDERS, foreign_key, key_owner
 from studio.capabilities import provider as provider_spec
+from studio.db import database_address, is_postgresql, sqlite_path
 from studio.disk import GB, MB, DiskPolicy
+from studio.history import LEASE_TTL_S
 from studio.spend import SpendPolicy
 from studio.storage import parse_url
 
@@ -91,6 +93,27 @@ class Settings(BaseModel):
     )
     storage_region: str = _env(
         "STUDIO_STORAGE_REGION", "", "Replicas: the bucket's region (R2: auto).", shown="(boto3's: AWS_REGION)"
+    )
+    database_url: SecretStr = _env(
+        "STUDIO_DATABASE_URL",
+        SecretStr(""),
+        "Where History is kept: a SQLite file, or postgresql://user:password@host/db shared by several replicas "
+        '(needs psycopg: pip install -e ".[replicas]"). Never printed with its password.',
+        shown="sqlite:///STUDIO_DATA_DIR/history.sqlite3",
+    )
+    replica_id: str = _env(
+        "STUDIO_REPLICA_ID",
+        "",
+        "This replica's name in the leases it holds (which generations it follows, who runs the upkeep); give each "
+        "replica its own, kept across its restarts, and a restarted one takes its work back at once.",
+        shown="SQLite: host name and data dir; PostgreSQL: host name, process id and a random suffix",
+    )
+    lease_ttl_s: float = _env(
+        "STUDIO_LEASE_TTL_S",
+        LEASE_TTL_S,
+        "Seconds a replica's lease lasts unless renewed (renewed every third of it); another replica takes over an "
+        "unfinished generation this long after its replica stopped.",
+        ge=3,
     )
     sim_pending_s: float = _env("STUDIO_SIM_PENDING_S", 1.0, "Simulator: seconds a task stays PENDING.", ge=0)
     sim_running_s: float = _env("STUDIO_SIM_RUNNING_S", 4.0, "Simulator: seconds a task stays RUNNING.", ge=0)
@@ -207,6 +230,11 @@ class Settings(BaseModel):
         return key
 
     @property
+    def history_url(self) -> str:
+        """STUDIO_DATABASE_URL, or the SQLite file in the data dir."""
+        return self.database_url.get_secret_value() or str(self.data_dir / "history.sqlite3")
+
+    @property
     def spend_policy(self) -> SpendPolicy:
         return SpendPolicy(
             deployment_daily_credits=self.daily_credit_cap,
@@ -261,6 +289,7 @@ class Settings(BaseModel):
             f"  Provider: {provider}",
             f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
+            f"  History:  {self._history_engine()}",
         ]
         if self.storage_url:
             where = f" at {without_credentials(self.storage_endpoint)}" if self.storage_endpoint else ""
@@ -273,6 +302,12 @@ class Settings(BaseModel):
                 "or STUDIO_API_KEY=hk-... (an openai-hk key: the proxy). Visitors can also enter a key in Settings."
             )
         return "\n".join(lines)
+
+    def _history_engine(self) -> str:
+        url = self.history_url
+        if is_postgresql(url):
+            return f"PostgreSQL, {database_address(url)} (shared by replicas)"
+        return f"SQLite, {sqlite_path(url).resolve()}"
 
     # --- parsing ---------------------------------------------------------------------------------------------
 

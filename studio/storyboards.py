@@ -150,7 +150,9 @@ class StoryboardStore:
         """A visitor's storyboards, the last changed first."""
         with self.history.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM storyboards WHERE visitor = ? ORDER BY updated_at DESC, rowid DESC", (visitor,)
+                "SELECT * FROM storyboards WHERE visitor = ?"
+                f" ORDER BY updated_at DESC, {self.history.order_column} DESC",
+                (visitor,),
             ).fetchall()
         return [_board(r) for r in rows]
 
@@ -193,7 +195,7 @@ class Storyboards:
 
     studio: Studio
     store: StoryboardStore = field(init=False)
-    _exporting: set[str] = field(default_factory=set)  # the exports this process is rendering
+    exporting: set[str] = field(default_factory=set)  # the exports this process is rendering
 
     def __post_init__(self) -> None:
         self.store = StoryboardStore(self.studio.history)
@@ -203,7 +205,7 @@ class Storyboards:
         the way on. Returns how many."""
         ended = 0
         for generation in unfinished:
-            if generation.endpoint == ENDPOINT and generation.id not in self._exporting:
+            if generation.endpoint == ENDPOINT and generation.id not in self.exporting:
                 history = self.studio.history
                 ended += await history.run(
                     history.record, generation.id, Phase.FAILED, failure_reason=Msg("board.export_interrupted")
@@ -362,8 +364,10 @@ class Storyboards:
                 parent_id=board.shots[-1].generation_id,
             ),
             status=Phase.RUNNING.value,
+            owner=self.studio.replica_id,  # rendered here: no other replica ends it while this one renews it
+            lease_s=self.studio.lease_ttl_s,
         )
-        self._exporting.add(row.id)
+        self.exporting.add(row.id)
         loop = asyncio.get_running_loop()
         fractions: asyncio.Queue[float] = asyncio.Queue()
 
@@ -393,7 +397,7 @@ class Storyboards:
             await history.run(history.record, row.id, Phase.FAILED, failure_reason=reason)
             raise
         finally:
-            self._exporting.discard(row.id)
+            self.exporting.discard(row.id)
         for file in (made.path, poster):  # for every replica (a store that fails: the export failed)
             try:
                 await asyncio.to_thread(self.studio.store.put, file)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import socket
 import sys
-from collections.abc import Iterator, Mapping
+import uuid
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 
@@ -25,6 +27,81 @@ API_FIXTURES = Path(__file__).resolve().parent / "fixtures" / "api"
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests last: quick failures first, and no Playwright event loop alive while async tests run."""
     items.sort(key=lambda item: "e2e" in item.path.parts)
+
+
+# --- the history on both engines ---------------------------------------------------------------------------
+#
+# A test module that says ``pytestmark = pytest.mark.usefixtures("database")`` runs each of its tests on SQLite and
+# on PostgreSQL (a fresh schema per test, in the database STUDIO_TEST_DATABASE_URL names; `.ci/postgres` starts a
+# throwaway one). Its stores are made with ``history_store`` (and ``tests.rigs.SimulatedStudio``), which follow the
+# engine. A test marked ``sqlite_only`` (it reads the SQLite file itself) runs on SQLite alone; ``postgresql_only``,
+# on PostgreSQL alone.
+# Without STUDIO_TEST_DATABASE_URL the PostgreSQL variants are skipped, except on CI (CI set), where they fail.
+
+ENGINES = ("sqlite", "postgresql")
+TEST_DATABASE_VARIABLE = "STUDIO_TEST_DATABASE_URL"
+
+
+class Engine:
+    """The engine the running test's stores use: ``url`` is None for SQLite (each store's own file)."""
+
+    url: str | None = None
+    stores: list[Any] = []  # the stores made for the running test on PostgreSQL, closed after it (connections)
+
+
+def history_store(path: Path, *, clock: Callable[[], float] | None = None) -> Any:
+    """A history store for the running test: the SQLite file at ``path``, or the test's PostgreSQL schema (every
+    store of a test shares it, whatever its path: as the same file would be)."""
+    from studio.history import HistoryStore
+
+    options = {} if clock is None else {"clock": clock}
+    store = HistoryStore(Engine.url or path, **options)
+    if Engine.url:
+        Engine.stores.append(store)
+    return store
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "database" in metafunc.fixturenames:
+        marked = metafunc.definition.get_closest_marker
+        engines = ENGINES[:1] if marked("sqlite_only") else ENGINES[1:] if marked("postgresql_only") else ENGINES
+        metafunc.parametrize("database", engines, indirect=True)
+
+
+@pytest.fixture
+def database(request: pytest.FixtureRequest) -> Iterator[str]:
+    """The engine this variant of the test runs on (see above)."""
+    if request.param == "sqlite":
+        yield "sqlite"
+        return
+    url = os.environ.get(TEST_DATABASE_VARIABLE, "")
+    if not url:
+        reason = f"{TEST_DATABASE_VARIABLE} is not set (source .ci/postgres for a throwaway PostgreSQL)"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason}: on CI every PostgreSQL variant must run")
+        pytest.skip(reason)
+    import psycopg  # the test extras have it
+
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE SCHEMA {schema}")
+    Engine.url = with_search_path(url, schema)
+    try:
+        yield "postgresql"
+    finally:
+        for store in Engine.stores:
+            store.close()
+        Engine.url, Engine.stores = None, []
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def with_search_path(url: str, schema: str) -> str:
+    """``url`` whose connections work in ``schema`` (libpq's ``options``)."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = f"{query.get('options', '')} -csearch_path={schema}".strip()
+    return urlunsplit(parts._replace(query=urlencode(query)))
 
 
 def free_port() -> int:

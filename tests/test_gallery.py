@@ -16,14 +16,16 @@ import pytest
 
 from studio.compare import settings_diff
 from studio.forms import MediaInput
-from studio.history import MIGRATIONS, Generation, HistoryFilter, HistoryStore, NewGeneration
+from studio.history import MIGRATIONS, Generation, HistoryFilter, HistoryStore, NewGeneration, script_for
 from studio.service import Studio
 from studio.ui import gallery
 from studio.vault import download_name
-from tests.conftest import ASSETS, Vault
+from tests.conftest import ASSETS, Vault, history_store
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
 from tests.test_history import Rig
+
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 ALICE, BOB = "browser:alice", "browser:bob"
 
@@ -59,7 +61,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: FakeClock) -> Any:
-    history = HistoryStore(tmp_path / "history.sqlite3", clock=clock)
+    history = history_store(tmp_path / "history.sqlite3", clock=clock)
     yield history
     history.close()
 
@@ -78,6 +80,7 @@ def test_a_page_is_the_next_size_rows_newest_first_with_the_counts(store: Histor
     assert store.page(BOB).total == 5 and store.page("browser:carol").items == []
 
 
+@pytest.mark.sqlite_only
 def test_listing_and_counting_read_the_index_not_every_row(store: HistoryStore) -> None:
     """The page, its counts and a filtered page are answered from the (visitor, deleted_at, created_at) index: a
     visitor with 10,000 generations costs a page's rows, not 10,000 (bench/history_open.py times it)."""
@@ -139,11 +142,11 @@ def test_filters_by_tab_model_status_words_and_star(store: HistoryStore, clock: 
 
 
 def test_a_star_persists_when_the_studio_restarts(tmp_path: Path, clock: FakeClock) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3", clock=clock)
+    store = history_store(tmp_path / "h.sqlite3", clock=clock)
     starred = store.add(new())
     store.set_starred(starred.id, visitor=ALICE, starred=True)
     store.close()
-    again = HistoryStore(tmp_path / "h.sqlite3", clock=clock)
+    again = history_store(tmp_path / "h.sqlite3", clock=clock)
     try:
         found = again.get(starred.id, visitor=ALICE)
         assert found is not None and found.starred
@@ -162,7 +165,7 @@ def studio_on(tmp_path: Path, clock: FakeClock, *, undo_s: float = 8.0, **option
         server_provider="simulator",
         server_key="",
         data_dir=data,
-        history=HistoryStore(data / "history.sqlite3", clock=clock),
+        history=history_store(data / "history.sqlite3", clock=clock),
         undo_s=undo_s,
         **options,
     )
@@ -327,13 +330,14 @@ async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_fo
 # --- migration ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_database_from_before_the_gallery_migrates_with_its_prompts_searchable(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     before = [m for m in MIGRATIONS if m[0] < "0005"]
     for name, script in before:
-        db.executescript(script)
+        db.executescript(script_for(script, "sqlite"))
         db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
     db.execute(
         "INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, created_at, updated_at) "

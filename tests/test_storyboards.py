@@ -18,6 +18,8 @@ from tests.conftest import Vault
 from tests.rigs import paper_boats
 from tests.test_history import Rig
 
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 ALICE, BOB = "browser:alice", "browser:bob"
 
 
