@@ -313,6 +313,7 @@ async def test_service_refuses_bad_finishing_settings_without_a_call(
 def test_history_keeps_the_audio_path_and_filters_a_tab_of_several_endpoints(tmp_path: Path) -> None:
     import sqlite3
 
+    from studio.db import SqliteDatabase
     from studio.history import HistoryFilter, HistoryStore, NewGeneration, migrate
 
     store = HistoryStore(tmp_path / "h.sqlite3")
@@ -344,8 +345,8 @@ def test_history_keeps_the_audio_path_and_filters_a_tab_of_several_endpoints(tmp
     found = {g.endpoint for g in store.page("browser:alice", where=finish).items}
     assert found == {"video_upscale", "video_to_audio"}
     # The migration is applied once: a second run applies nothing and keeps the column.
+    assert migrate(SqliteDatabase(tmp_path / "h.sqlite3")) == []
     db = sqlite3.connect(tmp_path / "h.sqlite3")
-    assert migrate(db) == []
     assert "audio_path" in {row[1] for row in db.execute("PRAGMA table_info(generations)")}
 
 
