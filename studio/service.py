@@ -106,6 +106,7 @@ class Studio:
         undo_s: float = UNDO_S,
         forget_copies: Callable[[Path], None] | None = None,
         disk: DiskPolicy | None = None,
+        link_secret: str = "",
     ) -> None:
         self.clients = clients
         self.server_provider = server_provider
@@ -116,7 +117,7 @@ class Studio:
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
         # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
-        key = link_key(data_dir)
+        key = link_key(data_dir, secret=link_secret)  # STUDIO_SECRET, when set
         self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs))
         self._input_key = hashlib.sha256(b"kept input names\0" + key).digest()  # its own key, derived
         # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).

@@ -163,6 +163,12 @@ class Settings(BaseModel):
         "loses its key and must enter it again. A closed page's state goes an hour after it closed.",
         ge=1,
     )
+    replica_id: str = _env(
+        "STUDIO_REPLICA_ID",
+        "",
+        "Names this process among several serving one studio (its log lines); python -m studio.serve sets r1..rN.",
+        shown="(none: one process)",
+    )
     space_id: str = _env(
         "SPACE_ID",
         "",
@@ -243,6 +249,8 @@ class Settings(BaseModel):
             f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
         ]
+        if self.replica_id:
+            lines.append(f"  Replica:  {self.replica_id} (one of several sharing this data dir and secret)")
         if self.trusted_proxies:
             lines.append(f"  Proxies:  X-Forwarded-For is believed from {', '.join(self.trusted_proxies)}")
         if spec.simulated or not source:

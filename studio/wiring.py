@@ -65,6 +65,7 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         code_base_urls=code_base_urls,
         simulator_app=simulator_app,
         disk=settings.disk_policy(Path(get_upload_folder())),  # Gradio's uploads (GRADIO_TEMP_DIR), trimmed too
+        link_secret=settings.secret.get_secret_value(),  # replicas across machines sign file links alike
     )
 
 
