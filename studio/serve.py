@@ -38,7 +38,7 @@ from studio.wiring import browser_secret
 LOOPBACK = "127.0.0.1"
 APP = Path(__file__).resolve().parents[1] / "app.py"  # the studio as `python app.py` runs it
 READY_S = 180.0  # `import gradio` alone takes 5-10 s on a busy 2-core machine; N replicas start at once
-HEALTH_CHECK = "/gradio_api/app_id"  # a small answer from the replica's event loop (the page itself is 0.5 MB)
+READY_PATH = "/gradio_api/app_id"  # a small answer through HAProxy from a replica (the page itself is 0.5 MB)
 # Settings that must be equal on every replica (they name shared state, or what every replica must decide alike).
 # STUDIO_DATABASE_URL and STUDIO_STORAGE_URL come with PostgreSQL and S3 (across machines).
 SHARED = (
@@ -118,7 +118,7 @@ def wait_ready(child: Child, url: str, *, ok: tuple[int, ...] = (200,), timeout_
 
 def haproxy_config(*, host: str, port: int, replicas: list[Child]) -> str:
     """Sticky by cookie (RSRV names the replica); long timeouts for Gradio's event streams (SSE); the client's
-    address passed on in X-Forwarded-For; each replica checked every 2 s, out after 2 failures."""
+    address passed on in X-Forwarded-For; each replica's port checked every 2 s, out after 2 refusals."""
     servers = "\n".join(
         f"    server {r.name} {r.url.removeprefix('http://').rstrip('/')} cookie {r.name} check inter 2s fall 2 rise 2"
         for r in replicas
@@ -147,7 +147,10 @@ frontend studio
 backend replicas
     balance roundrobin
     cookie RSRV insert indirect nocache httponly
-    option httpchk GET {HEALTH_CHECK}
+    # A connection check: a replica that has exited refuses it at once, and a busy one is never taken out for
+    # answering late (an HTTP check timed out after 30 s while 1,000 visitors arrived at one replica, and HAProxy
+    # then answered 503 to every one of them).
+    option tcp-check
 {servers}
 """
 
@@ -221,7 +224,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         config.write_text(haproxy_config(host=args.host, port=args.port, replicas=replicas), encoding="utf-8")
         proxy = spawn("haproxy", [haproxy, "-db", "-f", str(config)], environ)
         children.append(proxy)
-        wait_ready(proxy, f"http://{args.host}:{args.port}{HEALTH_CHECK}", timeout_s=30)
+        wait_ready(proxy, f"http://{args.host}:{args.port}{READY_PATH}", timeout_s=30)
         print(f"Runway Studio: {len(replicas)} replicas behind HAProxy at http://{args.host}:{args.port}/", flush=True)
         for child in children:
             print(f"  {child.name}: pid {child.popen.pid} {child.url}", flush=True)

@@ -282,7 +282,7 @@ def test_the_haproxy_config_is_sticky_and_streams(tmp_path: Path) -> None:
     config = haproxy_config(host="127.0.0.1", port=7860, replicas=replicas)
     assert "cookie RSRV insert indirect nocache" in config
     assert "server r1 127.0.0.1:4001 cookie r1 check" in config and "server r2 127.0.0.1:4002 cookie r2" in config
-    for line in ("timeout server 1h", "timeout tunnel 1h", "option forwardfor", "option httpchk GET"):
+    for line in ("timeout server 1h", "timeout tunnel 1h", "option forwardfor", "option tcp-check"):
         assert line in config
 
 
