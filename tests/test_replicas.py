@@ -304,3 +304,25 @@ def test_the_settings_every_replica_shares_are_real_settings() -> None:
     known = {name for name, _, _ in documented()}
     coming = {"STUDIO_DATABASE_URL", "STUDIO_STORAGE_URL"}  # PostgreSQL and S3, on their own branches
     assert set(SHARED) - coming <= known
+
+
+def test_replicas_that_share_no_disk_derive_one_link_key_from_the_secret(tmp_path: Path) -> None:
+    from studio.links import link_key
+
+    a, b = link_key(tmp_path / "a", secret="s3cret"), link_key(tmp_path / "b", secret="s3cret")
+    assert a == b and len(a) == 32 and not (tmp_path / "a" / "link.key").exists()
+    assert link_key(tmp_path / "a", secret="another") != a
+    kept = link_key(tmp_path / "c")  # no secret: made once in the data dir, as before
+    assert (tmp_path / "c" / "link.key").read_bytes() == kept == link_key(tmp_path / "c")
+
+
+def test_replicas_believe_haproxy_on_loopback_as_well_as_the_hosts_proxies(tmp_path: Path) -> None:
+    from studio.serve import replica_env
+    from studio.settings import Settings
+
+    env = {"STUDIO_DATA_DIR": str(tmp_path), "STUDIO_TRUSTED_PROXIES": "10.0.0.0/8"}
+    shared = replica_env(env, Settings.from_env(env))
+    assert shared["STUDIO_TRUSTED_PROXIES"] == "10.0.0.0/8,127.0.0.1"
+    assert shared["STUDIO_DATA_DIR"] == str(tmp_path) and shared["GRADIO_SERVER_NAME"] == "127.0.0.1"
+    alone = {"STUDIO_DATA_DIR": str(tmp_path)}
+    assert replica_env(alone, Settings.from_env(alone))["STUDIO_TRUSTED_PROXIES"] == "127.0.0.1"
