@@ -12,13 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from fractions import Fraction
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, get_args
 
-Endpoint = Literal["image_to_video", "text_to_video", "video_to_video", "character_performance"]
+Endpoint = Literal[
+    "image_to_video", "text_to_video", "video_to_video", "character_performance", "video_upscale", "video_to_audio"
+]
 ProviderName = Literal["simulator", "simulator-runway", "openai-hk", "runway"]
 
-ENDPOINTS: tuple[Endpoint, ...] = ("image_to_video", "text_to_video", "video_to_video", "character_performance")
+ENDPOINTS: tuple[Endpoint, ...] = get_args(Endpoint)
+# The finishing passes: each takes a clip the studio made (or any video) and returns it improved, as a new generation
+# whose parent is that clip. The Finish tab lists these endpoints' models as its passes.
+FINISHING: tuple[Endpoint, ...] = ("video_upscale", "video_to_audio")
 
 MIB = 1024 * 1024
 
@@ -73,6 +79,17 @@ class VideoInputRule:
 
 
 @dataclass(frozen=True)
+class OptionRule:
+    """What one optional body field of a model takes: one of ``choices``, or a whole number within ``bounds``; its
+    ``default`` is what the API assumes when it is left out (the page shows it); ``required``: it must be sent."""
+
+    choices: tuple[str, ...] = ()
+    bounds: tuple[int, int] | None = None
+    default: str | int | bool | None = None
+    required: bool = False
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """One model as served by one provider on one endpoint."""
 
@@ -99,7 +116,13 @@ class ModelSpec:
     outpaint_aspects: tuple[str, ...] = ()  # aleph2: targetAspectRatio choices
     audio_credits_per_second: int | None = None  # the price when the model makes sound (Veo: audio on)
     minimum_credits: int = 0  # a task never costs less (aleph2)
+    # What each of ``options`` takes (its choices or bounds, default, whether it must be sent), by wire name.
+    option_rules: Mapping[str, OptionRule] = field(default_factory=dict)
+    # Priced per frame of output instead of per second: credits per output frame, by the ``resolution`` asked for.
+    credits_per_frame: Mapping[str, float] = field(default_factory=dict)
+    seed: bool = True  # the model takes a seed (the finishing passes that do not are sent none)
     price_is_estimate: bool = False  # the price comes from third-party pages only: the page says so
+    price_is_guess: bool = False  # no price is published at all: ours is a guess (also shown as an estimate)
     legacy: bool = False  # gone from the official API; still served by the proxy
     note: str = ""
 
@@ -275,6 +298,76 @@ _ALEPH2 = ModelSpec(
     options=("keyframes", "targetAspectRatio", "contentModeration"),
 )
 
+# --- the finishing passes (runwayml 5.24 types/video_upscale_create_params.py, video_to_audio_create_params.py) ----
+# Output frame rates enhance_frame_rate offers; "23_98" is 23.98 (24000/1001) fps, as the API spells it.
+TARGET_FRAMERATES = ("24", "25", "30", "48", "50", "60", "120", "23_98", "29_97", "59_94")
+UPSCALE_RESOLUTIONS = ("720p", "1k", "2k", "4k")
+# The short side of the picture each upscale resolution makes (the aspect is kept): 720p is 720 lines, 1k 1080
+# (Full HD), 2k 1440 (QHD) and 4k 2160 (UHD). Runway does not document the sizes: this mapping is ours.
+UPSCALE_LINES = MappingProxyType({"720p": 720, "1k": 1080, "2k": 1440, "4k": 2160})
+_UPSCALE_LIMIT = MappingProxyType({"videoUri": VideoInputRule(max_seconds=30.0)})
+_ANY_CLIP = MappingProxyType({"videoUri": VideoInputRule()})  # no documented limit beyond the common input rules
+_PERCENT = (0, 100)
+
+_MAGNIFIC = ModelSpec(
+    name="magnific_video_upscaler_creative",
+    endpoint="video_upscale",
+    label="Upscale (Magnific)",
+    ratios=(),
+    default_ratio=None,
+    credits_per_second=0,
+    # $0.007 a frame at 720p and 1k, $0.009 at 2k, $0.012 at 4k (third-party figures, runway-api.md): 1 credit = $0.01.
+    credits_per_frame=MappingProxyType({"720p": 0.7, "1k": 0.7, "2k": 0.9, "4k": 1.2}),
+    price_is_estimate=True,
+    video_inputs=_UPSCALE_LIMIT,
+    options=("resolution", "creativity", "sharpen", "smartGrain", "flavor", "fpsBoost"),
+    option_rules=MappingProxyType(
+        {
+            "resolution": OptionRule(choices=UPSCALE_RESOLUTIONS, default="2k"),
+            "creativity": OptionRule(bounds=_PERCENT),
+            "sharpen": OptionRule(bounds=_PERCENT),
+            "smartGrain": OptionRule(bounds=_PERCENT),
+            "flavor": OptionRule(choices=("vivid", "natural")),
+            "fpsBoost": OptionRule(default=False),
+        }
+    ),
+    seed=False,
+)
+_FRAME_RATE = ModelSpec(
+    name="enhance_frame_rate",
+    endpoint="video_upscale",
+    label="Frame rate",
+    ratios=(),
+    default_ratio=None,
+    # No published price: 2 credits a second of output is a guess, shown as an estimate.
+    credits_per_second=2,
+    price_is_estimate=True,
+    price_is_guess=True,
+    video_inputs=_ANY_CLIP,
+    options=("targetFramerate",),
+    option_rules=MappingProxyType({"targetFramerate": OptionRule(choices=TARGET_FRAMERATES, required=True)}),
+    seed=False,
+)
+_MIRELO = ModelSpec(
+    name="mirelo_sfx_2_0",
+    endpoint="video_to_audio",
+    label="Add sound",
+    ratios=(),
+    default_ratio=None,
+    # No published price: 1 credit a second of sound (each variant) is a guess, shown as an estimate.
+    credits_per_second=1,
+    price_is_estimate=True,
+    price_is_guess=True,
+    video_inputs=_ANY_CLIP,
+    options=("negativePrompt", "format", "numVariants", "preserveSpeech"),
+    option_rules=MappingProxyType(
+        {
+            "format": OptionRule(choices=("mp3", "wav", "flac")),
+            "numVariants": OptionRule(bounds=(1, 4)),  # the bounds are a guess: the SDK gives none
+        }
+    ),
+)
+
 RUNWAY = ProviderSpec(
     name="runway",
     label="Runway",
@@ -303,6 +396,9 @@ RUNWAY = ProviderSpec(
         _veo("veo3.1_fast", "Veo 3.1 Fast", "text_to_video", silent=10, with_audio=15),
         _ALEPH2,
         _ACT_TWO,
+        _MAGNIFIC,
+        _FRAME_RATE,
+        _MIRELO,
     ),
     # SDK 5.24's docstrings cap video (and audio) data URIs at 5 MB; anything bigger is uploaded (200 MB at most).
     limits=InputLimits(video_data_uri_bytes=5 * MIB, upload_min_bytes=512, upload_max_bytes=200_000_000),
@@ -373,3 +469,25 @@ def ratio_size(ratio: str) -> tuple[int, int]:
     """The output size in pixels that a ratio names: "1280:720" is 1280x720."""
     width, height = ratio.split(":")
     return int(width), int(height)
+
+
+def framerate_label(value: str) -> str:
+    """How a frame rate the API spells "23_98" reads on the page: 23.98."""
+    return value.replace("_", ".")
+
+
+def framerate_fps(value: str) -> Fraction:
+    """The exact rate a targetFramerate names: "24" is 24, "23_98" is 24000/1001 (NTSC's 23.976...)."""
+    whole, _, fraction = value.partition("_")
+    if not fraction:
+        return Fraction(int(whole))
+    return Fraction((int(whole) + 1) * 1000, 1001)
+
+
+def upscaled_size(size: tuple[int, int], resolution: str) -> tuple[int, int]:
+    """The picture an upscale to ``resolution`` makes of ``size``: its short side UPSCALE_LINES long, the aspect kept,
+    both sides even (H.264's 4:2:0 needs them so)."""
+    width, height = size
+    lines = UPSCALE_LINES[resolution]
+    scale = lines / min(width, height)
+    return tuple(max(2, 2 * round(side * scale / 2)) for side in (width, height))  # type: ignore[return-value]

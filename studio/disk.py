@@ -17,7 +17,7 @@ import hmac
 import os
 import re
 import secrets
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,14 +103,21 @@ class Trimmed:
 
 
 def trim_folder(
-    folder: Path, *, now: float, max_age_s: float | None, max_bytes: int | None, keep: Collection[str] = ()
+    folder: Path | Sequence[Path],
+    *,
+    now: float,
+    max_age_s: float | None,
+    max_bytes: int | None,
+    keep: Collection[str] = (),
 ) -> Trimmed:
-    """Remove the files under ``folder`` last written more than ``max_age_s`` ago, then the oldest ones until the
-    rest take at most ``max_bytes`` (a file younger than UPLOAD_GRACE_S is kept: a page may be sending it), and
-    the folders left empty. The files in ``keep`` (the page's own: examples, default values) stay."""
+    """Remove the files under ``folder`` (or several folders, counted together) last written more than
+    ``max_age_s`` ago, then the oldest ones until the rest take at most ``max_bytes`` (a file younger than
+    UPLOAD_GRACE_S is kept: a page may be sending it), and the folders left empty. The files in ``keep`` (the
+    page's own: examples, default values) stay."""
+    folders = [folder] if isinstance(folder, Path) else list(folder)
     found: list[tuple[float, int, str]] = []
     kept = {os.path.abspath(path) for path in keep}
-    for root, _dirs, files in os.walk(folder):
+    for root, _dirs, files in (step for top in folders for step in os.walk(top)):
         for name in files:
             path = os.path.join(root, name)
             if os.path.abspath(path) in kept:
@@ -129,7 +136,7 @@ def trim_folder(
         with contextlib.suppress(OSError):
             os.unlink(path)
             removed, freed, total = removed + 1, freed + size, total - size
-    for root, dirs, _files in os.walk(folder, topdown=False):
+    for root, dirs, _files in (step for top in folders for step in os.walk(top, topdown=False)):
         for name in dirs:
             with contextlib.suppress(OSError):
                 os.rmdir(os.path.join(root, name))  # only an empty one

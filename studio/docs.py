@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from studio.capabilities import PROVIDERS, USD_PER_CREDIT, ModelSpec
+from studio.requests import REQUEST_TYPES
 from studio.settings import documented
 
 README = Path(__file__).resolve().parent.parent / "README.md"
@@ -32,7 +33,8 @@ def model_table() -> str:
         for m in provider.models:
             durations = ", ".join(map(str, m.durations)) if m.durations else _length_rule(m)
             frames = " + ".join(m.positions) if m.positions else "–"
-            prompt = "required" if m.prompt_required else "optional" if m.endpoint != "character_performance" else "–"
+            prompted = "prompt_text" in REQUEST_TYPES[m.endpoint].model_fields
+            prompt = "required" if m.prompt_required else "optional" if prompted else "–"
             options = ", ".join(o for o in m.options if o != "contentModeration") or "–"
             name = f"`{m.name}`" + (" (legacy)" if m.legacy else "")
             ratios = " ".join(m.ratios) or "the input's"
@@ -42,11 +44,16 @@ def model_table() -> str:
 
 
 def _price(m: ModelSpec) -> str:
+    if m.credits_per_frame:
+        per = ", ".join(f"{c:g} at {r}" for r, c in m.credits_per_frame.items())
+        return f"per output frame: {per}" + (" (third-party estimate)" if m.price_is_estimate else "")
     text = f"{m.credits_per_second} (${m.credits_per_second * USD_PER_CREDIT:.2f})"
     if m.audio_credits_per_second is not None:
         text += f", {m.audio_credits_per_second} with audio"
     if m.minimum_credits:
         text += f", at least {m.minimum_credits} a task"
+    if m.price_is_guess:
+        return text + " (a guess: no published price)"
     return text + (" (third-party estimate)" if m.price_is_estimate else "")
 
 
@@ -56,7 +63,19 @@ def _length_rule(model: ModelSpec) -> str:
         return f"first {rules['videoUri'].use_first_seconds:g} s of the input"
     if "videoUri" in rules:
         r = rules["videoUri"]
-        return f"the input's length ({r.min_seconds:g}–{r.max_seconds:g} s, up to {r.max_fps:g} fps)"
+        limits = ", ".join(
+            part
+            for part in (
+                f"{r.min_seconds:g}–{r.max_seconds:g} s"
+                if r.min_seconds is not None and r.max_seconds is not None
+                else f"up to {r.max_seconds:g} s"
+                if r.max_seconds is not None
+                else "",
+                f"up to {r.max_fps:g} fps" if r.max_fps is not None else "",
+            )
+            if part
+        )
+        return "the input's length" + (f" ({limits})" if limits else "")
     if "reference" in rules:
         r = rules["reference"]
         return f"the reference's length ({r.min_seconds:g}–{r.max_seconds:g} s)"

@@ -195,7 +195,7 @@ class Prepared:
     # Inputs to upload before the create call, by media name: the request holds UPLOAD_PLACEHOLDER + name for each.
     uploads: Mapping[str, Path] = field(default_factory=dict)
 
-    def with_seed(self, seed: int) -> Prepared:
+    def with_seed(self, seed: int | None) -> Prepared:
         """The same generation with another seed (one more take of it)."""
         return dataclasses.replace(
             self, form=self.form.replace(seed=seed), request=self.request.model_copy(update={"seed": seed})
@@ -215,6 +215,8 @@ def check_form(form: Form, *, provider: ProviderSpec) -> None:
     # A keyframe without its image is named by _missing_inputs; a placeholder keeps the rest of the body whole.
     given |= {name: _PLACEHOLDER["image"] for name in form.media() if "." in name and name not in given}
     body = REQUEST_TYPES[form.endpoint].body_from(form.values, given)
+    if any(form.slots[name].sets_duration for name in given if name in form.slots):
+        body.setdefault("duration", 1.0)  # the input's length, known once it is read: a stand-in until then
     try:
         request = parse_request(form.endpoint, body, provider=provider)
     except InvalidInput as err:
@@ -255,6 +257,7 @@ class _Ready:
     note: Message = ""
     preview: Image.Image | None = None
     seconds: float | None = None
+    fps: float | None = None
     upload: Path | None = None
 
 
@@ -272,18 +275,21 @@ def prepare_blocking(form: Form, *, provider: ProviderSpec, workdir: Path) -> Pr
             ready[name] = _prepare_input(form, name, given, spec=spec, provider=provider, workdir=workdir)
         except InvalidInput as err:
             issues += err.issues
-    lengths = [r.seconds for name, r in ready.items() if r.seconds is not None and form.slot(name).drives_length]
-    seconds = lengths[0] if lengths else None
+    driving = [r for name, r in ready.items() if r.seconds is not None and form.slot(name).drives_length]
+    seconds = driving[0].seconds if driving else None
     issues += _keyframes_after_end(form, seconds)
     if issues:
         raise InvalidInput(issues)
+    if seconds is not None and any(form.slot(name).sets_duration for name in ready):
+        form = form.replace(duration=round(seconds, 3))  # video_to_audio: a soundtrack as long as the clip
     uris = {name: r.uri for name, r in ready.items()}
     request = parse_request(form.endpoint, REQUEST_TYPES[form.endpoint].body_from(form.values, uris), provider=provider)
     out_s = output_seconds(spec, duration=form.get("duration"), input_seconds=seconds) or 0.0
+    fps = driving[0].fps if driving else None
     return Prepared(
         request,
         provider,
-        estimate(spec, seconds=out_s, audio=form.get("audio")),
+        estimate(spec, seconds=out_s, audio=form.get("audio"), fps=fps, options=request.to_wire()),
         form,
         notes=tuple(r.note for r in ready.values() if r.note),
         previews={name: r.preview for name, r in ready.items() if r.preview is not None},
@@ -310,7 +316,7 @@ def _prepare_input(
     elif video.reencoded:
         note = Msg("form.reencoded", field=Label(label))
     uri = video.data_uri or UPLOAD_PLACEHOLDER + name
-    return _Ready(uri, note=note, seconds=video.info.duration_s, upload=video.upload)
+    return _Ready(uri, note=note, seconds=video.info.duration_s, fps=video.info.fps or None, upload=video.upload)
 
 
 def _keyframes_after_end(form: Form, input_seconds: float | None) -> list[FieldIssue]:

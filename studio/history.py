@@ -1,26 +1,32 @@
-"""The history store: every generation, its status changes, its output, in SQLite (WAL, named migrations).
+"""The history store: every generation, its status changes, its output, in SQLite (WAL) or PostgreSQL (shared by
+replicas), with named migrations run against both (``studio.db``).
 
 A row is written before the create call is sent, and updated on every change, so a task that was paid for is
 never forgotten: not when the tab closes, not when the studio restarts. No API key is ever written here.
 
-Blocking (sqlite3): the service calls it from worker threads. One connection, guarded by a lock.
+Blocking (sqlite3, psycopg): the service calls it from worker threads. One connection, guarded by a lock.
+
+Replicas of the studio on one PostgreSQL database cooperate through leases (``take_lease``): a named claim with an
+expiry, taken and renewed in the database, so each unfinished generation is followed by one replica at a time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
-import sqlite3
+import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from studio.db import Connection, Database, Lock, open_database, statements
 from studio.i18n import Message
 from studio.i18n import dumps as dump_text
 from studio.i18n import loads as load_text
@@ -28,11 +34,24 @@ from studio.phases import ENDED
 
 T = TypeVar("T")
 
-# Named migrations, applied in order, each once. Never edit an applied one: add the next.
-MIGRATIONS: tuple[tuple[str, str], ...] = (
+Script = str | Mapping[str, str]  # one script for every engine, or one per engine (``studio.db.Dialect.name``)
+
+
+def _with(script: str, *, postgresql: str) -> dict[str, str]:
+    """A script shared by both engines, with more statements on PostgreSQL."""
+    return {"sqlite": script, "postgresql": script + postgresql}
+
+
+# On PostgreSQL, what SQLite keeps implicitly: a column that grows with each insert (SQLite's rowid).
+_SEQ = "ALTER TABLE {} ADD COLUMN seq BIGSERIAL;"
+
+# Named migrations, applied in order, each once. Never edit an applied one: add the next. A column typed REAL is an
+# 8-byte float on SQLite; on PostgreSQL it is created as DOUBLE PRECISION (its REAL has 4 bytes).
+MIGRATIONS: tuple[tuple[str, Script], ...] = (
     (
         "0001_generations",
-        """
+        _with(
+            """
         CREATE TABLE generations (
             id TEXT PRIMARY KEY,
             visitor TEXT NOT NULL,
@@ -60,6 +79,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         );
         CREATE INDEX status_changes_by_generation ON status_changes (generation_id, at);
         """,
+            postgresql=_SEQ.format("generations") + _SEQ.format("status_changes"),
+        ),
     ),
     (
         "0002_vault_lineage_cost",
@@ -81,7 +102,8 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
     (
         # A form's values are named as the request's fields (studio.forms): prompt_text, expression_intensity.
         "0004_form_field_names",
-        """
+        {
+            "sqlite": """
         UPDATE generations SET form = json_remove(json_set(form, '$.prompt_text', json_extract(form, '$.prompt')),
                                                   '$.prompt')
             WHERE json_type(form, '$.prompt') IS NOT NULL;
@@ -89,18 +111,33 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
                 json_set(form, '$.expression_intensity', json_extract(form, '$.intensity')), '$.intensity')
             WHERE json_type(form, '$.intensity') IS NOT NULL;
         """,
+            "postgresql": """
+        UPDATE generations SET form = ((form::jsonb - 'prompt')
+                || jsonb_build_object('prompt_text', form::jsonb -> 'prompt'))::text
+            WHERE form::jsonb -> 'prompt' IS NOT NULL;
+        UPDATE generations SET form = ((form::jsonb - 'intensity')
+                || jsonb_build_object('expression_intensity', form::jsonb -> 'intensity'))::text
+            WHERE form::jsonb -> 'intensity' IS NOT NULL;
+        """,
+        },
     ),
     (
         # History as a gallery: stars, soft delete (undo), prompt search, and one index each page is read from.
         "0005_gallery",
-        """
+        {
+            engine: f"""
         ALTER TABLE generations ADD COLUMN starred INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE generations ADD COLUMN deleted_at REAL;  -- hidden since then; purged after the undo window
         ALTER TABLE generations ADD COLUMN prompt_text TEXT NOT NULL DEFAULT '';  -- the form's prompt, searched
-        UPDATE generations SET prompt_text = COALESCE(CAST(json_extract(form, '$.prompt_text') AS TEXT), '');
+        UPDATE generations SET prompt_text = COALESCE({prompt}, '');
         CREATE INDEX generations_listed ON generations (visitor, deleted_at, created_at DESC);
         CREATE INDEX generations_deleted ON generations (deleted_at) WHERE deleted_at IS NOT NULL;
-        """,
+        """
+            for engine, prompt in (
+                ("sqlite", "CAST(json_extract(form, '$.prompt_text') AS TEXT)"),
+                ("postgresql", "form::jsonb ->> 'prompt_text'"),
+            )
+        },
     ),
     (
         # A purged generation keeps its row, without its form and files, so what it cost still counts against the
@@ -134,11 +171,19 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
         """,
     ),
     (
+        # Add sound (video_to_audio): the provider's audio file is kept beside the clip it was muxed into.
+        "0009_audio",
+        """
+        ALTER TABLE generations ADD COLUMN audio_path TEXT;  -- the generated audio file, when the output is sound
+        """,
+    ),
+    (
         # Storyboards (studio.storyboards): a visitor's shots in order, each a clip from History with its trim and
         # the transition into the next, kept as JSON; an export is a generation of its own kind (endpoint
         # 'storyboard') whose form names the storyboard and its shots.
-        "0009_storyboards",
-        """
+        "0010_storyboards",
+        _with(
+            """
         CREATE TABLE storyboards (
             id TEXT PRIMARY KEY,
             visitor TEXT NOT NULL,
@@ -149,6 +194,20 @@ MIGRATIONS: tuple[tuple[str, str], ...] = (
             updated_at REAL NOT NULL
         );
         CREATE INDEX storyboards_by_visitor ON storyboards (visitor, updated_at DESC);
+        """,
+            postgresql=_SEQ.format("storyboards"),
+        ),
+    ),
+    (
+        # Replicas (studio.service): a named claim held by one replica until it expires unless renewed; for
+        # "following generation <id>" and for "retention" (the upkeep one replica runs at a time).
+        "0011_leases",
+        """
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,  -- the replica holding it (STUDIO_REPLICA_ID)
+            expires_at REAL NOT NULL  -- the store's clock; its owner renews it before then
+        );
         """,
     ),
 )
@@ -185,6 +244,7 @@ class Generation:
     purged_at: float | None = None  # its form and files removed for good (the row stays: what it cost still counts)
     address: str | None = None  # the client address it came from (studio.identity); None for a signed-in account
     removed_at: float | None = None  # its files were removed then by the retention policy (the row stays)
+    audio_path: str | None = None  # Add sound: the generated audio file kept beside the clip it was muxed into
 
     @property
     def terminal(self) -> bool:
@@ -198,6 +258,15 @@ class Generation:
     @property
     def prompt(self) -> str:
         return str(self.form.get("prompt_text") or "")
+
+
+LEASE_TTL_S = 30.0  # a replica's leases last this long unless renewed (the default of STUDIO_LEASE_TTL_S)
+RETENTION_LEASE = "retention"  # held by the one replica that runs the upkeep (purges, the disk policy)
+
+
+def following(generation_id: str) -> str:
+    """The name of the lease of the replica that follows a generation's task."""
+    return f"following:{generation_id}"
 
 
 @dataclass(frozen=True)
@@ -221,7 +290,7 @@ STATUS_GROUPS: dict[str, tuple[str, ...]] = {
 class HistoryFilter:
     """Which of a visitor's generations a History page lists; an empty field does not filter."""
 
-    endpoint: str = ""
+    endpoint: str = ""  # or several, comma-separated (a tab's)
     model: str = ""
     status: str = ""  # a key of STATUS_GROUPS
     text: str = ""  # every word of it in the prompt (ASCII letters in any case)
@@ -231,8 +300,9 @@ class HistoryFilter:
     def active(self) -> bool:
         return bool(self.endpoint or self.model or self.status or self.text.strip() or self.starred)
 
-    def sql(self) -> tuple[str, list[Any]]:
-        """The WHERE conditions this filter adds (each starting with AND) and their parameters."""
+    def sql(self, *, like: str = "LIKE") -> tuple[str, list[Any]]:
+        """The WHERE conditions this filter adds (each starting with AND) and their parameters; ``like`` is the
+        engine's LIKE blind to ASCII case (``studio.db.Dialect.like``)."""
         parts: list[str] = []
         args: list[Any] = []
 
@@ -240,8 +310,9 @@ class HistoryFilter:
             parts.append(" AND " + condition)
             args.extend(values)
 
-        if self.endpoint:
-            add("endpoint = ?", self.endpoint)
+        if self.endpoint:  # one endpoint, or a tab's several, comma-separated (Finish: its passes' endpoints)
+            endpoints = [e for e in self.endpoint.split(",") if e]
+            add(f"endpoint IN ({','.join('?' * len(endpoints))})", *endpoints)
         if self.model:
             add("model = ?", self.model)
         group = STATUS_GROUPS.get(self.status)
@@ -249,7 +320,7 @@ class HistoryFilter:
             statuses = group or ENDED  # "running": every status not ended
             add(f"status {'IN' if group else 'NOT IN'} ({','.join('?' * len(statuses))})", *statuses)
         for word in self.text.split()[:8]:
-            add("prompt_text LIKE ? ESCAPE '\\'", f"%{_like_escaped(word)}%")
+            add(f"prompt_text {like} ? ESCAPE '\\'", f"%{_like_escaped(word)}%")
         if self.starred:
             add("starred = 1")
         return "".join(parts), args
@@ -289,19 +360,16 @@ class NewGeneration:
 
 
 class HistoryStore:
-    """The studio's memory. Safe to share between threads."""
+    """The studio's memory. Safe to share between threads.
 
-    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+    ``database``: a SQLite file's path, a ``sqlite:///path`` or ``postgresql://...`` URL, or an open ``Database``.
+    ``clock``: the time rows and leases are stamped with (wall-clock seconds; replicas must agree on it)."""
+
+    def __init__(self, database: str | Path | Database, *, clock: Callable[[], float] = time.time) -> None:
+        self.db: Database = open_database(database) if isinstance(database, (str, Path)) else database
         self._clock = clock
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA foreign_keys=ON")
-        self._db.execute("PRAGMA busy_timeout=5000")
-        self.applied = migrate(self._db)
+        self._open = threading.local()  # the transaction open on this thread, which nested calls join
+        self.applied = migrate(self.db)
         # Its own thread, so history writes never queue behind renders or image work on the default pool.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="history")
 
@@ -313,51 +381,94 @@ class HistoryStore:
         """Call one of this store's methods off the event loop, on the store's own thread."""
         return await asyncio.get_running_loop().run_in_executor(self._executor, functools.partial(fn, *args, **kwargs))
 
+    @property
+    def path(self) -> Path:
+        """The SQLite file (only a SQLite store has one)."""
+        path = getattr(self.db, "path", None)
+        if not isinstance(path, Path):
+            raise AttributeError(f"a history in {self.db.description} has no file")
+        return path
+
+    @property
+    def order_column(self) -> str:
+        """The column that keeps insertion order, for ties (``rowid`` on SQLite, ``seq`` on PostgreSQL)."""
+        return self.db.dialect.order_column
+
     def close(self) -> None:
         self._executor.shutdown(wait=True)
-        with self._lock:
-            self._db.close()
+        self.db.close()
 
-    def _tx(self) -> _Transaction:
-        return _Transaction(self._db, self._lock)
+    @contextlib.contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A transaction; within one already open on this thread (``add_checked``'s check), that same one."""
+        joined = getattr(self._open, "tx", None)
+        if joined is not None:
+            yield joined
+            return
+        with self.db.transaction() as db:
+            self._open.tx = db
+            try:
+                yield db
+            finally:
+                self._open.tx = None
 
-    def transaction(self) -> _Transaction:
-        """One transaction on the store's connection (``BEGIN IMMEDIATE``), for the stores that share it
-        (``studio.storyboards``)."""
+    def transaction(self) -> Any:
+        """One transaction on the store's connection (serialized with other writers: ``BEGIN IMMEDIATE`` on SQLite),
+        for the stores that share it (``studio.storyboards``). A context manager yielding a ``studio.db.Connection``.
+        """
         return self._tx()
 
     # --- writing ---------------------------------------------------------------------------------------------
 
-    def add(self, new: NewGeneration, *, status: str = "submitting") -> Generation:
-        now = self._clock()
+    def add(
+        self, new: NewGeneration, *, status: str = "submitting", owner: str | None = None, lease_s: float = 0.0
+    ) -> Generation:
+        """Record a new generation; with ``owner``, that replica takes its lease (for ``lease_s``) with it."""
         with self._tx() as db:
-            db.execute(
-                """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
-                   key_source, seed, output_seconds, parent_id, created_at, updated_at, prompt_text, address)
-                   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-                (
-                    new.id,
-                    new.visitor,
-                    new.provider,
-                    new.endpoint,
-                    new.model,
-                    json.dumps(new.form),
-                    status,
-                    new.estimated_credits,
-                    new.key_source,
-                    new.seed,
-                    new.output_seconds,
-                    new.parent_id,
-                    now,
-                    now,
-                    str(new.form.get("prompt_text") or ""),
-                    new.address,
-                ),
-            )
-            db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
+            self._insert(db, new, status=status)
+            if owner is not None:
+                self._claim(db, following(new.id), owner, lease_s)
         found = self.get(new.id)
         assert found is not None
         return found
+
+    def add_checked(self, news: list[NewGeneration], check: Callable[[], None], *, owner: str, lease_s: float) -> None:
+        """Run ``check`` (the spend guard: it raises to refuse) and insert ``news`` in ONE transaction that every
+        replica serializes on (``Lock.SPENDING``), so two replicas pressing at once cannot both pass a cap that
+        only one of them fits under. Each new generation's lease is taken by ``owner`` in the same transaction."""
+        with self._tx() as db:
+            self.db.serialize(db, Lock.SPENDING)
+            check()  # its reads join this transaction (``_tx``)
+            for new in news:
+                self._insert(db, new, status="submitting")
+                self._claim(db, following(new.id), owner, lease_s)
+
+    def _insert(self, db: Connection, new: NewGeneration, *, status: str) -> None:
+        now = self._clock()
+        db.execute(
+            """INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, estimated_credits,
+               key_source, seed, output_seconds, parent_id, created_at, updated_at, prompt_text, address)
+               VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            (
+                new.id,
+                new.visitor,
+                new.provider,
+                new.endpoint,
+                new.model,
+                json.dumps(new.form),
+                status,
+                new.estimated_credits,
+                new.key_source,
+                new.seed,
+                new.output_seconds,
+                new.parent_id,
+                now,
+                now,
+                str(new.form.get("prompt_text") or ""),
+                new.address,
+            ),
+        )
+        db.execute("INSERT INTO status_changes (generation_id, at, status) VALUES (?, ?, ?)", (new.id, now, status))
 
     def set_task(self, generation_id: str, task_id: str) -> None:
         with self._tx() as db:
@@ -393,6 +504,8 @@ class HistoryStore:
                    failure_text = CASE WHEN ? IS NULL THEN failure_text ELSE ? END, updated_at = ? WHERE id = ?""",
                 (status, progress, failure_code, reason, reason, failure_text, now, generation_id),
             )
+            if status in ENDED:  # nobody needs to follow it any more
+                db.execute("DELETE FROM leases WHERE name = ?", (following(generation_id),))
             changed = row["status"] != status
             if changed:
                 db.execute(
@@ -402,13 +515,19 @@ class HistoryStore:
             return changed
 
     def set_output(
-        self, generation_id: str, *, output_path: str, poster_path: str | None, actual_credits: float | None
+        self,
+        generation_id: str,
+        *,
+        output_path: str,
+        poster_path: str | None,
+        actual_credits: float | None,
+        audio_path: str | None = None,
     ) -> None:
         with self._tx() as db:
             db.execute(
-                "UPDATE generations SET output_path = ?, poster_path = ?, actual_credits = ?, updated_at = ?"
-                " WHERE id = ?",
-                (output_path, poster_path, actual_credits, self._clock(), generation_id),
+                "UPDATE generations SET output_path = ?, poster_path = ?, audio_path = ?, actual_credits = ?,"
+                " updated_at = ? WHERE id = ?",
+                (output_path, poster_path, audio_path, actual_credits, self._clock(), generation_id),
             )
 
     def set_cost(self, generation_id: str, credits: float) -> None:
@@ -468,7 +587,7 @@ class HistoryStore:
         with self._tx() as db:
             cursor = db.execute(
                 """UPDATE generations SET purged_at = ?, form = '{}', prompt_text = '', output_path = NULL,
-                       poster_path = NULL
+                       poster_path = NULL, audio_path = NULL
                    WHERE id = ? AND deleted_at IS NOT NULL AND purged_at IS NULL""",
                 (self._clock(), generation_id),
             )
@@ -486,7 +605,7 @@ class HistoryStore:
         if made_before is not None:
             query, args = query + " AND created_at < ?", args + [made_before]
         with self._tx() as db:
-            rows = db.execute(query + " ORDER BY created_at, rowid LIMIT ?", [*args, limit]).fetchall()
+            rows = db.execute(query + f" ORDER BY created_at, {self.order_column} LIMIT ?", [*args, limit]).fetchall()
         return [_generation(r) for r in rows]
 
     def mark_removed(self, generation_id: str) -> bool:
@@ -495,16 +614,16 @@ class HistoryStore:
         marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             cursor = db.execute(
-                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL WHERE id = ?"
+                f"UPDATE generations SET removed_at = ?, output_path = NULL, poster_path = NULL, audio_path = NULL"
+                f" WHERE id = ?"
                 f" AND removed_at IS NULL AND starred = 0 AND deleted_at IS NULL AND status IN ({marks})",
                 [self._clock(), generation_id, *ENDED],
             )
             return cursor.rowcount == 1
 
     def compact(self) -> None:
-        """Write the write-ahead log into the database and truncate it (it otherwise keeps its largest size)."""
-        with self._lock:
-            self._db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Write SQLite's write-ahead log into the database and truncate it (it otherwise keeps its largest size)."""
+        self.db.compact()
 
     # --- reading ---------------------------------------------------------------------------------------------
 
@@ -512,7 +631,7 @@ class HistoryStore:
         """Whether any generation whose files are kept (not removed by the retention policy), other than
         ``besides``, has a form that mentions ``text``: a kept input shared by several generations (the takes of
         one press, or the same image sent again) stays while one of them uses it."""
-        query = "SELECT 1 FROM generations WHERE instr(form, ?) > 0 AND removed_at IS NULL"
+        query = f"SELECT 1 FROM generations WHERE {self.db.dialect.position}(form, ?) > 0 AND removed_at IS NULL"
         args: list[Any] = [text]
         if besides is not None:
             query, args = query + " AND id != ?", args + [besides]
@@ -535,12 +654,12 @@ class HistoryStore:
     def page(self, visitor: str, *, where: HistoryFilter | None = None, offset: int = 0, size: int = 24) -> HistoryPage:
         """One page of a visitor's generations, newest first, read with LIMIT/OFFSET on the
         (visitor, deleted_at, created_at) index: only the page's rows are read, however long the history."""
-        conditions, args = (where or HistoryFilter()).sql()
+        conditions, args = (where or HistoryFilter()).sql(like=self.db.dialect.like)
         mine = "FROM generations WHERE visitor = ? AND deleted_at IS NULL"
         marks = ",".join("?" * len(ENDED))
         with self._tx() as db:
             rows = db.execute(
-                f"SELECT * {mine}{conditions} ORDER BY created_at DESC, rowid DESC LIMIT ? OFFSET ?",
+                f"SELECT * {mine}{conditions} ORDER BY created_at DESC, {self.order_column} DESC LIMIT ? OFFSET ?",
                 [visitor, *args, size, max(0, offset)],
             ).fetchall()
             total = db.execute(f"SELECT COUNT(*) {mine}{conditions}", [visitor, *args]).fetchone()[0]
@@ -570,7 +689,8 @@ class HistoryStore:
     def changes(self, generation_id: str) -> list[StatusChange]:
         with self._tx() as db:
             rows = db.execute(
-                "SELECT at, status, progress, detail FROM status_changes WHERE generation_id = ? ORDER BY at, rowid",
+                "SELECT at, status, progress, detail FROM status_changes WHERE generation_id = ?"
+                f" ORDER BY at, {self.order_column}",
                 (generation_id,),
             ).fetchall()
         return [StatusChange(r["at"], r["status"], r["progress"], r["detail"]) for r in rows]
@@ -599,13 +719,54 @@ class HistoryStore:
         with self._tx() as db:
             return int(db.execute(query, args).fetchone()[0])
 
+    # --- leases (replicas) ------------------------------------------------------------------------------------
+
+    def take_lease(self, name: str, *, owner: str, ttl_s: float) -> bool:
+        """Claim ``name`` for ``owner`` until ttl_s from now: True when it was free, expired, or ``owner``'s already
+        (then this renews it). One statement, atomic on both engines: an insert, or an update of an expired or
+        own claim (``ON CONFLICT ... DO UPDATE ... WHERE``; a concurrent claim waits for the row and re-checks)."""
+        with self._tx() as db:
+            return self._claim(db, name, owner, ttl_s)
+
+    def _claim(self, db: Connection, name: str, owner: str, ttl_s: float) -> bool:
+        now = self._clock()
+        cursor = db.execute(
+            "INSERT INTO leases (name, owner, expires_at) VALUES (?, ?, ?)"
+            " ON CONFLICT (name) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at"
+            " WHERE leases.expires_at <= ? OR leases.owner = excluded.owner",
+            (name, owner, now + ttl_s, now),
+        )
+        return cursor.rowcount == 1
+
+    def renew_lease(self, name: str, *, owner: str, ttl_s: float) -> bool:
+        """Extend ``owner``'s claim on ``name`` to ttl_s from now. False when it is not theirs (any more): another
+        replica took it after it expired, or it was released."""
+        with self._tx() as db:
+            cursor = db.execute(
+                "UPDATE leases SET expires_at = ? WHERE name = ? AND owner = ?", (self._clock() + ttl_s, name, owner)
+            )
+            return cursor.rowcount == 1
+
+    def release_lease(self, name: str, *, owner: str) -> None:
+        """Give up ``owner``'s claim on ``name`` (nothing happens when it is not theirs)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM leases WHERE name = ? AND owner = ?", (name, owner))
+
+    def lease_holder(self, name: str) -> str | None:
+        """Who holds ``name`` now (an expired claim is held by nobody)."""
+        with self._tx() as db:
+            row = db.execute(
+                "SELECT owner FROM leases WHERE name = ? AND expires_at > ?", (name, self._clock())
+            ).fetchone()
+        return None if row is None else str(row["owner"])
+
     # --- visitors (studio.identity) ------------------------------------------------------------------------------
 
     def add_visitor(self, visitor: str, *, address: str) -> None:
         """A visitor the server issued a token to, from ``address``."""
         with self._tx() as db:
             db.execute(
-                "INSERT OR IGNORE INTO visitors (visitor, address, created_at) VALUES (?, ?, ?)",
+                "INSERT INTO visitors (visitor, address, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 (visitor, address, self._clock()),
             )
 
@@ -630,58 +791,40 @@ class HistoryStore:
         with self._tx() as db:
             row = db.execute(
                 "SELECT 1 FROM generations WHERE visitor = ? AND deleted_at IS NULL"
-                " AND (output_path = ? OR poster_path = ?) LIMIT 1",
-                (visitor, path, path),
+                " AND (output_path = ? OR poster_path = ? OR audio_path = ?) LIMIT 1",
+                (visitor, path, path, path),
             ).fetchone()
         return row is not None
 
 
-class _Transaction:
-    def __init__(self, db: sqlite3.Connection, lock: threading.Lock) -> None:
-        self._db, self._lock = db, lock
-
-    def __enter__(self) -> sqlite3.Connection:
-        self._lock.acquire()
-        self._db.execute("BEGIN IMMEDIATE")
-        return self._db
-
-    def __exit__(self, kind: object, *_: object) -> None:
-        try:
-            self._db.execute("ROLLBACK" if kind else "COMMIT")
-        finally:
-            self._lock.release()
-
-
-def migrate(db: sqlite3.Connection) -> list[str]:
-    """Apply the migrations not applied yet, each in its own transaction. Returns the names applied now."""
-    db.execute("CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
-    done = {row[0] for row in db.execute("SELECT name FROM migrations")}
+def migrate(db: Database) -> list[str]:
+    """Apply the migrations not applied yet, each in its own transaction (replicas starting together take turns).
+    Returns the names applied now."""
+    floats = "DOUBLE PRECISION" if db.dialect.name == "postgresql" else "REAL"
+    with db.transaction() as tx:
+        db.serialize(tx, Lock.MIGRATIONS)
+        tx.execute(f"CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at {floats} NOT NULL)")
     applied: list[str] = []
     for name, script in MIGRATIONS:
-        if name in done:
-            continue
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            for statement in _statements(script):
-                db.execute(statement)
-            db.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
-            db.execute("COMMIT")
-        except sqlite3.Error:
-            db.execute("ROLLBACK")
-            raise
+        with db.transaction() as tx:
+            db.serialize(tx, Lock.MIGRATIONS)
+            if tx.execute("SELECT 1 FROM migrations WHERE name = ?", [name]).fetchone() is not None:
+                continue
+            for statement in statements(script_for(script, db.dialect.name)):
+                tx.execute(re.sub(r"\bREAL\b", floats, statement))
+            tx.execute("INSERT INTO migrations (name, applied_at) VALUES (?, ?)", (name, time.time()))
         applied.append(name)
     return applied
 
 
-def _statements(script: str) -> Iterator[str]:
-    lines = [line.split("--", 1)[0] for line in script.splitlines()]
-    for statement in "\n".join(lines).split(";"):
-        if statement.strip():
-            yield statement.strip()
+def script_for(script: Script, engine: str) -> str:
+    """A migration's script for ``engine`` (``studio.db.Dialect.name``)."""
+    return script if isinstance(script, str) else script[engine]
 
 
-def _generation(row: sqlite3.Row) -> Generation:
+def _generation(row: Any) -> Generation:
     data = dict(row)
+    data.pop("seq", None)  # PostgreSQL's insertion order (SQLite's rowid is not a column of *)
     data["form"] = json.loads(data["form"])
     data["starred"] = bool(data.get("starred"))
     data.pop("prompt_text", None)  # the form's prompt, kept beside it for search (Generation.prompt reads the form)

@@ -28,9 +28,10 @@ from studio.i18n import Message, Msg
 from studio.phases import Phase
 from studio.pricing import Estimate
 from studio.requests import Request
+from studio.storage import FileStore
 from studio.tasks import Cancelled, Failed, Pending, Running, Succeeded, TaskEvent, Throttled, Unreachable
 from studio.uris import UPLOAD_PLACEHOLDER
-from studio.vault import Kept, download_name, keep_output
+from studio.vault import Kept, download_name, fetch_kept, keep_output, keep_sound
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ LOST_AFTER_S = 3600.0  # a task id the provider has never shown in this long is 
 # A task the provider cannot be asked about is followed this long after it was created: providers' output links last
 # 24-48 h after the task ends, so past 48 h its clip could no longer be fetched even if contact came back.
 FOLLOW_FOR_S = 48 * 3600.0
+SOUND_ENDPOINTS = frozenset({"video_to_audio"})  # their output is audio for the input clip, not a clip
 PROGRESS_STEP = 0.1  # history keeps progress in tenths: enough for the History tab, not a write per poll
 
 
@@ -78,6 +80,26 @@ class JobStatus:
     @property
     def params(self) -> dict[str, object]:
         return dict(self.message.params) if isinstance(self.message, Msg) else {}
+
+
+@dataclass
+class Lease:
+    """The lease on a generation this replica's job follows (``HistoryStore.take_lease``): renewed as the job goes,
+    once a third of its TTL has passed on the job's clock, so no other replica takes the task over meanwhile."""
+
+    history: HistoryStore
+    name: str
+    owner: str
+    ttl_s: float
+    clock: Callable[[], float]
+    renewed_at: float
+
+    async def keep(self) -> bool:
+        """Renew it when due. False when another replica holds it now (this one stalled past its expiry)."""
+        if self.clock() - self.renewed_at < self.ttl_s / 3:
+            return True
+        self.renewed_at = self.clock()
+        return await self.history.run(self.history.renew_lease, self.name, owner=self.owner, ttl_s=self.ttl_s)
 
 
 class SharedUploads:
@@ -132,6 +154,8 @@ class Job:
         media_gate: asyncio.Semaphore | None = None,
         code: CodeSnippets | None = None,
         uploads: SharedUploads | None = None,
+        store: FileStore | None = None,
+        lease: Lease | None = None,
     ) -> None:
         self.generation_id, self.endpoint = generation_id, endpoint
         self.code = code  # the request as sent, for copy-as-code (its data URIs elided)
@@ -148,6 +172,8 @@ class Job:
         self._age_at_start = history.now() - self._born_at
         self._seen = seen  # the provider has shown this task at least once
         self._media_gate = media_gate
+        self._store = store  # where the clip is kept for every replica (``studio.storage``)
+        self._lease = lease
         first = Phase.QUEUED if request is None else Phase.UPLOADING if uploads else Phase.SUBMITTING
         self.status = JobStatus(
             first,
@@ -273,9 +299,11 @@ class Job:
         try:
             async for event in self._client.wait(task_id, key=self._key):
                 if isinstance(event, Unreachable):
-                    if await self._lost_contact(event):
+                    if not await self._still_mine() or await self._lost_contact(event):
                         return
                     continue
+                if not await self._still_mine():
+                    return
                 self._seen = True
                 if isinstance(event, Succeeded):
                     await self._deliver(event)
@@ -290,6 +318,18 @@ class Job:
                 await self._publish(Phase.LOST, Msg("job.gave_up_following", hours=FOLLOW_FOR_S / 3600))
             else:
                 await self._publish(Phase.INTERRUPTED, Msg("job.keeps_checking", error=err.message))
+
+    async def _still_mine(self) -> bool:
+        """Renew the lease when due. When another replica has taken the generation over (this one stalled past the
+        lease's expiry), stop following it: that one records it from now on, so the page is told, History is not."""
+        if self._lease is None or await self._lease.keep():
+            return True
+        log.warning("generation %s is followed by another replica now", self.generation_id)
+        self.status = replace(self.status, phase=Phase.INTERRUPTED, message=Msg("job.followed_elsewhere"))
+        self.ended_at = self._clock()
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
+        return False
 
     def _past_following(self) -> bool:
         """FOLLOW_FOR_S since the generation was created: its age when this job began, plus the job's own time (each
@@ -339,6 +379,9 @@ class Job:
         await self._publish(Phase.DOWNLOADING, Msg("job.keeping"), progress=1.0)
         try:
             kept = await self._keep(event)
+        except ClipGone as err:  # Add sound: nothing left to put the sound on; asking again would not help
+            await self._publish(Phase.FAILED, err.message)
+            return
         except DownloadError as err:
             if err.refused:  # asked again already: the provider keeps refusing this clip's link
                 await self._publish(
@@ -353,6 +396,7 @@ class Job:
             output_path=str(kept.video),
             poster_path=str(kept.poster),
             actual_credits=event.credits,
+            audio_path=str(kept.audio) if kept.audio else None,
         )
         await self._publish(Phase.SUCCEEDED, Msg("job.ready"), video=kept.video, progress=1.0, credits=event.credits)
 
@@ -361,10 +405,21 @@ class Job:
         providers sign a new one."""
         row = await self._history.run(self._history.get, self.generation_id)
         name = download_name(row) if row is not None else None
+        given = row.form.get("video") if row is not None and self.endpoint in SOUND_ENDPOINTS else None
+        if isinstance(given, Mapping):  # the clip Add sound was made for, perhaps kept by another replica
+            await fetch_kept(given.get("path"), store=self._store)
+        source = _finished_clip(row.form if row is not None else {}) if self.endpoint in SOUND_ENDPOINTS else None
+        folder, gate, store = self._outputs, self._media_gate, self._store
+
+        async def fetch(url: str) -> Kept:
+            if source is not None:  # Add sound: the output is audio, muxed into the clip it was made for
+                return await keep_sound(
+                    self._client, url, source=source, folder=folder, gate=gate, name=name, store=store
+                )
+            return await keep_output(self._client, url, folder=folder, gate=gate, name=name, store=store)
+
         try:
-            return await keep_output(
-                self._client, event.outputs[0], folder=self._outputs, gate=self._media_gate, name=name
-            )
+            return await fetch(event.outputs[0])
         except DownloadError as err:
             if not err.refused or self.task_id is None:
                 raise
@@ -372,7 +427,7 @@ class Job:
         task = await self._client.get_task(self.task_id, key=self._key)
         if not task.output or task.output[0] == event.outputs[0]:
             raise refusal  # the same link again: no point fetching it twice
-        return await keep_output(self._client, task.output[0], folder=self._outputs, gate=self._media_gate, name=name)
+        return await fetch(task.output[0])
 
     # --- cancel -----------------------------------------------------------------------------------------------
 
@@ -428,3 +483,20 @@ async def follow_all(jobs: Sequence[Job]) -> AsyncIterator[list[JobStatus]]:
     finally:
         for task in pumps:
             task.cancel()
+
+
+def _finished_clip(form: Mapping[str, object]) -> str:
+    """The clip an Add sound pass was made for, as its form kept it: the kept file, else its https link. Raises
+    DownloadError when neither is left (its input was removed meanwhile)."""
+    given = form.get("video")
+    if isinstance(given, Mapping):
+        path, url = given.get("path"), given.get("url")
+        if isinstance(path, str) and path and Path(path).is_file():
+            return path
+        if isinstance(url, str) and url.strip():
+            return url.strip()
+    raise ClipGone(Msg("job.sound_source_gone"))
+
+
+class ClipGone(DownloadError):
+    """The clip an Add sound pass was made for is no longer kept (and had no link): its sound cannot be added."""

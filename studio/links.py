@@ -6,7 +6,9 @@
 A link is made only for a file the page shows its owner (History lists only the visitor's own generations), and
 signed with HMAC-SHA256 under a key that never leaves the server (``link.key`` in the data dir, not under a served
 folder). The route answers 404, alike, to a link that is forged, expired, outside the outputs and inputs folders,
-or to a file that is gone: once Delete has removed a file, every link to it is dead.
+or to a file that is gone: once Delete has removed a file, every link to it is dead. With a shared store
+(``studio.storage``) a file is served from this replica's copy, fetched from the store when it has none, and only
+while the store still has it.
 
 What a file is comes from its bytes, never from its name: a video or an image is served inline as its real type,
 anything else as an ``application/octet-stream`` attachment (so an HTML-looking file never runs on the studio's
@@ -15,6 +17,7 @@ origin).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import contextlib
 import hashlib
@@ -32,6 +35,8 @@ from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
+
+from studio.storage import FileStore, LocalStore, StorageError
 
 ROUTE = "studio/files"  # relative to the app's root (the page links to it relative to itself)
 LINK_TTL_S = 24 * 3600.0  # a page's links last this long; every view of History makes new ones
@@ -96,8 +101,10 @@ class FileLinks:
         folders: Sequence[Path],
         clock: Callable[[], float] = time.time,
         ttl_s: float = LINK_TTL_S,
+        store: FileStore | None = None,
     ) -> None:
         self._key = key
+        self._store: FileStore = store or LocalStore()
         self._root = data_dir.resolve()
         self._folders = tuple(folder.resolve() for folder in folders)
         self._clock = clock
@@ -113,15 +120,18 @@ class FileLinks:
         return f"{ROUTE}/{expiry}/{self._sign(expiry, rel)}/{quoted}"
 
     def resolve(self, expiry: str, signature: str, rel: str) -> Path | None:
-        """The file a link names, or None when the link is not valid or the file is gone."""
+        """The file a link names, or None when the link is not valid or the file is gone (here)."""
+        path = self._named(expiry, signature, rel)
+        return path if path is not None and path.is_file() else None
+
+    def _named(self, expiry: str, signature: str, rel: str) -> Path | None:
+        """The path a link names, or None when the link is forged, expired or outside the served folders."""
         if not expiry.isdigit() or int(expiry) < self._clock():
             return None
         if not hmac.compare_digest(signature, self._sign(expiry, rel)):
             return None
         path = (self._root / rel).resolve()
-        if not any(path.is_relative_to(folder) for folder in self._folders) or not path.is_file():
-            return None
-        return path
+        return path if any(path.is_relative_to(folder) for folder in self._folders) else None
 
     def secret_name(self, text: str) -> str:
         """A name derived from ``text`` that only the server can derive (144 bits of HMAC)."""
@@ -134,9 +144,14 @@ class FileLinks:
         return Middleware(_Serve, links=self)
 
     async def serve(self, request: Request, match: re.Match[str]) -> Response:
-        path = self.resolve(match["expiry"], match["signature"], match["rel"])
-        if path is None:
-            return PlainTextResponse("Not found", status_code=404)
+        path = self._named(match["expiry"], match["signature"], match["rel"])
+        # With a shared store, a copy made by another replica is fetched here first, and a copy here of a file
+        # another replica deleted is not served (the store is asked: Delete kills every link on every replica).
+        try:
+            if path is None or not await asyncio.to_thread(self._store.ensure, path, confirm=True):
+                return PlainTextResponse("Not found", status_code=404)
+        except StorageError:
+            return PlainTextResponse("The file store did not answer; try again.", status_code=503)
         kind, _ = sniff_file(path)
         inline = kind.startswith(("video/", "image/"))
         disposition = "inline" if inline else "attachment"

@@ -27,6 +27,8 @@ ENDPOINT_LABELS: dict[str, str] = {
     "text_to_video": "Text to Video",
     "video_to_video": "Video to Video",
     "character_performance": "Character Performance",
+    "video_upscale": "Finish",
+    "video_to_audio": "Finish",
     "storyboard": "Storyboard export",  # not an API endpoint: what History calls a storyboard's export
 }
 
@@ -98,6 +100,7 @@ class Slot:
     required: bool = False
     drives_length: bool = False  # the output lasts as long as this input (the cost follows it)
     many: bool = False  # a list of inputs (aleph2's keyframes), each named "<slot>.<index>" in a form
+    sets_duration: bool = False  # the request's ``duration`` is this input's length (video_to_audio)
 
 
 class _Request(_Wire):
@@ -205,7 +208,57 @@ class CharacterPerformanceRequest(_Request):
         }
 
 
-Request = ImageToVideoRequest | TextToVideoRequest | VideoToVideoRequest | CharacterPerformanceRequest
+_FINISHED_CLIP = Slot("Input video", "video", "videoUri", required=True, drives_length=True)
+
+
+class VideoUpscaleRequest(_Request):
+    """Both passes of ``/v1/video_upscale``: magnific_video_upscaler_creative (resolution and its finish settings)
+    and enhance_frame_rate (targetFramerate). Which fields a model takes is the table's ``options``."""
+
+    endpoint: ClassVar[Endpoint] = "video_upscale"
+    SLOTS: ClassVar[Mapping[str, Slot]] = {"video": _FINISHED_CLIP}
+    video_uri: str = Field(alias="videoUri", title="Input video")
+    resolution: str | None = Field(None, title="Resolution")
+    creativity: int | None = Field(None, title="Creativity")
+    sharpen: int | None = Field(None, title="Sharpen")
+    smart_grain: int | None = Field(None, alias="smartGrain", title="Smart grain")
+    flavor: str | None = Field(None, title="Flavor")
+    fps_boost: bool | None = Field(None, alias="fpsBoost", title="FPS boost")
+    target_framerate: str | None = Field(None, alias="targetFramerate", title="Target frame rate")
+
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        return {"videoUri": uris.get("video", "")}
+
+
+class VideoToAudioRequest(_Request):
+    """``/v1/video_to_audio``: a soundtrack for a clip (mirelo_sfx_2_0). The output is an audio file."""
+
+    endpoint: ClassVar[Endpoint] = "video_to_audio"
+    SLOTS: ClassVar[Mapping[str, Slot]] = {
+        "video": Slot("Input video", "video", "videoUri", required=True, drives_length=True, sets_duration=True)
+    }
+    video_uri: str = Field(alias="videoUri", title="Input video")
+    duration: float = Field(title="Duration")
+    prompt_text: str | None = Field(None, alias="promptText", title="Prompt")
+    negative_prompt: str | None = Field(None, alias="negativePrompt", title="Negative prompt")
+    format: str | None = Field(None, title="Audio format")
+    num_variants: int | None = Field(None, alias="numVariants", title="Variants")
+    preserve_speech: bool | None = Field(None, alias="preserveSpeech", title="Preserve speech")
+
+    @classmethod
+    def _media_body(cls, values: Mapping[str, Any], uris: Mapping[str, str]) -> dict[str, Any]:
+        return {"videoUri": uris.get("video", "")}
+
+
+Request = (
+    ImageToVideoRequest
+    | TextToVideoRequest
+    | VideoToVideoRequest
+    | CharacterPerformanceRequest
+    | VideoUpscaleRequest
+    | VideoToAudioRequest
+)
 KEYFRAME_MAX_SECONDS = 30.0  # aleph2: a keyframe's time on the input's timeline (the input is 30 s at most)
 FRAME_LABELS = {position: slot.label for position, slot in ImageToVideoRequest.SLOTS.items()}
 REQUEST_TYPES: dict[str, type[_Request]] = {
@@ -213,6 +266,8 @@ REQUEST_TYPES: dict[str, type[_Request]] = {
     "text_to_video": TextToVideoRequest,
     "video_to_video": VideoToVideoRequest,
     "character_performance": CharacterPerformanceRequest,
+    "video_upscale": VideoUpscaleRequest,
+    "video_to_audio": VideoToAudioRequest,
 }
 # What a designer calls each wire field: each request field's title.
 LABELS: dict[str, str] = {
@@ -307,7 +362,9 @@ def _unknown_model(request: Request, provider: ProviderSpec) -> FieldIssue:
 def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
     issues: list[FieldIssue] = []
     limits = provider.limits
-    if request.seed is not None and not limits.seed_min <= request.seed <= limits.seed_max:
+    if request.seed is not None and not spec.seed:
+        issues.append(_issue(Msg("req.option_not_taken", model=spec.name, field=Label("Seed")), "seed"))
+    elif request.seed is not None and not limits.seed_min <= request.seed <= limits.seed_max:
         issues.append(
             _issue(Msg("req.seed_range", seed=request.seed, low=limits.seed_min, high=limits.seed_max), "seed")
         )
@@ -322,7 +379,8 @@ def _common_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
                 "ratio",
             )
         )
-    return issues + _duration_issues(request, spec, provider) + _option_issues(request, spec, provider)
+    issues += _duration_issues(request, spec, provider) + _option_issues(request, spec, provider)
+    return issues + _option_value_issues(request, spec)
 
 
 def _duration_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
@@ -362,6 +420,28 @@ def _option_issues(request: Request, spec: ModelSpec, provider: ProviderSpec) ->
             else Msg("req.option_not_taken", model=spec.name, field=label)
         )
         issues.append(FieldIssue(label.name, message, (wire,)))
+    return issues
+
+
+def _option_value_issues(request: Request, spec: ModelSpec) -> list[FieldIssue]:
+    """An option the model takes set to a value it does not take (``ModelSpec.option_rules``), or left out when it
+    must be sent."""
+    wired = request.to_wire()
+    issues: list[FieldIssue] = []
+    for wire, rule in spec.option_rules.items():
+        value, field = wired.get(wire), Label(LABELS.get(wire, wire))
+        if value is None:
+            if rule.required:
+                message = Msg("req.option_required", field=field, model=spec.name, choices=_choices(rule.choices))
+                issues.append(FieldIssue(field.name, message, (wire,)))
+            continue
+        if rule.choices and value not in rule.choices:
+            message = Msg("req.not_allowed", field=field, value=value, expected=_choices(rule.choices))
+            issues.append(FieldIssue(field.name, message, (wire,)))
+        elif rule.bounds and not rule.bounds[0] <= value <= rule.bounds[1]:
+            low, high = rule.bounds
+            message = Msg("req.option_range", field=field, value=value, low=low, high=high)
+            issues.append(FieldIssue(field.name, message, (wire,)))
     return issues
 
 
@@ -536,9 +616,23 @@ def _character_performance_issues(request: Any, spec: ModelSpec, provider: Provi
     return issues
 
 
+def _video_upscale_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    return media_uri_issue(request.video_uri, kind="video", path=("videoUri",), provider=provider)
+
+
+def _video_to_audio_issues(request: Any, spec: ModelSpec, provider: ProviderSpec) -> list[FieldIssue]:
+    issues = media_uri_issue(request.video_uri, kind="video", path=("videoUri",), provider=provider)
+    if not request.duration > 0:
+        issues.append(_issue(Msg("req.duration_positive", value=request.duration), "duration"))
+    issues += prompt_issues(request.prompt_text, spec=spec, provider=provider)
+    return issues + prompt_issues(request.negative_prompt, spec=spec, provider=provider, wire="negativePrompt")
+
+
 _ENDPOINT_CHECKS: dict[str, Callable[[Any, ModelSpec, ProviderSpec], list[FieldIssue]]] = {
     "image_to_video": _image_to_video_issues,
     "text_to_video": _text_to_video_issues,
     "video_to_video": _video_to_video_issues,
     "character_performance": _character_performance_issues,
+    "video_upscale": _video_upscale_issues,
+    "video_to_audio": _video_to_audio_issues,
 }

@@ -40,12 +40,15 @@ APP = Path(__file__).resolve().parents[1] / "app.py"  # the studio as `python ap
 READY_S = 180.0  # `import gradio` alone takes 5-10 s on a busy 2-core machine; N replicas start at once
 READY_PATH = "/gradio_api/app_id"  # a small answer through HAProxy from a replica (the page itself is 0.5 MB)
 # Settings that must be equal on every replica (they name shared state, or what every replica must decide alike).
-# STUDIO_DATABASE_URL and STUDIO_STORAGE_URL come with PostgreSQL and S3 (across machines).
+# Across machines STUDIO_DATABASE_URL and STUDIO_STORAGE_URL name the shared state (PostgreSQL, an S3 bucket).
 SHARED = (
     "STUDIO_SECRET",
     "STUDIO_DATA_DIR",
     "STUDIO_DATABASE_URL",
     "STUDIO_STORAGE_URL",
+    "STUDIO_STORAGE_ENDPOINT",
+    "STUDIO_STORAGE_REGION",
+    "STUDIO_LEASE_TTL_S",
     "STUDIO_PROVIDER",
     "STUDIO_API_KEY",
     "RUNWAYML_API_SECRET",

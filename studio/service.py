@@ -6,7 +6,13 @@
 ``submit`` does the whole sequence: the key (a missing key is reported together with the form's own problems),
 the cheap checks, the media, the code snippet, the spend guard and the history row, then the create call. The
 history row is written before the create call is sent; the reconciler (``lifespan``) resumes every task that is
-not finished, at start-up and every minute, whether or not anyone is watching.
+not finished, at start-up and every third of a lease's TTL, whether or not anyone is watching.
+
+Replicas (several studios on one PostgreSQL history): each unfinished generation is followed by the one replica
+holding its lease (``HistoryStore.take_lease``), taken when it is created and renewed while its job follows it; a
+replica that stops renewing (it died) is taken over by another's reconciler once its leases expire. The upkeep
+(purges, the disk policy) runs in the one replica holding the ``retention`` lease. The spend guard's check and the
+rows it counts are written in one transaction that replicas serialize on (``HistoryStore.add_checked``).
 
 What the studio is made of (clients, the embedded simulator, the store) is put together in ``studio.wiring``.
 """
@@ -16,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import hashlib
 import json
 import logging
@@ -23,7 +30,9 @@ import math
 import os
 import random
 import re
+import secrets
 import shutil
+import socket
 import time
 from collections.abc import AsyncIterator, Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -42,13 +51,23 @@ from studio.compare import SettingRow, settings_diff
 from studio.disk import DAY_S, LOW_WATER, DiskPolicy, file_bytes, keep_input, kept_inputs, size_of, trim_folder
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.forms import Fit, Form, MediaInput, Prepared, check_form, prepare_blocking
-from studio.history import Generation, HistoryFilter, HistoryPage, HistoryStore, NewGeneration
+from studio.history import (
+    LEASE_TTL_S,
+    RETENTION_LEASE,
+    Generation,
+    HistoryFilter,
+    HistoryPage,
+    HistoryStore,
+    NewGeneration,
+    following,
+)
 from studio.i18n import Label, Message, Msg
-from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, SharedUploads
+from studio.jobs import MAY_EXIST_CODE, Job, JobStatus, Lease, SharedUploads
 from studio.links import FileLinks, link_key, sniff_file
 from studio.phases import Phase
 from studio.pricing import Estimate, estimate, output_seconds
 from studio.spend import SpendGuard, SpendPolicy
+from studio.storage import FileStore, LocalStore, StorageError
 from studio.storyboards import ENDPOINT as STORYBOARD
 from studio.storyboards import Storyboards
 from studio.vault import named_copy
@@ -59,7 +78,7 @@ MAX_TAKES = 4  # generations one press may send (each with its own seed)
 KeySource = Literal["simulator", "server key", "your key"]
 SIMULATOR_KEY = "simulator"  # the simulator takes any Bearer key; this one is not a secret
 JOB_RETENTION_S = 3600.0  # a finished job stays reachable (for its page to re-attach) this long
-RECONCILE_EVERY_S = 60.0
+UPKEEP_EVERY_S = 60.0  # purges and the disk policy run this often (in the replica holding the retention lease)
 BALANCE_EVERY_S = 60.0  # the account's balance is asked for at most this often per key
 WORKER_THREADS = 32
 UNDO_S = 8.0  # a deleted generation can be brought back this long; then its row and files are purged
@@ -106,9 +125,16 @@ class Studio:
         undo_s: float = UNDO_S,
         forget_copies: Callable[[Path], None] | None = None,
         disk: DiskPolicy | None = None,
+        store: FileStore | None = None,
+        replica_id: str | None = None,
+        lease_ttl_s: float = LEASE_TTL_S,
         link_secret: str = "",
     ) -> None:
         self.clients = clients
+        # Who this replica is in the leases it holds, and how long they last unless renewed.
+        self.replica_id = replica_id or f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.lease_ttl_s = lease_ttl_s
+        self._upkept_at: float | None = None  # when this replica last ran the upkeep (its clock)
         self.server_provider = server_provider
         self._server_key = server_key
         self.data_dir = data_dir
@@ -116,9 +142,11 @@ class Studio:
         for folder in (self.outputs, self.inputs, self.workdir):
             folder.mkdir(parents=True, exist_ok=True)
         self.named = self.outputs / "named"  # clips under their download names (served: outputs is allowed)
+        # Where the files are kept for every replica (``studio.storage``): the data dir alone, or a bucket it caches.
+        self.store: FileStore = store or LocalStore()
         # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
         key = link_key(data_dir, secret=link_secret)  # STUDIO_SECRET, when set
-        self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs))
+        self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs), store=self.store)
         self._input_key = hashlib.sha256(b"kept input names\0" + key).digest()  # its own key, derived
         # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).
         self.forget_copies = forget_copies
@@ -135,6 +163,7 @@ class Studio:
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
+        self._starting: set[str] = set()  # generations recorded by a press whose jobs are not made yet
         self._latest: dict[tuple[str, str], tuple[str, ...]] = {}  # (visitor, endpoint) -> its takes' generations
         # The base URL copy-as-code shows per provider (a standalone simulator's for the embedded one).
         self._code_base_urls = dict(code_base_urls or {})
@@ -222,7 +251,7 @@ class Studio:
             except InvalidInput as more:
                 raise InvalidInput(missing.issues + more.issues) from None
             raise
-        seeds = self._seeds(form.seed, takes, provider_spec(provider))
+        seeds = self._seeds(form, takes, provider_spec(provider))
         prepared = await self.prepare(form.replace(seed=seeds[0]), provider=provider)
         return await self.start_takes(
             [prepared.with_seed(seed) for seed in seeds],
@@ -233,19 +262,23 @@ class Studio:
             address=address,
         )
 
-    def _seeds(self, first: int | None, takes: int, spec: ProviderSpec) -> list[int]:
-        """Each take's seed: the given one and the ones after it (wrapping within the provider's range), or random."""
+    def _seeds(self, form: Form, takes: int, spec: ProviderSpec) -> list[int | None]:
+        """Each take's seed: the given one and the ones after it (wrapping within the provider's range), or random;
+        none for a model that takes no seed (the upscaler)."""
+        if not _takes_seed(form, spec):
+            return [None] * takes
+        first = form.seed
         low, high = spec.limits.seed_min, spec.limits.seed_max
         if first is None:
             return [self._rng.randint(low, high) for _ in range(takes)]
-        return [first] + [low + (first - low + i) % (high - low + 1) for i in range(1, takes)]  # the first is checked
+        return [first, *(low + (first - low + i) % (high - low + 1) for i in range(1, takes))]  # the first is checked
 
     # ``submit``'s two halves, public for what times or inspects them (bench/submit_overhead.py, tests).
 
     async def prepare(self, form: Form, *, provider: str) -> Prepared:
         """Check every field, then prepare the media off the event loop. Raises InvalidInput; nothing is sent."""
         spec = provider_spec(provider)
-        if form.seed is None:  # "random": chosen here so it can be reported and reused
+        if form.seed is None and _takes_seed(form, spec):  # "random": chosen here so it can be reported and reused
             form = form.replace(seed=self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
         async with self._media_gate:
             return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
@@ -294,50 +327,54 @@ class Studio:
         for new, p in zip(news, takes, strict=True):
             new.form = kept.replace(seed=p.form.seed).to_dict()  # the takes share the first one's kept inputs
         refused: InvalidInput | None = None
-        async with self._start_lock:
-            try:
-                await self.history.run(
-                    self.guard.check,
-                    visitor=visitor,
-                    model=first.request.model,
-                    credits=sum(p.estimate.credits for p in takes),
-                    key_source=key_source,
-                    address=address,
-                )
-            except InvalidInput as err:
-                refused = err
-            else:
+        check = functools.partial(
+            self.guard.check,
+            visitor=visitor,
+            model=first.request.model,
+            credits=sum(p.estimate.credits for p in takes),
+            key_source=key_source,
+            address=address,
+        )
+        self._starting.update(new.id for new in news)  # the reconciler leaves them to this press
+        try:
+            async with self._start_lock:  # and kept inputs: a purge of a shared input waits for this press
                 if not await asyncio.to_thread(self._inputs_present, kept):  # purged meanwhile: shared with another
                     kept = await asyncio.to_thread(self._keep_inputs, first.form)
                     for new, p in zip(news, takes, strict=True):
                         new.form = kept.replace(seed=p.form.seed).to_dict()
-                for new in news:
-                    await self.history.run(self.history.add, new)
-        if refused is not None:
-            await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
-            raise refused
-        if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
-            await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
-        notes = first.notes + await self._budget_note(visitor, key_source, address)
-        uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
-        jobs = [
-            self._job(
-                new.id,
-                endpoint=p.request.endpoint,
-                provider=p.provider.name,
-                key=key,
-                visitor=visitor,
-                request=p.request,
-                estimate=p.estimate,
-                seed=p.request.seed,
-                notes=notes,
-                code=snippets(
-                    base_url=self.code_base_url(p.provider.name), endpoint=p.form.endpoint, body=p.request.to_wire()
-                ),
-                uploads=uploads,
-            )
-            for new, p in zip(news, takes, strict=True)
-        ]
+                try:  # the check and the rows it counts, in one transaction every replica serializes on
+                    await self.history.run(
+                        self.history.add_checked, news, check, owner=self.replica_id, lease_s=self.lease_ttl_s
+                    )
+                except InvalidInput as err:
+                    refused = err
+            if refused is not None:
+                await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
+                raise refused
+            if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
+                await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
+            notes = first.notes + await self._budget_note(visitor, key_source, address)
+            uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
+            jobs = [
+                self._job(
+                    new.id,
+                    endpoint=p.request.endpoint,
+                    provider=p.provider.name,
+                    key=key,
+                    visitor=visitor,
+                    request=p.request,
+                    estimate=p.estimate,
+                    seed=p.request.seed,
+                    notes=notes,
+                    code=snippets(
+                        base_url=self.code_base_url(p.provider.name), endpoint=p.form.endpoint, body=p.request.to_wire()
+                    ),
+                    uploads=uploads,
+                )
+                for new, p in zip(news, takes, strict=True)
+            ]
+        finally:
+            self._starting.difference_update(new.id for new in news)
         self._latest[(visitor, first.request.endpoint)] = tuple(job.generation_id for job in jobs)
         if key_source == "your key":
             await self._resume_waiting(visitor=visitor, provider=first.provider.name, key=key)
@@ -364,6 +401,7 @@ class Studio:
             if given.path and Path(given.path).is_file():
                 source = Path(given.path)
                 dest = keep_input(source, self.inputs, key=self._input_key, ending=sniff_file(source)[1])
+                self.store.put(dest)  # for Reuse on every replica
                 kept[name] = MediaInput(path=str(dest), url=given.url)
         return form.with_media(kept)
 
@@ -417,18 +455,38 @@ class Studio:
     # --- the reconciler ---------------------------------------------------------------------------------------
 
     async def reconcile(self) -> int:
-        """Resume every unfinished generation that no job is following. Returns how many were resumed."""
+        """Renew this replica's leases, then resume every unfinished generation that no job follows, of those whose
+        lease this replica can take (none another live replica holds). Returns how many were resumed."""
+        await self.renew_leases()
         resumed = 0
         unfinished = await self.history.run(self.history.unfinished)
-        await self.storyboards.end_interrupted(unfinished)  # an export is rendered here: it cannot be resumed
-        for generation in unfinished:
-            if generation.endpoint == STORYBOARD:
-                continue
-            if generation.id in self._live and not self._live[generation.id].status.final:
-                continue
-            if await self._resume(generation):
+        mine = [g for g in unfinished if not self._following(g.id) and await self._claim(g.id)]
+        await self.storyboards.end_interrupted(mine)  # an export is rendered here: it cannot be resumed
+        for generation in mine:
+            if generation.endpoint != STORYBOARD and await self._resume(generation):
                 resumed += 1
         return resumed
+
+    def _following(self, generation_id: str) -> bool:
+        """A job (or an export's render) of this replica follows it now."""
+        job = self._live.get(generation_id)
+        busy = generation_id in self._starting or generation_id in self.storyboards.exporting
+        return busy or (job is not None and not job.status.final)
+
+    async def _claim(self, generation_id: str) -> bool:
+        """Take (or keep) the lease on following a generation: False while another replica holds it."""
+        return await self.history.run(
+            self.history.take_lease, following(generation_id), owner=self.replica_id, ttl_s=self.lease_ttl_s
+        )
+
+    async def renew_leases(self) -> None:
+        """Renew the leases of what this replica follows (the jobs renew theirs as they poll too; this also covers
+        a task polled less often than the TTL, and exports being rendered)."""
+        ids = [gid for gid, job in self._live.items() if not job.status.final] + sorted(self.storyboards.exporting)
+        for gid in ids:
+            await self.history.run(
+                self.history.renew_lease, following(gid), owner=self.replica_id, ttl_s=self.lease_ttl_s
+            )
 
     async def _resume(self, generation: Generation, *, key: str | None = None) -> bool:
         if generation.task_id is None and generation.status == Phase.UPLOADING:
@@ -461,6 +519,9 @@ class Studio:
         return True
 
     def _job(self, generation_id: str, *, endpoint: str, provider: str, key: str, visitor: str, **details: Any) -> Job:
+        lease = Lease(
+            self.history, following(generation_id), self.replica_id, self.lease_ttl_s, self._clock, self._clock()
+        )
         """A job for a generation (a new one with its ``request``, or one resumed by its ``task_id``), tracked."""
         job = Job(
             generation_id=generation_id,
@@ -471,6 +532,8 @@ class Studio:
             outputs=self.outputs,
             clock=self._clock,
             media_gate=self._media_gate,
+            store=self.store,
+            lease=lease,
             **details,
         )
         self._track(job, visitor)
@@ -490,7 +553,7 @@ class Studio:
                 generation.visitor == visitor
                 and generation.provider == provider
                 and generation.key_source == "your key"
-            ) and (generation.id not in self._live or self._live[generation.id].status.final):
+            ) and (not self._following(generation.id) and await self._claim(generation.id)):
                 await self._resume(generation, key=key)
 
     @contextlib.asynccontextmanager
@@ -512,11 +575,33 @@ class Studio:
         while True:
             try:
                 await self.reconcile()
-                await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
-                await self.keep_disk_bounded()
+                await self.upkeep()
             except Exception:
                 log.exception("reconciling history failed")
-            await asyncio.sleep(RECONCILE_EVERY_S)
+            await asyncio.sleep(self.reconcile_every_s)
+
+    @property
+    def reconcile_every_s(self) -> float:
+        """The reconciler's period: a third of the lease TTL, so leases are renewed in time, and a dead replica's
+        generations are taken over soon after its leases expire."""
+        return self.lease_ttl_s / 3
+
+    async def upkeep(self) -> bool:
+        """Purge the deletes whose undo window passed, and apply the disk policy, every UPKEEP_EVERY_S (and at
+        start-up), in the one replica holding the ``retention`` lease (taken, or renewed, here). True when it ran."""
+        if not await self.history.run(
+            self.history.take_lease,
+            RETENTION_LEASE,
+            owner=self.replica_id,
+            ttl_s=max(self.lease_ttl_s, UPKEEP_EVERY_S * 2),
+        ):
+            return False
+        if self._upkept_at is not None and self._clock() - self._upkept_at < UPKEEP_EVERY_S:
+            return False
+        self._upkept_at = self._clock()
+        await self.purge_deleted()  # also at start-up: deletes whose undo window passed while stopped
+        await self.keep_disk_bounded()
+        return True
 
     async def aclose(self) -> None:
         for client in self.clients.values():
@@ -555,7 +640,7 @@ class Studio:
         gone = {  # an input the retention policy removed is left out: the visitor picks it again
             name: MediaInput(url=given.url)
             for name, given in form.media().items()
-            if given.path and not await asyncio.to_thread(Path(given.path).is_file)
+            if given.path and not await self.local_file(given.path)
         }
         return Reuse(form.with_media(gone) if gone else form, found.id)
 
@@ -614,6 +699,7 @@ class Studio:
                     freed += file_bytes(path)
                     self._forget_copies(path)  # and Gradio's copy of it (Reuse puts inputs back on the page)
                     await asyncio.to_thread(path.unlink, missing_ok=True)
+                    await asyncio.to_thread(self._unstore, path)
             if generation_id is not None:  # kept before inputs were stored by content: a folder per generation
                 for folder in self._input_folders(generation_id, form_json):
                     if folder.is_dir() and not await self.history.run(self.history.mentions, str(folder) + os.sep):
@@ -642,9 +728,12 @@ class Studio:
         return {self.inputs / generation_id, *(self.inputs / name for name in found)}
 
     def _delete_files(self, generation: Generation) -> int:
-        """Remove a generation's clip, poster, last frame and named copy. Returns the bytes freed."""
+        """Remove a generation's clip, poster, last frame, audio file (Add sound) and named copy (from the store too).
+        Returns the bytes freed here."""
         freed = 0
-        for path in (generation.output_path, generation.poster_path):
+        files = (generation.output_path, generation.poster_path, generation.audio_path)
+        self._unstore(*(Path(path) for path in files if path), folder=self._named_folder(generation.id))
+        for path in files:
             if path:
                 freed += file_bytes(path, Path(path).with_suffix(".last.png"))
                 self._forget_copies(Path(path), Path(path).with_suffix(".last.png"))
@@ -659,6 +748,16 @@ class Studio:
         freed += size_of(named)
         shutil.rmtree(named, ignore_errors=True)
         return freed
+
+    def _unstore(self, *paths: Path, folder: Path | None = None) -> None:
+        """Remove files (and a folder's) from the shared store. What it cannot remove is left there and logged: the
+        row that named it is purged already, and the local copies still go."""
+        try:
+            self.store.delete(*paths)
+            if folder is not None:
+                self.store.delete_folder(folder)
+        except StorageError as err:
+            log.warning("files left in the shared store: %s", err)
 
     def _forget_copies(self, *paths: Path) -> None:
         """Remove the copies kept elsewhere (Gradio's cache) of the files at ``paths``, those that exist."""
@@ -687,7 +786,9 @@ class Studio:
                     removed += await self._retire(generation) is not None
                 if len(due) < 200:
                     break
-        if (
+        if policy.max_data_bytes is not None and self.store.shared:
+            await self._trim_cache(policy.max_data_bytes)
+        elif (
             policy.max_data_bytes is not None
             and await asyncio.to_thread(size_of, self.data_dir) > policy.max_data_bytes
         ):
@@ -716,6 +817,18 @@ class Studio:
             )
         return removed
 
+    async def _trim_cache(self, max_bytes: int) -> None:
+        """With a shared store the data dir's clips and inputs are copies: over the budget, the oldest copies go
+        (from here only; they are fetched again when asked for) until the data dir is under LOW_WATER of it."""
+        used = await asyncio.to_thread(size_of, self.data_dir)
+        if used <= max_bytes:
+            return
+        cached = sum([await asyncio.to_thread(size_of, folder) for folder in (self.outputs, self.inputs)])
+        budget = max(0, int(max_bytes * LOW_WATER) - (used - cached))  # the history and keys stay
+        await asyncio.to_thread(
+            trim_folder, (self.outputs, self.inputs), now=time.time(), max_age_s=None, max_bytes=budget
+        )
+
     async def _retire(self, generation: Generation) -> int | None:
         """Remove one generation's files for the retention policy and mark its row; the bytes freed, or None when
         it was starred, deleted or reopened meanwhile."""
@@ -730,12 +843,26 @@ class Studio:
         """The visitor's own clip under its download name (``studio.vault.download_name``), in a folder of the data
         dir that is served; None when the generation is not theirs or has no clip."""
         found = await self.generation(generation_id, visitor=visitor)
-        if found is None or not found.output_path:
+        if found is None or not found.output_path or not await self.local_file(found.output_path):
             return None
+        folder = self._named_folder(found.id)
+        made_before = await asyncio.to_thread(folder.is_dir)
         try:
-            return await asyncio.to_thread(named_copy, found, folder=self._named_folder(found.id))
+            named = await asyncio.to_thread(named_copy, found, folder=folder)
         except FileNotFoundError:
             return None
+        if named.parent == folder and not made_before:  # a link to it may be asked of another replica
+            await asyncio.to_thread(self.store.put, named)
+        return named
+
+    async def local_file(self, path: str | Path | None) -> Path | None:
+        """A file of the data dir (a clip, a poster, a kept input, as a history row names it) ready to read here:
+        fetched from the shared store when this replica has no copy of it. None when neither has it. Whatever
+        reads a clip another replica may have made (Reuse, downloads, storyboard exports, finishing passes) asks
+        this first."""
+        if not path:
+            return None
+        return Path(path) if await asyncio.to_thread(self.store.ensure, Path(path)) else None
 
     async def compare(self, generation_ids: list[str], *, visitor: str) -> Comparison:
         """Up to COMPARE_MAX of the visitor's own generations (others' ids are left out) and their settings."""
@@ -761,6 +888,7 @@ class Studio:
 
     async def last_frame(self, video: Path) -> Path:
         """The last frame of a clip, saved as a PNG beside it (for "use last frame as first frame")."""
+        await self.local_file(video)
         return await asyncio.to_thread(media.save_last_frame, video, video.with_suffix(".last.png"))
 
     def cost(
@@ -772,13 +900,17 @@ class Studio:
         duration: int | None = None,
         input_seconds: float | None = None,
         audio: bool | None = None,
+        options: Mapping[str, Any] | None = None,
+        fps: float | None = None,
     ) -> Estimate | None:
-        """The estimate for a model, or None when the length is not known yet (act_two before a reference)."""
+        """The estimate for a model, or None when the length is not known yet (act_two before a reference).
+        ``options``: what else the price follows, by wire name (the upscaler's resolution and fpsBoost); ``fps``:
+        the input's frame rate, where the price is per frame (an assumed rate when None)."""
         spec = provider_spec(provider).model(model, endpoint)
         if spec is None:
             return None
         seconds = output_seconds(spec, duration=duration, input_seconds=input_seconds)
-        return estimate(spec, seconds=seconds, audio=audio) if seconds else None
+        return estimate(spec, seconds=seconds, audio=audio, fps=fps, options=options) if seconds else None
 
     # --- the account ---------------------------------------------------------------------------------------------
 
@@ -801,3 +933,9 @@ class Studio:
             found = None
         self._balances[cache_key] = (self._clock(), found)
         return found
+
+
+def _takes_seed(form: Form, spec: ProviderSpec) -> bool:
+    """Whether the form's model takes a seed (an unknown model is left for the form's checks to name)."""
+    model = spec.model(form.model, form.endpoint)
+    return model is None or model.seed

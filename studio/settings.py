@@ -18,8 +18,11 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from studio.capabilities import PROVIDERS, foreign_key, key_owner
 from studio.capabilities import provider as provider_spec
+from studio.db import database_address, is_postgresql, sqlite_path
 from studio.disk import GB, MB, DiskPolicy
+from studio.history import LEASE_TTL_S
 from studio.spend import SpendPolicy
+from studio.storage import parse_url
 
 SPACE_STORAGE = Path("/data")  # where a Hugging Face Space mounts its persistent storage volume
 # A Space's container is reached only through Hugging Face's proxies, from private addresses: these are believed for
@@ -72,6 +75,45 @@ class Settings(BaseModel):
         Path("data"),
         "Where history, outputs and inputs are kept.",
         shown="./data (on a Space with storage: /data/runway-studio)",
+    )
+    storage_url: str = _env(
+        "STUDIO_STORAGE_URL",
+        "",
+        "Replicas: an S3-compatible bucket (s3://bucket/prefix) that keeps the clips, posters, kept inputs and "
+        "exports for every replica; the data dir is then each replica's cache of it. Every replica needs the same "
+        "STUDIO_DATA_DIR path. Credentials: boto3's own (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, a profile or "
+        'a role). Needs pip install -e ".[replicas]".',
+        shown="(none: the data dir alone)",
+    )
+    storage_endpoint: str = _env(
+        "STUDIO_STORAGE_ENDPOINT",
+        "",
+        "Replicas: the S3-compatible service's URL when it is not AWS (Cloudflare R2, MinIO, ...).",
+        shown="(AWS)",
+    )
+    storage_region: str = _env(
+        "STUDIO_STORAGE_REGION", "", "Replicas: the bucket's region (R2: auto).", shown="(boto3's: AWS_REGION)"
+    )
+    database_url: SecretStr = _env(
+        "STUDIO_DATABASE_URL",
+        SecretStr(""),
+        "Where History is kept: a SQLite file, or postgresql://user:password@host/db shared by several replicas "
+        '(needs psycopg: pip install -e ".[replicas]"). Never printed with its password.',
+        shown="sqlite:///STUDIO_DATA_DIR/history.sqlite3",
+    )
+    replica_id: str = _env(
+        "STUDIO_REPLICA_ID",
+        "",
+        "This replica's name in the leases it holds (which generations it follows, who runs the upkeep); give each "
+        "replica its own, kept across its restarts, and a restarted one takes its work back at once.",
+        shown="SQLite: host name and data dir; PostgreSQL: host name, process id and a random suffix",
+    )
+    lease_ttl_s: float = _env(
+        "STUDIO_LEASE_TTL_S",
+        LEASE_TTL_S,
+        "Seconds a replica's lease lasts unless renewed (renewed every third of it); another replica takes over an "
+        "unfinished generation this long after its replica stopped.",
+        ge=3,
     )
     sim_pending_s: float = _env("STUDIO_SIM_PENDING_S", 1.0, "Simulator: seconds a task stays PENDING.", ge=0)
     sim_running_s: float = _env("STUDIO_SIM_RUNNING_S", 4.0, "Simulator: seconds a task stays RUNNING.", ge=0)
@@ -139,7 +181,7 @@ class Settings(BaseModel):
         None,
         "Disk: when the data dir grows past this many GB (checked every minute), the oldest generations' files are "
         "removed until it is under 90 % of it (never a running or starred one; History keeps the row, marked as "
-        "removed).",
+        "removed). With STUDIO_STORAGE_URL it bounds this replica's copies only: the oldest go, the bucket keeps them.",
         shown="(unlimited)",
         gt=0,
     )
@@ -162,12 +204,6 @@ class Settings(BaseModel):
         "Open pages whose session state (about 1 MB each) is kept in memory; beyond it the least recently used page "
         "loses its key and must enter it again. A closed page's state goes an hour after it closed.",
         ge=1,
-    )
-    replica_id: str = _env(
-        "STUDIO_REPLICA_ID",
-        "",
-        "Names this process among several serving one studio (its log lines); python -m studio.serve sets r1..rN.",
-        shown="(none: one process)",
     )
     space_id: str = _env(
         "SPACE_ID",
@@ -192,6 +228,11 @@ class Settings(BaseModel):
         if not key and self.provider == "runway":
             key = self.runway_api_secret.get_secret_value()
         return key
+
+    @property
+    def history_url(self) -> str:
+        """STUDIO_DATABASE_URL, or the SQLite file in the data dir."""
+        return self.database_url.get_secret_value() or str(self.data_dir / "history.sqlite3")
 
     @property
     def spend_policy(self) -> SpendPolicy:
@@ -248,9 +289,13 @@ class Settings(BaseModel):
             f"  Provider: {provider}",
             f"  Key:      {key}" if not spec.simulated else "  Key:      none needed",
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
+            f"  History:  {self._history_engine()}",
         ]
         if self.replica_id:
             lines.append(f"  Replica:  {self.replica_id} (one of several sharing this data dir and secret)")
+        if self.storage_url:
+            where = f" at {without_credentials(self.storage_endpoint)}" if self.storage_endpoint else ""
+            lines.append(f"  Files:    {self.storage_url}{where} (shared by the replicas; the data dir caches it)")
         if self.trusted_proxies:
             lines.append(f"  Proxies:  X-Forwarded-For is believed from {', '.join(self.trusted_proxies)}")
         if spec.simulated or not source:
@@ -259,6 +304,12 @@ class Settings(BaseModel):
                 "or STUDIO_API_KEY=hk-... (an openai-hk key: the proxy). Visitors can also enter a key in Settings."
             )
         return "\n".join(lines)
+
+    def _history_engine(self) -> str:
+        url = self.history_url
+        if is_postgresql(url):
+            return f"PostgreSQL, {database_address(url)} (shared by replicas)"
+        return f"SQLite, {sqlite_path(url).resolve()}"
 
     # --- parsing ---------------------------------------------------------------------------------------------
 
@@ -314,6 +365,20 @@ class Settings(BaseModel):
         if unknown:
             raise ValueError(f"names unknown models: {', '.join(unknown)}. Known: {', '.join(sorted(known))}")
         return names or None
+
+    @field_validator("storage_url")
+    @classmethod
+    def _bucket(cls, raw: str) -> str:
+        if raw:
+            parse_url(raw)  # a ValueError names what it must look like
+        return raw
+
+    @field_validator("storage_endpoint")
+    @classmethod
+    def _endpoint(cls, raw: str) -> str:
+        if raw and urlsplit(raw).scheme not in ("http", "https"):
+            raise ValueError("must be an http:// or https:// URL")
+        return raw
 
     @field_validator("trusted_proxies", mode="before")
     @classmethod

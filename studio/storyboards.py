@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from studio import media
-from studio.errors import FieldIssue, InvalidInput
+from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.history import Generation, HistoryStore, NewGeneration
 from studio.i18n import Label, Msg
 from studio.links import random_name
@@ -150,7 +150,9 @@ class StoryboardStore:
         """A visitor's storyboards, the last changed first."""
         with self.history.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM storyboards WHERE visitor = ? ORDER BY updated_at DESC, rowid DESC", (visitor,)
+                "SELECT * FROM storyboards WHERE visitor = ?"
+                f" ORDER BY updated_at DESC, {self.history.order_column} DESC",
+                (visitor,),
             ).fetchall()
         return [_board(r) for r in rows]
 
@@ -193,7 +195,7 @@ class Storyboards:
 
     studio: Studio
     store: StoryboardStore = field(init=False)
-    _exporting: set[str] = field(default_factory=set)  # the exports this process is rendering
+    exporting: set[str] = field(default_factory=set)  # the exports this process is rendering
 
     def __post_init__(self) -> None:
         self.store = StoryboardStore(self.studio.history)
@@ -203,7 +205,7 @@ class Storyboards:
         the way on. Returns how many."""
         ended = 0
         for generation in unfinished:
-            if generation.endpoint == ENDPOINT and generation.id not in self._exporting:
+            if generation.endpoint == ENDPOINT and generation.id not in self.exporting:
                 history = self.studio.history
                 ended += await history.run(
                     history.record, generation.id, Phase.FAILED, failure_reason=Msg("board.export_interrupted")
@@ -306,31 +308,34 @@ class Storyboards:
         for shot in board.shots:
             found = await self.studio.generation(shot.generation_id, visitor=board.visitor)
             seconds = None
-            if found is not None and found.output_path:
-                seconds = await asyncio.to_thread(_clip_seconds, Path(found.output_path))
+            clip = await self.studio.local_file(found.output_path) if found is not None else None
+            if clip is not None:  # made by another replica: fetched from the shared store first
+                seconds = await asyncio.to_thread(_clip_seconds, clip)
             views.append(ShotView(shot, found, seconds))
         return views
 
     # --- export ---------------------------------------------------------------------------------------------
 
-    async def check(self, board: Storyboard) -> list[ShotView]:
-        """The shots, ready to export; raises InvalidInput naming each problem (no shots, a deleted clip, a trim or
-        fade that does not fit its clip), without rendering anything."""
+    async def problems(self, views: Sequence[ShotView]) -> list[FieldIssue]:
+        """What stops these shots from being exported, each naming its shot: a deleted clip, then (once every clip
+        is there) a trim or fade that does not fit its clip. Nothing is rendered."""
         from studio.media import stitch
 
-        if not board.shots:
-            raise InvalidInput(FieldIssue("Storyboard", Msg("board.no_shots")))
-        views = await self.views(board)
-        issues = [
+        if not views:
+            return [FieldIssue("Storyboard", Msg("board.no_shots"))]
+        gone = [
             FieldIssue(shot_label(i), Msg("board.clip_gone", shot=Label(shot_label(i))))
             for i, view in enumerate(views)
             if view.gone
         ]
+        return gone or list(await asyncio.to_thread(stitch.plan_issues, _cuts(views)))
+
+    async def check(self, board: Storyboard) -> list[ShotView]:
+        """The shots, ready to export; raises InvalidInput naming each problem (``problems``)."""
+        views = await self.views(board)
+        issues = await self.problems(views)
         if issues:
             raise InvalidInput(issues)
-        planned = await asyncio.to_thread(stitch.plan_issues, _cuts(views))
-        if planned:
-            raise InvalidInput(planned)
         return views
 
     async def export(self, board_id: str, *, visitor: str) -> AsyncIterator[ExportProgress]:
@@ -359,8 +364,10 @@ class Storyboards:
                 parent_id=board.shots[-1].generation_id,
             ),
             status=Phase.RUNNING.value,
+            owner=self.studio.replica_id,  # rendered here: no other replica ends it while this one renews it
+            lease_s=self.studio.lease_ttl_s,
         )
-        self._exporting.add(row.id)
+        self.exporting.add(row.id)
         loop = asyncio.get_running_loop()
         fractions: asyncio.Queue[float] = asyncio.Queue()
 
@@ -390,7 +397,13 @@ class Storyboards:
             await history.run(history.record, row.id, Phase.FAILED, failure_reason=reason)
             raise
         finally:
-            self._exporting.discard(row.id)
+            self.exporting.discard(row.id)
+        for file in (made.path, poster):  # for every replica (a store that fails: the export failed)
+            try:
+                await asyncio.to_thread(self.studio.store.put, file)
+            except StudioError:
+                await history.run(history.record, row.id, Phase.FAILED, failure_reason=Msg("board.export_failed"))
+                raise
         await history.run(
             history.set_output, row.id, output_path=str(made.path), poster_path=str(poster), actual_credits=0
         )

@@ -1,7 +1,8 @@
 """Composition: settings in, the studio out. The one place that knows what the studio is made of.
 
     settings -> transports (the network, or the embedded simulator in-process) -> one client per provider
-             -> the history store -> the service (``Studio``)
+             -> the history store (SQLite, or PostgreSQL shared by replicas), the file store (the data dir, or
+                a bucket) -> the service (``Studio``)
 
 The service never imports the simulator: when the studio runs on it, the simulator is just another transport
 (``httpx.ASGITransport``), wrapped so that connection faults can be injected (``FaultyTransport``).
@@ -10,6 +11,7 @@ The service never imports the simulator: when the studio runs on it, the simulat
 from __future__ import annotations
 
 import secrets
+import socket
 from pathlib import Path
 
 import httpx
@@ -17,6 +19,7 @@ from gradio.utils import get_upload_folder
 
 from studio.capabilities import PROVIDERS, SIMULATED_DIALECTS
 from studio.client import RunwayClient
+from studio.db import is_postgresql
 from studio.history import HistoryStore
 from studio.identity import Signer, Visitors
 from studio.service import Studio
@@ -24,6 +27,7 @@ from studio.settings import Settings, without_credentials
 from studio.simulator.app import create_app as create_simulator
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FaultyTransport
+from studio.storage import open_store
 
 EMBEDDED_SIMULATOR_URL = "http://simulator.internal"  # never resolved: the ASGI transport answers it in-process
 STANDALONE_SIMULATOR_URL = "http://127.0.0.1:8787"  # python -m studio.simulator (what copy-as-code points at)
@@ -60,13 +64,32 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         server_provider=settings.provider,
         server_key=settings.server_key,
         data_dir=settings.data_dir,
-        history=HistoryStore(settings.data_dir / "history.sqlite3"),
+        history=HistoryStore(settings.history_url),  # SQLite in the data dir, or PostgreSQL shared by replicas
         spend=settings.spend_policy,
         code_base_urls=code_base_urls,
         simulator_app=simulator_app,
         disk=settings.disk_policy(Path(get_upload_folder())),  # Gradio's uploads (GRADIO_TEMP_DIR), trimmed too
+        store=open_store(
+            settings.storage_url,
+            data_dir=settings.data_dir,
+            endpoint_url=settings.storage_endpoint,
+            region=settings.storage_region,
+        ),
+        replica_id=replica_id(settings),
+        lease_ttl_s=settings.lease_ttl_s,
         link_secret=settings.secret.get_secret_value(),  # replicas across machines sign file links alike
     )
+
+
+def replica_id(settings: Settings) -> str | None:
+    """STUDIO_REPLICA_ID; else, on the embedded SQLite history (one machine), this host and data dir, so that a
+    restarted studio takes its own leases back at once instead of waiting for them to expire; else (PostgreSQL)
+    None: the studio makes up one of its own, unique to the process."""
+    if settings.replica_id:
+        return settings.replica_id
+    if is_postgresql(settings.history_url):
+        return None
+    return f"{socket.gethostname()}:{settings.data_dir.resolve()}"
 
 
 def visitors(settings: Settings, history: HistoryStore) -> Visitors:

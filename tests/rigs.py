@@ -4,6 +4,7 @@ form they send."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from studio.forms import Form, MediaInput
 from studio.service import Studio
 from studio.simulator.app import create_app
 from studio.simulator.config import SimulatorConfig
-from tests.conftest import ASSETS
+from tests.conftest import ASSETS, history_store
 from tests.fakes import FakeClock
 
 
@@ -63,7 +64,9 @@ class SimulatedStudio:
             sleep=self.sleep,
             clock=self.clock,
         )
-        self._studio_options = {"server_key": server_key, "data_dir": data, **studio_options}
+        # One replica id across restarts, as a restarted `python app.py` on its data dir has (studio.wiring).
+        replica = f"rig:{uuid.uuid4().hex[:8]}"
+        self._studio_options = {"server_key": server_key, "data_dir": data, "replica_id": replica, **studio_options}
         self.studio = self.restarted()
 
     async def sleep(self, seconds: float) -> None:
@@ -81,13 +84,11 @@ class SimulatedStudio:
         return transport
 
     def restarted(self) -> Studio:
-        """A new studio on this rig's client and data folder, as the process would start again."""
-        return Studio(
-            clients={self.provider: self.client},
-            server_provider=self.provider,
-            clock=self.clock,
-            **self._studio_options,
-        )
+        """A new studio on this rig's client and data folder, as the process would start again (its history on the
+        running test's engine: ``tests.conftest.history_store``)."""
+        options = dict(self._studio_options)
+        options.setdefault("history", history_store(Path(options["data_dir"]) / "history.sqlite3"))
+        return Studio(clients={self.provider: self.client}, server_provider=self.provider, clock=self.clock, **options)
 
     @property
     def engine(self) -> Any:

@@ -13,6 +13,7 @@ from studio.disk import LOW_WATER, DiskPolicy, size_of
 from studio.history import Generation
 from studio.service import Studio
 from studio.ui import gallery
+from tests.conftest import Vault
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
 from tests.test_gallery import ALICE, BOB, new, studio_on
@@ -22,8 +23,10 @@ KB = 1024
 DAY = 86400.0
 
 
-async def test_the_same_image_sent_twice_is_stored_once_and_goes_with_its_last_generation(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+async def test_the_same_image_sent_twice_is_stored_once_and_goes_with_its_last_generation(
+    tmp_path: Path, vault: Vault
+) -> None:
+    rig = Rig(tmp_path, store=vault.store(tmp_path / "data"))
     made = [
         await rig.generate(paper_boats(seed=1)),
         await rig.generate(paper_boats(seed=2)),
@@ -33,6 +36,7 @@ async def test_the_same_image_sent_twice_is_stored_once_and_goes_with_its_last_g
     kept = [p for p in rig.studio.inputs.rglob("*") if p.is_file()]
     assert len(kept) == 1, kept  # three generations of one image: one file
     assert {row.form["first"]["path"] for row in rows if row} == {str(kept[0])}
+    vault.forget_local(tmp_path / "data")  # with a bucket: Reuse on another machine fetches the input
     for row, visitor in zip(rows, (ALICE, ALICE, BOB), strict=True):
         assert row is not None
         reuse = await rig.studio.reuse(row.id, visitor=visitor)
@@ -43,6 +47,7 @@ async def test_the_same_image_sent_twice_is_stored_once_and_goes_with_its_last_g
         assert row is not None and await rig.studio.delete(row.id, visitor=visitor) is not None
         assert await rig.studio.purge_deleted(visitor=visitor, generation_id=row.id, at_once=True) == 1
     assert not kept[0].exists(), "the last generation purged leaves its input behind"
+    assert vault.objects() == set(), "the last generation purged leaves files in the bucket"
 
 
 async def test_a_deleted_generation_takes_the_simulators_copy_of_its_clip(tmp_path: Path) -> None:
@@ -68,11 +73,15 @@ def made(studio: Studio, clock: FakeClock, *, status: str = "succeeded", kb: int
     own_input.write_bytes(os.urandom(10 * KB))
     form = {"model": "gen4_turbo", "prompt_text": "boats", "seed": 7, "first": {"path": str(own_input), "url": None}}
     g = studio.history.add(new(form=form, **changes))
+    written = [own_input]
     if status == "succeeded":
         clip, poster = studio.outputs / f"{g.id}.mp4", studio.outputs / f"{g.id}.jpg"
         clip.write_bytes(os.urandom(kb * KB))
         poster.write_bytes(os.urandom(KB))
+        written += [clip, poster]
         studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
+    for path in written:  # kept for every replica, as the service and the vault keep them
+        studio.store.put(path)
     studio.history.record(g.id, status)
     found = studio.history.get(g.id)
     assert found is not None
@@ -112,9 +121,10 @@ async def test_over_the_size_limit_the_oldest_go_first_but_never_a_starred_or_ru
         assert row is not None and row.removed_at is None
 
 
-async def test_past_the_retention_days_old_generations_go_and_starred_ones_stay(tmp_path: Path) -> None:
+async def test_past_the_retention_days_old_generations_go_and_starred_ones_stay(tmp_path: Path, vault: Vault) -> None:
     clock = FakeClock(start=1_780_000_000.0)
-    studio = studio_with(tmp_path, clock, DiskPolicy(retention_days=30))
+    data = tmp_path / "data"
+    studio = studio_on(tmp_path, clock, disk=DiskPolicy(retention_days=30), store=vault.store(data))
     old, old_starred = made(studio, clock), made(studio, clock)
     studio.history.set_starred(old_starred.id, visitor=ALICE, starred=True)
     clock.advance(29 * DAY)
@@ -124,6 +134,8 @@ async def test_past_the_retention_days_old_generations_go_and_starred_ones_stay(
     assert await studio.keep_disk_bounded() == 1
     assert not any(p.exists() for p in files_of(old))
     assert all(p.exists() for p in files_of(old_starred) + files_of(recent))
+    if vault.bucket is not None:  # the bucket too: retention removes a generation's files everywhere
+        assert vault.objects() == {vault.key(data, p) for p in files_of(old_starred) + files_of(recent)}
 
 
 async def test_the_upload_folder_is_trimmed_by_age_and_by_size(tmp_path: Path) -> None:

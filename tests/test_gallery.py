@@ -16,14 +16,16 @@ import pytest
 
 from studio.compare import settings_diff
 from studio.forms import MediaInput
-from studio.history import MIGRATIONS, Generation, HistoryFilter, HistoryStore, NewGeneration
+from studio.history import MIGRATIONS, Generation, HistoryFilter, HistoryStore, NewGeneration, script_for
 from studio.service import Studio
 from studio.ui import gallery
 from studio.vault import download_name
-from tests.conftest import ASSETS
+from tests.conftest import ASSETS, Vault, history_store
 from tests.fakes import FakeClock
 from tests.rigs import paper_boats
 from tests.test_history import Rig
+
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 ALICE, BOB = "browser:alice", "browser:bob"
 
@@ -59,7 +61,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(tmp_path: Path, clock: FakeClock) -> Any:
-    history = HistoryStore(tmp_path / "history.sqlite3", clock=clock)
+    history = history_store(tmp_path / "history.sqlite3", clock=clock)
     yield history
     history.close()
 
@@ -78,6 +80,7 @@ def test_a_page_is_the_next_size_rows_newest_first_with_the_counts(store: Histor
     assert store.page(BOB).total == 5 and store.page("browser:carol").items == []
 
 
+@pytest.mark.sqlite_only
 def test_listing_and_counting_read_the_index_not_every_row(store: HistoryStore) -> None:
     """The page, its counts and a filtered page are answered from the (visitor, deleted_at, created_at) index: a
     visitor with 10,000 generations costs a page's rows, not 10,000 (bench/history_open.py times it)."""
@@ -139,11 +142,11 @@ def test_filters_by_tab_model_status_words_and_star(store: HistoryStore, clock: 
 
 
 def test_a_star_persists_when_the_studio_restarts(tmp_path: Path, clock: FakeClock) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3", clock=clock)
+    store = history_store(tmp_path / "h.sqlite3", clock=clock)
     starred = store.add(new())
     store.set_starred(starred.id, visitor=ALICE, starred=True)
     store.close()
-    again = HistoryStore(tmp_path / "h.sqlite3", clock=clock)
+    again = history_store(tmp_path / "h.sqlite3", clock=clock)
     try:
         found = again.get(starred.id, visitor=ALICE)
         assert found is not None and found.starred
@@ -162,7 +165,7 @@ def studio_on(tmp_path: Path, clock: FakeClock, *, undo_s: float = 8.0, **option
         server_provider="simulator",
         server_key="",
         data_dir=data,
-        history=HistoryStore(data / "history.sqlite3", clock=clock),
+        history=history_store(data / "history.sqlite3", clock=clock),
         undo_s=undo_s,
         **options,
     )
@@ -177,6 +180,8 @@ def with_files(studio: Studio, **changes: Any) -> Generation:
     (studio.inputs / g.id).mkdir(parents=True)
     (studio.inputs / g.id / "first.png").write_bytes(b"input")
     studio.history.set_output(g.id, output_path=str(clip), poster_path=str(poster), actual_credits=25)
+    studio.store.put(clip)  # as the vault keeps them (the input, in a folder of its own, is of an older layout)
+    studio.store.put(poster)
     studio.history.record(g.id, "succeeded")
     found = studio.history.get(g.id)
     assert found is not None
@@ -184,9 +189,10 @@ def with_files(studio: Studio, **changes: Any) -> Generation:
 
 
 async def test_a_delete_hides_at_once_can_be_undone_and_is_purged_after_the_window(
-    tmp_path: Path, clock: FakeClock
+    tmp_path: Path, clock: FakeClock, vault: Vault
 ) -> None:
-    studio = studio_on(tmp_path, clock, undo_s=8.0)
+    data = tmp_path / "data"
+    studio = studio_on(tmp_path, clock, undo_s=8.0, store=vault.store(data))
     kept, gone = with_files(studio), with_files(studio)
     named = await studio.download_path(gone.id, visitor=ALICE)
     assert named is not None and named.is_file()
@@ -210,6 +216,8 @@ async def test_a_delete_hides_at_once_can_be_undone_and_is_purged_after_the_wind
     assert [g.id for g in (await studio.history_page(ALICE)).items] == [kept.id]  # the undone one stays
     assert Path(str(kept.output_path)).is_file()
     assert not await studio.restore(gone.id, visitor=ALICE)  # too late
+    if vault.bucket is not None:  # the bucket keeps the undone one's files only
+        assert vault.objects() == {vault.key(data, p) for p in (kept.output_path, kept.poster_path)}
 
 
 async def test_a_purged_clip_still_counts_against_the_daily_caps(tmp_path: Path, clock: FakeClock) -> None:
@@ -273,8 +281,10 @@ async def test_a_running_generation_deleted_keeps_running_until_purged_then_is_c
     assert task.cancelled_at is not None  # the provider stops it: no clip is made for nobody
 
 
-async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is_purged(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is_purged(
+    tmp_path: Path, vault: Vault
+) -> None:
+    rig = Rig(tmp_path, store=vault.store(tmp_path / "data"))
     jobs = await rig.studio.submit_takes(
         paper_boats(prompt_text="twin boats"), takes=2, provider=rig.provider, visitor=ALICE, visitor_key=None
     )
@@ -288,15 +298,20 @@ async def test_the_takes_of_one_press_keep_their_shared_inputs_until_the_last_is
     await rig.studio.delete(first.id, visitor=ALICE)
     assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=first.id, at_once=True) == 1
     assert Path(second.form["first"]["path"]).is_file(), "purging one take took the other's input"
-    assert await rig.studio.reuse(second.id, visitor=ALICE) is not None
+    vault.forget_local(tmp_path / "data")  # with a bucket: as on another machine
+    reuse = await rig.studio.reuse(second.id, visitor=ALICE)
+    assert reuse is not None and reuse.form.media()["first"].path == str(shared) and shared.is_file()
 
     await rig.studio.delete(second.id, visitor=ALICE)
     assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=second.id, at_once=True) == 1
     assert not shared.exists(), "the last take purged leaves its inputs behind"
+    assert vault.objects() == set(), "the last take purged leaves files in the bucket"
 
 
-async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_folder(tmp_path: Path) -> None:
-    rig = Rig(tmp_path)
+async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_folder(
+    tmp_path: Path, vault: Vault
+) -> None:
+    rig = Rig(tmp_path, store=vault.store(tmp_path / "data"))
     status = await rig.generate(paper_boats(prompt_text="Named boats at noon"))
     row = rig.studio.history.get(status.generation_id)
     assert row is not None and row.output_path is not None
@@ -304,21 +319,25 @@ async def test_a_new_clip_is_kept_under_its_download_name_and_purged_with_its_fo
     assert clip.name == download_name(row) and "_gen4_turbo_named-boats-at-noon_7.mp4" in clip.name
     assert clip.parent.parent == rig.studio.outputs and len(clip.parent.name) >= 24  # an unguessable folder
     assert await rig.studio.download_path(row.id, visitor=ALICE) == clip  # no second copy
+    if vault.bucket is not None:
+        assert vault.key(tmp_path / "data", clip) in vault.objects()
     await rig.studio.delete(row.id, visitor=ALICE)
     assert await rig.studio.purge_deleted(visitor=ALICE, generation_id=row.id, at_once=True) == 1
     assert not clip.parent.exists()
+    assert vault.objects() == set()
 
 
 # --- migration ----------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_a_database_from_before_the_gallery_migrates_with_its_prompts_searchable(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     before = [m for m in MIGRATIONS if m[0] < "0005"]
     for name, script in before:
-        db.executescript(script)
+        db.executescript(script_for(script, "sqlite"))
         db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
     db.execute(
         "INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, created_at, updated_at) "
@@ -379,9 +398,12 @@ def test_a_download_is_named_by_its_time_model_prompt_and_seed(changes: dict[str
     assert len(made) <= 80 and "/" not in made and made.isascii() and made.endswith(".mp4")
 
 
-async def test_the_named_clip_is_the_visitors_own_and_lies_in_a_served_folder(tmp_path: Path, clock: FakeClock) -> None:
-    studio = studio_on(tmp_path, clock)
+async def test_the_named_clip_is_the_visitors_own_and_lies_in_a_served_folder(
+    tmp_path: Path, clock: FakeClock, vault: Vault
+) -> None:
+    studio = studio_on(tmp_path, clock, store=vault.store(tmp_path / "data"))
     g = with_files(studio, form={"prompt_text": "Paper boats"}, seed=42)
+    vault.forget_local(tmp_path / "data")  # with a bucket: the clip was made on another machine
     assert await studio.download_path(g.id, visitor=BOB) is None
     named = await studio.download_path(g.id, visitor=ALICE)
     assert named is not None and named.name == download_name(g)
@@ -389,6 +411,8 @@ async def test_the_named_clip_is_the_visitors_own_and_lies_in_a_served_folder(tm
     assert named.is_relative_to(studio.outputs)  # launch_options allows outputs: Gradio can serve it
     assert os.stat(named).st_ino == os.stat(str(g.output_path)).st_ino  # a link, not a second copy
     assert await studio.download_path(g.id, visitor=ALICE) == named  # made once
+    if vault.bucket is not None:  # kept for the other replicas, whose links to it may be asked of them
+        assert vault.key(tmp_path / "data", named) in vault.objects()
 
 
 # --- compare ----------------------------------------------------------------------------------------------------

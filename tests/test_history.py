@@ -15,22 +15,31 @@ import httpx
 import pytest
 
 from studio.capabilities import SIMULATOR, SIMULATOR_RUNWAY, ProviderSpec
+from studio.db import SqliteDatabase
 from studio.forms import Form, KeyframeInput, MediaInput
-from studio.history import MIGRATIONS, HistoryStore, migrate
+from studio.history import MIGRATIONS, migrate, script_for
 from studio.simulator.config import SimulatorConfig
-from tests.conftest import ASSETS
+from tests.conftest import ASSETS, history_store
 from tests.rigs import SimulatedStudio, paper_boats
+
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 
 class Rig(SimulatedStudio):
     """A studio on an in-process simulator, both on one fake clock."""
 
     def __init__(
-        self, tmp: Path, *, ttl: float = 3600.0, before_create: Any = None, provider: ProviderSpec = SIMULATOR
+        self,
+        tmp: Path,
+        *,
+        ttl: float = 3600.0,
+        before_create: Any = None,
+        provider: ProviderSpec = SIMULATOR,
+        store: Any = None,
     ) -> None:
         self.before_create = before_create
         config = SimulatorConfig(pending_s=0.5, running_s=2.0, output_ttl_s=ttl, output_dir=tmp / "sim")
-        super().__init__(tmp / "data", provider, config)
+        super().__init__(tmp / "data", provider, config, store=store)
 
     def wrap(self, transport: httpx.AsyncBaseTransport) -> httpx.AsyncBaseTransport:
         return transport if self.before_create is None else _Spy(transport, self.before_create)
@@ -54,6 +63,7 @@ class _Spy(httpx.AsyncBaseTransport):
         return await self.inner.handle_async_request(request)
 
 
+@pytest.mark.sqlite_only
 async def test_the_row_exists_before_the_create_call_is_sent(tmp_path: Path) -> None:
     seen: list[list[tuple[str, str | None]]] = []
 
@@ -195,6 +205,14 @@ OFFICIAL_FORMS = [
         prompt_text="watercolour",
         seed=9,
     ),
+    # A finishing pass: enhance_frame_rate takes no seed, so none is chosen or kept.
+    Form.of(
+        "video_upscale",
+        model="enhance_frame_rate",
+        video=MediaInput(path=str(ASSETS / "city_drive.mp4")),
+        target_framerate="30",
+        seed=None,
+    ),
 ]
 
 
@@ -270,19 +288,20 @@ async def test_visitors_see_and_touch_only_their_own(tmp_path: Path) -> None:
 
 
 def test_migrations_run_twice_are_a_no_op(tmp_path: Path) -> None:
-    store = HistoryStore(tmp_path / "h.sqlite3")
+    store = history_store(tmp_path / "h.sqlite3")
     assert store.applied == [name for name, _ in MIGRATIONS]
     store.close()
-    again = HistoryStore(tmp_path / "h.sqlite3")
+    again = history_store(tmp_path / "h.sqlite3")
     assert again.applied == []
 
 
+@pytest.mark.sqlite_only
 def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     db = sqlite3.connect(path, isolation_level=None)
     db.execute("CREATE TABLE migrations (name TEXT PRIMARY KEY, applied_at REAL NOT NULL)")
     name, script = MIGRATIONS[0]
-    db.executescript(script)
+    db.executescript(script_for(script, "sqlite"))
     db.execute("INSERT INTO migrations VALUES (?, 0)", (name,))
     db.execute(
         "INSERT INTO generations (id, visitor, provider, endpoint, model, form, status, created_at, updated_at) "
@@ -290,15 +309,16 @@ def test_a_database_from_the_first_schema_migrates_forward(tmp_path: Path) -> No
         "'succeeded', 1, 1)"
     )
     db.close()
-    store = HistoryStore(path)
+    store = history_store(path)
     assert store.applied == [n for n, _ in MIGRATIONS[1:]]
     old = store.get("old")
     assert old is not None and old.prompt == "hi" and old.key_source == "server key" and old.parent_id is None
     assert old.form == {"prompt_text": "hi"}  # 0004: named as the request's field
 
 
+@pytest.mark.sqlite_only
 def test_migrate_is_idempotent_on_one_connection(tmp_path: Path) -> None:
-    db = sqlite3.connect(tmp_path / "x.sqlite3", isolation_level=None)
+    db = SqliteDatabase(tmp_path / "x.sqlite3")
     assert len(migrate(db)) == len(MIGRATIONS) and migrate(db) == []
 
 

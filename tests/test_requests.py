@@ -151,6 +151,37 @@ VALID |= {
     ("runway", "veo3.1"): example("image_to_video", VEO_I2V | {"model": "veo3.1"}),
     ("runway", "veo3.1_fast"): example("image_to_video", VEO_I2V | {"model": "veo3.1_fast"}),
     ("runway", "aleph2"): example("video_to_video", ALEPH2),
+    # The finishing passes (runwayml 5.24 types/video_upscale_create_params.py, video_to_audio_create_params.py).
+    ("runway", "magnific_video_upscaler_creative"): example(
+        "video_upscale",
+        {
+            "model": "magnific_video_upscaler_creative",
+            "videoUri": MP4_URI,
+            "resolution": "4k",
+            "creativity": 0,
+            "sharpen": 100,
+            "smartGrain": 40,
+            "flavor": "vivid",
+            "fpsBoost": True,
+        },
+    ),
+    ("runway", "enhance_frame_rate"): example(
+        "video_upscale", {"model": "enhance_frame_rate", "videoUri": VID, "targetFramerate": "59_94"}
+    ),
+    ("runway", "mirelo_sfx_2_0"): example(
+        "video_to_audio",
+        {
+            "model": "mirelo_sfx_2_0",
+            "videoUri": MP4_URI,
+            "duration": 4.5,
+            "promptText": "footsteps on gravel",
+            "negativePrompt": "music",
+            "seed": 9,
+            "format": "flac",
+            "numVariants": 2,
+            "preserveSpeech": True,
+        },
+    ),
 }
 TEXT_TO_VIDEO = {
     ("runway", "gen4.5"): example("text_to_video", GEN45_T2V),

@@ -34,7 +34,7 @@ import pytest
 from gradio_client import Client
 
 from tests.appclient import submit_paper_boats
-from tests.conftest import ROOT, LaunchedStudio, free_port, simulator_argv
+from tests.conftest import ROOT, S3_KEYS, LaunchedStudio, Vault, free_port, simulator_argv
 from tests.test_app_api import decode, phases, value
 
 pytestmark = pytest.mark.app
@@ -231,8 +231,12 @@ def kill_mid_task(studio: Proc, db: Path) -> dict[str, Any]:
 # --- the tests ------------------------------------------------------------------------------------------------
 
 
-def test_a_studio_killed_mid_task_picks_the_task_up_again(tmp_path: Path) -> None:
+def test_a_studio_killed_mid_task_picks_the_task_up_again(tmp_path: Path, vault: Vault) -> None:
     data, logs = tmp_path / "data", tmp_path / "logs"
+    shared: dict[str, str] = {}  # with a bucket: the studio's process keeps the clip there (boto3's own credentials)
+    if vault.bucket is not None:
+        keys = {"AWS_ACCESS_KEY_ID": S3_KEYS["access_key"], "AWS_SECRET_ACCESS_KEY": S3_KEYS["secret_key"]}
+        shared = vault.bucket.env() | keys
     logs.mkdir()
     db = data / "history.sqlite3"
     with processes() as procs:
@@ -244,6 +248,7 @@ def test_a_studio_killed_mid_task_picks_the_task_up_again(tmp_path: Path) -> Non
             GRADIO_SERVER_PORT=str(free_port()),
             GRADIO_SERVER_NAME="127.0.0.1",
             GRADIO_ANALYTICS_ENABLED="False",
+            **shared,
         )
         studio, url = start_studio(procs, env, logs)
         client = submit_until_running(url, studio)
@@ -259,6 +264,8 @@ def test_a_studio_killed_mid_task_picks_the_task_up_again(tmp_path: Path) -> Non
         # The kept clip: a real 5 s, 960x960 MP4 that decodes, and its poster.
         assert row["output_path"] and Path(row["output_path"]).is_file(), row
         assert row["poster_path"] and Path(row["poster_path"]).is_file(), row
+        if vault.bucket is not None:
+            assert {vault.key(data, row["output_path"]), vault.key(data, row["poster_path"])} <= vault.objects()
         seconds, width, height, codec = decode(row["output_path"])
         assert (width, height, codec) == (960, 960, "h264")
         assert seconds == pytest.approx(5.0, abs=0.05)

@@ -33,7 +33,7 @@ import httpx
 import pytest
 from gradio_client import Client, handle_file
 
-from studio.service import RECONCILE_EVERY_S
+from studio.history import LEASE_TTL_S
 from tests.appclient import I2V, args_for, latest, phases
 from tests.conftest import ASSETS, ROOT, free_port
 from tests.test_restart import base_env, processes, read_db, start_simulator
@@ -203,8 +203,8 @@ def test_the_other_replica_finishes_a_killed_replicas_generation_into_history(tm
         os.kill(studio.pids[following], signal.SIGKILL)
         page.close()
 
-        # The other replica takes the generation over (without database leases: at its reconciler's next run).
-        deadline = time.monotonic() + RECONCILE_EVERY_S + 90
+        # The other replica takes the generation over once the dead one's lease has expired.
+        deadline = time.monotonic() + LEASE_TTL_S + 90
         while True:
             with suppress(Exception):  # a writer may hold the lock for a moment
                 rows, _ = read_db(db)
@@ -224,12 +224,6 @@ def test_the_other_replica_finishes_a_killed_replicas_generation_into_history(tm
         assert prompt not in history_text(stranger, arrive(stranger))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="needs the spend check and the history row it counts to be atomic across processes (the PostgreSQL "
-    "branch's spend.py/history.py); here they are atomic within one process only (Studio._start_lock), so two "
-    "replicas checking in the same few milliseconds can both pass: it usually passes, but is not guaranteed",
-)
 def test_visitors_spread_over_both_replicas_cannot_overshoot_the_caps(tmp_path: Path) -> None:
     with processes() as procs:
         _, sim_url = start_simulator(procs, tmp_path, running_s=2)
@@ -301,9 +295,7 @@ def test_the_settings_every_replica_shares_are_real_settings() -> None:
     from studio.serve import SHARED
     from studio.settings import documented
 
-    known = {name for name, _, _ in documented()}
-    coming = {"STUDIO_DATABASE_URL", "STUDIO_STORAGE_URL"}  # PostgreSQL and S3, on their own branches
-    assert set(SHARED) - coming <= known
+    assert set(SHARED) <= {name for name, _, _ in documented()}
 
 
 def test_replicas_that_share_no_disk_derive_one_link_key_from_the_secret(tmp_path: Path) -> None:

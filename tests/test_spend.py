@@ -23,6 +23,8 @@ from tests.conftest import serve
 from tests.fakes import FakeClock, ServerThread
 from tests.rigs import SimulatedStudio, paper_boats
 
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
+
 SERVER_KEY = "sk-host-FAKE-0001"
 FORM = paper_boats(duration=5, seed=1)
 

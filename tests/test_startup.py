@@ -119,6 +119,19 @@ def test_the_terminal_never_prints_credentials_in_the_providers_address(tmp_path
     assert "s3cret" not in said and "me:" not in said
 
 
+def test_the_terminal_names_the_history_engine_never_its_password(tmp_path: Path) -> None:
+    embedded = Settings.from_env({"STUDIO_DATA_DIR": str(tmp_path / "d")}, space_storage=tmp_path / "none")
+    said = embedded.startup_message("http://127.0.0.1:7860/")
+    assert f"History:  SQLite, {tmp_path / 'd' / 'history.sqlite3'}" in said, said
+    shared = Settings.from_env(
+        {"STUDIO_DATABASE_URL": "postgresql://studio:s3cret@db.internal:5433/studio?password=s3cret&sslmode=require"},
+        space_storage=tmp_path / "none",
+    )
+    said = shared.startup_message("http://127.0.0.1:7860/")
+    assert "History:  PostgreSQL, postgresql://db.internal:5433/studio (shared by replicas)" in said, said
+    assert "s3cret" not in said and "studio:" not in said and "s3cret" not in repr(shared)
+
+
 def test_a_space_believes_its_proxys_forwarded_address_unless_told_otherwise(tmp_path: Path) -> None:
     """Behind a Space's proxy every peer is the proxy: without this, all visitors would share one address's caps."""
     on_space = Settings.from_env({"SPACE_ID": "team/studio"}, space_storage=tmp_path / "none")

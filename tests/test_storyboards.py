@@ -14,8 +14,11 @@ from studio.i18n import localize
 from studio.phases import Phase
 from studio.storyboards import ENDPOINT, Shot
 from studio.ui import gallery
+from tests.conftest import Vault
 from tests.rigs import paper_boats
 from tests.test_history import Rig
+
+pytestmark = pytest.mark.usefixtures("database")  # each test on SQLite and on PostgreSQL (tests/conftest.py)
 
 ALICE, BOB = "browser:alice", "browser:bob"
 
@@ -113,10 +116,12 @@ async def test_a_trim_whose_out_point_comes_before_its_in_point_is_refused_namin
 
 
 async def test_an_export_is_a_history_item_with_its_shots_poster_and_a_clip_of_the_planned_length(
-    tmp_path: Path,
+    tmp_path: Path, vault: Vault
 ) -> None:
-    rig = Rig(tmp_path)
+    data = tmp_path / "data"
+    rig = Rig(tmp_path, store=vault.store(data))
     ids = await chain_of_three(rig)
+    vault.forget_local(data)  # with a bucket: exported on another machine, whose shots come from the bucket
     boards = rig.studio.storyboards
     board = await boards.from_lineage(ALICE, ids[-1])
     shots = [replace(board.shots[0], out_s=2.0, crossfade_frames=12), board.shots[1], board.shots[2]]
@@ -128,6 +133,8 @@ async def test_an_export_is_a_history_item_with_its_shots_poster_and_a_clip_of_t
     assert kept is not None and kept.endpoint == ENDPOINT and kept.status == Phase.SUCCEEDED
     assert fractions[-1] == 1.0 and len(fractions) > 2  # progress as it went
     assert kept.poster_path and Path(kept.poster_path).is_file()
+    if vault.bucket is not None:  # the export is kept for every replica
+        assert {vault.key(data, kept.output_path), vault.key(data, kept.poster_path)} <= vault.objects()
     assert [s["generation_id"] for s in kept.form["shots"]] == ids
     with av.open(str(kept.output_path)) as made:
         video = made.streams.video[0]

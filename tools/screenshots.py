@@ -33,9 +33,9 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 from studio.storyboards import Shot  # noqa: E402
 from tests.conftest import serve  # noqa: E402
 from tests.e2e.conftest import CHROMIUM_ARGS, DEBIAN_CHROMIUM  # noqa: E402
+from tests.e2e.test_layout_browser import TABS  # noqa: E402  # the generation tabs, by name: their prefixes
 from tests.fakes import ServerThread  # noqa: E402
 
-TABS = {"Image to Video": "i2v", "Text to Video": "t2v", "Video to Video": "v2v", "Character Performance": "cp"}
 WIDTHS = {"desktop": (1400, 1000), "phone": (390, 844)}
 THEMES = ("light", "dark")
 

@@ -12,6 +12,7 @@ rejection is a ``MediaError`` naming the caller's field label and saying what is
 * ``stitch``: a storyboard's shots exported as one video (``plan_issues``, ``stitch``). Imported as
   ``studio.media.stitch``, not from here: it writes with the simulator's encoder, which reads clips through
   ``videos``.
+* ``sound``: an Add sound pass's audio muxed into its clip (``mux_audio``).
 
 Callers use this package's names (``from studio import media; media.prepare_image(...)``); the decisions behind
 each step are in the modules' docstrings.
@@ -19,6 +20,7 @@ each step are in the modules' docstrings.
 
 from studio.media.images import MAX_SOURCE_PIXELS, SOURCE_SIDE_FACTOR, Fit, PreparedImage, prepare_image
 from studio.media.links import check_url
+from studio.media.sound import mux_audio
 from studio.media.videos import (
     REENCODE_MAX_SIDE,
     SENDABLE_VIDEO_CODECS,
@@ -42,6 +44,7 @@ __all__ = [
     "PreparedVideo",
     "VideoInfo",
     "check_url",
+    "mux_audio",
     "prepare_image",
     "prepare_video",
     "probe_video",

@@ -7,7 +7,8 @@
 
 Both: ``POST /v1/{image_to_video,text_to_video,video_to_video,character_performance}``, ``GET`` and ``DELETE
 /v1/tasks/{id}``; and ``GET /_simulator/outputs/{id}.mp4`` serving the clips behind signed links that expire like
-the real ones.
+the real ones (``{id}.wav``, ``.flac`` or ``.mp3`` for a sound). The official dialect also serves the finishing
+passes, ``POST /v1/video_upscale`` and ``/v1/video_to_audio``; the proxy's answers them 404, as the proxy does.
 
 Bodies are validated by ``studio.requests`` against the same capability table the studio uses, so a 400 here
 carries the same message the studio would have shown before sending; inputs whose length or frame rate upstream
@@ -39,6 +40,7 @@ from studio.uris import RUNWAY_URI
 
 OUTPUT_PATH = "/_simulator/outputs"
 UPLOAD_PATH = "/_simulator/uploads"
+OUTPUT_TYPES = {".mp4": "video/mp4", ".wav": "audio/wav", ".flac": "audio/flac", ".mp3": "audio/mpeg"}
 
 
 def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], float] = time.monotonic) -> Starlette:
@@ -54,7 +56,8 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         def build(task: SimTask) -> str:
             expires = int(engine.expires_at(task))
             root = str(request.base_url).rstrip("/")
-            return f"{root}{OUTPUT_PATH}/{task.id}.mp4?expires={expires}&sig={sign(task.id, expires)}"
+            ending = engine.output_suffix(task)
+            return f"{root}{OUTPUT_PATH}/{task.id}{ending}?expires={expires}&sig={sign(task.id, expires)}"
 
         return build
 
@@ -98,10 +101,10 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             # Off the event loop: checking a 16 MiB data URI takes ~40 ms, and the embedded simulator shares the
             # studio's loop with every visitor.
             validated = await asyncio.to_thread(parse_request, endpoint, body, provider=provider)
-            await asyncio.to_thread(engine.check_videos, validated, provider)
+            read = await asyncio.to_thread(engine.check_videos, validated, provider)
         except InvalidInput as err:
             return _invalid(err)
-        task = engine.create(validated, provider=provider, authorization=authorization)
+        task = engine.create(validated, provider=provider, authorization=authorization, inputs=read)
         return JSONResponse({"id": task.id, "estimatedCost": {"credits": task.estimated_credits}})
 
     async def get_task(request: HttpRequest) -> Response:
@@ -128,7 +131,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             return Response(
                 f"Injected error {faults.output_status}.", status_code=faults.output_status, media_type="text/plain"
             )
-        task = engine.tasks.get(request.path_params["task_id"])
+        task = engine.tasks.get(request.path_params["name"].split(".", 1)[0])
         try:
             expires = int(request.query_params.get("expires", ""))
         except ValueError:
@@ -139,7 +142,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
             return Response(
                 "Request has expired or the signature is invalid.", status_code=403, media_type="text/plain"
             )
-        return FileResponse(path, media_type="video/mp4")
+        return FileResponse(path, media_type=OUTPUT_TYPES.get(path.suffix, "application/octet-stream"))
 
     async def start_upload(request: HttpRequest) -> Response:
         if _bearer(request) is None:
@@ -185,7 +188,9 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
 
     routes: list[Route] = []
     for prefix in SIMULATED_DIALECTS:
-        routes += [Route(f"{prefix}/v1/{endpoint}", create, methods=["POST"]) for endpoint in ENDPOINTS]
+        # Only the endpoints this dialect's table serves: the proxy has no finishing passes, so they are 404 there.
+        served = [endpoint for endpoint in ENDPOINTS if SIMULATED_DIALECTS[prefix].models_for(endpoint)]
+        routes += [Route(f"{prefix}/v1/{endpoint}", create, methods=["POST"]) for endpoint in served]
         routes += [
             Route(f"{prefix}/v1/tasks/{{task_id}}", get_task, methods=["GET"]),
             Route(f"{prefix}/v1/tasks/{{task_id}}", delete_task, methods=["DELETE"]),
@@ -194,7 +199,7 @@ def create_app(config: SimulatorConfig | None = None, *, clock: Callable[[], flo
         Route("/v1/uploads", start_upload, methods=["POST"]),
         Route("/v1/organization", organization, methods=["GET"]),
         Route(f"{UPLOAD_PATH}/{{upload_id}}", receive_upload, methods=["POST"]),
-        Route(f"{OUTPUT_PATH}/{{task_id}}.mp4", output, methods=["GET"]),
+        Route(f"{OUTPUT_PATH}/{{name}}", output, methods=["GET"]),
     ]
     if config.admin:
         routes += _admin_routes(engine)

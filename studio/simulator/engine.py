@@ -23,7 +23,7 @@ import math
 import shutil
 import tempfile
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from functools import partial
@@ -32,7 +32,7 @@ from typing import Any, BinaryIO
 
 from PIL import Image
 
-from studio.capabilities import Endpoint, ModelSpec, ProviderSpec, ratio_size
+from studio.capabilities import Endpoint, ModelSpec, ProviderSpec, framerate_fps, ratio_size
 from studio.errors import FieldIssue, InvalidInput
 from studio.media import videos
 from studio.pricing import estimate, output_seconds
@@ -42,7 +42,9 @@ from studio.requests import (
     ImageToVideoRequest,
     Request,
     TextToVideoRequest,
+    VideoToAudioRequest,
     VideoToVideoRequest,
+    VideoUpscaleRequest,
 )
 from studio.simulator.config import SimulatorConfig
 from studio.simulator.faults import FAILURE_MESSAGES, Faults
@@ -68,6 +70,9 @@ class SimTask:
     charged_credits: int | None = None  # set once it succeeds: from the clip's real length
     fail_code: str | None = None  # the task fails with this code part-way through (moderation trigger, or a fault)
     audio: bool | None = None  # Veo's audio, which changes the price
+    options: dict[str, Any] = field(default_factory=dict)  # what else sets the price (resolution, fpsBoost...)
+    input_fps: float | None = None  # the input clip's frame rate, when it was read (the upscaler's price)
+    variants: int = 1  # numVariants: as many outputs (the simulator makes one sound and links it that often)
     cancelled_at: float | None = None
     render: asyncio.Task[Path] | None = None
     finished_at: float | None = None  # clock time it was first seen SUCCEEDED/FAILED
@@ -111,9 +116,18 @@ class TaskEngine:
 
     # --- lifecycle -------------------------------------------------------------------------------------------
 
-    def create(self, request: Request, *, provider: ProviderSpec, authorization: str) -> SimTask:
+    def create(
+        self,
+        request: Request,
+        *,
+        provider: ProviderSpec,
+        authorization: str,
+        inputs: Mapping[str, videos.VideoInfo] | None = None,
+    ) -> SimTask:
+        """A new task for a validated ``request``; ``inputs``: its video inputs as read (``check_videos``)."""
         now = self.clock()
         self.sweep()
+        clip = (inputs or {}).get("videoUri")
         task = SimTask(
             id=str(uuid.uuid4()),
             model=request.model,
@@ -123,8 +137,11 @@ class TaskEngine:
             created_iso=datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
             start_at=max(self._take_slot(now), now + self.faults.throttled_s),
             authorization=authorization,
-            estimated_credits=self._estimate(request, provider),
+            estimated_credits=self._estimate(request, provider, clip),
             audio=getattr(request, "audio", None),
+            options=_price_options(request),
+            input_fps=clip.fps if clip is not None and clip.fps else None,
+            variants=int(getattr(request, "num_variants", None) or 1),
             fail_code=MODERATION_CODE if self._is_moderated(request) else self.faults.fail_code,
         )
         if task.fail_code is None:
@@ -146,16 +163,27 @@ class TaskEngine:
         return start
 
     @staticmethod
-    def _estimate(request: Request, provider: ProviderSpec) -> int:
+    def _estimate(request: Request, provider: ProviderSpec, clip: videos.VideoInfo | None = None) -> int:
         # Current API versions (and the official SDK's models, which need them to tell the statuses apart) carry
         # estimatedCost on live tasks and cost on finished ones.
         spec = provider.model(request.model, request.endpoint)
         if spec is None:
             return 0
-        seconds = output_seconds(spec, duration=getattr(request, "duration", None))
+        if isinstance(request, VideoToAudioRequest):
+            seconds: float | None = request.duration  # the sound lasts as long as asked
+        else:
+            seconds = output_seconds(
+                spec, duration=getattr(request, "duration", None), input_seconds=clip.duration_s if clip else None
+            )
         if seconds is None:  # follows an input video not read yet (act_two, aleph2): estimate the longest allowed
             seconds = max((rule.max_seconds or 0.0 for rule in spec.video_inputs.values()), default=0.0)
-        return estimate(spec, seconds=seconds, audio=getattr(request, "audio", None)).credits
+        return estimate(
+            spec,
+            seconds=seconds,
+            audio=getattr(request, "audio", None),
+            fps=clip.fps if clip is not None and clip.fps else None,
+            options=_price_options(request),
+        ).credits
 
     def _is_moderated(self, request: Request) -> bool:
         prompt = getattr(request, "prompt_text", None) or ""
@@ -205,13 +233,19 @@ class TaskEngine:
             return self._finished(task, now) | base | {"cost": {"credits": 0}} | self._render_failure(render)
         url = output_url(task) if output_url else str(render.result())
         cost = {"cost": {"credits": self._charge(task, render.result())}}
-        return self._finished(task, now) | base | cost | {"status": "SUCCEEDED", "output": [url]}
+        return self._finished(task, now) | base | cost | {"status": "SUCCEEDED", "output": [url] * task.variants}
 
     def _charge(self, task: SimTask, clip: Path) -> int:
         """Credits for the clip as made: its length is known only now (act_two and aleph2 follow their input)."""
         if task.charged_credits is None:
             spec = task.provider.model(task.model, task.endpoint)
-            task.charged_credits = estimate(spec, seconds=self._lengths[clip], audio=task.audio).credits if spec else 0
+            seconds = self._lengths[clip]
+            price = (
+                estimate(spec, seconds=seconds, audio=task.audio, fps=task.input_fps, options=task.options)
+                if spec
+                else None
+            )
+            task.charged_credits = price.credits if price else 0
         return task.charged_credits
 
     # --- the account (GET /v1/organization) ------------------------------------------------------------------
@@ -262,13 +296,15 @@ class TaskEngine:
 
     # --- what upstream refuses once it reads the inputs ----------------------------------------------------------
 
-    def check_videos(self, request: Request, provider: ProviderSpec) -> None:
+    def check_videos(self, request: Request, provider: ProviderSpec) -> dict[str, videos.VideoInfo]:
         """Blocking: refuse, as upstream does, a video input whose length or frame rate its model does not take
-        (act_two's reference outside 3-30 s, aleph2's input outside 2-30 s or over 30 fps). Only inputs the
-        simulator holds (data URIs and uploads) are read here; a link is read when the clip is rendered."""
+        (act_two's reference outside 3-30 s, aleph2's input outside 2-30 s or over 30 fps, an upscale over 30 s).
+        Only inputs the simulator holds (data URIs and uploads) are read here; a link is read when the clip is
+        rendered. Returns what was read, by wire field (the estimate of a finishing pass follows its input)."""
         spec = provider.model(request.model, request.endpoint)
         wired = request.to_wire()
         issues: list[FieldIssue] = []
+        read: dict[str, videos.VideoInfo] = {}
         for wire, rule in spec.video_inputs.items() if spec else ():
             uri = _video_uri(wired.get(wire))
             if not uri:
@@ -279,11 +315,12 @@ class TaskEngine:
                 if held is None:
                     continue
                 try:
-                    videos.check_video(held, rule=rule, field=label)
+                    read[wire] = videos.check_video(held, rule=rule, field=label)
                 except InvalidInput as err:
                     issues += [replace(issue, path=(wire,)) for issue in err.issues]
         if issues:
             raise InvalidInput(issues)
+        return read
 
     def _held(self, uri: str, tmp: str) -> Path | None:
         """The file of an input the simulator holds: an upload read where it is kept, a data URI written to ``tmp``."""
@@ -357,6 +394,13 @@ class TaskEngine:
             return None
         return render.result() if render.result().exists() else None  # None once expired or deleted
 
+    def output_suffix(self, task: SimTask) -> str:
+        """The ending of ``task``'s output file (.mp4 for a clip, the sound's format for video_to_audio)."""
+        render = task.render
+        if render is None or not render.done() or render.cancelled() or render.exception() is not None:
+            return ".mp4"
+        return render.result().suffix
+
     def expires_at(self, task: SimTask) -> float:
         return (task.finished_at or self.clock()) + self.config.output_ttl_s
 
@@ -368,7 +412,7 @@ class TaskEngine:
         existing = self._renders.get(digest)
         if existing is not None and not (existing.done() and (existing.cancelled() or existing.exception())):
             return existing
-        dest = self._outputs / f"{digest}.mp4"
+        dest = self._outputs / f"{digest}{output_suffix(request)}"
         job = asyncio.get_running_loop().create_task(self._render(request, provider, dest))
         self._renders[digest] = job
         return job
@@ -402,6 +446,8 @@ def input_uris(request: Request) -> dict[str, tuple[str, str]]:
         return {f.position: ("image", f.uri) for f in request.prompt_image}
     if isinstance(request, TextToVideoRequest):
         return {}
+    if isinstance(request, (VideoUpscaleRequest, VideoToAudioRequest)):
+        return {"video": ("video", request.video_uri)}
     if isinstance(request, VideoToVideoRequest):
         refs = {"reference": ("image", request.references[0].uri)} if request.references else {}
         keyframes = {f"keyframe.{i}": ("image", k.uri) for i, k in enumerate(request.keyframes or ())}
@@ -418,6 +464,8 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
     size = ratio_size(request.ratio or spec.default_ratio or "1280:720")
     audio = bool(spec.audio_credits_per_second) and getattr(request, "audio", None) is not False  # Veo: on by default
     with tempfile.TemporaryDirectory(prefix="studio-sim-in-") as tmp:
+        if isinstance(request, (VideoUpscaleRequest, VideoToAudioRequest)):
+            return _render_finish(request, spec, _file(inputs["video"], tmp, "input.mp4"), dest)
         if isinstance(request, (ImageToVideoRequest, TextToVideoRequest)):
             # The two scenes differ in what they start from; length, size, seed and sound are set alike.
             scene = (
@@ -449,6 +497,49 @@ def _render_clip(request: Request, spec: ModelSpec, inputs: dict[str, bytes], de
             body_control=request.body_control if request.body_control is not None else True,
             intensity=intensity,
         )
+
+
+def output_suffix(request: Request) -> str:
+    """The ending of a request's output file: the sound's format for video_to_audio, else .mp4."""
+    if isinstance(request, VideoToAudioRequest):
+        from studio.simulator.render.finishing import DEFAULT_AUDIO_FORMAT
+
+        return f".{request.format or DEFAULT_AUDIO_FORMAT}"
+    return ".mp4"
+
+
+def _price_options(request: Request) -> dict[str, Any]:
+    """The fields besides the length that set a finishing pass's price (the upscaler's resolution and fpsBoost,
+    the sound's variants): the request's wire fields other than its inputs (kept per task, so no data URIs)."""
+    wired = request.to_wire()
+    return {k: wired[k] for k in ("resolution", "fpsBoost", "numVariants") if k in wired}
+
+
+def _render_finish(
+    request: VideoUpscaleRequest | VideoToAudioRequest, spec: ModelSpec, video: Path, dest: Path
+) -> Path:
+    """A finishing pass: the upscale or new frame rate of ``video``, or a sound for it (an audio file)."""
+    from studio.simulator.render import finishing
+
+    rule = spec.video_inputs.get("videoUri")
+    if rule is not None:  # a linked input is read only now: upstream fails the task when it breaks the rule
+        try:
+            videos.check_video(video, rule=rule, field=LABELS["videoUri"])
+        except InvalidInput as err:
+            raise ValueError(str(err)) from None
+    if isinstance(request, VideoToAudioRequest):
+        return finishing.render_sound(
+            seconds=request.duration,
+            seed=request.seed or 0,
+            prompt=request.prompt_text or "",
+            audio_format=request.format,
+            dest=dest,
+        )
+    if request.target_framerate is not None:
+        return finishing.render_frame_rate(video=video, rate=framerate_fps(request.target_framerate), dest=dest)
+    default = spec.option_rules.get("resolution")
+    resolution = request.resolution or str(default.default if default else "2k")
+    return finishing.render_upscale(video=video, resolution=resolution, fps_boost=bool(request.fps_boost), dest=dest)
 
 
 def _video_uri(value: Any) -> str | None:

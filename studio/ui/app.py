@@ -128,7 +128,7 @@ def build_app(
                 board = StoryboardTab(studio, shared, tab_set)
                 board.build()
             with gr.Tab(UI("ui.tab_history"), id=HISTORY_ID, elem_id="tab_history") as history_tab:
-                history = HistoryTab(studio, shared, {t.endpoint: t for t in tabs}, tab_set, board)
+                history = HistoryTab(studio, shared, {e: t for t in tabs for e in t.endpoints}, tab_set, board)
                 history.build()
                 history.wire(history_tab)
         _wire_settings(studio, provider, key_box, key_state, key_line, banner, tabs)
@@ -241,8 +241,8 @@ def _refresh_all(
     """Model choices and availability for every tab after a provider change (keeping each model if it is served)."""
     updates: dict[Any, Any] = {}
     for tab, model in zip(tabs, current):
-        note = controls.unavailable_note(provider_spec(provider), tab.endpoint, lang)
-        updates[tab.model] = controls.model_update(provider, tab.endpoint, model)
+        note = controls.unavailable_note(provider_spec(provider), tab.endpoints, lang)
+        updates[tab.model] = controls.model_update(provider, tab.endpoints, model)
         updates[tab.unavailable] = note
         updates[tab.generate_button] = gr.update(interactive=not note)
         updates |= tab.examples_for(provider)
@@ -289,6 +289,7 @@ CHAINS = (
     Chain("continue", "image_to_video", ("first", "prompt_text", *CONTINUED_SETTINGS), _continue),
     Chain("to_v2v", "video_to_video", ("video",), _as_input_video),  # "Send to Video to Video"
     Chain("to_character", "character_performance", ("character_type", "character"), _as_character),
+    Chain("to_finish", "video_upscale", ("video",), _as_input_video),  # "Finish this clip" (the Finish tab)
 )
 
 
@@ -296,7 +297,7 @@ def _wire_chaining(
     studio: Studio, tab_set: Any, tabs: list[GenerationTab], history: HistoryTab, board: StoryboardTab
 ) -> None:
     """Each chaining action, from every tab's result and from History; and "Open as storyboard" from both."""
-    by_endpoint = {tab.endpoint: tab for tab in tabs}
+    by_endpoint = {e: tab for tab in tabs for e in tab.endpoints}
     for chain in CHAINS:
         target = by_endpoint[chain.endpoint]
 

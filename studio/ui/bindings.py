@@ -188,6 +188,8 @@ class Bindings:
         for binding in self.items:
             if binding.option and not takes(spec, binding.option):
                 continue
+            if isinstance(binding, Seed) and spec is not None and not spec.seed:
+                continue  # a model that takes no seed (the upscaler) is sent none
             try:
                 values[binding.name] = binding.read(data)
             except InvalidInput as err:
@@ -223,6 +225,10 @@ class Bindings:
             if isinstance(b, Field) and b.option and b.component not in _grouped(self.groups, self.items)
         }
         updates |= {group: gr.update(visible=any(takes(spec, o) for o in opts)) for group, opts in self.groups.items()}
+        for seed in (b for b in self.items if isinstance(b, Seed)):  # hidden (and random) for a model without one
+            seeded = spec is None or spec.seed
+            updates[seed.random] = gr.update(visible=True) if seeded else gr.update(visible=False, value=True)
+            updates[seed.number] = gr.update() if seeded else gr.update(visible=False)
         return updates
 
     def visibility_targets(self) -> list[Any]:

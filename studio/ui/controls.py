@@ -6,6 +6,7 @@ at once and keeps the current value when it is still allowed.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import gradio as gr
@@ -15,12 +16,18 @@ from studio.capabilities import provider as provider_spec
 from studio.i18n import Join, Label, t
 from studio.requests import ENDPOINT_LABELS
 
-
-def models_of(provider: str, endpoint: Endpoint) -> list[ModelSpec]:
-    return list(provider_spec(provider).models_for(endpoint))
+Endpoints = Endpoint | Sequence[Endpoint]  # a tab's endpoint, or the several one tab serves (Finish's passes)
 
 
-def model_choices(provider: str, endpoint: Endpoint) -> list[tuple[str, str]]:
+def endpoints_of(endpoint: Endpoints) -> tuple[Endpoint, ...]:
+    return (endpoint,) if isinstance(endpoint, str) else tuple(endpoint)  # type: ignore[return-value]
+
+
+def models_of(provider: str, endpoint: Endpoints) -> list[ModelSpec]:
+    return [m for e in endpoints_of(endpoint) for m in provider_spec(provider).models_for(e)]
+
+
+def model_choices(provider: str, endpoint: Endpoints) -> list[tuple[str, str]]:
     """(label, name) for each model ``provider`` offers on ``endpoint``: "veo3.1 · Veo 3.1"."""
     return [(f"{m.name} · {m.label}", m.name) for m in models_of(provider, endpoint)]
 
@@ -30,13 +37,15 @@ def model_info(spec: ModelSpec | None, lang: str = "en") -> str:
     return t(lang, "page.legacy_model", name=spec.name) if spec is not None and spec.legacy else ""
 
 
-def first_spec(provider: str, endpoint: Endpoint) -> ModelSpec | None:
+def first_spec(provider: str, endpoint: Endpoints) -> ModelSpec | None:
     """The model a tab starts with on ``provider`` (None when the provider offers no model there)."""
     return next(iter(models_of(provider, endpoint)), None)
 
 
-def spec_of(provider: str, endpoint: Endpoint, model: str | None) -> ModelSpec | None:
-    return provider_spec(provider).model(model or "", endpoint)
+def spec_of(provider: str, endpoint: Endpoints, model: str | None) -> ModelSpec | None:
+    """The model called ``model`` on ``provider`` on (one of) ``endpoint``."""
+    found = (provider_spec(provider).model(model or "", e) for e in endpoints_of(endpoint))
+    return next((spec for spec in found if spec is not None), None)
 
 
 def keep(value: Any, allowed: list[Any] | tuple[Any, ...], default: Any) -> Any:
@@ -44,7 +53,7 @@ def keep(value: Any, allowed: list[Any] | tuple[Any, ...], default: Any) -> Any:
     return value if value in allowed else default
 
 
-def model_update(provider: str, endpoint: Endpoint, current: str | None) -> Any:
+def model_update(provider: str, endpoint: Endpoints, current: str | None) -> Any:
     names = [m.name for m in models_of(provider, endpoint)]
     return gr.update(choices=model_choices(provider, endpoint), value=keep(current, names, names[0] if names else None))
 
@@ -87,19 +96,20 @@ def last_frame_note(provider: str, spec: ModelSpec | None, lang: str = "en") -> 
     return t(lang, "page.no_last_frame", model=model)
 
 
-def unavailable_note(provider: ProviderSpec, endpoint: Endpoint, lang: str = "en") -> str:
+def serves(provider: ProviderSpec, endpoint: Endpoints) -> bool:
+    """``provider`` offers a model on (one of) ``endpoint``."""
+    return any(provider.models_for(e) for e in endpoints_of(endpoint))
+
+
+def unavailable_note(provider: ProviderSpec, endpoint: Endpoints, lang: str = "en") -> str:
     """Why a tab cannot generate on ``provider`` ('' when it can), in ``lang``."""
-    if provider.models_for(endpoint):
+    if serves(provider, endpoint):
         return ""
-    able = [Label(p.label) for p in _providers_serving(endpoint)]
+    able = [Label(p.label) for p in PROVIDERS.values() if serves(p, endpoint)]
     return t(
         lang,
         "page.unavailable",
         provider=Label(provider.label),
-        tab=Label(ENDPOINT_LABELS[endpoint]),
+        tab=Label(ENDPOINT_LABELS[endpoints_of(endpoint)[0]]),
         providers=Join(able, "or"),
     )
-
-
-def _providers_serving(endpoint: Endpoint) -> list[ProviderSpec]:
-    return [p for p in PROVIDERS.values() if p.models_for(endpoint)]

@@ -28,7 +28,7 @@ Takes = tuple[tuple[str | None, str | None, CodeSnippets | None], ...]
 # What can be done with a clip, on every result and in History (labels ``ui.<name>``; ``studio.ui.app`` wires
 # them): continue the shot, send it to another tab, open its chain as a storyboard.
 OPEN_BOARD = "to_board"
-CHAIN_BUTTONS = ("continue", "to_v2v", "to_character", OPEN_BOARD)
+CHAIN_BUTTONS = ("continue", "to_v2v", "to_character", "to_finish", OPEN_BOARD)
 
 
 def chain_buttons(prefix: str, *, interactive: bool = True) -> dict[str, Any]:

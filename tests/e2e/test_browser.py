@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from tests.conftest import ASSETS, LaunchedStudio
 
 pytestmark = [pytest.mark.browser, pytest.mark.app]
 
-TABS = ["Image to Video", "Text to Video", "Video to Video", "Character Performance"]
+TABS = ["Image to Video", "Text to Video", "Video to Video", "Character Performance", "Finish"]
 GEN4_RATIOS = ["1280:720", "720:1280", "1104:832", "832:1104", "960:960", "1584:672"]
 GEN3A_RATIOS = ["1280:768", "768:1280"]
 FINAL_PHASES = ("succeeded", "failed", "cancelled", "invalid")
@@ -49,6 +49,7 @@ def open_studio(page: Any, url: str, tab: str | None = None) -> None:
             "Text to Video": "t2v",
             "Video to Video": "v2v",
             "Character Performance": "cp",
+            "Finish": "fin",
         }[tab]
         page.wait_for_selector(f"#{prefix}_generate", state="visible")
 
@@ -352,8 +353,13 @@ def test_a_text_file_named_png_is_refused_before_sending(
 # --- 4. cancel ------------------------------------------------------------------------------------------------------
 
 
-def test_cancel_stops_the_task_on_the_simulator(visitor: Any, launched: LaunchedStudio, screenshot: Screenshot) -> None:
+def test_cancel_stops_the_task_on_the_simulator(
+    visitor: Any, launched: LaunchedStudio, screenshot: Screenshot, monkeypatch: pytest.MonkeyPatch
+) -> None:
     page = visitor
+    # A task that runs far longer than any pause of a busy machine: Cancel always lands while it runs (with the
+    # fixture's 2.5 s, a loaded machine once let it succeed before the click arrived).
+    monkeypatch.setattr(launched.engine, "config", replace(launched.engine.config, running_s=60.0))
     open_studio(page, launched.url, "Image to Video")
     upload_image(page, "i2v_first", ASSETS / "paper_boats.png")
     page.click("#i2v_generate")
@@ -382,8 +388,8 @@ def test_page_identifies_itself_and_hides_the_key(
     open_studio(page, launched.url)
     assert page.title() == "Runway Studio"
     names = [name.strip() for name in page.get_by_role("tab").all_inner_texts()]
-    assert names[:4] == TABS, names  # the generation tabs, in this order
-    assert names[4:] == ["History"], names  # and only the history after them
+    assert names[: len(TABS)] == TABS, names  # the generation tabs, in this order
+    assert names[len(TABS) :] == ["Storyboard", "History"], names  # then the storyboard and the history
     banner = page.locator("#sim_banner")
     assert banner.is_visible()
     assert re.search(r"costs? nothing", banner.inner_text(), re.IGNORECASE), banner.inner_text()
@@ -403,7 +409,7 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
     page.wait_for_timeout(1000)  # let the page-load events (history, reattach) land: they must not blank anything
     screenshot("fresh")
     problems: list[str] = []
-    for tab, prefix in zip(TABS, ("i2v", "t2v", "v2v", "cp"), strict=True):
+    for tab, prefix in zip(TABS, ("i2v", "t2v", "v2v", "cp", "fin"), strict=True):
         page.get_by_role("tab", name=tab, exact=True).click()
         page.wait_for_selector(f"#{prefix}_generate", state="visible")
         panel = page.locator(f"#{prefix}_status")
@@ -413,6 +419,7 @@ def test_a_new_visitor_sees_a_ready_status_and_labelled_actions(
             ("continue", "Continue this shot"),
             ("to_v2v", "Send to Video to Video"),
             ("to_character", "Use as character"),
+            ("to_finish", "Finish this clip"),
         ):
             text = page.inner_text(f"#{prefix}_{suffix}").strip()
             if text != label:

@@ -24,8 +24,14 @@ pytestmark = [pytest.mark.browser, pytest.mark.app]
 
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
-TABS = {"Image to Video": "i2v", "Text to Video": "t2v", "Video to Video": "v2v", "Character Performance": "cp"}
-TABS_ZH = {"图生视频": "i2v", "文生视频": "t2v", "视频转视频": "v2v", "角色表演": "cp"}
+TABS = {
+    "Image to Video": "i2v",
+    "Text to Video": "t2v",
+    "Video to Video": "v2v",
+    "Character Performance": "cp",
+    "Finish": "fin",
+}
+TABS_ZH = {"图生视频": "i2v", "文生视频": "t2v", "视频转视频": "v2v", "角色表演": "cp", "后期处理": "fin"}
 
 # WCAG's contrast of the text of every element matching a selector against the background it is drawn on (the
 # first ancestor with an opaque background).

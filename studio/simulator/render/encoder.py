@@ -57,14 +57,18 @@ def write(
     dest: Path,
     overlays: list[Overlay],
     audio: AudioSpec | None = None,
+    rate: Fraction = Fraction(FPS),
 ) -> Path:
     """Encode ``frames`` (made on a worker thread) with ``overlays`` on each, to ``dest``, and ``audio``'s
-    soundtrack beside them when it is given (the caller makes it as long as the frames)."""
-    video_frames = (_video_frame(planes, size, overlays, index) for index, planes in enumerate(frames))
-    return _encode(prefetch(video_frames), size=size, dest=Path(dest), audio=audio)
+    soundtrack beside them when it is given (the caller makes it as long as the frames). ``rate``: frames per
+    second (the finishing passes keep or change their input's; everything else is made at :data:`FPS`)."""
+    video_frames = (_video_frame(planes, size, overlays, index, rate) for index, planes in enumerate(frames))
+    return _encode(prefetch(video_frames), size=size, dest=Path(dest), audio=audio, rate=rate)
 
 
-def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int) -> VideoFrame:
+def _video_frame(
+    planes: Planes, size: tuple[int, int], overlays: list[Overlay], index: int, rate: Fraction = Fraction(FPS)
+) -> VideoFrame:
     """A yuv420p frame holding ``planes`` with ``overlays`` blended on, stamped as frame ``index``."""
     frame = VideoFrame(size[0], size[1], "yuv420p")
     views = plane_arrays(frame)
@@ -72,7 +76,7 @@ def _video_frame(planes: Planes, size: tuple[int, int], overlays: list[Overlay],
         view[...] = np.asarray(plane)
     for overlay in overlays:
         overlay.apply(views)
-    frame.pts, frame.time_base = index, Fraction(1, FPS)
+    frame.pts, frame.time_base = index, 1 / rate
     return frame
 
 
@@ -101,15 +105,22 @@ def h264_stream(container: OutputContainer, size: tuple[int, int], rate: int | F
     return stream
 
 
-def _encode(frames: Iterable[VideoFrame], *, size: tuple[int, int], dest: Path, audio: AudioSpec | None) -> Path:
+def _encode(
+    frames: Iterable[VideoFrame],
+    *,
+    size: tuple[int, int],
+    dest: Path,
+    audio: AudioSpec | None,
+    rate: Fraction = Fraction(FPS),
+) -> Path:
     """Encode ``frames`` to a hidden file beside ``dest``, then rename it: a half-written clip is never served."""
     with hidden_output(dest) as part, open_mp4(part) as container:
-        stream = h264_stream(container, size)
+        stream = h264_stream(container, size, rate)
         track = AacTrack(container, soundtrack(audio)) if audio is not None else None
         for index, frame in enumerate(frames, start=1):
             container.mux(stream.encode(frame))
             if track is not None:
-                container.mux(track.until(index / FPS))  # the sound up to the end of this frame
+                container.mux(track.until(float(index / rate)))  # the sound up to the end of this frame
         container.mux(stream.encode(None))
         if track is not None:
             container.mux(track.finish())

@@ -131,6 +131,10 @@ class GenerationTab:
     setting ``self.bindings``); they may add controls that follow the model (``model_changes``)."""
 
     endpoint: Endpoint
+    # Every endpoint the tab serves, its models all in one list (Finish: the upscale passes and Add sound); the
+    # chosen model says which one a generation goes to. Most tabs serve their ``endpoint`` only.
+    endpoints: tuple[Endpoint, ...] = ()
+    api_key = ""  # the tab's name in its API routes (generate_<api_key>): its endpoint's unless set
     prefix: str
     bindings: Bindings
     panel: ResultPanel
@@ -145,7 +149,9 @@ class GenerationTab:
         self.studio = studio
         self.shared = shared
         self.default_provider = default_provider
-        self.start_spec = controls.first_spec(default_provider, self.endpoint)
+        self.endpoints = self.endpoints or (self.endpoint,)
+        self.api_key = self.api_key or self.endpoint
+        self.start_spec = controls.first_spec(default_provider, self.endpoints)
 
     EXAMPLES: Sequence[Mapping[str, Any]] = ()  # one-click examples: each a form's values by field name
 
@@ -157,7 +163,7 @@ class GenerationTab:
                 self.unavailable = gr.Markdown(
                     page_text(
                         lambda lang: controls.unavailable_note(
-                            provider_spec(self.default_provider), self.endpoint, lang
+                            provider_spec(self.default_provider), self.endpoints, lang
                         )
                     ),
                     elem_classes="rs-warning",
@@ -166,6 +172,7 @@ class GenerationTab:
                 with gr.Row(elem_classes="rs-essentials"):
                     self._model_controls()
                     self.build_essentials()
+                self.build_after_model()
                 self._actions()
                 with gr.Accordion(UI("ui.more_settings"), open=False, elem_id=f"{self.prefix}_more"):
                     self.build_more()
@@ -184,6 +191,9 @@ class GenerationTab:
     def build_essentials(self) -> None:
         """Controls beside the model and the ratio (the duration...)."""
 
+    def build_after_model(self) -> None:
+        """Settings that follow the model's choice, under it (Finish: the chosen pass's own)."""
+
     def build_more(self) -> None:
         """The settings under "More settings" (the seed follows them)."""
 
@@ -199,7 +209,8 @@ class GenerationTab:
         self.example_tables: list[tuple[Any, list[Any]]] = []  # (dataset, its columns' components) for headers
         tables: dict[frozenset[str], list[str]] = {}
         for spec in PROVIDERS.values():
-            tables.setdefault(frozenset(m.name for m in spec.models_for(self.endpoint)), []).append(spec.name)
+            names = frozenset(m.name for m in controls.models_of(spec.name, self.endpoints))
+            tables.setdefault(names, []).append(spec.name)
         for served, providers in tables.items():
             rows = [row for row in self.EXAMPLES if row.get("model", next(iter(served), None)) in served]
             if not rows:
@@ -266,7 +277,7 @@ class GenerationTab:
     def _model_controls(self) -> None:
         first = self.start_spec
         self.model = gr.Dropdown(
-            controls.model_choices(self.default_provider, self.endpoint),
+            controls.model_choices(self.default_provider, self.endpoints),
             value=first.name if first else None,
             label=UI("ui.model"),
             info=page_text(lambda lang: controls.model_info(first, lang)) or None,
@@ -341,7 +352,12 @@ class GenerationTab:
         with gr.Row(elem_classes="rs-actions"):
             self._takes_control()
             self.generate_button = gr.Button(
-                UI("ui.generate"), variant="primary", elem_id=f"{self.prefix}_generate", scale=3, min_width=140
+                UI("ui.generate"),
+                variant="primary",
+                interactive=controls.serves(provider_spec(self.default_provider), self.endpoints),
+                elem_id=f"{self.prefix}_generate",
+                scale=3,
+                min_width=140,
             )
             self.cancel_button = gr.Button(
                 UI("ui.cancel"), variant="stop", visible=False, elem_id=f"{self.prefix}_cancel", scale=1, min_width=90
@@ -392,8 +408,12 @@ class GenerationTab:
 
     def form(self, data: Mapping[Any, Any]) -> Form:
         """The form the page's values make (InvalidInput naming each field an API caller sent wrongly)."""
-        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
-        return Form(self.endpoint, self.bindings.read(data, spec))
+        spec = self.spec_for(data[self.shared.provider], data[self.model])
+        return Form(spec.endpoint if spec else self.endpoint, self.bindings.read(data, spec))
+
+    def spec_for(self, provider: str, model: str | None) -> ModelSpec | None:
+        """The chosen model on ``provider``, on whichever of the tab's endpoints serves it."""
+        return controls.spec_of(provider, self.endpoints, model)
 
     def cost_text(
         self,
@@ -404,22 +424,28 @@ class GenerationTab:
         seconds: float | None = None,
         audio: bool | None = None,
         takes: Any = 1,
+        options: Mapping[str, Any] | None = None,
         lang: str = "en",
     ) -> str:
         """The cost line: the estimate for the chosen length (and Veo's audio) times the takes, or the price per
         second while the length is not known yet (it follows an input video not given yet)."""
-        spec = controls.spec_of(provider, self.endpoint, model)
+        spec = self.spec_for(provider, model)
         if spec is None:
             return ""
         whole = int(duration) if str(duration or "").isdigit() else None
         estimate = self.studio.cost(
             provider=provider,
-            endpoint=self.endpoint,
+            endpoint=spec.endpoint,
             model=spec.name,
             duration=whole,
             input_seconds=seconds,
             audio=audio,
+            options=options,
         )
+        if estimate is None and spec.credits_per_frame:  # the upscaler, before its clip is given
+            resolution = str((options or {}).get("resolution") or _default(spec, "resolution"))
+            credits = spec.credits_per_frame.get(resolution, max(spec.credits_per_frame.values()))
+            return t(lang, "page.cost_per_frame", credits=credits, usd=credits / 100, resolution=resolution)
         if estimate is None:
             per_second = credits_per_second(spec, audio=audio)
             key = "page.cost_per_second_third_party" if spec.price_is_estimate else "page.cost_per_second"
@@ -453,12 +479,16 @@ class GenerationTab:
             yield panel.refuse(error_html(lines, lang, at_fields=self.at_fields(err, lang))) | self._running(False)
             return
         codes = [job.code for job in jobs]
-        sent: dict[Any, Any] = {self.parent: None}  # with the first status
+        sent: dict[Any, Any] = {self.parent: self.parent_after(data)}  # with the first status
         statuses = [job.status for job in jobs]
         async for statuses in follow_all(jobs):
             yield panel.show(statuses, lang, codes=codes, shown=shown, served=served) | sent
             sent = {}
         yield panel.show(statuses, lang, codes=codes, shown=shown, final=True, served=served) | self._running(False)
+
+    def parent_after(self, data: Mapping[Any, Any]) -> str | None:
+        """The generation the next one continues, once this one is sent: none (a chaining action sets it again)."""
+        return None
 
     def _running(self, running: bool) -> dict[Any, Any]:
         """Generate shows that it is working, and Cancel is there only while something runs (once it has ended,
@@ -470,7 +500,7 @@ class GenerationTab:
 
     def offered(self, provider: str) -> dict[Any, Any]:
         """Generate is pressable where ``provider`` offers this tab (the provider may have changed during a run)."""
-        return {self.generate_button: gr.update(interactive=bool(provider_spec(provider).models_for(self.endpoint)))}
+        return {self.generate_button: gr.update(interactive=controls.serves(provider_spec(provider), self.endpoints))}
 
     def at_fields(self, err: InvalidInput, lang: str) -> dict[str, str]:
         """Each refused field's message, by the id of the control that shows it."""
@@ -486,14 +516,17 @@ class GenerationTab:
         slots = Form.of(self.endpoint).slots
         if name in slots:
             return slots[name].label
-        field = REQUEST_TYPES[self.endpoint].model_fields.get(name)
-        if field is not None and field.title:
-            return field.title
+        for endpoint in self.endpoints:
+            field = REQUEST_TYPES[endpoint].model_fields.get(name)
+            if field is not None and field.title:
+                return field.title
         return LABELS.get(option or name, name)
 
     async def reattach(self, token: str | None, takes: Any, request: gr.Request) -> AsyncIterator[dict[Any, Any]]:
         """On page load: if this visitor's generation on this tab is still running, follow it again."""
-        jobs = self.studio.live_jobs(visitor=self.shared.visitor_of(token, request), endpoint=self.endpoint)
+        visitor = self.shared.visitor_of(token, request)
+        groups = (self.studio.live_jobs(visitor=visitor, endpoint=e) for e in self.endpoints)
+        jobs = next((g for g in groups if any(not job.status.final for job in g)), [])  # the generation still running
         if not jobs or all(job.status.final for job in jobs):
             yield gr.skip()  # a generator that yields nothing would blank every output (the Ready panel among them)
             return
@@ -599,7 +632,8 @@ class GenerationTab:
         self.undo_timer.tick(self.discard_for_good, state, [panel.discarded, panel.undo_bar, self.undo_timer], **quiet)
 
     async def cancel(self, token: str | None, request: gr.Request) -> dict[Any, Any]:
-        statuses = await self.studio.cancel(visitor=self.shared.visitor_of(token, request), endpoint=self.endpoint)
+        visitor = self.shared.visitor_of(token, request)
+        statuses = [s for e in self.endpoints for s in await self.studio.cancel(visitor=visitor, endpoint=e)]
         lang = request_language(request)
         if not statuses:
             return {self.panel.status: status_html(JobStatus(Phase.CANCELLED, Msg("job.nothing_to_cancel")), lang)}
@@ -630,8 +664,13 @@ class GenerationTab:
             seconds=data.get(self.seconds),
             audio=data.get(self.audio),
             takes=data.get(self.takes),
+            options=self.price_options(data),
             lang=lang,
         )
+
+    def price_options(self, data: Mapping[Any, Any]) -> dict[str, Any]:
+        """What else the price follows, by wire name (the upscaler's resolution and frame-rate boost)."""
+        return {}
 
     def model_inputs(self) -> set[Any]:
         return self.cost_inputs() | {self.ratio}
@@ -642,7 +681,7 @@ class GenerationTab:
 
     def on_model(self, data: dict[Any, Any], request: gr.Request) -> dict[Any, Any]:
         """Every control that depends on the model, after the provider or model changed."""
-        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
+        spec = self.spec_for(data[self.shared.provider], data[self.model])
         lang = request_language(request)
         duration = controls.kept_duration(spec, data.get(self.duration)) if self.duration else None
         updates = {
@@ -681,7 +720,7 @@ class GenerationTab:
         """A new input video: its length, the note about it, and the cost that follows it."""
         seconds = None
         lang = request_language(request)
-        spec = controls.spec_of(data[self.shared.provider], self.endpoint, data[self.model])
+        spec = self.spec_for(data[self.shared.provider], data[self.model])
         note = self.length_note(None, spec, lang)
         path = data[self.length_source.upload]
         if path:
@@ -718,7 +757,7 @@ class GenerationTab:
             self.generate,
             inputs=inputs | {self.takes, panel.takes},
             outputs=[*panel.stream_outputs, self.parent, self.generate_button, self.cancel_button],
-            api_name=f"generate_{self.endpoint}",
+            api_name=f"generate_{self.api_key}",
             show_progress="hidden",
         ).then(panel.finish, panel.takes, panel.finish_outputs, **quiet).then(
             self.offered, self.shared.provider, self.generate_button, **quiet
@@ -744,6 +783,12 @@ class GenerationTab:
             self.cancel,
             self.shared.visitor_token,
             panel.status,
-            api_name=f"cancel_{self.endpoint}",
+            api_name=f"cancel_{self.api_key}",
             show_progress="hidden",
         )
+
+
+def _default(spec: ModelSpec, option: str) -> Any:
+    """What the API assumes for ``option`` when it is not sent (the table's rule), else ""."""
+    rule = spec.option_rules.get(option)
+    return rule.default if rule is not None and rule.default is not None else ""

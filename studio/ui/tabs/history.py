@@ -14,7 +14,6 @@ service with the visitor (``Shared.visitor_of``), which checks the owner: an id 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import gradio as gr
@@ -122,7 +121,10 @@ class HistoryTab:
         self.undo_timer = gr.Timer(self.studio.undo_s, active=False)  # the Undo offer's end
 
     def _filters(self) -> None:
-        tabs = [(UI("ui.history_all_tabs"), ALL)] + [(UI(f"ui.tab_{tab.prefix}"), e) for e, tab in self.tabs.items()]
+        each = {tab.prefix: tab for tab in self.tabs.values()}.values()  # a tab serving several endpoints once
+        tabs = [(UI("ui.history_all_tabs"), ALL)] + [
+            (UI(f"ui.tab_{tab.prefix}"), ",".join(tab.endpoints)) for tab in each
+        ]
         tabs.append((UI("ui.history_exports"), STORYBOARD))
         with gr.Row(elem_id="history_filters", equal_height=True):
             self.search = gr.Textbox(
@@ -181,6 +183,12 @@ class HistoryTab:
                     size="sm",
                     elem_id="history_download",
                 )
+                self.audio_download = gradio_compat.ServedDownload(
+                    UI("ui.download_audio"),  # type: ignore[arg-type]  # a label key: Gradio takes it
+                    size="sm",
+                    visible=False,
+                    elem_id="history_audio_download",
+                )
                 self.reuse = gr.Button(UI("ui.reuse"), size="sm", variant="primary", elem_id="history_reuse")
                 self.reopen = gr.Button(  # Reuse for a storyboard's export
                     UI("ui.board_reopen"), size="sm", variant="primary", visible=False, elem_id="history_reopen"
@@ -223,6 +231,7 @@ class HistoryTab:
             self.reuse,
             self.reopen,
             *self.chains.values(),
+            self.audio_download,
         ]
 
     @property
@@ -381,6 +390,7 @@ class HistoryTab:
         named = await self.studio.download_path(generation_id, visitor=visitor)
         clip = str(named) if named else None
         served = Served(self.studio.links, request).file(clip)
+        audio = Served(self.studio.links, request).file(g.audio_path) if g.audio_path else None  # Add sound's
         return {
             self.detail: gr.update(visible=True),
             self.placeholder: gr.update(visible=False),
@@ -391,6 +401,7 @@ class HistoryTab:
             self.reuse: gr.update(visible=g.endpoint != STORYBOARD),
             self.reopen: gr.update(visible=g.endpoint == STORYBOARD),
             **{b: gr.update(interactive=bool(clip)) for b in self.chains.values()},
+            self.audio_download: gr.update(value=audio, visible=bool(audio)),
         }
 
     def _hide(self) -> dict[Any, Any]:
@@ -460,9 +471,9 @@ class HistoryTab:
 
     async def clip_of(self, selected: str | None, token: str | None, request: gr.Request) -> tuple[str, str]:
         g = await self.studio.generation(selected or "", visitor=self.shared.visitor_of(token, request))
-        if g is None or not g.output_path or not Path(g.output_path).is_file():
+        if g is None or not await self.studio.local_file(g.output_path):  # from the shared store if need be
             raise gr.Error(t(request_language(request), "history.no_clip"))
-        return g.output_path, g.id
+        return str(g.output_path), g.id
 
     # --- wiring -------------------------------------------------------------------------------------------------
 
@@ -490,7 +501,8 @@ class HistoryTab:
         )
         self.close_compare.click(self.close, None, [self.compare_panel, self.compare_view], **QUIET)
 
-        targets = [c for t in self.tabs.values() for c in t.bindings.targets()] + [self.tab_set]
+        each = {t.prefix: t for t in self.tabs.values()}.values()  # a tab serving several endpoints once
+        targets = [c for t in each for c in t.bindings.targets()] + [self.tab_set]
         self.reuse.click(self.do_reuse, [self.selected, self.shared.visitor_token], targets)
         self.reopen.click(self.reuse_board, [self.selected, self.shared.visitor_token], self.board.open_outputs)
         every = [*self.mark_outputs, *listed, *self.undo_outputs]

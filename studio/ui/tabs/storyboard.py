@@ -173,7 +173,7 @@ class StoryboardTab:
         }
         views = await self.boards.views(board) if board else []
         updates[self.empty] = gr.update(visible=not views)
-        updates[self.summary] = self._summary(views, lang)
+        updates[self.summary] = self._summary(views, lang, await self.boards.problems(views) if views else [])
         link = Served(self.studio.links, request).href
         for index, row in enumerate(self.rows):
             if index >= len(views):
@@ -204,7 +204,8 @@ class StoryboardTab:
         mine = await self.studio.history_of(visitor)
         return [(title(g, lang), g.id) for g in mine if g.status == Phase.SUCCEEDED and g.output_path]
 
-    def _summary(self, views: Sequence[ShotView], lang: str) -> str:
+    def _summary(self, views: Sequence[ShotView], lang: str, problems: Sequence[FieldIssue] = ()) -> str:
+        """The shots' count and length, then what would stop the export (each naming its shot)."""
         if not views:
             return ""
         seconds = sum(
@@ -212,11 +213,8 @@ class StoryboardTab:
             for v in views
             if not v.gone
         )
-        gone = [shot_label(i) for i, v in enumerate(views) if v.gone]
         text = t(lang, "board.summary", shots=len(views), seconds=seconds)
-        if gone:
-            text += " · " + t(lang, "board.gone_shots", shots=", ".join(gone))
-        return text
+        return "\n\n".join([text, *(f"⚠ {localize(issue, lang)}" for issue in problems)])
 
     # --- handlers -----------------------------------------------------------------------------------------------
 
@@ -297,7 +295,7 @@ class StoryboardTab:
             raise gr.Error(localize(err, lang)) from None
         board = await self.boards.save(board)
         views = await self.boards.views(board)
-        updates: dict[Any, Any] = {self.summary: self._summary(views, lang)}
+        updates: dict[Any, Any] = {self.summary: self._summary(views, lang, await self.boards.problems(views))}
         for index, row in enumerate(self.rows[: len(views)]):
             fading = board.shots[index].crossfade_frames > 0
             updates[row.frames] = gr.update(visible=index < len(views) - 1 and fading)
