@@ -214,6 +214,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
     link_key(settings.data_dir, secret=settings.secret.get_secret_value())
     env = replica_env(environ, settings)
     children: list[Child] = []
+    folder = tempfile.mkdtemp(prefix="studio-serve-")  # HAProxy's config, removed at the end
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
@@ -223,7 +224,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             env["STUDIO_BASE_URL"] = children[-1].url
         replicas = start_replicas(args.workers, env)
         children += replicas
-        config = Path(tempfile.mkdtemp(prefix="studio-serve-")) / "haproxy.cfg"
+        config = Path(folder) / "haproxy.cfg"
         config.write_text(haproxy_config(host=args.host, port=args.port, replicas=replicas), encoding="utf-8")
         proxy = spawn("haproxy", [haproxy, "-db", "-f", str(config)], environ)
         children.append(proxy)
@@ -237,6 +238,7 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
             child.stop()
         for child in children:
             child.wait(15)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def watch(children: list[Child], replicas: list[Child], stopping: threading.Event) -> int:
