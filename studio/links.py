@@ -75,8 +75,11 @@ def random_name() -> str:
     return secrets.token_urlsafe(NAME_BYTES)
 
 
-def link_key(data_dir: Path) -> bytes:
-    """The links' signing key, made once and kept in the data dir (readable by the server only)."""
+def link_key(data_dir: Path, *, secret: str = "") -> bytes:
+    """The links' signing key: derived from ``secret`` (STUDIO_SECRET) when it is set, so replicas on machines that
+    share no disk sign alike; else made once and kept in the data dir (readable by the server only)."""
+    if secret:
+        return hmac.new(secret.encode(), b"runway-studio file links", hashlib.sha256).digest()
     path = data_dir / "link.key"
     if not path.exists():
         data_dir.mkdir(parents=True, exist_ok=True)

@@ -128,6 +128,7 @@ class Studio:
         store: FileStore | None = None,
         replica_id: str | None = None,
         lease_ttl_s: float = LEASE_TTL_S,
+        link_secret: str = "",
     ) -> None:
         self.clients = clients
         # Who this replica is in the leases it holds, and how long they last unless renewed.
@@ -144,7 +145,7 @@ class Studio:
         # Where the files are kept for every replica (``studio.storage``): the data dir alone, or a bucket it caches.
         self.store: FileStore = store or LocalStore()
         # The studio's own file route: signed, expiring links to the outputs and kept inputs (``studio.links``).
-        key = link_key(data_dir)
+        key = link_key(data_dir, secret=link_secret)  # STUDIO_SECRET, when set
         self.links = FileLinks(key=key, data_dir=data_dir, folders=(self.outputs, self.inputs), store=self.store)
         self._input_key = hashlib.sha256(b"kept input names\0" + key).digest()  # its own key, derived
         # Copies of a file kept elsewhere (Gradio's cache): removed with the file on Delete (set by the page).

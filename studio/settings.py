@@ -291,6 +291,8 @@ class Settings(BaseModel):
             f"  Data:     {self.data_dir.resolve()} (history, clips and inputs; {kept})",
             f"  History:  {self._history_engine()}",
         ]
+        if self.replica_id:
+            lines.append(f"  Replica:  {self.replica_id} (one of several sharing this data dir and secret)")
         if self.storage_url:
             where = f" at {without_credentials(self.storage_endpoint)}" if self.storage_endpoint else ""
             lines.append(f"  Files:    {self.storage_url}{where} (shared by the replicas; the data dir caches it)")

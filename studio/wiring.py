@@ -77,6 +77,7 @@ def build_studio(settings: Settings, *, simulator: SimulatorConfig | None = None
         ),
         replica_id=replica_id(settings),
         lease_ttl_s=settings.lease_ttl_s,
+        link_secret=settings.secret.get_secret_value(),  # replicas across machines sign file links alike
     )
 
 

@@ -1,7 +1,9 @@
 """What the benchmarks share, so that no bench imports another.
 
-* ``servers``: the studio and the standalone simulator as subprocesses on free loopback ports: their environment,
-  starting them, waiting until they answer, stopping them, and the warnings and errors their logs show;
+* ``servers``: the studio, the standalone simulator and ``studio.serve`` (replicas behind HAProxy) as subprocesses on
+  free loopback ports: their environment, starting them, waiting until they answer, stopping them, and the warnings
+  and errors their logs show;
+* ``sticky``: a visitor behind a sticky load balancer, keeping its own cookie on a shared httpx client;
 * ``gradio_queue``: Gradio's queue protocol as gradio_client speaks it (upload, queue/join, the SSE stream and its
   diffs) and one record of what a generation streamed, and when;
 * ``image_to_video``: the one request the studio benches send (the bundled image, 960:960, 5 s, a fixed seed), on

@@ -168,3 +168,28 @@ def clean_up(folder: Path, *, keep: bool) -> None:
         print(f"logs and data kept in {folder}")
     else:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def start_serve(
+    folder: Path, *, workers: int, timeout_s: float = 300.0, **settings: str
+) -> tuple[Proc, dict[str, int]]:
+    """``python -m studio.serve --workers N`` (HAProxy in front of N studios and one standalone simulator, its admin
+    routes on) with ``studio_env``'s settings; returned once HAProxy answers, with each child's pid by name (``r1``..,
+    ``simulator``, ``haproxy``) and the simulator's URL in ``Proc.url``'s place for it: see ``serve_children``."""
+    port = free_port()
+    command = [sys.executable, "-m", "studio.serve", "--workers", str(workers), "--port", str(port)]
+    proc = start("serve", command + ["--simulator-admin"], studio_env(folder, port, **settings), folder)
+    proc.url = f"http://{LOOPBACK}:{port}/"
+    deadline = time.monotonic() + timeout_s
+    while "behind HAProxy at" not in proc.log.read_text(errors="replace"):
+        if proc.popen.poll() is not None or time.monotonic() > deadline:
+            proc.stop()
+            raise RuntimeError(f"studio.serve did not come up\n--- its log, last lines ---\n{proc.tail()}")
+        time.sleep(0.3)
+    return proc, {name: int(pid) for name, (pid, _) in serve_children(proc).items()}
+
+
+def serve_children(proc: Proc) -> dict[str, tuple[int, str]]:
+    """(pid, URL) of each process ``studio.serve`` started, by name, as it printed them."""
+    found = re.findall(r"^  (\w+): pid (\d+) ?(\S*)$", proc.log.read_text(errors="replace"), re.MULTILINE)
+    return {name: (int(pid), url) for name, pid, url in found}
