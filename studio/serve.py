@@ -167,8 +167,9 @@ def replica_env(environ: Mapping[str, str], settings: Settings) -> dict[str, str
     return env
 
 
-def start_simulator(settings: Settings, env: Mapping[str, str], *, admin: bool) -> Child:
-    """One standalone simulator for every replica, with the settings' timings; its clips in the data dir."""
+def start_simulator(settings: Settings, env: Mapping[str, str], children: list[Child], *, admin: bool) -> Child:
+    """One standalone simulator for every replica, with the settings' timings; its clips in the data dir. It joins
+    ``children`` as soon as it is started (stopped with them if anything after fails)."""
     port = free_port()
     argv = [sys.executable, "-m", "studio.simulator", "--host", LOOPBACK, "--port", str(port)]
     argv += ["--pending", str(settings.sim_pending_s), "--running", str(settings.sim_running_s)]
@@ -176,22 +177,29 @@ def start_simulator(settings: Settings, env: Mapping[str, str], *, admin: bool) 
     if settings.sim_max_concurrent:
         argv += ["--max-concurrent", str(settings.sim_max_concurrent)]
     sim = spawn("simulator", argv + ["--admin"] * admin, env, cwd=APP.parent)  # this checkout's simulator
+    children.append(sim)
     sim.url = f"http://{LOOPBACK}:{port}"
     wait_ready(sim, f"{sim.url}/v1/tasks/ping", ok=(401,), timeout_s=60)
     return sim
 
 
-def start_replicas(count: int, env: dict[str, str]) -> list[Child]:
-    """``count`` app.py processes on free loopback ports, started together, returned once each serves its page."""
+def start_replicas(count: int, env: dict[str, str], children: list[Child]) -> list[Child]:
+    """``count`` app.py processes on free loopback ports, started together, returned once each serves its page
+    (each joins ``children`` as soon as it is started). Their ids are r1..rN, after STUDIO_REPLICA_ID when it is set
+    (``hostA-r1``: two machines running serve against one database must not both have an r1)."""
     replicas = []
+    prefix = f"{env['STUDIO_REPLICA_ID']}-" if env.get("STUDIO_REPLICA_ID") else ""
     for n in range(1, count + 1):
         port = free_port()
         name = f"r{n}"
         child = spawn(
-            name, [sys.executable, str(APP)], env | {"GRADIO_SERVER_PORT": str(port), "STUDIO_REPLICA_ID": name}
+            name,
+            [sys.executable, str(APP)],
+            env | {"GRADIO_SERVER_PORT": str(port), "STUDIO_REPLICA_ID": prefix + name},
         )
         child.url = f"http://{LOOPBACK}:{port}/"
         replicas.append(child)
+        children.append(child)
     for child in replicas:
         wait_ready(child, child.url)
     return replicas
@@ -220,10 +228,8 @@ def run(args: argparse.Namespace, environ: Mapping[str, str]) -> int:
         signal.signal(sig, lambda *_: stopping.set())
     try:
         if settings.uses_simulator and not settings.base_url:
-            children.append(start_simulator(settings, env, admin=args.simulator_admin))
-            env["STUDIO_BASE_URL"] = children[-1].url
-        replicas = start_replicas(args.workers, env)
-        children += replicas
+            env["STUDIO_BASE_URL"] = start_simulator(settings, env, children, admin=args.simulator_admin).url
+        replicas = start_replicas(args.workers, env, children)
         config = Path(folder) / "haproxy.cfg"
         config.write_text(haproxy_config(host=args.host, port=args.port, replicas=replicas), encoding="utf-8")
         proxy = spawn("haproxy", [haproxy, "-db", "-f", str(config)], environ)

@@ -159,7 +159,7 @@ class Studio:
         self._start_lock = asyncio.Lock()  # the spend check and the history row it counts go in together
         # Image and video work is CPU-bound: running more at once than there are cores finishes no sooner and
         # holds more decoded pixels (bench/memory.py: a 100-visitor burst tripled the idle RSS).
-        self._media_gate = asyncio.Semaphore(os.cpu_count() or 2)
+        self.media_gate = asyncio.Semaphore(os.cpu_count() or 2)
         self._clock = clock
         self._rng = rng or random.SystemRandom()
         self._live: dict[str, Job] = {}  # generation id -> job
@@ -280,7 +280,7 @@ class Studio:
         spec = provider_spec(provider)
         if form.seed is None and _takes_seed(form, spec):  # "random": chosen here so it can be reported and reused
             form = form.replace(seed=self._rng.randint(spec.limits.seed_min, spec.limits.seed_max))
-        async with self._media_gate:
+        async with self.media_gate:
             return await asyncio.to_thread(prepare_blocking, form, provider=spec, workdir=self.workdir)
 
     async def start(
@@ -352,7 +352,10 @@ class Studio:
                 await self._forget_inputs(json.dumps(news[0].form))  # kept for nothing, unless another uses them
                 raise refused
             if parent_id is not None and first.request.endpoint == "image_to_video":  # Continue: the first take joins
-                await self.storyboards.continued(visitor, parent_id, news[0].id)  # the storyboards the clip is in
+                try:  # the storyboards the clip is in; never at the cost of the press itself
+                    await self.storyboards.continued(visitor, parent_id, news[0].id)
+                except Exception:
+                    log.exception("could not add generation %s to its parent's storyboards", news[0].id)
             notes = first.notes + await self._budget_note(visitor, key_source, address)
             uploads = SharedUploads(self.clients[first.provider.name], key, first.uploads) if first.uploads else None
             jobs = [
@@ -463,8 +466,14 @@ class Studio:
         mine = [g for g in unfinished if not self._following(g.id) and await self._claim(g.id)]
         await self.storyboards.end_interrupted(mine)  # an export is rendered here: it cannot be resumed
         for generation in mine:
-            if generation.endpoint != STORYBOARD and await self._resume(generation):
+            if generation.endpoint == STORYBOARD:
+                continue
+            if await self._resume(generation):
                 resumed += 1
+            elif not self._following(generation.id):
+                # Not followed here (a visitor's own key, which is never stored): another replica may, when the
+                # visitor comes back to it with their key.
+                await self.history.run(self.history.release_lease, following(generation.id), owner=self.replica_id)
         return resumed
 
     def _following(self, generation_id: str) -> bool:
@@ -531,7 +540,7 @@ class Studio:
             history=self.history,
             outputs=self.outputs,
             clock=self._clock,
-            media_gate=self._media_gate,
+            media_gate=self.media_gate,
             store=self.store,
             lease=lease,
             **details,

@@ -295,7 +295,8 @@ class Settings(BaseModel):
             lines.append(f"  Replica:  {self.replica_id} (one of several sharing this data dir and secret)")
         if self.storage_url:
             where = f" at {without_credentials(self.storage_endpoint)}" if self.storage_endpoint else ""
-            lines.append(f"  Files:    {self.storage_url}{where} (shared by the replicas; the data dir caches it)")
+            bucket = without_credentials(self.storage_url)
+            lines.append(f"  Files:    {bucket}{where} (shared by the replicas; the data dir caches it)")
         if self.trusted_proxies:
             lines.append(f"  Proxies:  X-Forwarded-For is believed from {', '.join(self.trusted_proxies)}")
         if spec.simulated or not source:
@@ -438,6 +439,10 @@ def _problem(error: Any, given: Mapping[str, str]) -> str:
     raw = given.get(name, error.get("input"))
     kind, ctx = error["type"], error.get("ctx") or {}
     field = Settings.model_fields.get(_VARIABLES.get(name, ""))
+    if field is not None and field.annotation is SecretStr:
+        raw = "(not shown)"  # a secret is never printed, even when it is wrong
+    elif isinstance(raw, str):
+        raw = without_credentials(raw)  # nor the user:password@ of an address
     if field is not None and kind.startswith(("int_", "float_", "greater_than")):
         whole = "int" in str(field.annotation)
         low = next((rule.ge for rule in field.metadata if hasattr(rule, "ge")), None)

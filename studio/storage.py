@@ -91,6 +91,8 @@ def parse_url(url: str) -> tuple[str, str]:
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
         raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+    if "@" in parts.netloc:  # a bucket's name has none: these are credentials, which belong to boto3's own chain
+        raise ValueError("must not carry credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY instead")
     return parts.netloc, parts.path.strip("/")
 
 

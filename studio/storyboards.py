@@ -19,8 +19,9 @@ poster, a download and its shots; Reuse reopens the storyboard.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
+import logging
+import threading
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -30,12 +31,14 @@ from typing import TYPE_CHECKING, Any, Literal
 from studio import media
 from studio.errors import FieldIssue, InvalidInput, StudioError
 from studio.history import Generation, HistoryStore, NewGeneration
-from studio.i18n import Label, Msg
+from studio.i18n import Label, Message, Msg
 from studio.links import random_name
 from studio.phases import Phase
 
 if TYPE_CHECKING:
     from studio.service import Studio
+
+log = logging.getLogger(__name__)
 
 ENDPOINT = "storyboard"  # an export's kind in History (not an API endpoint)
 PROVIDER = "studio"  # made here, by the studio itself: no provider, no key, no credits
@@ -195,7 +198,10 @@ class Storyboards:
 
     studio: Studio
     store: StoryboardStore = field(init=False)
-    exporting: set[str] = field(default_factory=set)  # the exports this process is rendering
+    exporting: set[str] = field(default_factory=set)
+    renders: set[asyncio.Future[Any]] = field(
+        default_factory=set
+    )  # the renders whose threads still run  # the exports this process is rendering
 
     def __post_init__(self) -> None:
         self.store = StoryboardStore(self.studio.history)
@@ -370,30 +376,45 @@ class Storyboards:
         self.exporting.add(row.id)
         loop = asyncio.get_running_loop()
         fractions: asyncio.Queue[float] = asyncio.Queue()
+        stop = threading.Event()  # set when the export is abandoned (the page went away): the render stops
 
         def on_progress(fraction: float) -> None:
+            if stop.is_set():
+                raise _Abandoned
             loop.call_soon_threadsafe(fractions.put_nowait, fraction)
 
         dest = self.studio.outputs / f"{random_name()}.mp4"
-        render = asyncio.ensure_future(
-            asyncio.to_thread(stitch.stitch, _cuts(views), dest, fit=board.fit, on_progress=on_progress)
-        )
+
+        def render_clip() -> Any:
+            try:
+                return stitch.stitch(_cuts(views), dest, fit=board.fit, on_progress=on_progress)
+            finally:
+                if stop.is_set():  # abandoned after its last frame: the file it made is no one's
+                    dest.unlink(missing_ok=True)
+
         try:
-            while not render.done():
-                getter = asyncio.ensure_future(fractions.get())
-                await asyncio.wait({render, getter}, return_when=asyncio.FIRST_COMPLETED)
-                if getter.done():
-                    yield ExportProgress(getter.result())
-                else:
-                    getter.cancel()
-            made = render.result()
+            async with self.studio.media_gate:  # CPU work: no more at once than there are cores
+                render = asyncio.ensure_future(asyncio.to_thread(render_clip))
+                self.renders.add(render)  # kept until its thread ends, even when the export is abandoned
+                render.add_done_callback(self.renders.discard)
+                while not render.done():
+                    getter = asyncio.ensure_future(fractions.get())
+                    await asyncio.wait({render, getter}, return_when=asyncio.FIRST_COMPLETED)
+                    if getter.done():
+                        yield ExportProgress(getter.result())
+                    else:
+                        getter.cancel()
+                made = render.result()
             poster = await asyncio.to_thread(media.save_frame, made.path, made.path.with_suffix(".jpg"), at=0.0)
         except BaseException as err:
-            render.cancel()
-            with contextlib.suppress(BaseException):
-                await render
+            stop.set()
             dest.unlink(missing_ok=True)
-            reason = err.issues[0].message if isinstance(err, InvalidInput) else Msg("board.export_failed")
+            if isinstance(err, InvalidInput):
+                reason: Message = err.issues[0].message
+            else:
+                reason = Msg("board.export_failed")
+                if isinstance(err, Exception):
+                    log.exception("storyboard export %s failed", row.id)
             await history.run(history.record, row.id, Phase.FAILED, failure_reason=reason)
             raise
         finally:
@@ -410,6 +431,10 @@ class Storyboards:
         await history.run(history.record, row.id, Phase.SUCCEEDED, progress=1.0)
         kept = await self.studio.generation(row.id, visitor=visitor)
         yield ExportProgress(1.0, kept)
+
+
+class _Abandoned(Exception):
+    """Raised in the render's thread to stop an export no one waits for."""
 
 
 def _cuts(views: Sequence[ShotView]) -> list[Any]:

@@ -149,6 +149,21 @@ async def test_a_replica_that_dies_is_taken_over_after_its_lease_expires_and_the
     assert await a.studio.reconcile() == 0  # nothing left for anyone
 
 
+async def test_a_task_made_with_a_visitors_own_key_is_left_for_the_replica_the_visitor_comes_back_to(
+    tmp_path: Path,
+) -> None:
+    """A replica cannot follow a task made with a visitor's own key (keys are never stored): its reconciler must not
+    keep the task's lease, or no other replica could follow it when the visitor returns there with the key."""
+    a = Replica(tmp_path, "A")
+    b = Replica(tmp_path, "B", other=a)
+    row = a.studio.history.add(new(provider="simulator", key_source="your key"), owner="gone", lease_s=TTL)
+    a.studio.history.set_task(row.id, "task-of-a-visitors-key")
+    a.clock.advance(TTL + 1)  # the replica that made it is gone
+    assert await a.studio.reconcile() == 0  # A has no key for it
+    assert a.studio.history.lease_holder(following(row.id)) is None  # and does not sit on its lease
+    assert await b.studio.history.run(b.studio.history.take_lease, following(row.id), owner="B", ttl_s=TTL)
+
+
 async def test_a_replica_following_a_long_task_keeps_its_lease_and_no_other_takes_over(tmp_path: Path) -> None:
     a = Replica(tmp_path, "A", running_s=4 * TTL)
     b = Replica(tmp_path, "B", other=a)

@@ -142,3 +142,11 @@ def test_a_space_believes_its_proxys_forwarded_address_unless_told_otherwise(tmp
     )
     assert told.trusted_proxies == ("10.1.2.3",)
     assert Settings.from_env({}, space_storage=tmp_path / "none").trusted_proxies == ()
+
+
+def test_a_wrong_setting_is_named_without_its_secret_or_credentials(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"STUDIO_STORAGE_URL": "s3://AKIAEXAMPLE:s3cretKey@bucket/clips"}, space_storage=tmp_path)
+    said = str(refused.value)
+    assert "STUDIO_STORAGE_URL" in said and "credentials" in said, said
+    assert "s3cretKey" not in said and "AKIAEXAMPLE" not in said, said

@@ -3,6 +3,7 @@ deleted clip named and the rest kept, and an export that is a History item of it
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from pathlib import Path
 
@@ -153,3 +154,21 @@ async def test_an_export_is_a_history_item_with_its_shots_poster_and_a_clip_of_t
     await boards.delete(board.id, visitor=ALICE)
     reopened = await boards.reopen(kept)
     assert reopened is not None and reopened.id != board.id and reopened.shots == board.shots
+
+
+async def test_an_abandoned_export_stops_and_leaves_no_file_behind(tmp_path: Path) -> None:
+    """The page went away mid-export: the render stops, the row says so, and no file is left that no row names."""
+    rig = Rig(tmp_path)
+    ids = await chain_of_three(rig)
+    boards = rig.studio.storyboards
+    board = await boards.from_lineage(ALICE, ids[-1])
+    before = set(rig.studio.outputs.glob("*.mp4"))
+    steps = boards.export(board.id, visitor=ALICE)
+    first = await anext(steps)
+    assert first.generation is None and first.fraction < 1  # rendering
+    await steps.aclose()  # the visitor closed the tab
+    assert boards.renders  # its thread notices at its next frame and stops
+    await asyncio.gather(*boards.renders, return_exceptions=True)
+    export = next(g for g in (await rig.studio.history_page(ALICE)).items if g.endpoint == ENDPOINT)
+    assert export.status == Phase.FAILED
+    assert set(rig.studio.outputs.glob("*.mp4")) == before

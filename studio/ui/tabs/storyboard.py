@@ -83,6 +83,7 @@ class StoryboardTab:
 
     def build(self) -> None:
         self.board_id = gr.State(None)
+        self.shown = gr.State(())  # the shots' generation ids as the rows show them (stale once changed elsewhere)
         with gr.Row(equal_height=True, elem_id="board_bar"):
             self.choice = gradio_compat.RawDropdown(
                 [], label=UI("ui.board_choice"), scale=3, min_width=180, elem_id="board_choice"
@@ -152,7 +153,17 @@ class StoryboardTab:
     def board_outputs(self) -> list[Any]:
         """What showing a storyboard sets."""
         rows = [c for r in self.rows for c in r.outputs]
-        return [self.board_id, self.choice, self.name, self.empty, self.fit, self.summary, self.add_choice, *rows]
+        return [
+            self.board_id,
+            self.shown,
+            self.choice,
+            self.name,
+            self.empty,
+            self.fit,
+            self.summary,
+            self.add_choice,
+            *rows,
+        ]
 
     @property
     def open_outputs(self) -> list[Any]:
@@ -166,6 +177,7 @@ class StoryboardTab:
         clips = await self._clips(visitor, lang)
         updates: dict[Any, Any] = {
             self.board_id: board.id if board else None,
+            self.shown: _ids(board),
             self.choice: gr.update(choices=choices, value=board.id if board else None),
             self.name: gr.update(value=board.name if board else "", interactive=board is not None),
             self.add_choice: gr.update(choices=clips, value=None),
@@ -289,6 +301,9 @@ class StoryboardTab:
         board = await self.boards.get(data.get(self.board_id), visitor=visitor)
         if board is None:
             return {}
+        if _ids(board) != tuple(data.get(self.shown) or ()):  # changed meanwhile (a Continue, another tab)
+            gr.Info(t(lang, "board.changed"))
+            return await self._shown(board, visitor, request)
         try:
             board = replace(board, shots=tuple(self._read_shots(board, data, lang)), fit=_fit(data.get(self.fit), lang))
         except InvalidInput as err:
@@ -329,6 +344,9 @@ class StoryboardTab:
         visitor, lang = self._visitor(data.get(self.shared.visitor_token), request), request_language(request)
         board = await self._board(data.get(self.board_id), visitor, lang)
         shots = list(board.shots)
+        if _ids(board) != tuple(data.get(self.shown) or ()):  # changed meanwhile: show it again, move nothing
+            gr.Info(t(lang, "board.changed"))
+            return await self._shown(board, visitor, request)
         if index >= len(shots):
             return {}
         if step == 0:
@@ -370,12 +388,13 @@ class StoryboardTab:
                     self.download: gr.update(value=file, visible=file is not None),
                     self.export: gr.update(interactive=True),
                 }
-        except StudioError as err:
+        except Exception as err:  # the visitor reads a plain message; the log has the rest
             yield {
                 self.status: card(Phase.FAILED, Msg("board.not_exported"), None),
                 self.export: gr.update(interactive=True),
             }
-            raise gr.Error(localize(err, lang)) from None
+            problem = err if isinstance(err, StudioError) else Msg("board.export_failed")
+            raise gr.Error(localize(problem, lang)) from None
 
     # --- wiring -------------------------------------------------------------------------------------------------
 
@@ -390,8 +409,8 @@ class StoryboardTab:
         self.name.blur(self.rename, [self.board_id, self.name, token], shown, **QUIET)
         self.delete.click(self.remove_board, [self.board_id, token], shown, **QUIET)
         self.add.click(self.add_clip, [self.board_id, self.add_choice, token], shown, **QUIET)
-        inputs = {self.board_id, token, self.fit, *(c for r in self.rows for c in r.values)}
-        edited = [self.summary, *(r.frames for r in self.rows)]
+        inputs = {self.board_id, self.shown, token, self.fit, *(c for r in self.rows for c in r.values)}
+        edited = shown
         self.fit.input(self.edit, inputs, edited, trigger_mode="always_last", **QUIET)
         for index, row in enumerate(self.rows):
             for control in row.values:
@@ -409,6 +428,10 @@ class StoryboardTab:
             show_progress="hidden",
             api_name="export_storyboard",
         )
+
+
+def _ids(board: Storyboard | None) -> tuple[str, ...]:
+    return tuple(s.generation_id for s in board.shots) if board else ()
 
 
 def _card_html(index: int, view: ShotView, lang: str, link: Any) -> str:
