@@ -40,6 +40,9 @@ from studio.storage import FileStore, LocalStore, StorageError
 
 ROUTE = "studio/files"  # relative to the app's root (the page links to it relative to itself)
 LINK_TTL_S = 24 * 3600.0  # a page's links last this long; every view of History makes new ones
+# Links made within one such step end together, so a link made again is the same link: a clip the page shows again
+# (the previous take while a new generation runs) keeps its address, and the browser does not load it again.
+LINK_EXPIRY_STEP_S = 3600
 # A link's path, alone or as the URL inside Gradio's file route (after the app's root path, if any).
 _LINK_PATH = re.compile(
     rf"^(?:/gradio_api/file=https?://[^/]+)?(?:/[^?#]*?)?/{ROUTE}/(?P<expiry>\d+)/(?P<signature>[A-Za-z0-9_-]+)/(?P<rel>.+)$"
@@ -115,7 +118,8 @@ class FileLinks:
         rel = self._relative(Path(path))
         if rel is None:
             return None
-        expiry = str(math.ceil(self._clock() + self._ttl_s))
+        step = LINK_EXPIRY_STEP_S
+        expiry = str(math.ceil((self._clock() + self._ttl_s) / step) * step)  # at least ttl_s from now
         quoted = urllib.parse.quote(rel)
         return f"{ROUTE}/{expiry}/{self._sign(expiry, rel)}/{quoted}"
 

@@ -135,6 +135,11 @@ class LaunchedStudio:
         return self.studio.simulator_app.state.engine
 
 
+# Every browser of a test session arrives from 127.0.0.1: the studio's cap on new visitors per address (20 a day)
+# would refuse the later tests' visitors. A test of the cap sets its own.
+TEST_VISITORS = {"STUDIO_NEW_VISITORS_PER_ADDRESS_DAILY": "100000"}
+
+
 @contextmanager
 def serve(env: Mapping[str, str]) -> Iterator[LaunchedStudio]:
     """The whole studio as `python app.py` builds it from ``env`` (STUDIO_* settings), on a loopback port."""
@@ -143,7 +148,7 @@ def serve(env: Mapping[str, str]) -> Iterator[LaunchedStudio]:
     from studio.ui.app import assemble, launch_options
 
     gradio_compat.keep_session_ids()  # as app.py's main() does
-    settings = Settings.from_env(env)
+    settings = Settings.from_env(TEST_VISITORS | dict(env))
     studio, demo = assemble(settings)
     port = free_port()
     demo.launch(

@@ -14,9 +14,10 @@ import pytest
 from gradio_client import Client
 from PIL import Image, PngImagePlugin
 
-from studio.links import FileLinks, random_name
+from studio.links import LINK_EXPIRY_STEP_S, LINK_TTL_S, FileLinks, random_name
 from tests.appclient import args_for, submit_paper_boats
 from tests.conftest import LaunchedStudio
+from tests.fakes import FakeClock
 
 I2V = "/generate_image_to_video"
 
@@ -111,8 +112,23 @@ def test_a_file_of_no_known_kind_is_an_attachment_and_a_forged_link_is_404(tmp_p
         forged = FileLinks(key=b"x" * 32, data_dir=tmp_path, folders=(outputs,)).href(outputs / "page.mp4")
         assert http.get(f"/{forged}").status_code == 404
         assert links.href(tmp_path / "link.key") is None  # nothing outside the served folders gets a link
-        expired = FileLinks(key=b"k" * 32, data_dir=tmp_path, folders=(outputs,), ttl_s=-10).href(outputs / "page.mp4")
+        past = -2 * LINK_EXPIRY_STEP_S  # a link whose end has passed, whatever step it was rounded up to
+        expired = FileLinks(key=b"k" * 32, data_dir=tmp_path, folders=(outputs,), ttl_s=past).href(outputs / "page.mp4")
         assert http.get(f"/{expired}").status_code == 404
+
+
+def test_a_link_made_again_is_the_same_link_and_lasts_at_least_its_time(tmp_path: Path) -> None:
+    """A clip shown again (the previous take while a new generation runs) keeps its address: the browser does not
+    load it again. Links made a few seconds apart end together, never before the link's time has passed."""
+    outputs = tmp_path / "outputs"
+    outputs.mkdir()
+    clock = FakeClock(start=1_780_000_000.0)
+    links = FileLinks(key=b"k" * 32, data_dir=tmp_path, folders=(outputs,), clock=clock)
+    first = links.href(outputs / "clip.mp4")
+    clock.advance(3)
+    assert links.href(outputs / "clip.mp4") == first
+    expiry = int(str(first).split("/")[-4])
+    assert expiry >= clock() - 3 + LINK_TTL_S
 
 
 def test_kept_file_names_carry_at_least_128_random_bits(tmp_path: Path) -> None:
