@@ -52,6 +52,9 @@ def export_row(launched: LaunchedStudio) -> Any:
 def test_a_chain_of_three_becomes_one_exported_video(visitor: Any, launched: LaunchedStudio, screenshot: Any) -> None:
     page = visitor
     open_studio(page, launched.url)
+    page.get_by_role("tab", name="Storyboard", exact=True).click()  # a new visitor: nothing to delete or export
+    page.wait_for_selector("#board_empty", state="visible")
+    assert page.locator("#board_export").is_disabled() and page.locator("#board_delete").is_disabled()
     use_provider(page, "Simulator · Runway")
     page.get_by_role("tab", name="Image to Video", exact=True).click()
     upload_image(page, "i2v_first", ASSETS / "paper_boats.png")
@@ -75,6 +78,7 @@ def test_a_chain_of_three_becomes_one_exported_video(visitor: Any, launched: Lau
     shots = shown_shots(page)
     assert len(shots) == 3 and "veo3.1_fast" in shots[0] and "gen4_turbo" in shots[2], shots
 
+    page.wait_for_selector("#board_export:not([disabled])")  # shots to export
     page.click("#board_down_0")  # the sound shot moves to second
     page.wait_for_function(
         "() => document.querySelector('#board_card_1').innerText.includes('veo3.1_fast')", timeout=10_000

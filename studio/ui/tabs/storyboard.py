@@ -91,7 +91,13 @@ class StoryboardTab:
             self.name = gr.Textbox(label=UI("ui.board_name"), max_lines=1, scale=3, min_width=160, elem_id="board_name")
             self.new = gr.Button(UI("ui.board_new"), size="sm", scale=0, min_width=90, elem_id="board_new")
             self.delete = gr.Button(
-                UI("ui.board_delete"), size="sm", variant="stop", scale=0, min_width=90, elem_id="board_delete"
+                UI("ui.board_delete"),
+                size="sm",
+                variant="stop",
+                scale=0,
+                min_width=90,
+                interactive=False,  # until there is a storyboard
+                elem_id="board_delete",
             )
         with gr.Row(elem_classes="rs-columns"):
             with gr.Column(scale=3, min_width=320, elem_id="board_shots"):
@@ -107,7 +113,9 @@ class StoryboardTab:
                     FIT_CHOICES, value="crop", label=UI("ui.board_fit"), elem_id="board_fit"
                 )
                 self.summary = gr.Markdown(elem_id="board_summary")
-                self.export = gr.Button(UI("ui.board_export"), variant="primary", elem_id="board_export")
+                self.export = gr.Button(  # until there are shots
+                    UI("ui.board_export"), variant="primary", interactive=False, elem_id="board_export"
+                )
                 self.status = gr.HTML(idle_page_html("ui.board_idle"), elem_id="board_status")
                 self.video = gradio_compat.ServedVideo(
                     label=UI("ui.board_exported"), interactive=False, elem_id="board_video"
@@ -162,6 +170,8 @@ class StoryboardTab:
             self.fit,
             self.summary,
             self.add_choice,
+            self.delete,
+            self.export,
             *rows,
         ]
 
@@ -185,6 +195,9 @@ class StoryboardTab:
         }
         views = await self.boards.views(board) if board else []
         updates[self.empty] = gr.update(visible=not views)
+        # Nothing to delete or export: the buttons say so rather than answering with an error.
+        updates[self.delete] = gr.update(interactive=board is not None)
+        updates[self.export] = gr.update(interactive=bool(views))
         updates[self.summary] = self._summary(views, lang, await self.boards.problems(views) if views else [])
         link = Served(self.studio.links, request).href
         for index, row in enumerate(self.rows):
