@@ -397,6 +397,7 @@ class Storyboards:
                 render = asyncio.ensure_future(asyncio.to_thread(render_clip))
                 self.renders.add(render)  # kept until its thread ends, even when the export is abandoned
                 render.add_done_callback(self.renders.discard)
+                render.add_done_callback(_retrieved)  # an abandoned render's stop is expected, not an error
                 while not render.done():
                     getter = asyncio.ensure_future(fractions.get())
                     await asyncio.wait({render, getter}, return_when=asyncio.FIRST_COMPLETED)
@@ -435,6 +436,12 @@ class Storyboards:
 
 class _Abandoned(Exception):
     """Raised in the render's thread to stop an export no one waits for."""
+
+
+def _retrieved(render: asyncio.Future[Any]) -> None:
+    """Reads an abandoned render's outcome, so asyncio does not log it as an exception never retrieved."""
+    if not render.cancelled():
+        render.exception()
 
 
 def _cuts(views: Sequence[ShotView]) -> list[Any]:

@@ -167,7 +167,7 @@ async def test_an_abandoned_export_stops_and_leaves_no_file_behind(tmp_path: Pat
     first = await anext(steps)
     assert first.generation is None and first.fraction < 1  # rendering
     await steps.aclose()  # the visitor closed the tab
-    assert boards.renders  # its thread notices at its next frame and stops
+    # Its thread notices at its next frame and stops (it may have stopped already: then nothing is left to wait for).
     await asyncio.gather(*boards.renders, return_exceptions=True)
     export = next(g for g in (await rig.studio.history_page(ALICE)).items if g.endpoint == ENDPOINT)
     assert export.status == Phase.FAILED
